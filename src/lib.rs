@@ -1,0 +1,4 @@
+//! docklint: a Dockerfile linter and optimizer.
+
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,150 @@
+//! Source files and positions: byte offsets <-> 1-based line/column (characters, or UTF-16
+//! units for the language server), the UTF-8 BOM and line endings.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+pub const UTF8_BOM: &str = "\u{feff}";
+
+/// Byte range in a file's text (the BOM included, so offsets are file offsets).
+pub type Span = Range<usize>;
+
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as given on the command line or found under it; `-` style names for stdin.
+    pub path: PathBuf,
+    /// The file's text, BOM included. Invalid UTF-8 was replaced (see `lossy`).
+    pub text: String,
+    /// The file was not valid UTF-8: it is linted, but never rewritten.
+    pub lossy: bool,
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
+        let lines = LineIndex::new(&text);
+        SourceFile { path: path.into(), text, lossy: false, lines }
+    }
+
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Self::new(path, text),
+            Err(e) => {
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                SourceFile { lossy: true, ..Self::new(path, text) }
+            }
+        }
+    }
+
+    /// Offset of the first byte after the BOM.
+    pub fn content_start(&self) -> usize {
+        if self.text.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        }
+    }
+
+    pub fn has_bom(&self) -> bool {
+        self.content_start() > 0
+    }
+
+    /// The line ending new lines should use: the file's first one, else `\n`.
+    pub fn newline(&self) -> &'static str {
+        match self.text.find('\n') {
+            Some(i) if i > 0 && self.text.as_bytes()[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        self.lines.position(&self.text, offset)
+    }
+}
+
+/// 1-based line and column; `column` counts characters, `column_utf16` UTF-16 units (LSP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+    pub column_utf16: usize,
+}
+
+/// Start offsets of every line, for offset -> position conversion.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 0-based line containing `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts[line.min(self.starts.len() - 1)]
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn position(&self, text: &str, offset: usize) -> Position {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.line_of(offset);
+        let mut start = self.starts[line];
+        // The BOM is not a column of the first line.
+        if line == 0 && text.starts_with(UTF8_BOM) {
+            start = start.max(UTF8_BOM.len()).min(offset);
+        }
+        let prefix = &text[start..offset];
+        Position {
+            line: line + 1,
+            column: prefix.chars().count() + 1,
+            column_utf16: prefix.encode_utf16().count() + 1,
+        }
+    }
+
+    /// Byte offset of a 1-based line and 1-based character column (clamped to the line).
+    pub fn offset(&self, text: &str, line: usize, column: usize) -> usize {
+        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+            return text.len();
+        };
+        let start = if line <= 1 && text.starts_with(UTF8_BOM) { UTF8_BOM.len() } else { start };
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        text[start..end]
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(end, |(i, _)| start + i)
+    }
+}
+
+pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_and_skip_the_bom() {
+        let f = SourceFile::new("Dockerfile", format!("{UTF8_BOM}FROM a\r\nRUN é x\n"));
+        assert_eq!(f.position(3), Position { line: 1, column: 1, column_utf16: 1 });
+        let x = f.text.find(" x").unwrap() + 1;
+        assert_eq!(f.position(x), Position { line: 2, column: 7, column_utf16: 7 });
+        assert_eq!(f.lines.offset(&f.text, 2, 7), x);
+        assert_eq!(f.lines.offset(&f.text, 1, 1), 3);
+        assert_eq!(f.newline(), "\r\n");
+    }
+}

@@ -1,0 +1,1 @@
+//! Dockerfile instruction layer (in progress).

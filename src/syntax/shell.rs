@@ -1,0 +1,1 @@
+//! Shell layer (in progress).
