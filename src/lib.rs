@@ -1,4 +1,200 @@
 //! docklint: a Dockerfile linter and optimizer.
+//!
+//! [`lint`] checks one file; [`fix`] applies fixes until the file is stable. The engine
+//! lives in `src/`; the rules live in `lints/`, one `.rs` and one `.md` per rule.
 
+pub mod config;
+pub mod emit;
+pub mod fix;
+pub mod model;
+pub mod rule;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
+pub mod walk;
+
+#[path = "../lints/mod.rs"]
+pub mod lints;
+
+use config::Settings;
+use fix::Applicability;
+use model::Model;
+use rule::{Ctx, Diagnostic, Phase};
+use source::SourceFile;
+use suppress::Suppressions;
+use syntax::dockerfile::{self, Dockerfile};
+
+/// Lints one file with the rules `settings` enables. Diagnostics are sorted by position.
+pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
+    let df = dockerfile::parse(&file.text);
+    lint_parsed(file, &df, settings)
+}
+
+fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<Diagnostic> {
+    let model = Model::build(df);
+    let mut diagnostics = Vec::new();
+    let mut suppressions = Suppressions::collect(&file.text, df);
+    run_phase(
+        Phase::Lint,
+        file,
+        df,
+        &model,
+        settings,
+        None,
+        &mut diagnostics,
+    );
+    suppressions.apply(&mut diagnostics);
+    let mut late = Vec::new();
+    run_phase(
+        Phase::AfterSuppressions,
+        file,
+        df,
+        &model,
+        settings,
+        Some(&suppressions),
+        &mut late,
+    );
+    Suppressions {
+        items: suppressions
+            .items
+            .iter()
+            .filter(|s| s.scope.is_none())
+            .cloned()
+            .collect(),
+    }
+    .apply(&mut late);
+    diagnostics.extend(late);
+    diagnostics.sort_by(|a, b| {
+        (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule))
+    });
+    diagnostics
+}
+
+fn run_phase(
+    phase: Phase,
+    file: &SourceFile,
+    df: &Dockerfile,
+    model: &Model,
+    settings: &Settings,
+    suppressions: Option<&Suppressions>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for rule in lints::rules()
+        .iter()
+        .filter(|r| r.phase() == phase && settings.is_enabled(r.meta()))
+    {
+        let mut cx = Ctx {
+            file,
+            df,
+            model,
+            settings,
+            suppressions,
+            rule: rule.meta(),
+            diagnostics,
+        };
+        rule.check(&mut cx);
+    }
+}
+
+/// Passes over a file before giving up on fixes converging.
+pub const MAX_FIX_PASSES: usize = 10;
+
+/// What fixing a file did.
+#[derive(Debug, Clone)]
+pub struct FixOutcome {
+    pub text: String,
+    /// Rule and title of every fix applied, in order.
+    pub applied: Vec<(&'static str, String)>,
+    /// Fixes that were reverted because the file no longer parsed after them.
+    pub reverted: Vec<(&'static str, String)>,
+    /// False when fixes were still pending after `MAX_FIX_PASSES` passes.
+    pub converged: bool,
+    /// Diagnostics of the final text.
+    pub remaining: Vec<Diagnostic>,
+}
+
+/// Applies fixes at or above `min` until none applies; never produces a file that parses
+/// worse than the original. A file read with invalid UTF-8 is never rewritten.
+pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOutcome {
+    let mut current = file.clone();
+    let mut df = dockerfile::parse(&current.text);
+    let mut outcome = FixOutcome {
+        text: file.text.clone(),
+        applied: Vec::new(),
+        reverted: Vec::new(),
+        converged: true,
+        remaining: Vec::new(),
+    };
+    for pass in 0.. {
+        let mut diagnostics = lint_parsed(&current, &df, settings);
+        for d in diagnostics.iter_mut().filter(|d| !settings.may_fix(d.rule)) {
+            d.fix = None;
+        }
+        let fixable = diagnostics
+            .iter()
+            .any(|d| d.fix.as_ref().is_some_and(|f| f.applicability >= min));
+        if file.lossy || !fixable {
+            outcome.remaining = diagnostics;
+            break;
+        }
+        if pass == MAX_FIX_PASSES {
+            outcome.converged = false;
+            outcome.remaining = diagnostics;
+            break;
+        }
+        let Some((text, new_df, applied)) =
+            fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted)
+        else {
+            outcome.remaining = diagnostics;
+            break;
+        };
+        outcome.applied.extend(applied);
+        current = SourceFile::new(current.path.clone(), text);
+        df = new_df;
+    }
+    outcome.text = current.text;
+    outcome
+}
+
+/// One pass: all non-overlapping fixes at once; if that breaks parsing, one at a time,
+/// keeping those that parse. None when nothing could be applied.
+fn fix_pass(
+    text: &str,
+    df: &Dockerfile,
+    diagnostics: &[Diagnostic],
+    min: Applicability,
+    reverted: &mut Vec<(&'static str, String)>,
+) -> Option<(String, Dockerfile, Vec<(&'static str, String)>)> {
+    let title = |d: &Diagnostic| {
+        (
+            d.rule,
+            d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
+        )
+    };
+    let (new_text, taken) = fix::apply(text, diagnostics, min);
+    let new_df = dockerfile::parse(&new_text);
+    if !parses_worse(df, &new_df) {
+        return (new_text != text)
+            .then(|| (new_text, new_df, taken.into_iter().map(title).collect()));
+    }
+    let mut text = text.to_string();
+    let mut df_now = df.clone();
+    let mut applied = Vec::new();
+    for diagnostic in taken.into_iter().rev() {
+        let (candidate, _) = fix::apply(&text, std::slice::from_ref(diagnostic), min);
+        let candidate_df = dockerfile::parse(&candidate);
+        if parses_worse(&df_now, &candidate_df) {
+            reverted.push(title(diagnostic));
+        } else {
+            applied.push(title(diagnostic));
+            text = candidate;
+            df_now = candidate_df;
+        }
+    }
+    applied.reverse();
+    (!applied.is_empty()).then_some((text, df_now, applied))
+}
+
+fn parses_worse(before: &Dockerfile, after: &Dockerfile) -> bool {
+    after.errors.len() > before.errors.len()
+}

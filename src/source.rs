@@ -23,7 +23,12 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Self {
         let lines = LineIndex::new(&text);
-        SourceFile { path: path.into(), text, lossy: false, lines }
+        SourceFile {
+            path: path.into(),
+            text,
+            lossy: false,
+            lines,
+        }
     }
 
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Self {
@@ -31,7 +36,10 @@ impl SourceFile {
             Ok(text) => Self::new(path, text),
             Err(e) => {
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                SourceFile { lossy: true, ..Self::new(path, text) }
+                SourceFile {
+                    lossy: true,
+                    ..Self::new(path, text)
+                }
             }
         }
     }
@@ -79,13 +87,20 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 
     /// 0-based line containing `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
     }
 
     pub fn line_start(&self, line: usize) -> usize {
@@ -117,7 +132,11 @@ impl LineIndex {
         let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
             return text.len();
         };
-        let start = if line <= 1 && text.starts_with(UTF8_BOM) { UTF8_BOM.len() } else { start };
+        let start = if line <= 1 && text.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            start
+        };
         let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         text[start..end]
             .char_indices()
@@ -140,9 +159,23 @@ mod tests {
     #[test]
     fn positions_count_characters_and_skip_the_bom() {
         let f = SourceFile::new("Dockerfile", format!("{UTF8_BOM}FROM a\r\nRUN é x\n"));
-        assert_eq!(f.position(3), Position { line: 1, column: 1, column_utf16: 1 });
+        assert_eq!(
+            f.position(3),
+            Position {
+                line: 1,
+                column: 1,
+                column_utf16: 1
+            }
+        );
         let x = f.text.find(" x").unwrap() + 1;
-        assert_eq!(f.position(x), Position { line: 2, column: 7, column_utf16: 7 });
+        assert_eq!(
+            f.position(x),
+            Position {
+                line: 2,
+                column: 7,
+                column_utf16: 7
+            }
+        );
         assert_eq!(f.lines.offset(&f.text, 2, 7), x);
         assert_eq!(f.lines.offset(&f.text, 1, 1), 3);
         assert_eq!(f.newline(), "\r\n");

@@ -1,1 +1,1347 @@
-//! Dockerfile instruction layer (in progress).
+//! Dockerfile syntax: BuildKit's line layer, done here, plus parse-dockerfile for typed arguments.
+//!
+//! The line layer follows BuildKit's `parser.Parse` step by step: parser directives, comment
+//! lines (kept, for suppressions and rewriting), line continuations with the escape token,
+//! comment and empty lines inside continuations, builder flags, and heredocs wherever they
+//! appear on the line (`RUN python - <<'PY'`, several per RUN). It yields instruction
+//! boundaries identical to BuildKit's and never stops at a bad instruction.
+//!
+//! Each instruction's own text is then handed to parse-dockerfile, which types the arguments
+//! (exec-form JSON with spans, COPY sources, FROM image and stage name, ...). Calling it per
+//! instruction is what gives recovery: a rejected instruction becomes one error, and the
+//! others are still parsed. Spans are file byte offsets (a BOM included).
+
+use std::ops::Range;
+
+use crate::source::{Span, UTF8_BOM};
+use crate::syntax::MappedText;
+
+/// A parsed Dockerfile. Parsing never fails: problems are in `errors`.
+#[derive(Debug, Clone, Default)]
+pub struct Dockerfile {
+    /// The escape token (`\` or `` ` ``).
+    pub escape: char,
+    pub directives: Vec<Directive>,
+    pub comments: Vec<Comment>,
+    pub instructions: Vec<Instruction>,
+    pub errors: Vec<SyntaxError>,
+    /// Empty lines inside a continuation (BuildKit warns about them).
+    pub empty_continuation_lines: Vec<Span>,
+}
+
+/// `# syntax=`, `# escape=` or `# check=` at the top of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub name: String,
+    pub value: String,
+    /// The whole directive line, without its line ending.
+    pub span: Span,
+}
+
+/// A comment line (not inside a heredoc body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// From `#` to the end of the line, without the line ending.
+    pub span: Span,
+    /// The text after `#`, trimmed.
+    pub text: String,
+    /// The comment sits inside a continued instruction (BuildKit drops it from the command).
+    pub inside_instruction: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+    Unknown,
+}
+
+impl Keyword {
+    const ALL: [(&'static str, Keyword); 18] = [
+        ("add", Keyword::Add),
+        ("arg", Keyword::Arg),
+        ("cmd", Keyword::Cmd),
+        ("copy", Keyword::Copy),
+        ("entrypoint", Keyword::Entrypoint),
+        ("env", Keyword::Env),
+        ("expose", Keyword::Expose),
+        ("from", Keyword::From),
+        ("healthcheck", Keyword::Healthcheck),
+        ("label", Keyword::Label),
+        ("maintainer", Keyword::Maintainer),
+        ("onbuild", Keyword::Onbuild),
+        ("run", Keyword::Run),
+        ("shell", Keyword::Shell),
+        ("stopsignal", Keyword::Stopsignal),
+        ("user", Keyword::User),
+        ("volume", Keyword::Volume),
+        ("workdir", Keyword::Workdir),
+    ];
+
+    pub fn parse(word: &str) -> Keyword {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map_or(Keyword::Unknown, |&(_, k)| k)
+    }
+
+    /// Lower-case name as BuildKit dumps it (`unknown` for anything else).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("unknown", |(name, _)| name)
+    }
+
+    fn can_have_heredocs(self) -> bool {
+        matches!(self, Keyword::Run | Keyword::Copy | Keyword::Add)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    pub keyword: Keyword,
+    pub keyword_span: Span,
+    /// From the keyword to the end of the instruction's last line (heredoc terminators
+    /// included), without the final line ending.
+    pub span: Span,
+    /// End of the logical line, before any heredoc body.
+    pub line_end: usize,
+    pub flags: Vec<Flag>,
+    /// BuildKit's argument text: continuations joined, inner comment lines dropped, flags
+    /// removed, trimmed.
+    pub args_text: MappedText,
+    pub heredocs: Vec<Heredoc>,
+    pub args: Args,
+    /// The instruction an `ONBUILD` carries.
+    pub inner: Option<Box<Instruction>>,
+}
+
+impl Instruction {
+    pub fn flags_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Flag> + 'a {
+        self.flags.iter().filter(move |f| f.name == name)
+    }
+
+    pub fn flag<'a>(&'a self, name: &'a str) -> Option<&'a Flag> {
+        self.flags_named(name).next()
+    }
+
+    /// The command of RUN, CMD and ENTRYPOINT.
+    pub fn command(&self) -> Option<&Command> {
+        match &self.args {
+            Args::Run(c) | Args::Cmd(c) | Args::Entrypoint(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// A builder flag (`--mount=type=cache,target=/root/.cache`), as BuildKit reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub name: String,
+    /// Unquoted value; `None` for a flag without `=`.
+    pub value: Option<String>,
+    /// The whole flag in the file.
+    pub span: Span,
+}
+
+impl Flag {
+    /// The flag as BuildKit's parser reports it (`--name=value`).
+    pub fn buildkit_string(&self) -> String {
+        match &self.value {
+            Some(v) => format!("--{}={v}", self.name),
+            None => format!("--{}", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    pub name: String,
+    /// Variables in the body are expanded (the delimiter was not quoted).
+    pub expand: bool,
+    /// `<<-`: leading tabs are stripped.
+    pub chomp: bool,
+    pub fd: Option<u32>,
+    /// The `<<EOF` word on the instruction line.
+    pub marker: Span,
+    /// The body lines, line endings included, exactly as in the file.
+    pub body: Span,
+    /// The terminator line, without its line ending.
+    pub terminator: Span,
+}
+
+/// A string argument with its unescaped value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub value: String,
+    pub span: Span,
+}
+
+/// The command of RUN, CMD, ENTRYPOINT or HEALTHCHECK.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Shell form: the script BuildKit passes to the stage's shell, mapped to the file.
+    Shell(MappedText),
+    /// Exec form: each JSON string unescaped, mapped to the file.
+    Exec(Vec<MappedText>),
+    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file.
+    Script {
+        interpreter: String,
+        body: MappedText,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: Text,
+    /// Raw value (quotes and escapes as written; `None` for `ARG NAME`).
+    pub value: Option<Text>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyArgs {
+    /// Local paths, URLs or git references (heredoc sources are in `Instruction::heredocs`).
+    pub sources: Vec<Text>,
+    pub dest: Option<Text>,
+}
+
+/// Typed arguments of an instruction.
+#[derive(Debug, Clone)]
+pub enum Args {
+    From {
+        image: Text,
+        name: Option<Text>,
+    },
+    Run(Command),
+    Cmd(Command),
+    Entrypoint(Command),
+    Healthcheck(Option<Command>),
+    Copy(CopyArgs),
+    Add(CopyArgs),
+    Env(Vec<KeyValue>),
+    Arg(Vec<KeyValue>),
+    Label(Vec<KeyValue>),
+    User(Text),
+    Workdir(Text),
+    Shell(Vec<Text>),
+    /// Instructions no rule reads the arguments of (EXPOSE, VOLUME, ...), and ONBUILD.
+    Other,
+    /// parse-dockerfile rejected the instruction; the reason is in `Dockerfile::errors`.
+    Invalid,
+}
+
+/// Parses a whole file. `text` is the file's text, BOM included.
+pub fn parse(text: &str) -> Dockerfile {
+    let mut scanner = Scanner::new(text);
+    scanner.run();
+    let mut df = scanner.finish();
+    check_stages(text, &mut df);
+    df
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines
+
+/// One physical line: `start..end` is its content without the line ending; `next` starts
+/// the following line.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    end: usize,
+    next: usize,
+}
+
+fn line_at(text: &str, start: usize) -> Option<Line> {
+    if start >= text.len() {
+        return None;
+    }
+    let next = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
+    // BuildKit trims every trailing \r and \n of a line.
+    let content = text[start..next].trim_end_matches(['\r', '\n']);
+    Some(Line {
+        start,
+        end: start + content.len(),
+        next,
+    })
+}
+
+fn trim_leading_space(s: &str) -> &str {
+    s.trim_start_matches(char::is_whitespace)
+}
+
+/// A line whose first non-blank character is `#`.
+fn is_comment(s: &str) -> bool {
+    trim_leading_space(s).starts_with('#')
+}
+
+// ---------------------------------------------------------------------------------------
+// The scanner
+
+struct Scanner<'t> {
+    text: &'t str,
+    pos: usize,
+    escape: char,
+    directives_done: bool,
+    df: Dockerfile,
+}
+
+/// A logical line in the making: its text and where each piece came from.
+struct LogicalLine {
+    text: MappedText,
+    /// Offset of the keyword in the file.
+    start: usize,
+    /// End of the last physical line that belongs to it.
+    end: usize,
+}
+
+impl<'t> Scanner<'t> {
+    fn new(text: &'t str) -> Self {
+        let pos = if text.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
+        };
+        Scanner {
+            text,
+            pos,
+            escape: '\\',
+            directives_done: false,
+            df: Dockerfile {
+                escape: '\\',
+                ..Dockerfile::default()
+            },
+        }
+    }
+
+    fn finish(mut self) -> Dockerfile {
+        self.df.escape = self.escape;
+        self.df
+    }
+
+    fn next_line(&mut self) -> Option<Line> {
+        let line = line_at(self.text, self.pos)?;
+        self.pos = line.next;
+        Some(line)
+    }
+
+    fn run(&mut self) {
+        while let Some(line) = self.next_line() {
+            let raw = &self.text[line.start..line.end];
+            let trimmed = trim_leading_space(raw);
+            let indent = raw.len() - trimmed.len();
+            if trimmed.starts_with('#') {
+                if !self.directives_done && self.directive(trimmed, line.start + indent, line) {
+                    continue;
+                }
+                self.directives_done = true;
+                self.comment(line.start + indent, line.end, false);
+                continue;
+            }
+            self.directives_done = true;
+            if trimmed.is_empty() {
+                continue;
+            }
+            let (first, continues) = self.trim_continuation(trimmed);
+            if first.is_empty() && !continues {
+                continue;
+            }
+            let start = line.start + indent;
+            let mut logical = LogicalLine {
+                text: MappedText::new(),
+                start,
+                end: line.end,
+            };
+            logical.text.push(first, start);
+            if continues {
+                self.continuation_lines(&mut logical);
+            }
+            if let Some(instruction) = self.instruction(logical) {
+                self.df.instructions.push(instruction);
+            }
+        }
+    }
+
+    /// Reads a parser directive; false when the comment is not one (which ends directives).
+    fn directive(&mut self, comment: &str, start: usize, line: Line) -> bool {
+        let Some((name, value)) = parse_directive(comment) else {
+            return false;
+        };
+        let name = name.to_ascii_lowercase();
+        if !matches!(name.as_str(), "syntax" | "escape" | "check") {
+            return false;
+        }
+        let span = start..line.end;
+        if self.df.directives.iter().any(|d| d.name == name) {
+            self.error(
+                span.clone(),
+                format!("only one {name} parser directive can be used"),
+            );
+        } else if name == "escape" {
+            match value {
+                "\\" => self.escape = '\\',
+                "`" => self.escape = '`',
+                _ => self.error(
+                    span.clone(),
+                    format!("invalid escape token '{value}' does not match ` or \\"),
+                ),
+            }
+        }
+        self.df.directives.push(Directive {
+            name,
+            value: value.to_string(),
+            span,
+        });
+        true
+    }
+
+    fn comment(&mut self, start: usize, end: usize, inside_instruction: bool) {
+        let text = self.text[start + 1..end].trim().to_string();
+        self.df.comments.push(Comment {
+            span: start..end,
+            text,
+            inside_instruction,
+        });
+    }
+
+    fn error(&mut self, span: Span, message: String) {
+        self.df.errors.push(SyntaxError { span, message });
+    }
+
+    /// Removes a trailing escape token (and blanks after it); true if the line continues.
+    /// An escape token preceded by another one is an escaped character, not a continuation.
+    fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
+        let body = line.trim_end_matches([' ', '\t']);
+        let Some(before) = body.strip_suffix(self.escape) else {
+            return (line, false);
+        };
+        if before.ends_with(self.escape) {
+            return (line, false);
+        }
+        (before, true)
+    }
+
+    fn continuation_lines(&mut self, logical: &mut LogicalLine) {
+        while let Some(line) = self.next_line() {
+            let raw = &self.text[line.start..line.end];
+            logical.end = line.end;
+            if is_comment(raw) {
+                let indent = raw.len() - trim_leading_space(raw).len();
+                self.comment(line.start + indent, line.end, true);
+                continue;
+            }
+            if trim_leading_space(raw).is_empty() {
+                self.df.empty_continuation_lines.push(line.start..line.end);
+                continue;
+            }
+            let (piece, continues) = self.trim_continuation(raw);
+            logical.text.push(piece, line.start);
+            if !continues {
+                return;
+            }
+        }
+    }
+
+    fn instruction(&mut self, logical: LogicalLine) -> Option<Instruction> {
+        let (keyword, keyword_len, flags, args_text) = split_command(&logical.text);
+        let keyword_span = logical.text.span_to_file(0..keyword_len);
+        let heredocs = if can_have_heredocs(keyword, &args_text) {
+            self.heredoc_bodies(&logical)
+        } else {
+            Vec::new()
+        };
+        let end = heredocs
+            .last()
+            .map_or(logical.end, |h| h.terminator.end.max(h.body.end));
+        let mut instruction = Instruction {
+            keyword,
+            keyword_span,
+            span: logical.start..end,
+            line_end: logical.end,
+            flags,
+            args_text,
+            heredocs,
+            args: Args::Other,
+            inner: None,
+        };
+        let typed = TypedParse::new(self.text, self.escape, &logical, &instruction);
+        match typed.run(&instruction) {
+            Ok(args) => instruction.args = args,
+            Err(error) => {
+                instruction.args = Args::Invalid;
+                self.df.errors.push(error);
+            }
+        }
+        if keyword == Keyword::Onbuild {
+            instruction.inner = onbuild_inner(self.text, self.escape, &instruction).map(Box::new);
+        }
+        Some(instruction)
+    }
+
+    /// Reads the bodies of the heredocs the logical line opens, in order.
+    fn heredoc_bodies(&mut self, logical: &LogicalLine) -> Vec<Heredoc> {
+        let mut heredocs = Vec::new();
+        for word in heredoc_words(&logical.text) {
+            let body_start = self.pos;
+            let mut terminator = None;
+            while let Some(line) = self.next_line() {
+                let mut candidate = &self.text[line.start..line.end];
+                if word.chomp {
+                    candidate = candidate.trim_start_matches('\t');
+                }
+                if candidate == word.name {
+                    terminator = Some((line.start, line.end));
+                    break;
+                }
+            }
+            let (body_end, term) = match terminator {
+                Some((term_start, term_end)) => (term_start, term_start..term_end),
+                None => {
+                    let end = self.text.len();
+                    self.error(
+                        word.marker.clone(),
+                        format!("unterminated heredoc: no line `{}` closes it", word.name),
+                    );
+                    (end, end..end)
+                }
+            };
+            let unterminated = terminator.is_none();
+            heredocs.push(Heredoc {
+                name: word.name,
+                expand: word.expand,
+                chomp: word.chomp,
+                fd: word.fd,
+                marker: word.marker,
+                body: body_start.min(body_end)..body_end,
+                terminator: term,
+            });
+            if unterminated {
+                break;
+            }
+        }
+        heredocs
+    }
+}
+
+/// BuildKit splits the keyword from its arguments at these characters.
+fn is_token_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\u{b}' | '\u{c}' | '\r')
+}
+
+/// `#\s*name\s*=\s*value` (the value trimmed).
+fn parse_directive(comment: &str) -> Option<(&str, &str)> {
+    let rest = comment.strip_prefix('#')?.trim_start();
+    let name_len = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    let name = &rest[..name_len];
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let value = rest[name_len..].trim_start().strip_prefix('=')?.trim();
+    (!value.is_empty()).then_some((name, value))
+}
+
+// ---------------------------------------------------------------------------------------
+// Builder flags, the way BuildKit's `extractBuilderFlags` reads them
+
+/// Returns the flags at the start of `line[from..]` and the (trimmed) range of the rest:
+/// words starting with `--`, quotes and `\` escapes resolved; a lone `--` ends them.
+fn builder_flags(line: &MappedText, from: usize) -> (Vec<Flag>, Range<usize>) {
+    let text = line.as_str();
+    let bytes = text.as_bytes();
+    let mut flags: Vec<(String, Range<usize>)> = Vec::new();
+    let mut pos = from;
+    loop {
+        while pos < bytes.len() && is_flag_space(bytes[pos]) {
+            pos += 1;
+        }
+        if !text[pos..].starts_with("--") {
+            return flags_and_rest(line, flags, pos);
+        }
+        let (word, end, blank_ok) = flag_word(bytes, pos);
+        if word == b"--" {
+            return flags_and_rest(line, flags, end);
+        }
+        if blank_ok || !word.is_empty() {
+            flags.push((String::from_utf8_lossy(&word).into_owned(), pos..end));
+        }
+        pos = end;
+    }
+}
+
+fn is_flag_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// Reads one flag word from `start`; returns its unquoted bytes, its end, and whether it
+/// had quotes (an empty quoted word still counts).
+fn flag_word(bytes: &[u8], start: usize) -> (Vec<u8>, usize, bool) {
+    let mut word = Vec::new();
+    let mut quote = None;
+    let mut had_quotes = false;
+    let mut pos = start;
+    while pos < bytes.len() {
+        let ch = bytes[pos];
+        match quote {
+            None if is_flag_space(ch) => break,
+            None if ch == b'\'' || ch == b'"' => {
+                quote = Some(ch);
+                had_quotes = true;
+            }
+            Some(q) if ch == q => quote = None,
+            _ if ch == b'\\' => {
+                if let Some(&next) = bytes.get(pos + 1) {
+                    word.push(next);
+                    pos += 1;
+                } else {
+                    quote = None;
+                }
+            }
+            _ => word.push(ch),
+        }
+        pos += 1;
+    }
+    (word, pos, had_quotes)
+}
+
+fn flags_and_rest(
+    line: &MappedText,
+    flags: Vec<(String, Range<usize>)>,
+    args_start: usize,
+) -> (Vec<Flag>, Range<usize>) {
+    let text = line.as_str();
+    let rest = &text[args_start.min(text.len())..];
+    let lead = rest.len() - rest.trim_start().len();
+    let start = args_start + lead;
+    let end = start + rest.trim().len();
+    let flags = flags
+        .into_iter()
+        .map(|(word, range)| {
+            let body = word.strip_prefix("--").unwrap_or(&word);
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            Flag {
+                name,
+                value,
+                span: line.span_to_file(range),
+            }
+        })
+        .collect();
+    (flags, start..end)
+}
+
+// ---------------------------------------------------------------------------------------
+// Heredocs
+
+struct HeredocWord {
+    name: String,
+    expand: bool,
+    chomp: bool,
+    fd: Option<u32>,
+    marker: Span,
+}
+
+/// Words of the line that open a heredoc (`<<EOF`, `<<-'EOT'`, `3<<X`), in order.
+fn heredoc_words(line: &MappedText) -> Vec<HeredocWord> {
+    let text = line.as_str();
+    if !text.contains("<<") {
+        return Vec::new();
+    }
+    shell_words(text)
+        .into_iter()
+        .filter_map(|range| {
+            let word = &text[range.clone()];
+            let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let after = word[digits..].strip_prefix("<<")?;
+            let (chomp, rest) = match after.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, after),
+            };
+            if rest.is_empty() || rest.contains('<') {
+                return None;
+            }
+            let name = unquote_single_word(rest)?;
+            Some(HeredocWord {
+                name,
+                expand: !rest.contains(['\'', '"']),
+                chomp,
+                fd: word[..digits].parse().ok(),
+                marker: line.span_to_file(range),
+            })
+        })
+        .collect()
+}
+
+/// Splits like BuildKit's shell lexer with raw quotes and escapes: blanks outside quotes and
+/// `${...}` separate words.
+fn shell_words(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b' ' || b == b'\t' || b == b'\n' || b == b'\r' {
+            if let Some(s) = start.take() {
+                words.push(s..i);
+            }
+            i += 1;
+            continue;
+        }
+        start.get_or_insert(i);
+        i = match b {
+            b'\\' => (i + 2).min(bytes.len()),
+            b'\'' => text[i + 1..].find('\'').map_or(bytes.len(), |j| i + j + 2),
+            b'"' => closing_double_quote(bytes, i + 1).map_or(bytes.len(), |j| j + 1),
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                text[i..].find('}').map_or(bytes.len(), |j| i + j + 1)
+            }
+            _ => i + 1,
+        };
+    }
+    if let Some(s) = start {
+        words.push(s..bytes.len());
+    }
+    words
+}
+
+fn closing_double_quote(bytes: &[u8], mut i: usize) -> Option<usize> {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The heredoc name: the word with quotes and escapes removed; None if it is not one word.
+fn unquote_single_word(word: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => out.extend(chars.by_ref().take_while(|&c| c != '\'')),
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => out.extend(chars.next()),
+                        c => out.push(c),
+                    }
+                }
+            }
+            '\\' => out.extend(chars.next()),
+            c if c.is_whitespace() => return None,
+            c => out.push(c),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// RUN, COPY and ADD (also behind ONBUILD) read heredocs, unless in exec (JSON) form.
+fn can_have_heredocs(keyword: Keyword, args: &MappedText) -> bool {
+    if keyword == Keyword::Onbuild {
+        let (inner_keyword, inner_args) = split_keyword(args);
+        return can_have_heredocs(inner_keyword, &inner_args);
+    }
+    keyword.can_have_heredocs() && json_string_array(args.as_str()).is_none()
+}
+
+/// Splits `KEYWORD [flags] args` as BuildKit's `splitCommand` does; returns the keyword and
+/// the arguments after the flags.
+fn split_keyword(line: &MappedText) -> (Keyword, MappedText) {
+    let (keyword, _, _, args) = split_command(line);
+    (keyword, args)
+}
+
+/// Keyword, keyword length, flags and argument text of a logical line.
+fn split_command(line: &MappedText) -> (Keyword, usize, Vec<Flag>, MappedText) {
+    let text = line.as_str();
+    let keyword_len = text.find(is_token_space).unwrap_or(text.len());
+    let keyword = Keyword::parse(&text[..keyword_len]);
+    let rest_start = text[keyword_len..]
+        .find(|c: char| !is_token_space(c))
+        .map_or(text.len(), |i| keyword_len + i);
+    let (flags, args_range) = builder_flags(line, rest_start);
+    (keyword, keyword_len, flags, line.slice(args_range))
+}
+
+/// Parses a leading JSON array of strings (trailing text allowed, as Go's decoder does).
+fn json_string_array(text: &str) -> Option<Vec<String>> {
+    let text = text.trim_start();
+    if !text.starts_with('[') {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserialize::deserialize(&mut de).ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed arguments via parse-dockerfile
+
+/// One instruction's text handed to parse-dockerfile, with the way back to file offsets.
+struct TypedParse<'t> {
+    text: &'t str,
+    chunk: String,
+    /// Length of what was put before the instruction (escape directive, a FROM).
+    prefix: usize,
+    /// File offset of the instruction's first byte.
+    file_start: usize,
+    /// Length of the instruction's own text in the chunk.
+    own_len: usize,
+}
+
+impl<'t> TypedParse<'t> {
+    fn new(text: &'t str, escape: char, logical: &LogicalLine, instruction: &Instruction) -> Self {
+        let own = &text[logical.start..logical.end];
+        let mut chunk = String::with_capacity(own.len() + 32);
+        if escape == '`' {
+            chunk.push_str("# escape=`\n");
+        }
+        // The crate wants a stage before anything but ARG; the instruction is parsed alone.
+        if !matches!(instruction.keyword, Keyword::From | Keyword::Arg) {
+            chunk.push_str("FROM scratch\n");
+        }
+        let prefix = chunk.len();
+        chunk.push_str(own);
+        chunk.push('\n');
+        // Our scanner already read the heredoc bodies; empty ones let the crate close its
+        // heredoc where it recognises one.
+        for heredoc in &instruction.heredocs {
+            chunk.push_str(&heredoc.name);
+            chunk.push('\n');
+        }
+        TypedParse {
+            text,
+            chunk,
+            prefix,
+            file_start: logical.start,
+            own_len: own.len(),
+        }
+    }
+
+    fn span(&self, span: Range<usize>) -> Span {
+        let clamp = |x: usize| x.saturating_sub(self.prefix).min(self.own_len) + self.file_start;
+        clamp(span.start)..clamp(span.end)
+    }
+
+    fn text(&self, s: &parse_dockerfile::UnescapedString<'_>) -> Text {
+        Text {
+            value: s.value.to_string(),
+            span: self.span(s.span.clone()),
+        }
+    }
+
+    fn run(&self, instruction: &Instruction) -> Result<Args, SyntaxError> {
+        if matches!(instruction.keyword, Keyword::Entrypoint | Keyword::Cmd)
+            && json_string_array(instruction.args_text.as_str()).is_some_and(|a| a.is_empty())
+        {
+            // `ENTRYPOINT []` resets the entrypoint; the crate wants at least one argument.
+            let empty = Command::Exec(Vec::new());
+            return Ok(match instruction.keyword {
+                Keyword::Cmd => Args::Cmd(empty),
+                _ => Args::Entrypoint(empty),
+            });
+        }
+        if let Some(message) = buildkit_argument_error(instruction) {
+            return Err(SyntaxError {
+                span: instruction.keyword_span.start..instruction.line_end,
+                message,
+            });
+        }
+        let parsed = parse_dockerfile::parse_iter(&self.chunk)
+            .map_err(|e| self.error(&e, instruction))?
+            .find(|item| !matches!(item, Ok(parse_dockerfile::Instruction::From(f)) if f.from.span.start < self.prefix));
+        match parsed {
+            Some(Ok(typed)) => Ok(self.args(&typed, instruction)),
+            Some(Err(e)) => Err(self.error(&e, instruction)),
+            None => Err(SyntaxError {
+                span: instruction.keyword_span.clone(),
+                message: "empty instruction".into(),
+            }),
+        }
+    }
+
+    fn error(&self, e: &parse_dockerfile::Error, instruction: &Instruction) -> SyntaxError {
+        let message = format!("{e:#}");
+        let line_start = self
+            .chunk
+            .split_inclusive('\n')
+            .take(e.line().saturating_sub(1))
+            .map(str::len)
+            .sum::<usize>();
+        let span = if line_start >= self.prefix {
+            let start = self
+                .span(line_start..line_start)
+                .start
+                .max(instruction.keyword_span.start);
+            start..instruction.line_end.max(start)
+        } else {
+            instruction.keyword_span.start..instruction.line_end
+        };
+        SyntaxError { span, message }
+    }
+
+    fn args(&self, typed: &parse_dockerfile::Instruction<'_>, instruction: &Instruction) -> Args {
+        use parse_dockerfile::Instruction as I;
+        match typed {
+            I::From(f) => Args::From {
+                image: self.text(&f.image),
+                name: f.as_.as_ref().map(|(_, n)| self.text(n)),
+            },
+            I::Run(_) => Args::Run(self.run_command(typed, instruction)),
+            I::Cmd(c) => Args::Cmd(self.command(&c.arguments, instruction)),
+            I::Entrypoint(c) => Args::Entrypoint(self.command(&c.arguments, instruction)),
+            I::Healthcheck(h) => Args::Healthcheck(match &h.arguments {
+                parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => {
+                    Some(self.command(arguments, instruction))
+                }
+                _ => None,
+            }),
+            I::Copy(c) => Args::Copy(self.copy_args(&c.src, &c.dest)),
+            I::Add(c) => Args::Add(self.copy_args(&c.src, &c.dest)),
+            I::Env(_) => Args::Env(key_values(&instruction.args_text, false)),
+            I::Label(_) => Args::Label(key_values(&instruction.args_text, false)),
+            I::Arg(_) => Args::Arg(key_values(&instruction.args_text, true)),
+            I::User(u) => Args::User(self.text(&u.arguments)),
+            I::Workdir(w) => Args::Workdir(self.text(&w.arguments)),
+            I::Shell(s) => Args::Shell(s.arguments.iter().map(|a| self.text(a)).collect()),
+            _ => Args::Other,
+        }
+    }
+
+    fn copy_args(
+        &self,
+        src: &[parse_dockerfile::Source<'_>],
+        dest: &parse_dockerfile::UnescapedString<'_>,
+    ) -> CopyArgs {
+        let sources = src
+            .iter()
+            .filter_map(|s| match s {
+                parse_dockerfile::Source::Path(p) => Some(self.text(p)),
+                _ => None,
+            })
+            .collect();
+        CopyArgs {
+            sources,
+            dest: Some(self.text(dest)),
+        }
+    }
+
+    fn command(
+        &self,
+        command: &parse_dockerfile::Command<'_>,
+        instruction: &Instruction,
+    ) -> Command {
+        match command {
+            parse_dockerfile::Command::Exec(array) => Command::Exec(
+                array
+                    .value
+                    .iter()
+                    .map(|s| json_string_text(&self.chunk, s.span.clone(), |r| self.span(r)))
+                    .collect(),
+            ),
+            _ => Command::Shell(instruction.args_text.clone()),
+        }
+    }
+
+    fn run_command(
+        &self,
+        typed: &parse_dockerfile::Instruction<'_>,
+        instruction: &Instruction,
+    ) -> Command {
+        let parse_dockerfile::Instruction::Run(run) = typed else {
+            return shell_body(self.text, instruction);
+        };
+        match &run.arguments {
+            parse_dockerfile::Command::Exec(_) if instruction.heredocs.is_empty() => {
+                self.command(&run.arguments, instruction)
+            }
+            _ => shell_body(self.text, instruction),
+        }
+    }
+}
+
+/// Argument errors BuildKit's parser raises that parse-dockerfile lets through.
+fn buildkit_argument_error(instruction: &Instruction) -> Option<String> {
+    let args = instruction.args_text.as_str();
+    match instruction.keyword {
+        Keyword::Env | Keyword::Label => {
+            let words = shell_words(args);
+            let legacy = words
+                .first()
+                .is_some_and(|w| !args[w.clone()].contains('='));
+            (legacy && words.len() < 2).then(|| {
+                format!(
+                    "{} must have two arguments",
+                    instruction.keyword.name().to_uppercase()
+                )
+            })
+        }
+        Keyword::Run
+        | Keyword::Cmd
+        | Keyword::Entrypoint
+        | Keyword::Shell
+        | Keyword::Copy
+        | Keyword::Add
+        | Keyword::Volume => {
+            let trimmed = args.trim_start();
+            let mut de = serde_json::Deserializer::from_str(trimmed);
+            let array: Option<Vec<serde_json::Value>> = if trimmed.starts_with('[') {
+                serde::Deserialize::deserialize(&mut de).ok()
+            } else {
+                None
+            };
+            array
+                .filter(|values| values.iter().any(|v| !v.is_string()))
+                .map(|_| {
+                    "when using JSON array syntax, arrays must be comprised of strings only"
+                        .to_string()
+                })
+        }
+        _ => None,
+    }
+}
+
+/// Maps a JSON string's content (between its quotes, at `span` in `chunk`) to the file,
+/// unescaping as it goes.
+fn json_string_text(
+    chunk: &str,
+    span: Range<usize>,
+    to_file: impl Fn(Range<usize>) -> Span,
+) -> MappedText {
+    let raw = &chunk[span.clone()];
+    let mut out = MappedText::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let at = span.start + i;
+        let rest = &raw[i..];
+        let Some(escaped) = rest.strip_prefix('\\') else {
+            let c = rest.chars().next().map_or(1, char::len_utf8);
+            let piece = &rest[..c];
+            out.push(piece, to_file(at..at + c).start);
+            i += c;
+            continue;
+        };
+        let (decoded, len) = decode_json_escape(escaped);
+        out.push_synthetic(&decoded, to_file(at..at).start);
+        i += 1 + len;
+    }
+    out
+}
+
+fn decode_json_escape(s: &str) -> (String, usize) {
+    let Some(c) = s.chars().next() else {
+        return (String::new(), 0);
+    };
+    let simple = match c {
+        'n' => Some('\n'),
+        't' => Some('\t'),
+        'r' => Some('\r'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'u' => None,
+        other => Some(other),
+    };
+    if let Some(ch) = simple {
+        return (ch.to_string(), c.len_utf8());
+    }
+    let code = s.get(1..5).and_then(|h| u32::from_str_radix(h, 16).ok());
+    match code.and_then(char::from_u32) {
+        Some(ch) => (ch.to_string(), 5),
+        None => ("\u{fffd}".to_string(), s.len().min(5)),
+    }
+}
+
+/// The script BuildKit gives the shell for a shell-form RUN (see `dispatchRun`).
+fn shell_body(text: &str, instruction: &Instruction) -> Command {
+    let args = &instruction.args_text;
+    let Some(first) = instruction.heredocs.first() else {
+        return Command::Shell(args.clone());
+    };
+    let body_of = |heredoc: &Heredoc, chomp: bool| heredoc_text(text, heredoc, chomp);
+    let only_heredoc = heredoc_words(args).len() == 1 && shell_words(args.as_str()).len() == 1;
+    if only_heredoc {
+        let body = body_of(first, first.chomp);
+        if let Some(shebang) = body.as_str().strip_prefix("#!") {
+            let interpreter = shebang.lines().next().unwrap_or("").trim().to_string();
+            if !is_shell_interpreter(&interpreter) {
+                return Command::Script { interpreter, body };
+            }
+        }
+        return Command::Shell(body);
+    }
+    let mut full = args.clone();
+    for heredoc in &instruction.heredocs {
+        let newline_at = full.to_file(full.len());
+        full.push_synthetic("\n", newline_at);
+        let body = body_of(heredoc, false);
+        append_mapped(&mut full, &body);
+        full.push(
+            &heredoc.name,
+            heredoc.terminator.end.saturating_sub(heredoc.name.len()),
+        );
+    }
+    Command::Shell(full)
+}
+
+fn append_mapped(out: &mut MappedText, piece: &MappedText) {
+    let mut at = 0;
+    for line in piece.as_str().split_inclusive('\n') {
+        let span = piece.span_to_file(at..at + line.len());
+        if piece.is_contiguous(at..at + line.len()) {
+            out.push(line, span.start);
+        } else {
+            out.push_synthetic(line, span.start);
+        }
+        at += line.len();
+    }
+}
+
+/// A heredoc body as the shell sees it: CR before LF dropped, leading tabs too when chomped.
+fn heredoc_text(text: &str, heredoc: &Heredoc, chomp: bool) -> MappedText {
+    let mut out = MappedText::new();
+    let Some(body) = text.get(heredoc.body.clone()) else {
+        return out;
+    };
+    let mut at = heredoc.body.start;
+    for line in body.split_inclusive('\n') {
+        let mut content = line;
+        let mut start = at;
+        if chomp {
+            let stripped = content.trim_start_matches('\t');
+            start += content.len() - stripped.len();
+            content = stripped;
+        }
+        let (without_ending, had_newline) = match content.strip_suffix('\n') {
+            Some(c) => (c.strip_suffix('\r').unwrap_or(c), true),
+            None => (content, false),
+        };
+        out.push(without_ending, start);
+        if had_newline {
+            out.push("\n", at + line.len() - 1);
+        }
+        at += line.len();
+    }
+    out
+}
+
+fn is_shell_interpreter(shebang: &str) -> bool {
+    let mut words = shebang.split_whitespace();
+    let mut program = words.next().unwrap_or("");
+    if program.ends_with("/env") {
+        program = words.find(|w| !w.starts_with('-')).unwrap_or("");
+    }
+    let name = program.rsplit('/').next().unwrap_or(program);
+    matches!(
+        name,
+        "sh" | "bash" | "dash" | "ash" | "ksh" | "zsh" | "busybox"
+    )
+}
+
+/// `KEY=value ...` (ENV, LABEL, ARG) or the legacy `KEY value` (ENV, LABEL).
+fn key_values(args: &MappedText, is_arg: bool) -> Vec<KeyValue> {
+    let text = args.as_str();
+    let words = shell_words(text);
+    let Some(first) = words.first() else {
+        return Vec::new();
+    };
+    let legacy = !is_arg && !text[first.clone()].contains('=');
+    if legacy {
+        let key = first.clone();
+        let value_start = text[key.end..]
+            .find(|c: char| !c.is_whitespace())
+            .map_or(text.len(), |i| key.end + i);
+        return vec![KeyValue {
+            key: Text {
+                value: text[key.clone()].to_string(),
+                span: args.span_to_file(key.clone()),
+            },
+            value: Some(Text {
+                value: text[value_start..].to_string(),
+                span: args.span_to_file(value_start..text.len()),
+            }),
+            span: args.span_to_file(key.start..text.len()),
+        }];
+    }
+    words
+        .into_iter()
+        .map(|range| {
+            let word = &text[range.clone()];
+            let (key, value) = match word.find('=') {
+                Some(eq) => (
+                    range.start..range.start + eq,
+                    Some(range.start + eq + 1..range.end),
+                ),
+                None => (range.clone(), None),
+            };
+            KeyValue {
+                key: Text {
+                    value: text[key.clone()].to_string(),
+                    span: args.span_to_file(key),
+                },
+                value: value.map(|v| Text {
+                    value: text[v.clone()].to_string(),
+                    span: args.span_to_file(v),
+                }),
+                span: args.span_to_file(range),
+            }
+        })
+        .collect()
+}
+
+fn onbuild_inner(text: &str, escape: char, onbuild: &Instruction) -> Option<Instruction> {
+    let inner = &onbuild.args_text;
+    if inner.is_empty() {
+        return None;
+    }
+    let (keyword, keyword_len, flags, args_text) = split_command(inner);
+    let start = inner.to_file(0);
+    let mut instruction = Instruction {
+        keyword,
+        keyword_span: inner.span_to_file(0..keyword_len),
+        span: start..onbuild.span.end,
+        line_end: onbuild.line_end,
+        flags,
+        args_text,
+        heredocs: onbuild.heredocs.clone(),
+        args: Args::Other,
+        inner: None,
+    };
+    let logical = LogicalLine {
+        text: inner.clone(),
+        start,
+        end: onbuild.line_end,
+    };
+    instruction.args = TypedParse::new(text, escape, &logical, &instruction)
+        .run(&instruction)
+        .unwrap_or(Args::Invalid);
+    Some(instruction)
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks BuildKit makes after parsing, reported with locations
+
+fn check_stages(text: &str, df: &mut Dockerfile) {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let mut errors = Vec::new();
+    if df.instructions.is_empty() {
+        errors.push(SyntaxError {
+            span: 0..0,
+            message: "file with no instructions".into(),
+        });
+    } else if !df.instructions.iter().any(|i| i.keyword == Keyword::From) {
+        let span = df.instructions[0].keyword_span.clone();
+        errors.push(SyntaxError {
+            span,
+            message: "no FROM instruction: a Dockerfile must start a stage".into(),
+        });
+    }
+    let mut seen_from = false;
+    let mut names: Vec<(String, Span)> = Vec::new();
+    for instruction in &df.instructions {
+        match (instruction.keyword, &instruction.args) {
+            (Keyword::From, Args::From { name, .. }) => {
+                seen_from = true;
+                if let Some(name) = name {
+                    let lower = name.value.to_ascii_lowercase();
+                    if let Some((_, first)) = names.iter().find(|(n, _)| *n == lower) {
+                        let message = format!(
+                            "duplicate stage name '{}' (first defined on line {})",
+                            name.value,
+                            line_of(first.start)
+                        );
+                        errors.push(SyntaxError {
+                            span: name.span.clone(),
+                            message,
+                        });
+                    } else {
+                        names.push((lower, name.span.clone()));
+                    }
+                }
+            }
+            (Keyword::From, _) => seen_from = true,
+            (Keyword::Arg, _) => {}
+            _ if !seen_from && !df.instructions.iter().all(|i| i.keyword != Keyword::From) => {
+                let message = format!(
+                    "{} before the first FROM: only ARG may come before it",
+                    instruction.keyword.name().to_uppercase()
+                );
+                errors.push(SyntaxError {
+                    span: instruction.keyword_span.clone(),
+                    message,
+                });
+            }
+            _ => {}
+        }
+    }
+    df.errors.extend(errors);
+    df.errors.sort_by_key(|e| e.span.start);
+}
+
+// ---------------------------------------------------------------------------------------
+// The structure BuildKit's parser reports, for comparing with it
+
+/// One instruction as BuildKit's parser dump describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BuildkitView {
+    pub kw: String,
+    pub flags: Vec<String>,
+    pub start: usize,
+    pub end: usize,
+    pub heredocs: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner: Option<String>,
+}
+
+impl Dockerfile {
+    pub fn buildkit_view(&self, lines: &crate::source::LineIndex) -> Vec<BuildkitView> {
+        self.instructions
+            .iter()
+            .map(|i| BuildkitView {
+                kw: match i.keyword {
+                    Keyword::Unknown => "unknown".into(),
+                    k => k.name().into(),
+                },
+                flags: i.flags.iter().map(Flag::buildkit_string).collect(),
+                start: lines.line_of(i.keyword_span.start) + 1,
+                end: lines.line_of(i.span.end.saturating_sub(1).max(i.keyword_span.start)) + 1,
+                heredocs: i.heredocs.len(),
+                inner: i
+                    .inner
+                    .as_ref()
+                    .map(|inner| inner.keyword.name().to_string()),
+            })
+            .collect()
+    }
+}

@@ -62,7 +62,11 @@ impl MappedText {
             !p.synthetic && p.file_start + (text_start - p.text_start) == file_start
         });
         if !continues {
-            self.pieces.push(Piece { text_start, file_start, synthetic: false });
+            self.pieces.push(Piece {
+                text_start,
+                file_start,
+                synthetic: false,
+            });
         }
         self.text.push_str(s);
     }
@@ -72,7 +76,11 @@ impl MappedText {
         if s.is_empty() {
             return;
         }
-        self.pieces.push(Piece { text_start: self.text.len(), file_start: file_at, synthetic: true });
+        self.pieces.push(Piece {
+            text_start: self.text.len(),
+            file_start: file_at,
+            synthetic: true,
+        });
         self.text.push_str(s);
     }
 
@@ -132,7 +140,10 @@ impl MappedText {
         while at < span.end {
             let i = self.pieces.partition_point(|p| p.text_start <= at) - 1;
             let piece = self.pieces[i];
-            let piece_end = self.pieces.get(i + 1).map_or(self.text.len(), |p| p.text_start);
+            let piece_end = self
+                .pieces
+                .get(i + 1)
+                .map_or(self.text.len(), |p| p.text_start);
             let end = piece_end.min(span.end);
             let s = &self.text[at..end];
             if piece.synthetic {

@@ -1,0 +1,35 @@
+//! The rule catalogue: `<family>/<rule>.rs` and `<rule>.md` side by side.
+//!
+//! Adding a rule: write its `.rs` and `.md`, and add one line below.
+
+use crate::rule::Rule;
+
+macro_rules! catalogue {
+    ($($family:ident { $($module:ident :: $rule:ident),* $(,)? })*) => {
+        $(mod $family { $(pub mod $module;)* })*
+
+        static RULES: &[&dyn Rule] = &[$($(&$family::$module::$rule,)*)*];
+    };
+}
+
+catalogue! {
+    core {
+        syntax_error::SyntaxError,
+        unused_suppression::UnusedSuppression,
+    }
+    cache {
+        missing_cache_mount::MissingCacheMount,
+    }
+    layers {
+        consecutive_run::ConsecutiveRun,
+    }
+}
+
+/// Every rule, in catalogue order.
+pub fn rules() -> &'static [&'static dyn Rule] {
+    RULES
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.meta().name == name)
+}

@@ -1,0 +1,171 @@
+//! Fixes: byte-range edits with a title and an applicability, applied until the file is
+//! stable, reverted when they would break parsing.
+
+use crate::rule::Diagnostic;
+use crate::source::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Might change what the build does; applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// Never makes an image bigger, a build slower or a build fail.
+    Safe,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn replace(span: Span, content: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            content: content.into(),
+        }
+    }
+
+    pub fn insert(at: usize, content: impl Into<String>) -> Edit {
+        Edit {
+            span: at..at,
+            content: content.into(),
+        }
+    }
+
+    pub fn delete(span: Span) -> Edit {
+        Edit {
+            span,
+            content: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+    pub applicability: Applicability,
+    /// Sorted, non-overlapping.
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Fix {
+        Fix::new(title, Applicability::Safe, edits)
+    }
+
+    pub fn unsafe_(title: impl Into<String>, edits: Vec<Edit>) -> Fix {
+        Fix::new(title, Applicability::Unsafe, edits)
+    }
+
+    fn new(title: impl Into<String>, applicability: Applicability, mut edits: Vec<Edit>) -> Fix {
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        Fix {
+            title: title.into(),
+            applicability,
+            edits,
+        }
+    }
+
+    fn start(&self) -> usize {
+        self.edits.first().map_or(0, |e| e.span.start)
+    }
+
+    fn end(&self) -> usize {
+        self.edits.iter().map(|e| e.span.end).max().unwrap_or(0)
+    }
+}
+
+/// Applies the fixes at or above `min` to `text`, in order, skipping any fix whose edits
+/// overlap or touch one already taken. Returns the new text and the diagnostics whose
+/// fixes were applied.
+pub fn apply<'d>(
+    text: &str,
+    diagnostics: &'d [Diagnostic],
+    min: Applicability,
+) -> (String, Vec<&'d Diagnostic>) {
+    let mut candidates: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability >= min && !f.edits.is_empty())
+        })
+        .collect();
+    candidates.sort_by_key(|d| d.fix.as_ref().map(|f| (f.start(), f.end())));
+    let mut taken: Vec<&Diagnostic> = Vec::new();
+    let mut last_end: Option<usize> = None;
+    for diagnostic in candidates {
+        let Some(fix) = &diagnostic.fix else { continue };
+        if last_end.is_some_and(|end| fix.start() <= end) || !edits_valid(text, &fix.edits) {
+            continue;
+        }
+        last_end = Some(fix.end());
+        taken.push(diagnostic);
+    }
+    let edits: Vec<&Edit> = taken
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .flat_map(|f| &f.edits)
+        .collect();
+    (splice(text, &edits), taken)
+}
+
+/// Edits must lie inside the text, on character boundaries, and not overlap each other.
+fn edits_valid(text: &str, edits: &[Edit]) -> bool {
+    edits.iter().all(|e| {
+        e.span.start <= e.span.end
+            && e.span.end <= text.len()
+            && text.is_char_boundary(e.span.start)
+            && text.is_char_boundary(e.span.end)
+    }) && edits.windows(2).all(|w| w[0].span.end <= w[1].span.start)
+}
+
+fn splice(text: &str, edits: &[&Edit]) -> String {
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.content.len()).sum::<usize>());
+    let mut at = 0;
+    for edit in edits {
+        out.push_str(&text[at..edit.span.start]);
+        out.push_str(&edit.content);
+        at = edit.span.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Severity;
+
+    fn diagnostic(edits: Vec<Edit>, applicability: Applicability) -> Diagnostic {
+        Diagnostic {
+            rule: "r",
+            family: "f",
+            severity: Severity::Warning,
+            span: 0..0,
+            message: String::new(),
+            help: None,
+            labels: vec![],
+            fix: Some(Fix::new("t", applicability, edits)),
+        }
+    }
+
+    #[test]
+    fn skips_overlapping_and_touching_fixes_and_unsafe_ones() {
+        let text = "abcdef";
+        let ds = vec![
+            diagnostic(vec![Edit::replace(0..2, "X")], Applicability::Safe),
+            diagnostic(vec![Edit::replace(2..3, "Y")], Applicability::Safe), // touches the first
+            diagnostic(vec![Edit::insert(4, "Z")], Applicability::Safe),
+            diagnostic(vec![Edit::delete(5..6)], Applicability::Unsafe),
+        ];
+        let (out, taken) = apply(text, &ds, Applicability::Safe);
+        assert_eq!(out, "XcdZef");
+        assert_eq!(taken.len(), 2);
+        let (out, _) = apply(text, &ds, Applicability::Unsafe);
+        assert_eq!(out, "XcdZe");
+    }
+}

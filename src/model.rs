@@ -1,0 +1,484 @@
+//! The semantic model of a Dockerfile: what each instruction runs with.
+//!
+//! Stages (names, `FROM <stage>` inheritance, which ones the final target reaches), the
+//! variables in scope (ARG and ENV, expanded where their values are known), WORKDIR, SHELL
+//! and the user a RUN executes as, with the HOME and uid that decide where package managers
+//! put their caches. What cannot be known from the file is marked as a guess, so rules can
+//! downgrade a fix instead of making a wrong one.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::source::Span;
+use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
+use crate::syntax::shell::{self, Script};
+
+mod users;
+mod vars;
+
+pub use users::{Certainty, User};
+pub use vars::{expand, Value, Vars};
+
+#[derive(Debug)]
+pub struct Model {
+    pub stages: Vec<Stage>,
+    /// One entry per top-level RUN instruction, in file order.
+    pub runs: Vec<Run>,
+    /// ARGs declared before the first FROM (usable in FROM lines).
+    pub global_args: Vars,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub index: usize,
+    pub name: Option<String>,
+    /// Instruction index of the FROM.
+    pub from: usize,
+    /// Instruction indices of the stage, its FROM included.
+    pub instructions: Range<usize>,
+    /// The base image as written, and expanded when its variables are known.
+    pub base: String,
+    pub base_expanded: Option<String>,
+    /// The stage this one starts from (`FROM builder`).
+    pub parent: Option<usize>,
+    /// The final stage needs it (it is the final stage, or one it copies or mounts from).
+    pub reached: bool,
+    /// Windows stage: RUN bodies are not sh.
+    pub windows: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub instruction: usize,
+    pub stage: usize,
+    /// Commands of the RUN; `None` when the body is not sh (Windows, a non-shell `#!` script).
+    pub script: Option<Script>,
+    pub mounts: Vec<Mount>,
+    pub user: User,
+    pub workdir: String,
+    /// The environment the command sees: ENV, and ARGs (build args are environment
+    /// variables of RUN commands).
+    pub env: Vars,
+}
+
+impl Run {
+    pub fn commands(&self) -> &[shell::Command] {
+        self.script.as_ref().map_or(&[], |s| &s.commands)
+    }
+
+    /// Cache mounts whose target is `dir` or a parent of it.
+    pub fn cache_mount_covering(&self, dir: &str) -> Option<&Mount> {
+        self.mounts
+            .iter()
+            .filter(|m| m.kind == MountKind::Cache)
+            .find(|m| m.target.as_deref().is_some_and(|t| path_is_within(dir, t)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+    Ssh,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Absolute target (relative targets joined to WORKDIR, variables expanded); `None` if
+    /// it could not be resolved.
+    pub target: Option<String>,
+    /// The target as written.
+    pub raw_target: Option<String>,
+    pub id: Option<String>,
+    pub sharing: Option<String>,
+    pub from: Option<String>,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    /// The `--mount=...` flag in the file.
+    pub span: Span,
+    pub options: BTreeMap<String, String>,
+}
+
+/// `path` is `dir` or inside it (both absolute, clean).
+pub fn path_is_within(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    dir.is_empty()
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Joins `path` to `base` like BuildKit does for WORKDIR and mount targets, and cleans it.
+pub fn resolve_path(base: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+impl Model {
+    pub fn build(df: &Dockerfile) -> Model {
+        Builder::new(df).build()
+    }
+
+    pub fn stage_of(&self, instruction: usize) -> Option<&Stage> {
+        self.stages
+            .iter()
+            .find(|s| s.instructions.contains(&instruction))
+    }
+
+    pub fn run_at(&self, instruction: usize) -> Option<&Run> {
+        self.runs.iter().find(|r| r.instruction == instruction)
+    }
+
+    pub fn final_stage(&self) -> Option<&Stage> {
+        self.stages.last()
+    }
+
+    /// The stage a `--from` / `FROM` reference names: a stage name or index before `before`.
+    pub fn stage_named(&self, reference: &str, before: usize) -> Option<usize> {
+        let earlier = &self.stages[..before.min(self.stages.len())];
+        earlier
+            .iter()
+            .rev()
+            .find(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(reference))
+            })
+            .or_else(|| reference.parse::<usize>().ok().and_then(|i| earlier.get(i)))
+            .map(|s| s.index)
+    }
+}
+
+/// Per-stage state carried from instruction to instruction.
+#[derive(Debug, Clone)]
+struct StageState {
+    env: Vars,
+    args: Vars,
+    workdir: String,
+    user: User,
+    windows: bool,
+    /// Users created by RUN commands in this stage or its ancestors.
+    users: users::Accounts,
+}
+
+struct Builder<'a> {
+    df: &'a Dockerfile,
+    model: Model,
+    states: Vec<StageState>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(df: &'a Dockerfile) -> Self {
+        Builder {
+            df,
+            model: Model {
+                stages: Vec::new(),
+                runs: Vec::new(),
+                global_args: Vars::default(),
+            },
+            states: Vec::new(),
+        }
+    }
+
+    fn build(mut self) -> Model {
+        let froms: Vec<usize> = self
+            .df
+            .instructions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.keyword == Keyword::From)
+            .map(|(i, _)| i)
+            .collect();
+        for (n, instruction) in self.df.instructions.iter().enumerate() {
+            if froms.first().is_none_or(|&first| n < first) {
+                if let Args::Arg(args) = &instruction.args {
+                    self.model.global_args.declare_args(args, &Vars::default());
+                }
+                continue;
+            }
+            if instruction.keyword == Keyword::From {
+                let end = froms
+                    .iter()
+                    .find(|&&f| f > n)
+                    .copied()
+                    .unwrap_or(self.df.instructions.len());
+                self.start_stage(n, end);
+                continue;
+            }
+            self.instruction(n, instruction);
+        }
+        self.mark_reached();
+        self.model
+    }
+
+    fn start_stage(&mut self, from: usize, end: usize) {
+        let instruction = &self.df.instructions[from];
+        let (image, name) = match &instruction.args {
+            Args::From { image, name } => {
+                (image.value.clone(), name.as_ref().map(|n| n.value.clone()))
+            }
+            _ => (
+                instruction
+                    .args_text
+                    .as_str()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                None,
+            ),
+        };
+        let index = self.model.stages.len();
+        let base_expanded = expand(&image, &self.model.global_args, '\\');
+        let parent = self
+            .model
+            .stage_named(base_expanded.as_deref().unwrap_or(&image), index);
+        let base_ref = base_expanded.clone().unwrap_or_else(|| image.clone());
+        let state = match parent {
+            Some(p) => self.states[p].clone(),
+            None => StageState {
+                env: Vars::default(),
+                args: Vars::default(),
+                workdir: "/".into(),
+                user: User::image_default(&base_ref),
+                windows: is_windows_image(&base_ref) || self.df.escape == '`',
+                users: users::Accounts::of_image(&base_ref),
+            },
+        };
+        let windows = state.windows;
+        self.states.push(StageState {
+            args: Vars::default(),
+            ..state
+        });
+        self.model.stages.push(Stage {
+            index,
+            name,
+            from,
+            instructions: from..end,
+            base: image,
+            base_expanded,
+            parent,
+            reached: false,
+            windows,
+        });
+    }
+
+    fn instruction(&mut self, n: usize, instruction: &Instruction) {
+        let stage = self.model.stages.len() - 1;
+        let state = &mut self.states[stage];
+        let scope = state.args.overlay(&state.env);
+        match &instruction.args {
+            Args::Arg(args) => {
+                state
+                    .args
+                    .declare_args_from_global(args, &scope, &self.model.global_args)
+            }
+            Args::Env(pairs) => state.env.set_pairs(pairs, &scope, self.df.escape),
+            Args::Workdir(dir) => {
+                let dir =
+                    expand(&dir.value, &scope, self.df.escape).unwrap_or_else(|| dir.value.clone());
+                state.workdir = resolve_path(&state.workdir, &dir);
+            }
+            Args::User(user) => {
+                let spec = expand(&user.value, &scope, self.df.escape)
+                    .unwrap_or_else(|| user.value.clone());
+                state.user = state.users.resolve(&spec);
+            }
+            Args::Shell(argv) => {
+                let program = argv
+                    .first()
+                    .map(|a| a.value.to_ascii_lowercase())
+                    .unwrap_or_default();
+                state.windows = ["cmd", "powershell", "pwsh"]
+                    .iter()
+                    .any(|w| program.trim_end_matches(".exe").ends_with(w));
+            }
+            Args::Run(command) => self.run(n, stage, instruction, command),
+            _ => {}
+        }
+    }
+
+    fn run(&mut self, n: usize, stage: usize, instruction: &Instruction, command: &Command) {
+        let state = &self.states[stage];
+        let env = state.args.overlay(&state.env);
+        let script = match command {
+            _ if state.windows => None,
+            Command::Shell(body) => Some(shell::parse(body)),
+            Command::Exec(argv) => Some(shell::parse_exec(argv)),
+            Command::Script { .. } => None,
+        };
+        let mounts = instruction
+            .flags_named("mount")
+            .filter_map(|flag| {
+                parse_mount(
+                    flag.value.as_deref()?,
+                    flag.span.clone(),
+                    &state.workdir,
+                    &env,
+                    self.df.escape,
+                )
+            })
+            .collect();
+        let mut user = state.user.clone();
+        user.apply_env(&env);
+        let run = Run {
+            instruction: n,
+            stage,
+            script,
+            mounts,
+            user,
+            workdir: state.workdir.clone(),
+            env,
+        };
+        if let Some(script) = &run.script {
+            let commands = script.commands.clone();
+            self.states[stage].users.learn(&commands);
+        }
+        self.model.runs.push(run);
+    }
+
+    /// The final stage and, transitively, every stage it starts from, copies or mounts from.
+    fn mark_reached(&mut self) {
+        let Some(last) = self.model.stages.len().checked_sub(1) else {
+            return;
+        };
+        let mut todo = vec![last];
+        while let Some(s) = todo.pop() {
+            if std::mem::replace(&mut self.model.stages[s].reached, true) {
+                continue;
+            }
+            todo.extend(self.dependencies(s));
+        }
+    }
+
+    fn dependencies(&self, stage: usize) -> Vec<usize> {
+        let s = &self.model.stages[stage];
+        let mut deps: Vec<usize> = s.parent.into_iter().collect();
+        for instruction in &self.df.instructions[s.instructions.clone()] {
+            let copy_from = match instruction.keyword {
+                Keyword::Copy | Keyword::Add => {
+                    instruction.flag("from").and_then(|f| f.value.clone())
+                }
+                _ => None,
+            };
+            let mount_from = instruction.flags_named("mount").filter_map(|f| {
+                f.value
+                    .as_deref()
+                    .and_then(|v| mount_options(v).remove("from"))
+            });
+            for reference in copy_from.into_iter().chain(mount_from) {
+                let state = &self.states[stage];
+                let reference =
+                    expand(&reference, &state.args.overlay(&state.env), '\\').unwrap_or(reference);
+                deps.extend(self.model.stage_named(&reference, stage));
+            }
+        }
+        deps
+    }
+}
+
+fn is_windows_image(image: &str) -> bool {
+    let image = image.to_ascii_lowercase();
+    [
+        "windows/servercore",
+        "windows/nanoserver",
+        "windows/server",
+        "mcr.microsoft.com/windows",
+        "nanoserver",
+        "servercore",
+        "windowsservercore",
+    ]
+    .iter()
+    .any(|w| image.contains(w))
+}
+
+/// The `--mount` value as BuildKit reads it: comma-separated `key=value` (CSV quoting).
+pub fn mount_options(value: &str) -> BTreeMap<String, String> {
+    let mut options = BTreeMap::new();
+    for field in csv_fields(value) {
+        let (key, val) = match field.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), v.to_string()),
+            None => (field.trim().to_ascii_lowercase(), "true".to_string()),
+        };
+        let key = match key.as_str() {
+            "dst" | "destination" => "target".to_string(),
+            "src" => "source".to_string(),
+            "readonly" => "ro".to_string(),
+            _ => key,
+        };
+        options.insert(key, val);
+    }
+    options
+}
+
+fn csv_fields(value: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields.retain(|f| !f.is_empty());
+    fields
+}
+
+fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char) -> Option<Mount> {
+    let options = mount_options(value);
+    let kind = match options.get("type").map(String::as_str).unwrap_or("bind") {
+        "bind" => MountKind::Bind,
+        "cache" => MountKind::Cache,
+        "tmpfs" => MountKind::Tmpfs,
+        "secret" => MountKind::Secret,
+        "ssh" => MountKind::Ssh,
+        _ => MountKind::Other,
+    };
+    let raw_target = options.get("target").cloned();
+    let target = raw_target.as_ref().and_then(|t| {
+        let t = expand(t, env, escape)?;
+        Some(resolve_path(workdir, &t))
+    });
+    Some(Mount {
+        kind,
+        target,
+        raw_target,
+        id: options.get("id").cloned(),
+        sharing: options.get("sharing").cloned(),
+        from: options.get("from").cloned(),
+        uid: options.get("uid").cloned(),
+        gid: options.get("gid").cloned(),
+        span,
+        options,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! Rules, their metadata, and the diagnostics they report.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::fix::Fix;
+use crate::model::Model;
+use crate::source::{SourceFile, Span};
+use crate::suppress::Suppressions;
+use crate::syntax::dockerfile::Dockerfile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Whether a rule's diagnostics come with a fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixAvailability {
+    None,
+    Sometimes,
+    Always,
+}
+
+/// When a rule runs: most look at the file; a few look at what the others reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Lint,
+    /// After suppressions were applied (to report the unused ones).
+    AfterSuppressions,
+}
+
+pub struct Meta {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub severity: Severity,
+    pub fix: FixAvailability,
+    /// Names other tools use for the same check (hadolint codes, BuildKit check names);
+    /// their suppression comments are honoured.
+    pub aliases: &'static [&'static str],
+    /// The rule's documentation: the sibling `.md` file.
+    pub doc: &'static str,
+}
+
+impl Meta {
+    /// First paragraph under "## What it does".
+    pub fn summary(&self) -> String {
+        let after = self
+            .doc
+            .split_once("## What it does")
+            .map_or(self.doc, |(_, rest)| rest);
+        after
+            .lines()
+            .skip_while(|l| l.trim().is_empty())
+            .take_while(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub trait Rule: Sync + Send {
+    fn meta(&self) -> &'static Meta;
+
+    fn check(&self, cx: &mut Ctx);
+
+    fn phase(&self) -> Phase {
+        Phase::Lint
+    }
+
+    /// Checks the rule's `[rules.<name>]` table of lint.toml; a rule without options
+    /// accepts none.
+    fn check_options(&self, options: &toml::Table) -> Result<(), String> {
+        match options.keys().next() {
+            Some(key) => Err(format!("rule `{}` has no option `{key}`", self.meta().name)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a rule sees, and where it reports.
+pub struct Ctx<'a> {
+    pub file: &'a SourceFile,
+    pub df: &'a Dockerfile,
+    pub model: &'a Model,
+    pub settings: &'a Settings,
+    /// Set for rules of the `AfterSuppressions` phase.
+    pub suppressions: Option<&'a Suppressions>,
+    pub(crate) rule: &'static Meta,
+    pub(crate) diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
+    pub fn report(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let severity = self.settings.severity_of(self.rule);
+        self.diagnostics.push(Diagnostic {
+            rule: self.rule.name,
+            family: self.rule.family,
+            severity,
+            span,
+            message: message.into(),
+            help: None,
+            labels: Vec::new(),
+            fix: None,
+        });
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    pub fn text(&self, span: Span) -> &str {
+        self.file.text.get(span).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule: &'static str,
+    pub family: &'static str,
+    pub severity: Severity,
+    pub span: Span,
+    pub message: String,
+    pub help: Option<String>,
+    pub labels: Vec<Label>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn help(&mut self, help: impl Into<String>) -> &mut Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn label(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn fix(&mut self, fix: Fix) -> &mut Self {
+        self.fix = Some(fix);
+        self
+    }
+}

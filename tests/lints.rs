@@ -1,0 +1,260 @@
+//! Executes the rule documentation: every code block of every `lints/**/*.md`.
+//!
+//! - ```` ```dockerfile bad ````: the rule reports at least once;
+//! - ```` ```dockerfile fixed ```` / ```` ```dockerfile fixed-unsafe ````: what the preceding
+//!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
+//! - ```` ```dockerfile good ````: the rule reports nothing;
+//! - ```` ```toml ````: lint.toml settings for the blocks after it.
+//!
+//! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
+//! them, with the diff of their fixes.
+
+use std::path::{Path, PathBuf};
+
+use docklint::config::{Config, Overrides, Resolver, Settings};
+use docklint::emit::{self, FileReport};
+use docklint::fix::Applicability;
+use docklint::rule::{Diagnostic, FixAvailability};
+use docklint::source::SourceFile;
+
+#[derive(Debug)]
+struct Block {
+    kind: String,
+    text: String,
+    line: usize,
+}
+
+/// Fenced blocks: (info string, content, line of the fence).
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut current: Option<Block> = None;
+    for (n, line) in markdown.lines().enumerate() {
+        match (&mut current, line.strip_prefix("```")) {
+            (None, Some(info)) => {
+                current = Some(Block {
+                    kind: info.trim().to_string(),
+                    text: String::new(),
+                    line: n + 1,
+                })
+            }
+            (Some(_), Some(rest)) if rest.trim().is_empty() => out.extend(current.take()),
+            (Some(block), _) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn settings(rule: &'static str, toml: Option<&str>) -> Settings {
+    let explicit = toml.map(|t| {
+        Config::parse(t, Path::new("lint.toml"))
+            .unwrap_or_else(|e| panic!("toml block: {}", e.message))
+    });
+    let mut resolver = Resolver::new(explicit, true, Overrides::default());
+    resolver
+        .settings_for(Path::new("Dockerfile"))
+        .expect("settings")
+        .fixing_only(&[rule])
+}
+
+fn render(text: &str, diagnostics: Vec<Diagnostic>) -> String {
+    let report = FileReport {
+        file: SourceFile::new("Dockerfile", text.to_string()),
+        diagnostics,
+    };
+    emit::text::render(
+        &[report],
+        emit::text::Style {
+            color: false,
+            width: 100,
+        },
+    )
+}
+
+fn unified_diff(before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header("Dockerfile", "Dockerfile (fixed)")
+        .to_string()
+}
+
+/// Checks one rule's document; returns the snapshot text, or the list of failures.
+fn check_document(path: &Path) -> Result<String, Vec<String>> {
+    let markdown = std::fs::read_to_string(path).expect("readable .md");
+    let name = markdown
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# "))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let Some(rule) = docklint::lints::find(&name) else {
+        return Err(vec![format!(
+            "the first line must be `# <rule-name>` of a registered rule, found `{name}`"
+        )]);
+    };
+    let mut failures = Vec::new();
+    let mut snapshot = String::new();
+    let mut toml: Option<String> = None;
+    let mut last_bad: Option<(String, usize)> = None;
+    let (mut with_fix, mut without_fix) = (0, 0);
+    for block in blocks(&markdown) {
+        let at = format!("{}:{}", path.display(), block.line);
+        let words: Vec<&str> = block.kind.split_whitespace().collect();
+        match words.as_slice() {
+            ["toml"] => toml = Some(block.text.clone()),
+            ["dockerfile", kind] => {
+                let settings = settings(rule.meta().name, toml.as_deref());
+                let file = SourceFile::new("Dockerfile", block.text.clone());
+                let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
+                    .into_iter()
+                    .filter(|d| d.rule == name)
+                    .collect();
+                match *kind {
+                    "bad" => {
+                        if diagnostics.is_empty() {
+                            failures
+                                .push(format!("{at}: `bad` block produces no `{name}` diagnostic"));
+                        }
+                        for d in &diagnostics {
+                            if d.fix.is_some() {
+                                with_fix += 1
+                            } else {
+                                without_fix += 1
+                            }
+                        }
+                        let all = docklint::fix(&file, &settings, Applicability::Unsafe);
+                        snapshot.push_str(&format!("── bad block, line {} ──\n", block.line));
+                        snapshot.push_str(&render(&block.text, diagnostics));
+                        if all.text != block.text {
+                            snapshot.push_str(&unified_diff(&block.text, &all.text));
+                        }
+                        snapshot.push('\n');
+                        last_bad = Some((block.text.clone(), block.line));
+                    }
+                    "fixed" | "fixed-unsafe" => {
+                        let Some((bad, bad_line)) = last_bad.take() else {
+                            failures.push(format!(
+                                "{at}: `{kind}` block without a `bad` block before it"
+                            ));
+                            continue;
+                        };
+                        let min = if *kind == "fixed" {
+                            Applicability::Safe
+                        } else {
+                            Applicability::Unsafe
+                        };
+                        let fixed =
+                            docklint::fix(&SourceFile::new("Dockerfile", bad), &settings, min);
+                        if fixed.text != block.text {
+                            failures.push(format!(
+                                "{at}: fixing the `bad` block of line {bad_line} gives something else:\n{}",
+                                unified_diff(&block.text, &fixed.text)
+                            ));
+                        }
+                        if !diagnostics.is_empty() {
+                            failures.push(format!(
+                                "{at}: the `{kind}` block still has `{name}` diagnostics: {:?}",
+                                diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+                            ));
+                        }
+                        let again = docklint::fix(&file, &settings, min);
+                        if again.text != block.text {
+                            failures.push(format!(
+                                "{at}: fixing the `{kind}` block again changes it:\n{}",
+                                unified_diff(&block.text, &again.text)
+                            ));
+                        }
+                    }
+                    "good" => {
+                        if !diagnostics.is_empty() {
+                            failures.push(format!(
+                                "{at}: `good` block has `{name}` diagnostics: {:?}",
+                                diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+                            ));
+                        }
+                        last_bad = None;
+                    }
+                    other => failures.push(format!("{at}: unknown block kind `{other}`")),
+                }
+            }
+            ["text", ..] | ["sh"] | [] => {}
+            _ => failures.push(format!("{at}: unknown block `{}`", block.kind)),
+        }
+    }
+    match rule.meta().fix {
+        FixAvailability::Always if without_fix > 0 => failures.push(format!("`{name}` declares a fix always, but {without_fix} `bad` diagnostics have none")),
+        FixAvailability::None if with_fix > 0 => failures.push(format!("`{name}` declares no fix, but {with_fix} `bad` diagnostics have one")),
+        FixAvailability::Sometimes if with_fix == 0 || without_fix == 0 => {
+            failures.push(format!("`{name}` declares a fix sometimes: its examples need a `bad` block with a fix and one without ({with_fix} with, {without_fix} without)"))
+        }
+        _ => {}
+    }
+    if failures.is_empty() {
+        Ok(snapshot)
+    } else {
+        Err(failures)
+    }
+}
+
+fn rule_documents() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("lints/ readable")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("lints"),
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn rule_documents_are_true() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut failures = Vec::new();
+    let mut snapshots = Vec::new();
+    for path in rule_documents() {
+        match check_document(&path) {
+            Ok(snapshot) => snapshots.push((path, snapshot)),
+            Err(errors) => failures.extend(errors),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}\n", failures.join("\n\n"));
+    for (path, snapshot) in snapshots {
+        let relative = path.strip_prefix(root.join("lints")).expect("under lints/");
+        let name = relative.to_string_lossy().replace(['/', '\\'], "__");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(root.join("snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_input_file(&path);
+        settings.bind(|| insta::assert_snapshot!(format!("lints@{name}"), snapshot));
+    }
+}
+
+#[test]
+fn the_block_reader_sees_every_kind() {
+    let md = "# r\n```dockerfile bad\nFROM a\n```\ntext\n```toml\nx = 1\n```\n";
+    let b = blocks(md);
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        (b[0].kind.as_str(), b[0].text.as_str(), b[0].line),
+        ("dockerfile bad", "FROM a\n", 2)
+    );
+    assert_eq!(b[1].kind, "toml");
+}
