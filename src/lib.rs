@@ -99,14 +99,37 @@ fn run_phase(
 /// Passes over a file before giving up on fixes converging.
 pub const MAX_FIX_PASSES: usize = 10;
 
+/// A fix that was applied (or reverted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixRecord {
+    pub rule: &'static str,
+    pub title: String,
+}
+
+impl FixRecord {
+    fn of(d: &Diagnostic) -> FixRecord {
+        FixRecord {
+            rule: d.rule,
+            title: d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The text after one pass of fixes.
+struct Pass {
+    text: String,
+    df: Dockerfile,
+    applied: Vec<FixRecord>,
+}
+
 /// What fixing a file did.
 #[derive(Debug, Clone)]
 pub struct FixOutcome {
     pub text: String,
-    /// Rule and title of every fix applied, in order.
-    pub applied: Vec<(&'static str, String)>,
+    /// Every fix applied, in order.
+    pub applied: Vec<FixRecord>,
     /// Fixes that were reverted because the file no longer parsed after them.
-    pub reverted: Vec<(&'static str, String)>,
+    pub reverted: Vec<FixRecord>,
     /// False when fixes were still pending after `MAX_FIX_PASSES` passes.
     pub converged: bool,
     /// Diagnostics of the final text.
@@ -142,15 +165,14 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
             outcome.remaining = diagnostics;
             break;
         }
-        let Some((text, new_df, applied)) =
-            fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted)
+        let Some(pass) = fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted)
         else {
             outcome.remaining = diagnostics;
             break;
         };
-        outcome.applied.extend(applied);
-        current = SourceFile::new(current.path.clone(), text);
-        df = new_df;
+        outcome.applied.extend(pass.applied);
+        current = SourceFile::new(current.path.clone(), pass.text);
+        df = pass.df;
     }
     outcome.text = current.text;
     outcome
@@ -163,36 +185,36 @@ fn fix_pass(
     df: &Dockerfile,
     diagnostics: &[Diagnostic],
     min: Applicability,
-    reverted: &mut Vec<(&'static str, String)>,
-) -> Option<(String, Dockerfile, Vec<(&'static str, String)>)> {
-    let title = |d: &Diagnostic| {
-        (
-            d.rule,
-            d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
-        )
-    };
+    reverted: &mut Vec<FixRecord>,
+) -> Option<Pass> {
     let (new_text, taken) = fix::apply(text, diagnostics, min);
     let new_df = dockerfile::parse(&new_text);
     if !parses_worse(df, &new_df) {
-        return (new_text != text)
-            .then(|| (new_text, new_df, taken.into_iter().map(title).collect()));
+        let applied = taken.into_iter().map(FixRecord::of).collect();
+        return (new_text != text).then_some(Pass {
+            text: new_text,
+            df: new_df,
+            applied,
+        });
     }
-    let mut text = text.to_string();
-    let mut df_now = df.clone();
-    let mut applied = Vec::new();
+    let mut pass = Pass {
+        text: text.to_string(),
+        df: df.clone(),
+        applied: Vec::new(),
+    };
     for diagnostic in taken.into_iter().rev() {
-        let (candidate, _) = fix::apply(&text, std::slice::from_ref(diagnostic), min);
+        let (candidate, _) = fix::apply(&pass.text, std::slice::from_ref(diagnostic), min);
         let candidate_df = dockerfile::parse(&candidate);
-        if parses_worse(&df_now, &candidate_df) {
-            reverted.push(title(diagnostic));
+        if parses_worse(&pass.df, &candidate_df) {
+            reverted.push(FixRecord::of(diagnostic));
         } else {
-            applied.push(title(diagnostic));
-            text = candidate;
-            df_now = candidate_df;
+            pass.applied.push(FixRecord::of(diagnostic));
+            pass.text = candidate;
+            pass.df = candidate_df;
         }
     }
-    applied.reverse();
-    (!applied.is_empty()).then_some((text, df_now, applied))
+    pass.applied.reverse();
+    (!pass.applied.is_empty()).then_some(pass)
 }
 
 fn parses_worse(before: &Dockerfile, after: &Dockerfile) -> bool {

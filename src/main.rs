@@ -287,8 +287,13 @@ fn fix(jobs: &[Job], min: Applicability, format: Format) -> u8 {
     let mut reports = Vec::new();
     let mut fixed = 0;
     for (job, outcome) in jobs.iter().zip(&outcomes) {
-        for (rule, title) in &outcome.reverted {
-            eprintln!("docklint: {}: the fix \"{title}\" ({rule}) was not applied: the file would no longer parse", job.file.path.display());
+        for record in &outcome.reverted {
+            eprintln!(
+                "docklint: {}: the fix \"{}\" ({}) was not applied: the file would no longer parse",
+                job.file.path.display(),
+                record.title,
+                record.rule
+            );
         }
         if !outcome.converged {
             eprintln!(

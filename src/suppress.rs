@@ -52,7 +52,12 @@ impl Suppressions {
                 .find(|i| i.span.start >= comment.span.end)
                 .map(|i| i.span.clone());
             let raw = &text[comment.span.clone()];
-            for (origin, file_wide, names) in parse_comment(raw) {
+            if let Some(NameList {
+                origin,
+                file_wide,
+                names,
+            }) = parse_comment(raw)
+            {
                 for (name, offset) in names {
                     let rules = resolve(origin, name);
                     let start = comment.span.start + offset;
@@ -111,42 +116,42 @@ impl Suppressions {
     }
 }
 
-/// The suppression lists a comment carries: (origin, file-wide, [(name, offset in comment)]).
-fn parse_comment(comment: &str) -> Vec<(Origin, bool, Vec<(&str, usize)>)> {
+/// The names one suppression comment lists, with their offsets in the comment.
+struct NameList<'c> {
+    origin: Origin,
+    file_wide: bool,
+    names: Vec<(&'c str, usize)>,
+}
+
+fn parse_comment(comment: &str) -> Option<NameList<'_>> {
     let body = comment.trim_start_matches('#');
-    let lead = comment.len() - body.len();
     let words: Vec<(usize, &str)> = split_words(body)
         .into_iter()
-        .map(|(i, w)| (i + lead, w))
+        .map(|(i, w)| (i + comment.len() - body.len(), w))
         .collect();
-    let mut out = Vec::new();
-    match words.as_slice() {
-        [(_, "docklint"), (at, directive), ..] => {
-            let (file_wide, list) = if let Some(list) = directive.strip_prefix("ignore-file=") {
-                (true, list)
-            } else if let Some(list) = directive.strip_prefix("ignore=") {
-                (false, list)
-            } else {
-                return out;
-            };
-            let list_start = at + directive.len() - list.len();
-            out.push((Origin::Docklint, file_wide, split_names(list, list_start)));
+    let (origin, file_wide, directive) = match words.as_slice() {
+        [(_, "docklint"), directive, ..] => (Origin::Docklint, None, directive),
+        [(_, "hadolint"), (_, "global"), directive, ..] => {
+            (Origin::Hadolint, Some(true), directive)
         }
-        [(_, "hadolint"), rest @ ..] => {
-            let (file_wide, rest) = match rest {
-                [(_, "global"), rest @ ..] => (true, rest),
-                rest => (false, rest),
-            };
-            if let Some((at, list)) = rest
-                .first()
-                .and_then(|(at, w)| w.strip_prefix("ignore=").map(|l| (at + 7, l)))
-            {
-                out.push((Origin::Hadolint, file_wide, split_names(list, at)));
-            }
+        [(_, "hadolint"), directive, ..] => (Origin::Hadolint, Some(false), directive),
+        _ => return None,
+    };
+    let (at, word) = *directive;
+    let (file_wide, prefix) = match (origin, file_wide) {
+        (Origin::Docklint, _) if word.starts_with("ignore-file=") => (true, "ignore-file="),
+        (Origin::Docklint, _) if word.starts_with("ignore=") => (false, "ignore="),
+        (Origin::Hadolint, Some(file_wide)) if word.starts_with("ignore=") => {
+            (file_wide, "ignore=")
         }
-        _ => {}
-    }
-    out
+        _ => return None,
+    };
+    let list_start = at + prefix.len();
+    Some(NameList {
+        origin,
+        file_wide,
+        names: split_names(&comment[list_start..], list_start),
+    })
 }
 
 fn split_words(s: &str) -> Vec<(usize, &str)> {
@@ -165,14 +170,20 @@ fn split_words(s: &str) -> Vec<(usize, &str)> {
     words
 }
 
-/// Comma-separated names (a ` -- reason` after them is not part of the list).
+/// Comma-separated names, blanks allowed after commas; the list ends at ` -- reason` or at
+/// the first name followed by other words.
 fn split_names(list: &str, offset: usize) -> Vec<(&str, usize)> {
+    let list = list.split(" --").next().unwrap_or("");
     let mut names = Vec::new();
     let mut at = 0;
     for part in list.split(',') {
-        let name = part.trim();
+        let lead = part.len() - part.trim_start().len();
+        let name = part.split_whitespace().next().unwrap_or("");
         if !name.is_empty() {
-            names.push((name, offset + at + (part.len() - part.trim_start().len())));
+            names.push((name, offset + at + lead));
+        }
+        if part.trim().contains(char::is_whitespace) {
+            break;
         }
         at += part.len() + 1;
     }
@@ -204,19 +215,21 @@ mod tests {
     #[test]
     fn parses_our_and_hadolint_comments_with_offsets() {
         let c = "# docklint ignore=consecutive-run, cache -- merged later";
-        let parsed = parse_comment(c);
-        assert_eq!(parsed.len(), 1);
-        let (origin, file_wide, names) = &parsed[0];
-        assert_eq!((*origin, *file_wide), (Origin::Docklint, false));
-        let found: Vec<&str> = names.iter().map(|(n, at)| &c[*at..*at + n.len()]).collect();
+        let list = parse_comment(c).expect("a suppression");
+        assert_eq!((list.origin, list.file_wide), (Origin::Docklint, false));
+        let found: Vec<&str> = list
+            .names
+            .iter()
+            .map(|(n, at)| &c[*at..*at + n.len()])
+            .collect();
         assert_eq!(found, ["consecutive-run", "cache"]);
         let c = "# hadolint global ignore=DL3059,DL3008";
-        let (origin, file_wide, names) = &parse_comment(c)[0];
+        let list = parse_comment(c).expect("a suppression");
         assert_eq!(
-            (*origin, *file_wide, names[1].0),
+            (list.origin, list.file_wide, list.names[1].0),
             (Origin::Hadolint, true, "DL3008")
         );
-        assert_eq!(&c[names[1].1..names[1].1 + 6], "DL3008");
-        assert!(parse_comment("# docklint is great").is_empty());
+        assert_eq!(&c[list.names[1].1..list.names[1].1 + 6], "DL3008");
+        assert!(parse_comment("# docklint is great").is_none());
     }
 }

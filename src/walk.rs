@@ -81,6 +81,8 @@ pub fn discover(paths: &[PathBuf], stdin_name: Option<&Path>) -> Result<Vec<Inpu
         }
         let walker = ignore::WalkBuilder::new(path)
             .hidden(false)
+            // .gitignore applies whether or not the tree is a git checkout.
+            .require_git(false)
             .filter_entry(|e| e.file_name() != ".git")
             .build();
         let mut found = Vec::new();

@@ -15,16 +15,22 @@ pub struct Style {
     pub width: usize,
 }
 
-/// Renders every diagnostic of every file, then a summary line.
-pub fn render(reports: &[FileReport], style: Style) -> String {
+fn handler(style: Style) -> GraphicalReportHandler {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
+    // Help text holds flags to copy; wrapping would break them.
+    GraphicalReportHandler::new_themed(theme)
         .with_links(false)
-        .with_width(style.width);
+        .with_width(style.width)
+        .with_wrap_lines(false)
+}
+
+/// Renders every diagnostic of every file, then a summary line.
+pub fn render(reports: &[FileReport], style: Style) -> String {
+    let handler = handler(style);
     let mut out = String::new();
     for report in reports.iter().filter(|r| !r.diagnostics.is_empty()) {
         // miette counts columns from the text it is given: leave the BOM out.
@@ -40,6 +46,7 @@ pub fn render(reports: &[FileReport], style: Style) -> String {
                 shift: bom,
             };
             let _ = handler.render_report(&mut out, &shown);
+            out.push('\n');
         }
     }
     out.push_str(&summary(reports));
@@ -167,14 +174,7 @@ impl miette::Diagnostic for Shown<'_> {
 
 /// A lint.toml problem, with the offending key underlined.
 pub fn render_config_error(e: &crate::config::ConfigError, style: Style) -> String {
-    let theme = if style.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(style.width);
+    let handler = handler(style);
     let shown = ConfigProblem {
         e,
         source: NamedSource::new(e.path.to_string_lossy(), e.text.clone()),
