@@ -1041,7 +1041,7 @@ fn json_string_text(
     to_file: impl Fn(Range<usize>) -> Span,
 ) -> MappedText {
     let raw = &chunk[span.clone()];
-    let mut out = MappedText::new();
+    let mut out = MappedText::empty_at(to_file(span.start..span.start).start);
     let mut i = 0;
     while i < raw.len() {
         let at = span.start + i;

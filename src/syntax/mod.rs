@@ -19,6 +19,8 @@ use std::ops::Range;
 pub struct MappedText {
     text: String,
     pieces: Vec<Piece>,
+    /// Where an empty text sits in the file.
+    anchor: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,14 @@ struct Piece {
 impl MappedText {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty text at `file_offset` (what an empty string maps to).
+    pub fn empty_at(file_offset: usize) -> Self {
+        MappedText {
+            anchor: file_offset,
+            ..Self::default()
+        }
     }
 
     /// A text that is one contiguous slice of the file starting at `file_start`.
@@ -97,19 +107,19 @@ impl MappedText {
         match self.piece_at(offset) {
             Some(p) if p.synthetic => p.file_start,
             Some(p) => p.file_start + (offset - p.text_start),
-            None => 0,
+            None => self.anchor,
         }
     }
 
     /// File offset just after the text byte before `offset`: the file end of a span ending there.
     fn to_file_end(&self, offset: usize) -> usize {
-        if offset == 0 {
-            return self.to_file(0);
-        }
-        match self.piece_at(offset - 1) {
+        let Some(before) = offset.checked_sub(1) else {
+            return self.pieces.first().map_or(self.anchor, |p| p.file_start);
+        };
+        match self.piece_at(before) {
             Some(p) if p.synthetic => p.file_start,
             Some(p) => p.file_start + (offset - p.text_start),
-            None => 0,
+            None => self.anchor,
         }
     }
 
@@ -135,7 +145,7 @@ impl MappedText {
 
     /// A sub-text (as a new mapped text), keeping the map.
     pub fn slice(&self, span: Range<usize>) -> MappedText {
-        let mut out = MappedText::new();
+        let mut out = MappedText::empty_at(self.to_file(span.start));
         let mut at = span.start;
         while at < span.end {
             let i = self.pieces.partition_point(|p| p.text_start <= at) - 1;
@@ -183,6 +193,13 @@ mod tests {
         assert_eq!(s.as_str(), "   b\nx");
         assert_eq!(s.span_to_file(3..4), 12..13);
         assert_eq!(s.span_to_file(5..6), 14..15);
+    }
+
+    #[test]
+    fn empty_texts_keep_their_place() {
+        let m = MappedText::empty_at(7);
+        assert_eq!((m.to_file(0), m.span_to_file(0..0)), (7, 7..7));
+        assert_eq!(MappedText::contiguous("abc", 3).slice(1..1).to_file(0), 4);
     }
 
     #[test]
