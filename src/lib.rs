@@ -4,6 +4,7 @@
 //! lives in `src/`; the rules live in `lints/`, one `.rs` and one `.md` per rule.
 
 pub mod config;
+pub mod context;
 pub mod emit;
 pub mod fix;
 pub mod model;

@@ -49,6 +49,9 @@ enum Command {
     /// per file. Used by the corpus check.
     #[command(hide = true)]
     DebugParse { files: Vec<PathBuf> },
+    /// Check .dockerignore matching cases (JSON lines on stdin). Used by the corpus check.
+    #[command(hide = true)]
+    DebugDockerignore,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
             format,
         } => context(&dir, dockerfile.as_deref(), format),
         Command::DebugParse { files } => debug_parse(&files),
+        Command::DebugDockerignore => debug_dockerignore(),
     })
 }
 
@@ -442,8 +446,57 @@ fn explain(name: &str) -> u8 {
     }
 }
 
-fn context(_dir: &Path, _dockerfile: Option<&Path>, _format: Format) -> u8 {
-    failed("context: not available in this build")
+fn context(dir: &Path, dockerfile: Option<&Path>, format: Format) -> u8 {
+    let report = match docklint::context::scan(dir, dockerfile) {
+        Ok(report) => report,
+        Err(e) => return failed(e),
+    };
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        Format::Text => report.render_text(),
+    };
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    EXIT_CLEAN
+}
+
+/// Evaluates moby/patternmatcher cases (JSON lines on stdin: patterns, path, expect,
+/// error) and prints whether each agrees. Used by the corpus check.
+fn debug_dockerignore() -> u8 {
+    use docklint::syntax::dockerignore::DockerIgnore;
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        return failed(format!("reading standard input: {e}"));
+    }
+    let mut out = std::io::stdout().lock();
+    for (n, line) in input
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => return failed(format!("line {}: {e}", n + 1)),
+        };
+        let patterns: Vec<String> = case["patterns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(String::from))
+            .collect();
+        let path = case["path"].as_str().unwrap_or_default();
+        let (excluded, error) = match DockerIgnore::from_patterns(&patterns) {
+            Ok(ignore) => (Some(ignore.is_excluded(path)), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let agrees = match (&case["error"], excluded) {
+            (serde_json::Value::Null, Some(excluded)) => Some(excluded) == case["expect"].as_bool(),
+            (serde_json::Value::Null, None) => false,
+            (_, excluded) => excluded.is_none(),
+        };
+        let result = serde_json::json!({"case": n + 1, "agrees": agrees, "excluded": excluded, "error": error});
+        let _ = writeln!(out, "{result}");
+    }
+    EXIT_CLEAN
 }
 
 fn debug_parse(files: &[PathBuf]) -> u8 {

@@ -74,20 +74,25 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `../shared/corpus` next to the repository. Absent on a fresh clone: the caller's test
-/// says so and passes, unless `DOCKLINT_REQUIRE_CORPUS=1` (CI) makes it fail.
+/// Environment variable that turns a missing corpus into a failure (CI sets it to `1`).
+pub const REQUIRE_CORPUS: &str = "DOCKLINT_REQUIRE_CORPUS";
+
+/// The test corpus, kept beside the repository at `../shared/corpus` and never copied in.
+/// `None` when it is absent (a fresh clone): the caller skips its checks, after this has
+/// said why on stderr. Panics instead when `DOCKLINT_REQUIRE_CORPUS=1`.
 pub fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     if dir.join("expected-buildkit.jsonl").is_file() {
         return Some(dir);
     }
-    let message = format!(
-        "the test corpus is not at {} (it sits beside the repository in the project's workspace); skipping",
+    let hint = format!(
+        "test corpus not found at {}: put the shared corpus folder (shared/corpus, see its \
+         README.md) beside this repository to run the corpus checks",
         dir.display()
     );
-    if std::env::var("DOCKLINT_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!("DOCKLINT_REQUIRE_CORPUS=1 but {message}");
+    if std::env::var(REQUIRE_CORPUS).is_ok_and(|v| v == "1") {
+        panic!("{hint} ({REQUIRE_CORPUS}=1 requires it)");
     }
-    eprintln!("NOTE: {message}");
+    eprintln!("skipping corpus checks: {hint}; set {REQUIRE_CORPUS}=1 to make this a failure");
     None
 }
