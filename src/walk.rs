@@ -23,10 +23,11 @@ impl Input {
     }
 }
 
-/// Extensions of files that are named like Dockerfiles but are templates or notes.
+/// Extensions of files that are named like Dockerfiles but are templates, scripts or notes.
 const NOT_DOCKERFILES: &[&str] = &[
     "md",
     "txt",
+    "rst",
     "j2",
     "jinja",
     "jinja2",
@@ -34,9 +35,14 @@ const NOT_DOCKERFILES: &[&str] = &[
     "tpl",
     "template",
     "erb",
+    "mustache",
     "sh",
+    "ps1",
     "go",
     "py",
+    "rs",
+    "js",
+    "ts",
     "bak",
     "orig",
     "swp",
@@ -44,23 +50,25 @@ const NOT_DOCKERFILES: &[&str] = &[
     "json",
     "yml",
     "yaml",
+    "toml",
+    "lock",
+    "patch",
+    "diff",
 ];
 
-/// `Dockerfile`, `Containerfile`, `Dockerfile.*`, `*.Dockerfile`, `*.dockerfile` (any case).
+/// A file is a Dockerfile when `Dockerfile` or `Containerfile` (any case) is a whole part of
+/// its name (digits may follow), parts being separated by `.`, `-` and `_`: `Dockerfile`,
+/// `Dockerfile.dev`, `Containerfile2`,
+/// `Dockerfile-prod`, `api.Dockerfile`, `build_Dockerfile`; not when the extension says it
+/// is something else (`Dockerfile.md`, `Dockerfile.j2`, `x.dockerignore`).
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if lower == "dockerfile" || lower == "containerfile" {
-        return true;
-    }
-    let extension = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    let named = lower.starts_with("dockerfile.")
-        || lower.starts_with("containerfile.")
-        || lower.ends_with(".dockerfile")
-        || lower.ends_with(".containerfile");
-    named
-        && (extension == "dockerfile"
-            || extension == "containerfile"
-            || !NOT_DOCKERFILES.contains(&extension))
+    let named = lower.split(['.', '-', '_']).any(|part| {
+        let base = part.trim_end_matches(|c: char| c.is_ascii_digit());
+        base == "dockerfile" || base == "containerfile"
+    });
+    let extension = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    named && !NOT_DOCKERFILES.contains(&extension)
 }
 
 /// Expands the command-line paths into the files to lint, sorted, without duplicates.
@@ -120,6 +128,10 @@ mod tests {
             "api.Dockerfile",
             "x.dockerfile",
             "Dockerfile.alpine-3.20",
+            "Dockerfile-prod",
+            "Dockerfile_dev",
+            "build_Dockerfile",
+            "Containerfile2",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
@@ -130,7 +142,9 @@ mod tests {
             "Dockerfile.md",
             "Dockerfile.j2",
             "README",
-            "dockerfile-lint",
+            "dockerfiles",
+            "docker-compose.yml",
+            "build-dockerfile.sh",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }

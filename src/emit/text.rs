@@ -86,11 +86,14 @@ pub fn summary(reports: &[FileReport]) -> String {
             .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == a))
             .count()
     };
+    let with_problems = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
     let mut line = format!(
-        "Found {} problem{} ({}).",
+        "Found {} problem{} ({}) in {with_problems} of {} file{}.",
         all.len(),
         if all.len() == 1 { "" } else { "s" },
-        parts.join(", ")
+        parts.join(", "),
+        reports.len(),
+        if reports.len() == 1 { "" } else { "s" },
     );
     match (fixable(Applicability::Safe), fixable(Applicability::Unsafe)) {
         (0, 0) => {}
