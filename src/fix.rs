@@ -112,14 +112,22 @@ pub fn apply<'d>(
     (splice(text, &edits), taken)
 }
 
-/// Edits must lie inside the text, on character boundaries, and not overlap each other.
+/// Edits must lie inside the text after any BOM (which no fix may touch), on character
+/// boundaries, and not overlap each other.
 fn edits_valid(text: &str, edits: &[Edit]) -> bool {
-    edits.iter().all(|e| {
-        e.span.start <= e.span.end
+    let first = if text.starts_with(crate::source::UTF8_BOM) {
+        crate::source::UTF8_BOM.len()
+    } else {
+        0
+    };
+    let inside = |e: &Edit| {
+        first <= e.span.start
+            && e.span.start <= e.span.end
             && e.span.end <= text.len()
             && text.is_char_boundary(e.span.start)
             && text.is_char_boundary(e.span.end)
-    }) && edits.windows(2).all(|w| w[0].span.end <= w[1].span.start)
+    };
+    edits.iter().all(inside) && edits.windows(2).all(|w| w[0].span.end <= w[1].span.start)
 }
 
 fn splice(text: &str, edits: &[&Edit]) -> String {
@@ -167,5 +175,12 @@ mod tests {
         assert_eq!(taken.len(), 2);
         let (out, _) = apply(text, &ds, Applicability::Unsafe);
         assert_eq!(out, "XcdZe");
+    }
+
+    #[test]
+    fn never_touches_the_bom() {
+        let text = "\u{feff}# x\nFROM a\n";
+        let ds = vec![diagnostic(vec![Edit::delete(0..7)], Applicability::Safe)];
+        assert_eq!(apply(text, &ds, Applicability::Safe).0, text);
     }
 }

@@ -86,7 +86,10 @@ const SCENARIOS: &[Scenario] = &[
 ];
 
 fn pip_available() -> bool {
-    let ok = Command::new("python3").args(["-m", "pip", "--version"]).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         let message = "`python3 -m pip` is not available: the cache directories cannot be checked against pip";
         if std::env::var("DOCKLINT_REQUIRE_TOOLS").as_deref() == Ok("1") {
@@ -100,8 +103,14 @@ fn pip_available() -> bool {
 /// Runs pip with exactly `env` (plus PATH), the way a RUN would.
 fn pip(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new("python3");
-    command.args(["-m", "pip"]).args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command.env("PIP_DISABLE_PIP_VERSION_CHECK", "1").env("PYTHONNOUSERSITE", "1");
+    command
+        .args(["-m", "pip"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PYTHONNOUSERSITE", "1");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -112,10 +121,29 @@ fn pip(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 fn docklint_dir(dockerfile: &str) -> String {
     let dir = TempDir::new("cache-dirs");
     dir.write("Dockerfile", dockerfile);
-    let out = docklint(dir.path(), &["check", "--format", "json", "--select", "missing-cache-mount", "Dockerfile"]);
+    let out = docklint(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "missing-cache-mount",
+            "Dockerfile",
+        ],
+    );
     let diagnostics: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
-    let message = diagnostics.first().and_then(|d| d["message"].as_str()).unwrap_or_default().to_string();
-    message.split(" on ").nth(1).and_then(|rest| rest.split(':').next()).unwrap_or("").to_string()
+    let message = diagnostics
+        .first()
+        .and_then(|d| d["message"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    message
+        .split(" on ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -131,7 +159,11 @@ fn pip_cache_dirs_match_pip() {
         let real = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let ours = docklint_dir(scenario.dockerfile);
         if !out.status.success() || real != ours {
-            failures.push(format!("{}: pip says {real:?} ({}), docklint says {ours:?}", scenario.name, String::from_utf8_lossy(&out.stderr).trim()));
+            failures.push(format!(
+                "{}: pip says {real:?} ({}), docklint says {ours:?}",
+                scenario.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}\n", failures.join("\n"));
@@ -143,14 +175,40 @@ fn any_pip_no_cache_dir_value_disables_the_cache_and_docklint_gives_no_fix() {
         return;
     }
     for value in ["1", "true", "0", "false", "off"] {
-        let out = pip(&["cache", "dir"], &[("HOME", "/root"), ("PIP_NO_CACHE_DIR", value)]);
-        assert!(!out.status.success(), "PIP_NO_CACHE_DIR={value} should disable pip's cache");
+        let out = pip(
+            &["cache", "dir"],
+            &[("HOME", "/root"), ("PIP_NO_CACHE_DIR", value)],
+        );
+        assert!(
+            !out.status.success(),
+            "PIP_NO_CACHE_DIR={value} should disable pip's cache"
+        );
         let dir = TempDir::new("no-cache-dir");
-        dir.write("Dockerfile", format!("FROM python:3.12\nENV PIP_NO_CACHE_DIR={value}\nRUN pip install flask\n"));
-        let out = docklint(dir.path(), &["check", "--format", "json", "--select", "missing-cache-mount", "Dockerfile"]);
-        let diagnostics: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+        dir.write(
+            "Dockerfile",
+            format!("FROM python:3.12\nENV PIP_NO_CACHE_DIR={value}\nRUN pip install flask\n"),
+        );
+        let out = docklint(
+            dir.path(),
+            &[
+                "check",
+                "--format",
+                "json",
+                "--select",
+                "missing-cache-mount",
+                "Dockerfile",
+            ],
+        );
+        let diagnostics: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(diagnostics.len(), 1, "PIP_NO_CACHE_DIR={value}");
-        assert!(diagnostics[0]["fix"].is_null(), "an ENV that disables the cache is advice, not an edit");
-        assert!(diagnostics[0]["help"].as_str().unwrap_or_default().contains("PIP_NO_CACHE_DIR"));
+        assert!(
+            diagnostics[0]["fix"].is_null(),
+            "an ENV that disables the cache is advice, not an edit"
+        );
+        assert!(diagnostics[0]["help"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PIP_NO_CACHE_DIR"));
     }
 }

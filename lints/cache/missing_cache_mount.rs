@@ -209,7 +209,9 @@ fn mount_flag(path: &str, run: &Run) -> String {
 fn fix(cx: &Ctx, run: &Run, instruction: &Instruction, path: &str, dir_certainty: Certainty, mount: &str, installs: &[&PipInstall]) -> Option<Fix> {
     let id_certainty = if run.user.is_root() { Certainty::Known } else { run.user.id_certainty };
     let certainty = dir_certainty.min(id_certainty);
-    if certainty == Certainty::Unknown || run.user.uid.is_none() {
+    // A path that would need quoting inside the flag's CSV value gets advice only.
+    let plain_path = !path.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '='));
+    if certainty == Certainty::Unknown || run.user.uid.is_none() || !plain_path {
         return None;
     }
     let exec_form = matches!(instruction.command(), Some(Command::Exec(_)));

@@ -1,0 +1,163 @@
+//! Generated Dockerfiles, built from the fragments that break parsers (heredocs anywhere,
+//! continuations, quotes, escapes, BOM, CRLF, non-ASCII, truncation): linting never panics,
+//! fixing never makes a file parse worse, and fixing twice changes nothing.
+
+use docklint::config::Settings;
+use docklint::fix::Applicability;
+use docklint::source::SourceFile;
+use docklint::syntax::dockerfile;
+
+const FRAGMENTS: &[&str] = &[
+    "FROM python:3.12-slim",
+    "FROM node:20 AS build",
+    "FROM build",
+    "ARG BASE=debian",
+    "FROM ${BASE}",
+    "RUN pip install --no-cache-dir flask",
+    "RUN python -m pip install -r requirements.txt",
+    "RUN PIP_NO_CACHE_DIR=1 pip3 install torch",
+    "RUN apt-get update \\",
+    "    && apt-get install -y curl \\",
+    "    # a comment inside",
+    "",
+    "RUN <<EOF",
+    "RUN python - <<'PY'",
+    "RUN cat <<A > /a && <<-B cat",
+    "pip install x",
+    "print('é ünïcode')",
+    "EOF",
+    "PY",
+    "A",
+    "\tB",
+    "RUN [\"pip\", \"install\", \"--no-cache-dir\", \"x\"]",
+    "RUN [\"sh\", \"-c\", \"pip install \\\"y\\\"\", \"\"]",
+    "RUN --mount=type=cache,target=/root/.cache pip install z",
+    "RUN --mount=type=cache,target=/root/.cache/pip,uid=\"1\" echo",
+    "USER app",
+    "RUN useradd -m -u 1000 app",
+    "USER 1000:1000",
+    "ENV HOME=/data PIP_CACHE_DIR=\"/p c\"",
+    "ENV LEGACY value with spaces",
+    "WORKDIR /app",
+    "COPY . .",
+    "COPY <<EOF /etc/x",
+    "ENTRYPOINT []",
+    "CMD [\"a\", 1]",
+    "HEALTHCHECK",
+    "ONBUILD RUN pip install w",
+    "SHELL [\"powershell\", \"-Command\"]",
+    "# docklint ignore=consecutive-run",
+    "# docklint ignore-file=nope, cache -- reason",
+    "# hadolint ignore=DL3059",
+    "RUN echo 'unterminated",
+    "RUN echo \"a \\",
+    "RUN cd /x && make; echo done &",
+    "RUN a || b && c # trailing",
+    "FROOM nothing",
+    "\\",
+    "RUN $(case $(uname -m) in x86_64) echo a ;; esac)",
+];
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn generate(rng: &mut Rng) -> String {
+    let mut text = String::new();
+    if rng.below(10) == 0 {
+        text.push('\u{feff}');
+    }
+    if rng.below(12) == 0 {
+        text.push_str("# escape=`\n");
+    }
+    let newline = if rng.below(6) == 0 { "\r\n" } else { "\n" };
+    for _ in 0..rng.below(14) + 1 {
+        text.push_str(FRAGMENTS[rng.below(FRAGMENTS.len())]);
+        text.push_str(newline);
+    }
+    if rng.below(4) == 0 {
+        let mut cut = rng.below(text.len() + 1);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+#[test]
+fn generated_files_never_break_linting_or_fixing() {
+    let settings = Settings::defaults();
+    // More cases or another seed: DOCKLINT_ROBUSTNESS_CASES, DOCKLINT_ROBUSTNESS_SEED.
+    let cases: usize = std::env::var("DOCKLINT_ROBUSTNESS_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("DOCKLINT_ROBUSTNESS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_d0c4);
+    let mut rng = Rng(seed.max(1));
+    let mut fixed_files = 0;
+    for case in 0..cases {
+        let text = generate(&mut rng);
+        let file = SourceFile::new("Dockerfile", text.clone());
+        let result = std::panic::catch_unwind(|| {
+            docklint::lint(&file, &settings);
+            docklint::fix(&file, &settings, Applicability::Unsafe)
+        });
+        let Ok(outcome) = result else {
+            panic!("case {case} panicked on:\n{text:?}");
+        };
+        if outcome.text == text {
+            continue;
+        }
+        fixed_files += 1;
+        let before = dockerfile::parse(&text).errors.len();
+        let after = dockerfile::parse(&outcome.text).errors.len();
+        assert!(
+            after <= before,
+            "case {case}: fixing added syntax errors ({before} -> {after}):\n{text:?}\n=>\n{:?}",
+            outcome.text
+        );
+        assert_eq!(
+            text.starts_with('\u{feff}'),
+            outcome.text.starts_with('\u{feff}'),
+            "case {case}: BOM changed:\n{text:?}\n=>\n{:?}",
+            outcome.text
+        );
+        if !text.contains('\n') || text.contains("\r\n") && !text.replace("\r\n", "").contains('\n')
+        {
+            assert!(
+                !outcome.text.replace("\r\n", "").contains('\n'),
+                "case {case}: a CRLF file got LF lines:\n{:?}",
+                outcome.text
+            );
+        }
+        let again = docklint::fix(
+            &SourceFile::new("Dockerfile", outcome.text.clone()),
+            &settings,
+            Applicability::Unsafe,
+        );
+        assert_eq!(
+            again.text, outcome.text,
+            "case {case}: a second fix changed the file; input:\n{text:?}"
+        );
+    }
+    assert!(
+        fixed_files > 300,
+        "the generator should exercise fixes ({fixed_files} files fixed)"
+    );
+}
