@@ -221,3 +221,48 @@ fn fix_pass(
 fn parses_worse(before: &Dockerfile, after: &Dockerfile) -> bool {
     after.errors.len() > before.errors.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::{Edit, Fix};
+    use crate::rule::Severity;
+
+    fn with_fix(edit: Edit) -> Diagnostic {
+        Diagnostic {
+            rule: "test-rule",
+            family: "test",
+            severity: Severity::Warning,
+            span: edit.span.clone(),
+            message: String::new(),
+            help: None,
+            labels: Vec::new(),
+            fix: Some(Fix::safe("test fix", vec![edit])),
+        }
+    }
+
+    #[test]
+    fn a_fix_that_breaks_parsing_is_reverted_and_reported_while_good_ones_apply() {
+        let text = "FROM alpine\nRUN echo a\nRUN echo b\n";
+        let df = dockerfile::parse(text);
+        let breaks = with_fix(Edit::replace(12..22, "RUN <<EOF"));
+        let fine = with_fix(Edit::replace(27..33, "echo c"));
+        let mut reverted = Vec::new();
+        let pass = fix_pass(
+            text,
+            &df,
+            &[breaks, fine],
+            Applicability::Safe,
+            &mut reverted,
+        )
+        .expect("one fix applies");
+        assert_eq!(pass.text, "FROM alpine\nRUN echo a\nRUN echo c\n");
+        assert_eq!(
+            reverted,
+            [FixRecord {
+                rule: "test-rule",
+                title: "test fix".into()
+            }]
+        );
+    }
+}
