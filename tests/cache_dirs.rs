@@ -10,7 +10,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{docklint, TempDir};
+use common::check_json;
 
 struct Scenario {
     name: &'static str,
@@ -119,20 +119,7 @@ fn pip(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 /// The directory docklint's diagnostic names: "... without a cache mount on <dir>: ...".
 fn docklint_dir(dockerfile: &str) -> String {
-    let dir = TempDir::new("cache-dirs");
-    dir.write("Dockerfile", dockerfile);
-    let out = docklint(
-        dir.path(),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--select",
-            "missing-cache-mount",
-            "Dockerfile",
-        ],
-    );
-    let diagnostics: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let diagnostics = check_json(dockerfile, &["--select", "missing-cache-mount"]);
     let message = diagnostics
         .first()
         .and_then(|d| d["message"].as_str())
@@ -183,24 +170,9 @@ fn any_pip_no_cache_dir_value_disables_the_cache_and_docklint_gives_no_fix() {
             !out.status.success(),
             "PIP_NO_CACHE_DIR={value} should disable pip's cache"
         );
-        let dir = TempDir::new("no-cache-dir");
-        dir.write(
-            "Dockerfile",
-            format!("FROM python:3.12\nENV PIP_NO_CACHE_DIR={value}\nRUN pip install flask\n"),
-        );
-        let out = docklint(
-            dir.path(),
-            &[
-                "check",
-                "--format",
-                "json",
-                "--select",
-                "missing-cache-mount",
-                "Dockerfile",
-            ],
-        );
-        let diagnostics: Vec<serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("json");
+        let dockerfile =
+            format!("FROM python:3.12\nENV PIP_NO_CACHE_DIR={value}\nRUN pip install flask\n");
+        let diagnostics = check_json(&dockerfile, &["--select", "missing-cache-mount"]);
         assert_eq!(diagnostics.len(), 1, "PIP_NO_CACHE_DIR={value}");
         assert!(
             diagnostics[0]["fix"].is_null(),

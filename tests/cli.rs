@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{docklint, docklint_with_stdin, stderr, stdout, TempDir};
+use common::{check_json, docklint, docklint_with_stdin, stderr, stdout, TempDir};
 use serde_json::Value;
 
 fn json(output: &std::process::Output) -> Vec<Value> {
@@ -257,21 +257,10 @@ fn stdin_is_linted_under_its_given_name_and_fixed_to_stdout() {
 
 #[test]
 fn heredoc_followed_directly_by_an_instruction() {
-    let dir = TempDir::new("heredoc");
-    dir.write("Dockerfile", "FROM python:3.12\nRUN <<EOF\npip install flask\nEOF\nRUN pip install requests\nRUN python - <<'PY'\nprint('hi')\nPY\nCOPY <<EOF /etc/x\na\nEOF\n");
-    let out = docklint(
-        dir.path(),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--select",
-            "core,cache",
-            "Dockerfile",
-        ],
-    );
+    let text = "FROM python:3.12\nRUN <<EOF\npip install flask\nEOF\nRUN pip install requests\nRUN python - <<'PY'\nprint('hi')\nPY\nCOPY <<EOF /etc/x\na\nEOF\n";
+    let found = rules_of(&check_json(text, &["--select", "core,cache"]));
     assert_eq!(
-        rules_of(&json(&out)),
+        found,
         [
             ("missing-cache-mount".to_string(), 3),
             ("missing-cache-mount".to_string(), 5)

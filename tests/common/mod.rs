@@ -96,3 +96,16 @@ pub fn corpus_dir() -> Option<PathBuf> {
     eprintln!("skipping corpus checks: {hint}; set {REQUIRE_CORPUS}=1 to make this a failure");
     None
 }
+
+/// Lints `dockerfile` (written to a temp dir) with `docklint check --format json` and the
+/// extra arguments; returns the diagnostics.
+pub fn check_json(dockerfile: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+    let dir = TempDir::new("check-json");
+    dir.write("Dockerfile", dockerfile);
+    let mut args = vec!["check", "--format", "json"];
+    args.extend(extra);
+    args.push("Dockerfile");
+    let out = docklint(dir.path(), &args);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
+}
