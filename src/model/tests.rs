@@ -133,3 +133,32 @@ fn windows_stages_have_no_shell_commands() {
     let m = model("FROM debian\nSHELL [\"powershell\", \"-Command\"]\nRUN Write-Host hi\n");
     assert!(m.runs[0].script.is_none());
 }
+
+#[test]
+fn unknown_base_images_make_root_a_guess() {
+    let run = last_run("FROM python:3.12-slim\nRUN pip install x\n");
+    assert_eq!(run.user.id_certainty, Certainty::Known);
+    for base in [
+        "myteam/python-base:1.0",
+        "registry.example.com/app:2",
+        "${BASE}",
+    ] {
+        let run = last_run(&format!("FROM {base}\nRUN pip install x\n"));
+        assert!(run.user.is_root(), "{base}");
+        assert_eq!(
+            (run.user.id_certainty, run.user.home_certainty),
+            (Certainty::Guessed, Certainty::Guessed),
+            "{base}"
+        );
+    }
+    let run = last_run(
+        "ARG BASE=nvidia/cuda:12.4.1-runtime-ubuntu22.04\nFROM ${BASE}\nRUN pip install x\n",
+    );
+    assert_eq!(run.user.id_certainty, Certainty::Known);
+    let run = last_run("FROM myteam/base\nUSER root\nRUN pip install x\n");
+    assert_eq!(
+        run.user.id_certainty,
+        Certainty::Known,
+        "an explicit USER root is certain"
+    );
+}

@@ -49,7 +49,13 @@ impl User {
                 home: None,
                 home_certainty: Certainty::Unknown,
             },
-            None => User::root(),
+            None if image_runs_as_root(image) => User::root(),
+            // Most images run as root, but an image we do not know may set USER.
+            None => User {
+                id_certainty: Certainty::Guessed,
+                home_certainty: Certainty::Guessed,
+                ..User::root()
+            },
         }
     }
 
@@ -170,6 +176,46 @@ fn default_user_of_image(image: &str) -> Option<&'static str> {
         return Some("nonroot");
     }
     None
+}
+
+/// Vendor images known to run as root (Docker's official images, names without a `/`,
+/// do too).
+const ROOT_IMAGES: &[&str] = &[
+    "nvidia/cuda",
+    "pytorch/pytorch",
+    "tensorflow/tensorflow",
+    "continuumio/",
+    "condaforge/",
+    "mambaorg/micromamba-root",
+    "ubuntu/",
+    "amazonlinux",
+    "public.ecr.aws/amazonlinux/",
+    "public.ecr.aws/docker/library/",
+    "registry.access.redhat.com/ubi",
+    "quay.io/centos/",
+    "mcr.microsoft.com/devcontainers/",
+    "mcr.microsoft.com/vscode/devcontainers/",
+    "ghcr.io/astral-sh/uv",
+    "rust",
+    "golang",
+    "python",
+    "node",
+    "debian",
+    "alpine",
+];
+
+/// Official images (`python`, `library/python`, `docker.io/python`) and the vendor images
+/// above start as root. `scratch` has no users at all.
+fn image_runs_as_root(image: &str) -> bool {
+    let name = image_name(image);
+    let repo = name.split(['@', ':']).next().unwrap_or(name);
+    let official = !repo.is_empty() && !repo.contains('/') && !repo.contains('$');
+    official
+        || ROOT_IMAGES.iter().any(|prefix| {
+            repo == *prefix
+                || (prefix.ends_with('/') && repo.starts_with(prefix))
+                || repo.starts_with(&format!("{prefix}/"))
+        })
 }
 
 /// Images known not to run as root by default, with a user the file cannot tell.
