@@ -165,7 +165,12 @@ fn report(cx: &mut Ctx, run: &Run, instruction: &Instruction, dir: &CacheDir, in
         return;
     }
     let first = installs[0];
-    let user = if run.user.is_root() { "root".to_string() } else { format!("`{}`", run.user.name) };
+    let user = match (run.user.is_root(), run.user.id_certainty) {
+        (true, Certainty::Known) => "root".to_string(),
+        (true, _) => "root (assumed: docklint does not know this base image's user)".to_string(),
+        (false, Certainty::Known) => format!("`{}`", run.user.name),
+        (false, _) => format!("`{}` (its uid is a guess)", run.user.name),
+    };
     let message = format!("pip runs without a cache mount on {path}: every build downloads and builds all packages again");
     let mount = mount_flag(path, run);
     // ENV/ARG PIP_NO_CACHE_DIR also governs other RUNs: advise, do not edit.
