@@ -133,9 +133,13 @@ const MAX_NESTING: u8 = 8;
 /// Appends the commands of `body` to `out`; returns the fallback reason, if any.
 fn parse_into(body: &MappedText, depth: u8, out: &mut Vec<Command>) -> Option<String> {
     let text = body.as_str();
-    let (raws, mut fallback) = match adapter::simple_commands(text) {
-        Ok(raws) => (raws, None),
-        Err(reason) => (fallback::tokenise(text, 0..text.len()), Some(reason)),
+    let (raws, mut fallback) = if fallback::is_plain(text) {
+        (fallback::tokenise(text, 0..text.len()), None)
+    } else {
+        match adapter::simple_commands(text) {
+            Ok(raws) => (raws, None),
+            Err(reason) => (fallback::tokenise(text, 0..text.len()), Some(reason)),
+        }
     };
     for raw in &raws {
         let nested = expand(body, raw, depth, out);
@@ -163,68 +167,80 @@ fn expand(
     depth: u8,
     out: &mut Vec<Command>,
 ) -> Option<String> {
-    let text = body.as_str();
-    let mut words = Vec::with_capacity(raw.words.len());
-    let mut substitutions = Vec::new();
-    for range in &raw.words {
-        let (word, facts) = build_word(body, range.clone());
-        substitutions.extend(
-            facts
-                .substitutions
-                .into_iter()
-                .map(|s| shift(s, range.start)),
-        );
-        words.push(word);
-    }
-    for range in &raw.subst_only {
-        let facts = lex::unquote(&text[range.clone()], &mut |_| {});
-        substitutions.extend(
-            facts
-                .substitutions
-                .into_iter()
-                .map(|s| shift(s, range.start)),
-        );
-    }
-    let mut command = command_from_words(words, raw.env_count);
+    let (mut command, mut substitutions) = build_command(body, raw);
     let input = command
         .as_ref()
         .and_then(|c| shell_input(&c.program, &c.args));
-
-    let mut nested = Vec::new();
-    let mut reason = None;
-    let mut nest = |script: &MappedText, nested: &mut Vec<Command>| {
-        if depth < MAX_NESTING {
-            let r = parse_into(script, depth + 1, nested);
-            reason = reason.take().or(r);
-        }
-    };
+    let mut nested = Nested::new(depth);
     if let Some(ShellInput::CommandString(i)) = input {
-        // Substitutions inside the payload are found by parsing it.
-        let payload = raw
-            .words
-            .get(raw.env_count + 1 + i)
-            .cloned()
-            .unwrap_or_default();
-        substitutions.retain(|s| !(payload.start <= s.start && s.end <= payload.end));
-        nest(&unquoted_text(body, payload), &mut nested);
+        if let Some(payload) = raw.words.get(raw.env_count + 1 + i) {
+            // Substitutions inside the payload are found by parsing it.
+            substitutions.retain(|s| !(payload.start <= s.start && s.end <= payload.end));
+            nested.parse(&unquoted_text(body, payload.clone()));
+        }
     }
     for substitution in substitutions {
-        nest(&body.slice(substitution), &mut nested);
+        nested.parse(&body.slice(substitution));
     }
     for heredoc in &raw.heredocs {
         let script = heredoc_text(body, heredoc);
         match (&mut command, input) {
-            (Some(_), Some(ShellInput::Stdin)) => nest(&script, &mut nested),
+            (Some(_), Some(ShellInput::Stdin)) => nested.parse(&script),
             // An empty text has no file position to map (nothing to look inside either).
             (Some(command), _) if !script.is_empty() => command.stdin_heredocs.push(script),
-            (Some(_), _) => {}
-            (None, _) => {}
+            _ => {}
         }
     }
     out.extend(command);
-    nested.sort_by_key(|c| c.span.start);
-    out.append(&mut nested);
-    reason
+    nested.commands.sort_by_key(|c| c.span.start);
+    out.append(&mut nested.commands);
+    nested.reason
+}
+
+/// The command of `raw` (`None` when it only assigns) and the body ranges of the scripts in
+/// its command substitutions.
+fn build_command(body: &MappedText, raw: &RawCommand) -> (Option<Command>, Vec<Range<usize>>) {
+    let mut substitutions = Vec::new();
+    let mut add_substitutions = |facts: lex::WordFacts, at: usize| {
+        substitutions.extend(facts.substitutions.into_iter().map(|s| shift(s, at)));
+    };
+    let mut words = Vec::with_capacity(raw.words.len());
+    for range in &raw.words {
+        let (word, facts) = build_word(body, range.clone());
+        add_substitutions(facts, range.start);
+        words.push(word);
+    }
+    for range in &raw.subst_only {
+        add_substitutions(
+            lex::unquote(&body.as_str()[range.clone()], &mut |_| {}),
+            range.start,
+        );
+    }
+    (command_from_words(words, raw.env_count), substitutions)
+}
+
+/// Commands of shell text nested in one command, parsed up to [`MAX_NESTING`] deep.
+struct Nested {
+    depth: u8,
+    commands: Vec<Command>,
+    reason: Option<String>,
+}
+
+impl Nested {
+    fn new(depth: u8) -> Self {
+        Nested {
+            depth,
+            commands: Vec::new(),
+            reason: None,
+        }
+    }
+
+    fn parse(&mut self, script: &MappedText) {
+        if self.depth < MAX_NESTING {
+            let reason = parse_into(script, self.depth + 1, &mut self.commands);
+            self.reason = self.reason.take().or(reason);
+        }
+    }
 }
 
 fn shift(range: Range<usize>, by: usize) -> Range<usize> {
@@ -667,6 +683,75 @@ mod tests {
         assert_eq!(parse_exec(&[]), Script::default());
     }
 
+    #[test]
+    fn plain_text_takes_the_tokeniser_with_the_same_result() {
+        let plain = [
+            "apt-get update && apt-get install -y curl git && rm -rf /var/lib/apt/lists/*",
+            "A=1 B=x/y make -j4 install; make clean & wait\nls -la | grep x || true # done",
+            "pip install -U pip==24.0 setuptools wheel",
+        ];
+        for text in plain {
+            assert!(fallback::is_plain(text), "{text:?}");
+            let words = |raws: Vec<RawCommand>| -> Vec<(Vec<Range<usize>>, usize)> {
+                raws.into_iter()
+                    .filter(|r| !r.words.is_empty())
+                    .map(|r| (r.words, r.env_count))
+                    .collect()
+            };
+            let by_brush = adapter::simple_commands(text).map(words);
+            assert_eq!(by_brush, Ok(words(fallback::tokenise(text, 0..text.len()))));
+        }
+        let not_plain = [
+            "a && && b",
+            "a &&",
+            "| a",
+            "a ;; b",
+            "echo 'q'",
+            "echo $X",
+            "a#b",
+            "if x; then y; fi",
+            "echo done",
+            "a > f",
+            "(a)",
+            "{ a; }",
+            "a\\ b",
+            "é",
+        ];
+        for text in not_plain {
+            assert!(!fallback::is_plain(text), "{text:?}");
+        }
+    }
+
+    /// Bodies from the research notes on real Dockerfiles that parsers get wrong.
+    #[test]
+    fn real_world_regressions() {
+        let cases: [(&str, &[&str]); 7] = [
+            ("for a in b; do for c in d; do e; done done && mv x y", &["e", "mv x y"]),
+            (
+                "cat /proc/self/fd/5 /proc/self/fd/6 5<<FILE1 6<<FILE2 > test6.txt\na\nFILE1\nb\nFILE2",
+                &["cat /proc/self/fd/5 /proc/self/fd/6"],
+            ),
+            ("dnf install -y cuda-toolkit-${CUDA12VERSION//./-}", &["dnf install -y cuda-toolkit-${CUDA12VERSION//./-}"]),
+            ("if [[ -v WIPE_CACHE ]]; then rm -rf /c; fi", &["rm -rf /c"]),
+            (
+                "[ \"$(printf '%x' $(( $(cat /proc/self/status | grep CapBnd) & 0x3f)))\" == 3f ]",
+                &[
+                    "[ $(printf '%x' $(( $(cat /proc/self/status | grep CapBnd) & 0x3f))) == 3f ]",
+                    "printf %x $(( $(cat /proc/self/status | grep CapBnd) & 0x3f))",
+                    "cat /proc/self/status",
+                    "grep CapBnd",
+                ],
+            ),
+            ("echo >&2 \"msg\" && xargs -rt < file apt-get install", &["echo msg", "xargs -rt apt-get install"]),
+            ("! { a; } && b", &["a", "b"]),
+        ];
+        for (text, expected) in cases {
+            let script = parsed(text);
+            assert_eq!(script.fallback, None, "{text:?}");
+            assert_eq!(lines(&script), expected, "{text:?}");
+        }
+    }
+
     /// Bodies used by the tests above and the panic sweep below.
     const SAMPLES: &[&str] = &[
         "cat <<EOF >> \"${HOME}/.bashrc\"\nhello\nEOF",
@@ -723,8 +808,397 @@ mod tests {
 
     #[test]
     fn deep_nesting_does_not_overflow_the_stack() {
-        for unit in ["$(", "(", "{ ", "if a; then ", "\"$(", "${"] {
+        for unit in [
+            "$(",
+            "(",
+            "{ ",
+            "if a; then ",
+            "\"$(",
+            "${",
+            "$((",
+            "case a in b) ",
+        ] {
             check_no_panic(&unit.repeat(5000));
+            check_no_panic(&format!("echo {}", unit.repeat(5000)));
+        }
+    }
+
+    /// Synthetic bodies shaped like real RUN instructions (joined continuations, heredocs,
+    /// control flow, nested shells).
+    fn synthetic_bodies(count: usize) -> Vec<String> {
+        let shapes = [
+            "apt-get update && apt-get install -y --no-install-recommends curl ca-certificates git \
+             build-essential python3-dev && rm -rf /var/lib/apt/lists/*",
+            "set -eux; pip install --no-cache-dir -r requirements.txt && pip install \"torch==2.3.0\" \
+             --index-url https://download.pytorch.org/whl/cu121",
+            "if [ \"$TARGETARCH\" = \"arm64\" ]; then ARCH=aarch64; else ARCH=x86_64; fi && \
+             curl -fsSL \"https://example.com/tool-${VERSION}-${ARCH}.tar.gz\" | tar -xz -C /usr/local/bin",
+            "for p in a b c; do npm install -g \"$p\"; done && npm cache clean --force",
+            "groupadd -r app && useradd -r -g app -d /home/app -s /sbin/nologin app && mkdir -p /home/app",
+            "<<EOT bash\nset -e\napt-get update\napt-get install -y \\\n    jq \\\n    unzip\nEOT",
+            "python3 - <<'PY'\nfrom huggingface_hub import snapshot_download\nsnapshot_download('m')\nPY",
+            "sh -c 'echo $(uname -m) > /arch' && case \"$(cat /arch)\" in x86_64) echo amd ;; *) echo other ;; esac",
+        ];
+        (0..count)
+            .map(|i| format!("{} # {i}", shapes[i % shapes.len()]))
+            .collect()
+    }
+
+    #[test]
+    #[ignore = "throughput measurement; run in release with --ignored"]
+    fn bench_parse_throughput() {
+        let bodies: Vec<MappedText> = synthetic_bodies(4000).iter().map(|b| body(b)).collect();
+        let bytes: usize = bodies.iter().map(MappedText::len).sum();
+        let mut best = f64::MAX;
+        let mut commands = 0;
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            commands = bodies
+                .iter()
+                .map(|b| parse(b).commands.len())
+                .sum::<usize>();
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        println!(
+            "{} bodies, {bytes} bytes, {commands} commands: best {:.1} ms, {:.1} MB/s",
+            bodies.len(),
+            best * 1e3,
+            bytes as f64 / best / 1e6
+        );
+    }
+
+    /// Reads the shared corpus (beside the repository) when it is there.
+    #[test]
+    #[ignore = "reads the shared corpus of real Dockerfiles; run with --ignored"]
+    fn corpus_sweep() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+        let Ok(manifest) = std::fs::read_to_string(root.join("MANIFEST.tsv")) else {
+            println!("no corpus at {}", root.display());
+            return;
+        };
+        let files = manifest
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next());
+        let mut stats = SweepStats::default();
+        for file in files.filter(|f| !f.ends_with("dockerignore")) {
+            let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+                continue;
+            };
+            for run in corpus::runs(&text) {
+                stats.add(&text, &run);
+            }
+        }
+        stats.report();
+        assert_eq!(stats.panics, 0);
+        assert!(stats.plain_mismatches.is_empty());
+        if std::env::var_os("SHELL_SWEEP_PROFILE").is_some() {
+            stats.profile();
+        }
+    }
+
+    #[derive(Default)]
+    struct SweepStats {
+        bodies: usize,
+        exec: usize,
+        bytes: usize,
+        commands: usize,
+        fallbacks: Vec<String>,
+        panics: usize,
+        span_mismatches: Vec<String>,
+        seconds: f64,
+        shell_bodies: Vec<MappedText>,
+        plain: usize,
+        plain_mismatches: Vec<String>,
+    }
+
+    impl SweepStats {
+        fn add(&mut self, file: &str, run: &corpus::Run) {
+            let start = std::time::Instant::now();
+            let result = std::panic::catch_unwind(|| match run {
+                corpus::Run::Shell(body) => parse(body),
+                corpus::Run::Exec(argv) => parse_exec(argv),
+            });
+            self.seconds += start.elapsed().as_secs_f64();
+            let Ok(script) = result else {
+                self.panics += 1;
+                return;
+            };
+            match run {
+                corpus::Run::Shell(body) => {
+                    self.check_plain_path(body.as_str());
+                    self.bodies += 1;
+                    self.bytes += body.len();
+                    self.shell_bodies.push(body.clone());
+                    if let Some(reason) = &script.fallback {
+                        let head: String = body.as_str().chars().take(100).collect();
+                        self.fallbacks.push(format!("{reason}: {head:?}"));
+                    }
+                }
+                corpus::Run::Exec(_) => self.exec += 1,
+            }
+            self.commands += script.commands.len();
+            if matches!(run, corpus::Run::Exec(_)) {
+                return; // the crude extraction maps every element to the `[`
+            }
+            for command in &script.commands {
+                for word in command
+                    .env
+                    .iter()
+                    .chain([&command.program])
+                    .chain(&command.args)
+                {
+                    let in_file = file.get(word.span.clone()).unwrap_or("<out of range>");
+                    // Words across a joined continuation or inside an `sh -c` payload differ.
+                    if in_file != word.raw && !in_file.contains('\n') && !in_file.contains('\\') {
+                        self.span_mismatches
+                            .push(format!("{:?} at {:?}: {in_file:?}", word.raw, word.span));
+                    }
+                }
+            }
+        }
+
+        /// Plain text must give the same commands through brush and through the tokeniser.
+        fn check_plain_path(&mut self, text: &str) {
+            if !fallback::is_plain(text) {
+                return;
+            }
+            self.plain += 1;
+            let summary = |raws: Vec<RawCommand>| -> Vec<(Vec<Range<usize>>, usize)> {
+                raws.into_iter()
+                    .filter(|r| !r.words.is_empty())
+                    .map(|r| (r.words, r.env_count))
+                    .collect()
+            };
+            let by_brush = adapter::simple_commands(text).map(summary);
+            let by_tokeniser = summary(fallback::tokenise(text, 0..text.len()));
+            if by_brush.as_ref() != Ok(&by_tokeniser) {
+                self.plain_mismatches
+                    .push(format!("{text:?}: {by_brush:?} vs {by_tokeniser:?}"));
+            }
+        }
+
+        fn profile(&self) {
+            if let Some(path) = std::env::var_os("SHELL_SWEEP_DUMP") {
+                let dump: Vec<&str> = self.shell_bodies.iter().map(MappedText::as_str).collect();
+                let _ = std::fs::write(path, serde_json::to_string(&dump).unwrap_or_default());
+            }
+            let bodies: Vec<&MappedText> = self.shell_bodies.iter().collect();
+            let time = |f: &dyn Fn(&MappedText)| {
+                let mut best = f64::MAX;
+                for _ in 0..7 {
+                    let start = std::time::Instant::now();
+                    for b in &bodies {
+                        f(b);
+                    }
+                    best = best.min(start.elapsed().as_secs_f64() * 1e3);
+                }
+                best
+            };
+            let opts = brush_parser::ParserOptions::default();
+            let brush = time(&|b| {
+                let _ = brush_parser::Parser::new(b.as_str().as_bytes(), &opts).parse_program();
+            });
+            let adapter = time(&|b| {
+                let _ = adapter::simple_commands(b.as_str());
+            });
+            let full = time(&|b| {
+                let _ = parse(b);
+            });
+            let mb = self.bytes as f64 / 1e3;
+            println!(
+                "best of 7: brush alone {brush:.1} ms ({:.1} MB/s), adapter {adapter:.1} ms, \
+                 parse {full:.1} ms ({:.1} MB/s)",
+                mb / brush,
+                mb / full
+            );
+        }
+
+        fn report(&self) {
+            println!(
+                "shell bodies {} ({} plain, {} differing from brush), exec {}, {} bytes, \
+                 {} commands, fallbacks {}, panics {}, span mismatches {}, {:.1} ms ({:.1} MB/s)",
+                self.bodies,
+                self.plain,
+                self.plain_mismatches.len(),
+                self.exec,
+                self.bytes,
+                self.commands,
+                self.fallbacks.len(),
+                self.panics,
+                self.span_mismatches.len(),
+                self.seconds * 1e3,
+                self.bytes as f64 / self.seconds / 1e6
+            );
+            for line in self
+                .fallbacks
+                .iter()
+                .chain(self.span_mismatches.iter().take(20))
+            {
+                println!("  {line}");
+            }
+        }
+    }
+
+    /// A crude RUN extraction, enough to feed real bodies to the parser: `\`-continued lines
+    /// joined (comment lines dropped), flags skipped, heredocs appended as BuildKit does,
+    /// Windows stages left out.
+    mod corpus {
+        use super::MappedText;
+
+        pub enum Run {
+            Shell(MappedText),
+            Exec(Vec<MappedText>),
+        }
+
+        pub fn runs(text: &str) -> Vec<Run> {
+            if text
+                .lines()
+                .take(5)
+                .any(|l| l.trim_start().starts_with("# escape=`"))
+            {
+                return Vec::new();
+            }
+            let lines: Vec<(usize, &str)> = line_offsets(text);
+            let mut runs = Vec::new();
+            let mut windows = false;
+            let mut i = 0;
+            while i < lines.len() {
+                let line = lines[i].1;
+                let keyword = line
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                let (joined, next) = join_continuations(&lines, i);
+                i = next;
+                match keyword.as_str() {
+                    "FROM" => {
+                        let l = line.to_ascii_lowercase();
+                        windows = ["nanoserver", "servercore", "windows"]
+                            .iter()
+                            .any(|w| l.contains(w));
+                    }
+                    "SHELL" => {
+                        windows =
+                            line.to_ascii_lowercase().contains("powershell") || line.contains("cmd")
+                    }
+                    "RUN" if !windows => {
+                        if let Some(run) = run_of(joined, &lines, &mut i) {
+                            runs.push(run);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            runs
+        }
+
+        fn line_offsets(text: &str) -> Vec<(usize, &str)> {
+            let mut at = 0;
+            text.split_inclusive('\n')
+                .map(|l| {
+                    let start = at;
+                    at += l.len();
+                    let l = l.strip_suffix('\n').unwrap_or(l);
+                    (start, l.strip_suffix('\r').unwrap_or(l))
+                })
+                .collect()
+        }
+
+        /// The instruction starting at line `i` with continuations joined; the next line index.
+        fn join_continuations(lines: &[(usize, &str)], mut i: usize) -> (MappedText, usize) {
+            let mut joined = MappedText::new();
+            loop {
+                let (at, line) = lines[i];
+                i += 1;
+                let trimmed = line.trim_end();
+                match trimmed.strip_suffix('\\') {
+                    Some(part) => joined.push(part, at),
+                    None => {
+                        joined.push(line, at);
+                        return (joined, i);
+                    }
+                }
+                while i < lines.len() && {
+                    let t = lines[i].1.trim_start();
+                    t.starts_with('#') || t.is_empty()
+                } {
+                    i += 1;
+                }
+                if i >= lines.len() {
+                    return (joined, i);
+                }
+            }
+        }
+
+        fn run_of(joined: MappedText, lines: &[(usize, &str)], i: &mut usize) -> Option<Run> {
+            let text = joined.as_str();
+            let mut start = text.find(|c: char| c.is_ascii_whitespace())?;
+            loop {
+                let rest = &text[start..];
+                let skip = rest.len() - rest.trim_start().len();
+                start += skip;
+                if !text[start..].starts_with("--") {
+                    break;
+                }
+                start += text[start..]
+                    .find(char::is_whitespace)
+                    .unwrap_or(text.len() - start);
+            }
+            let args = joined.slice(start..text.len());
+            if args.as_str().starts_with('[') {
+                let argv: Vec<String> = serde_json::from_str(args.as_str()).ok()?;
+                let at = args.to_file(0);
+                return Some(Run::Exec(
+                    argv.iter().map(|a| MappedText::contiguous(a, at)).collect(),
+                ));
+            }
+            let delimiters = heredoc_delimiters(args.as_str());
+            if delimiters.is_empty() {
+                return Some(Run::Shell(args));
+            }
+            let script_only = args.as_str().trim_start().starts_with("<<")
+                && args.as_str().split_whitespace().count() == 1;
+            let mut body = if script_only { MappedText::new() } else { args };
+            for delimiter in delimiters {
+                if !script_only {
+                    body.push_synthetic("\n", lines.get(*i).map_or(0, |l| l.0));
+                }
+                while *i < lines.len() {
+                    let (at, line) = lines[*i];
+                    *i += 1;
+                    if line.trim_start_matches('\t') == delimiter {
+                        if !script_only {
+                            body.push(line, at);
+                        }
+                        break;
+                    }
+                    body.push(line, at);
+                    body.push_synthetic("\n", at + line.len());
+                }
+            }
+            Some(Run::Shell(body))
+        }
+
+        fn heredoc_delimiters(line: &str) -> Vec<String> {
+            let mut out = Vec::new();
+            let mut rest = line;
+            while let Some(k) = rest.find("<<") {
+                rest = &rest[k + 2..];
+                if rest.starts_with('<') {
+                    continue;
+                }
+                let word = rest.trim_start_matches('-').trim_start_matches(['"', '\'']);
+                let name: String = word
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+            out
         }
     }
 }

@@ -113,8 +113,9 @@ fn has_huge_fd_number(text: &str) -> bool {
 /// text skipped). Overcounting only sends a body to the tokeniser.
 #[derive(Default)]
 struct Nesting {
-    total: usize,
-    branching: usize,
+    parens: usize,
+    cases: usize,
+    others: usize,
     max_total: usize,
     max_branching: usize,
 }
@@ -125,54 +126,57 @@ impl Nesting {
         let mut n = Nesting::default();
         let mut i = 0;
         while i < b.len() {
-            let c = b[i];
             let at_word_start =
                 i == 0 || lex::is_word_break(b[i - 1]) || matches!(b[i - 1], b'{' | b'}');
-            match c {
+            match b[i] {
                 b'\'' => {
                     i = lex::skip_single_quoted(b, i);
                     continue;
                 }
-                b'(' => n.open(true),
-                b'{' => n.open(false),
-                b')' => n.close(true),
-                b'}' => n.close(false),
+                b'(' => n.parens += 1,
+                // Without an open bracket, `)` ends a case pattern.
+                b')' => n.parens = n.parens.saturating_sub(1),
+                b'{' => n.others += 1,
+                b'}' => n.others = n.others.saturating_sub(1),
                 b'a'..=b'z' if at_word_start => {
-                    let end = i + b[i..].iter().take_while(|c| c.is_ascii_lowercase()).count();
-                    if b.get(end).is_none_or(|&c| lex::is_word_break(c)) {
-                        match &b[i..end] {
-                            b"case" => n.open(true),
-                            b"esac" => n.close(true),
-                            b"if" | b"while" | b"until" | b"for" | b"select" => n.open(false),
-                            b"fi" | b"done" => n.close(false),
-                            _ => {}
-                        }
-                    }
-                    i = end;
+                    i = n.keyword(b, i);
                     continue;
                 }
                 _ => {}
             }
+            n.record();
             i += 1;
         }
         n
     }
 
-    fn open(&mut self, branching: bool) {
-        self.total += 1;
-        self.max_total = self.max_total.max(self.total);
-        if branching {
-            self.branching += 1;
-            self.max_branching = self.max_branching.max(self.branching);
+    /// Counts the reserved word starting at `i`; returns the index after the word.
+    fn keyword(&mut self, b: &[u8], i: usize) -> usize {
+        let end = i + b[i..].iter().take_while(|c| c.is_ascii_lowercase()).count();
+        if b.get(end).is_none_or(|&c| lex::is_word_break(c)) {
+            match &b[i..end] {
+                b"case" => self.cases += 1,
+                b"esac" => self.cases = self.cases.saturating_sub(1),
+                b"if" | b"while" | b"until" | b"for" | b"select" => self.others += 1,
+                b"fi" | b"done" => self.others = self.others.saturating_sub(1),
+                _ => {}
+            }
+            self.record();
         }
+        end
     }
 
-    fn close(&mut self, branching: bool) {
-        self.total = self.total.saturating_sub(1);
-        if branching {
-            self.branching = self.branching.saturating_sub(1);
-        }
+    fn record(&mut self) {
+        let branching = self.parens + self.cases;
+        self.max_branching = self.max_branching.max(branching);
+        self.max_total = self.max_total.max(branching + self.others);
     }
+}
+
+#[cfg(test)]
+pub(super) fn nesting_of(text: &str) -> (usize, usize) {
+    let n = Nesting::of(text);
+    (n.max_total, n.max_branching)
 }
 
 /// Char index -> byte offset (brush counts chars).

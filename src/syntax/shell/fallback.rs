@@ -24,6 +24,90 @@ pub(super) fn tokenise(text: &str, range: Range<usize>) -> Vec<RawCommand> {
     t.out
 }
 
+/// Text made only of unquoted words, comments and the separators `&&` `||` `|` `;` `&` (no
+/// quotes, expansions, escapes, redirections, brackets or reserved words), with no empty
+/// command before a separator. Its commands are the same whoever splits it, so such text
+/// (half of real RUN bodies, and most `$( )` contents) skips the full parser.
+pub(super) fn is_plain(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut command_has_words = false;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            b'\n' => {
+                command_has_words = false;
+                i += 1;
+            }
+            b';' | b'&' | b'|' => {
+                let run = b[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b';' | b'&' | b'|'))
+                    .count();
+                let operator = &b[i..i + run];
+                let ends_list = matches!(operator, b";" | b"&");
+                let valid = matches!(operator, b"&&" | b"||" | b"|") || ends_list;
+                if !valid || !command_has_words {
+                    return false;
+                }
+                command_has_words = false;
+                i += run;
+                if !ends_list && b[i..].iter().all(|&c| is_blank(c) || c == b'\n') {
+                    return false; // a dangling `&&`, `||` or `|`
+                }
+            }
+            b'#' => i = lex::line_end(b, i),
+            _ => {
+                let end = i + b[i..]
+                    .iter()
+                    .take_while(|&&c| is_plain_word_byte(c))
+                    .count();
+                if end == i || is_reserved_word(&b[i..end]) {
+                    return false;
+                }
+                command_has_words = true;
+                i = end;
+                // A word ends at a blank or separator (`a#b`, `a'b'` are not plain).
+                if b.get(i)
+                    .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|'))
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn is_plain_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-_./:=,+@%^~*?[]".contains(&c)
+}
+
+fn is_reserved_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"if"
+            | b"then"
+            | b"else"
+            | b"elif"
+            | b"fi"
+            | b"do"
+            | b"done"
+            | b"while"
+            | b"until"
+            | b"for"
+            | b"in"
+            | b"select"
+            | b"case"
+            | b"esac"
+            | b"function"
+            | b"time"
+            | b"coproc"
+            | b"[["
+            | b"]]"
+    )
+}
+
 #[derive(Default)]
 struct Tokeniser<'a> {
     text: &'a str,

@@ -9,6 +9,8 @@ use std::ops::Range;
 
 /// Deeper groups are not tracked: the scanner treats the rest of the input as inside them.
 const MAX_NESTING: usize = 64;
+/// Arithmetic expansions nested deeper are not searched for command substitutions.
+const MAX_ARITHMETIC_DEPTH: usize = 8;
 
 pub(super) fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -273,14 +275,7 @@ pub(super) fn unquote(raw: &str, emit: &mut impl FnMut(Piece)) -> WordFacts {
             substitutions: Vec::new(),
         };
     }
-    Unquoter {
-        b: raw.as_bytes(),
-        facts: WordFacts {
-            literal: true,
-            substitutions: Vec::new(),
-        },
-    }
-    .run(emit)
+    Unquoter::new(raw, 0).run(emit)
 }
 
 /// The value of a word as a string.
@@ -294,11 +289,40 @@ pub(super) fn unquoted_value(raw: &str) -> (String, WordFacts) {
 }
 
 struct Unquoter<'a> {
+    raw: &'a str,
     b: &'a [u8],
     facts: WordFacts,
+    /// Arithmetic expansions entered to find the substitutions inside them.
+    arithmetic_depth: usize,
 }
 
-impl Unquoter<'_> {
+impl<'a> Unquoter<'a> {
+    fn new(raw: &'a str, arithmetic_depth: usize) -> Self {
+        Unquoter {
+            raw,
+            b: raw.as_bytes(),
+            facts: WordFacts {
+                literal: true,
+                substitutions: Vec::new(),
+            },
+            arithmetic_depth,
+        }
+    }
+
+    /// `$( )` inside `$(( ))` (arithmetic text scanned like a word).
+    fn arithmetic_substitutions(&mut self, content: Range<usize>) {
+        if self.arithmetic_depth >= MAX_ARITHMETIC_DEPTH {
+            return;
+        }
+        let nested =
+            Unquoter::new(&self.raw[content.clone()], self.arithmetic_depth + 1).run(&mut |_| {});
+        let shifted = nested
+            .substitutions
+            .into_iter()
+            .map(|s| s.start + content.start..s.end + content.start);
+        self.facts.substitutions.extend(shifted);
+    }
+
     fn run(mut self, emit: &mut impl FnMut(Piece)) -> WordFacts {
         let b = self.b;
         if b.len() > 1 && matches!(b[0], b'<' | b'>') && b[1] == b'(' {
@@ -422,7 +446,10 @@ impl Unquoter<'_> {
             }
             Some(b'(') => {
                 let end = skip_dollar(b, i, 0);
-                if b.get(i + 2) != Some(&b'(') {
+                if b.get(i + 2) == Some(&b'(') {
+                    let content = inner(b, i + 3, end, b')');
+                    self.arithmetic_substitutions(inner(b, content.start, content.end, b')'));
+                } else {
                     self.facts.substitutions.push(inner(b, i + 2, end, b')'));
                 }
                 end
