@@ -910,6 +910,8 @@ mod tests {
         shell_bodies: Vec<MappedText>,
         plain: usize,
         plain_mismatches: Vec<String>,
+        max_nesting: usize,
+        max_branching: usize,
     }
 
     impl SweepStats {
@@ -927,6 +929,9 @@ mod tests {
             match run {
                 corpus::Run::Shell(body) => {
                     self.check_plain_path(body.as_str());
+                    let (total, branching) = adapter::nesting_of(body.as_str());
+                    self.max_nesting = self.max_nesting.max(total);
+                    self.max_branching = self.max_branching.max(branching);
                     self.bodies += 1;
                     self.bytes += body.len();
                     self.shell_bodies.push(body.clone());
@@ -1030,11 +1035,12 @@ mod tests {
                 self.seconds * 1e3,
                 self.bytes as f64 / self.seconds / 1e6
             );
-            for line in self
-                .fallbacks
-                .iter()
-                .chain(self.span_mismatches.iter().take(20))
-            {
+            println!(
+                "deepest nesting {} (brackets and cases {})",
+                self.max_nesting, self.max_branching
+            );
+            let mismatches = self.span_mismatches.iter().chain(&self.plain_mismatches);
+            for line in self.fallbacks.iter().chain(mismatches.take(20)) {
                 println!("  {line}");
             }
         }
