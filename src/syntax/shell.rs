@@ -2,8 +2,10 @@
 //!
 //! Bodies are parsed with brush-parser (pinned: its AST changes between 0.x releases; only
 //! `shell/adapter.rs` sees its types). Bodies it rejects go through a forgiving tokeniser of
-//! our own (`shell/fallback.rs`), so rules always see commands. Nested shell text is entered:
-//! `sh -c '…'` payloads, heredocs fed to a shell, command and process substitutions.
+//! our own (`shell/fallback.rs`), so rules always see commands; plain text (words and list
+//! operators only, half of real bodies) goes straight to the tokeniser, which splits it the
+//! same way, faster. Nested shell text is entered: `sh -c '…'` payloads, heredocs fed to a
+//! shell, command and process substitutions.
 
 mod adapter;
 mod fallback;
@@ -391,9 +393,10 @@ mod tests {
         script
     }
 
-    /// Spans slice to the raw text (words of an `sh -c` payload map over the quotes and
-    /// backslashes of the outer word).
+    /// Spans slice to the raw text (words of an `sh -c` payload map over the quotes, `$'`,
+    /// escapes and continuations of the outer word, so those are left out of the comparison).
     fn assert_spans_slice_raw(script: &Script, text: &str) {
+        let unquoted = |s: &str| s.replace(['\\', '\'', '"', '$', '\n'], "");
         for command in &script.commands {
             for word in command
                 .env
@@ -402,9 +405,8 @@ mod tests {
                 .chain(&command.args)
             {
                 let span = word.span.start - BASE..word.span.end - BASE;
-                let in_file = text.get(span).map(|s| s.replace(['\\', '\'', '"'], ""));
-                let raw = word.raw.replace(['\\', '\'', '"'], "");
-                assert_eq!(in_file, Some(raw), "{word:?} in {text:?}");
+                let in_file = text.get(span).map(unquoted);
+                assert_eq!(in_file, Some(unquoted(&word.raw)), "{word:?} in {text:?}");
             }
         }
     }
@@ -684,6 +686,42 @@ mod tests {
     }
 
     #[test]
+    fn spans_map_through_joined_continuation_lines() {
+        // File: `RUN sh -c 'apt-get install \` / `    curl' && pip \` / `  install x`
+        let file = "RUN sh -c 'apt-get install \\\n    curl' && pip \\\n  install x";
+        let mut body = MappedText::new();
+        let mut at = 4;
+        for line in file[4..].split("\\\n") {
+            body.push(line, at);
+            at += line.len() + 2;
+        }
+        assert_eq!(
+            body.as_str(),
+            "sh -c 'apt-get install     curl' && pip   install x"
+        );
+        let script = parse(&body);
+        assert_eq!(
+            lines(&script),
+            [
+                "sh -c apt-get install     curl",
+                "apt-get install curl",
+                "pip install x"
+            ]
+        );
+        let in_file = |span: &Span| &file[span.clone()];
+        let [sh, apt, pip] = script.commands.as_slice() else {
+            panic!("{script:?}")
+        };
+        assert_eq!(in_file(&apt.args[1].span), "curl");
+        assert_eq!(in_file(&apt.program.span), "apt-get");
+        assert_eq!(
+            in_file(&sh.span),
+            &file[4..file.find(" &&").unwrap_or_default()]
+        );
+        assert_eq!(in_file(&pip.span), "pip \\\n  install x");
+    }
+
+    #[test]
     fn plain_text_takes_the_tokeniser_with_the_same_result() {
         let plain = [
             "apt-get update && apt-get install -y curl git && rm -rf /var/lib/apt/lists/*",
@@ -792,6 +830,58 @@ mod tests {
                     check_no_panic(&format!("{prefix}{insert}{}", &text[end..]));
                 }
             }
+        }
+    }
+
+    /// Inputs that make brush-parser 0.4.0 loop forever, recurse without bound, take
+    /// exponential time or panic: they must reach the tokeniser instead.
+    #[test]
+    fn inputs_brush_cannot_take_are_screened() {
+        let cases = [
+            "cat <<\"\" ",
+            "cat <<\"\" $(x) ",
+            "$(<<\t e ",
+            "$(x <<  i)\t",
+            "\"$(x <<  i)\"\t",
+            "${<<''} ",
+            "<<$[  ",
+            "<<\"'\" ",
+            "<<<<<\"\" ",
+            "\\<<<'' ",
+            "echo 12345678901>x",
+            &"(".repeat(30),
+            &"case a in b) ".repeat(30),
+            &"{ ".repeat(200),
+        ];
+        for text in cases {
+            let started = std::time::Instant::now();
+            let script = parse(&body(text));
+            assert!(script.fallback.is_some(), "{text:?}");
+            assert!(started.elapsed().as_secs() < 2, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_random_garbage() {
+        const ALPHABET: &[&str] = &[
+            " ", "\n", "\t", "a", "é", "'", "\"", "`", "\\", "$", "(", ")", "{", "}", "[", "]",
+            "<", ">", "<<", "EOF", "|", "&", ";", "#", "=", "*", "if ", "then ", "fi", "case ",
+            " in ", "esac", "do ", "done", "sh -c ", "1", "-", "~", "\"\"", "''", "<<-", "$(",
+            "${", "$((", "))", "2>&1", "&&", "||", ";;",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = next() % 80;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            check_no_panic(&text);
         }
     }
 

@@ -70,12 +70,25 @@ fn silence_parser_panics() {
     });
 }
 
-/// Inputs brush-parser 0.4.0 cannot be given: they make it overflow the stack, take
-/// exponential time, or panic (caught, but cheap to avoid). They are rejected before it sees
-/// them: a stack overflow aborts the process.
+/// Inputs brush-parser 0.4.0 cannot be given: they make it overflow the stack, loop forever,
+/// take exponential time, or panic (caught, but cheap to avoid). They are rejected before it
+/// sees them: a stack overflow aborts the process and a loop cannot be interrupted.
 fn screen(text: &str) -> Option<&'static str> {
     if has_huge_fd_number(text) {
         return Some("file descriptor number out of range");
+    }
+    if has_odd_heredoc_delimiter(text) {
+        return Some("unsupported heredoc delimiter");
+    }
+    if text.contains("<<") {
+        // Heredocs in unterminated text, or in a command substitution, can make it loop
+        // forever (`$(x <<  e `, `$(x <<  i) `).
+        if fallback::has_unclosed_construct(text) {
+            return Some("unterminated quote or expansion in text with a heredoc");
+        }
+        if has_heredoc_in_substitution(text) {
+            return Some("heredoc in a command substitution");
+        }
     }
     let nesting = Nesting::of(text);
     if nesting.max_total > MAX_NESTING {
@@ -107,6 +120,54 @@ fn has_huge_fd_number(text: &str) -> bool {
         digits = 0;
     }
     false
+}
+
+/// `<<""`, `<<''x`, `<<$(""`, `<<$[`: a heredoc whose delimiter is empty to brush-parser can
+/// make it loop forever. Only name-like delimiters (`EOF`, `'PY'`, `"END-1"`, `\EOF`) are
+/// let through.
+fn has_odd_heredoc_delimiter(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(k) = text[i..].find("<<") {
+        let run_start = i + k;
+        let run_end = run_start + b[run_start..].iter().take_while(|&&c| c == b'<').count();
+        i = run_end;
+        let escaped = usize::from(run_start > 0 && b[run_start - 1] == b'\\');
+        // `<<<` is a here-string; longer runs may hide a heredoc operator.
+        if run_end - run_start - escaped != 3 && is_odd_delimiter_at(text, run_end) {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_odd_delimiter_at(text: &str, mut start: usize) -> bool {
+    let b = text.as_bytes();
+    if b.get(start) == Some(&b'-') {
+        start += 1;
+    }
+    while b.get(start).is_some_and(|&c| is_blank(c)) {
+        start += 1;
+    }
+    let word = &text[start..lex::scan_word(b, start)];
+    let (delimiter, _) = lex::unquoted_value(word);
+    let name_like = |s: &str, extra: &[u8]| {
+        s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_-.".contains(&c) || extra.contains(&c))
+    };
+    delimiter.is_empty()
+        || word.starts_with("''")
+        || word.starts_with("\"\"")
+        || !name_like(&delimiter, b"")
+        || !name_like(word, b"'\"\\")
+}
+
+fn has_heredoc_in_substitution(text: &str) -> bool {
+    let b = text.as_bytes();
+    text.match_indices("$(").any(|(i, _)| {
+        let end = lex::skip_parenthesised(b, i + 2, 0);
+        text[i + 2..end].contains("<<")
+    })
 }
 
 /// A rough count of nesting: brackets, braces and compound-command keywords (single-quoted

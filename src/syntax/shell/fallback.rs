@@ -15,6 +15,7 @@ pub(super) fn tokenise(text: &str, range: Range<usize>) -> Vec<RawCommand> {
         text,
         b,
         pos: range.start.min(b.len()),
+        limit: b.len(),
         ..Tokeniser::default()
     };
     t.run();
@@ -22,6 +23,23 @@ pub(super) fn tokenise(text: &str, range: Range<usize>) -> Vec<RawCommand> {
     t.out
         .retain(|c| !c.words.is_empty() || !c.subst_only.is_empty());
     t.out
+}
+
+/// Whether a quote, `$( )`, `${ }` or backquote is left open at the end of `text` (heredoc
+/// bodies are not looked into).
+pub(super) fn has_unclosed_construct(text: &str) -> bool {
+    // A newline ends every plain word; only an open construct scans past it.
+    let mut padded = String::with_capacity(text.len() + 1);
+    padded.push_str(text);
+    padded.push('\n');
+    let mut t = Tokeniser {
+        text: &padded,
+        b: padded.as_bytes(),
+        limit: text.len(),
+        ..Tokeniser::default()
+    };
+    t.run();
+    t.pos > t.limit
 }
 
 /// Text made only of unquoted words, comments and the separators `&&` `||` `|` `;` `&` (no
@@ -113,6 +131,8 @@ struct Tokeniser<'a> {
     text: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// Where tokenising stops (scanners may look past it, up to the end of `b`).
+    limit: usize,
     out: Vec<RawCommand>,
     current: RawCommand,
     pending_heredocs: Vec<PendingHeredoc>,
@@ -136,7 +156,7 @@ const REDIRECTION_OPERATORS: [&str; 12] = [
 
 impl Tokeniser<'_> {
     fn run(&mut self) {
-        while self.pos < self.b.len() {
+        while self.pos < self.limit {
             let before = self.pos;
             self.step();
             if self.pos <= before {
@@ -239,7 +259,7 @@ impl Tokeniser<'_> {
 
     /// A redirection operator at `self.pos` (its fd digits start at `fd_start`) and its target.
     fn redirection(&mut self, fd_start: usize) {
-        let rest = &self.text[self.pos..self.b.len()];
+        let rest = &self.text[self.pos..self.limit];
         let Some(op) = REDIRECTION_OPERATORS
             .iter()
             .find(|op| rest.starts_with(**op))
@@ -249,7 +269,7 @@ impl Tokeniser<'_> {
         };
         let fd = &self.text[fd_start..self.pos];
         self.pos += op.len();
-        while self.pos < self.b.len() && is_blank(self.b[self.pos]) {
+        while self.pos < self.limit && is_blank(self.b[self.pos]) {
             self.pos += 1;
         }
         let start = self.pos;
@@ -323,7 +343,7 @@ impl Tokeniser<'_> {
     }
 
     fn skip_blanks(&mut self) {
-        while self.pos < self.b.len() && is_blank(self.b[self.pos]) {
+        while self.pos < self.limit && is_blank(self.b[self.pos]) {
             self.pos += 1;
         }
     }
@@ -336,7 +356,7 @@ impl Tokeniser<'_> {
         if self.pos > start {
             self.current.subst_only.push(start..self.pos);
         }
-        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\t' | b'\n') {
+        while self.pos < self.limit && matches!(self.b[self.pos], b' ' | b'\t' | b'\n') {
             self.pos += 1;
         }
         if self.b[self.pos..].starts_with(b"in") {
@@ -380,11 +400,11 @@ impl Tokeniser<'_> {
     }
 
     fn skip_extended_test(&mut self) {
-        while self.pos < self.b.len() {
+        while self.pos < self.limit {
             self.skip_blanks();
             let start = self.pos;
             self.pos = lex::scan_word(self.b, start).max(start + 1);
-            if &self.text[start..self.pos.min(self.b.len())] == "]]" {
+            if &self.text[start..self.pos.min(self.limit)] == "]]" {
                 return;
             }
         }
@@ -417,18 +437,18 @@ impl Tokeniser<'_> {
 
     fn read_heredoc_body(&mut self, heredoc: &PendingHeredoc) -> Range<usize> {
         let start = self.pos;
-        while self.pos < self.b.len() {
+        while self.pos < self.limit {
             let line_start = self.pos;
             let line_end = lex::line_end(self.b, line_start);
             let mut line = &self.text[line_start..line_end];
             if heredoc.strip_tabs {
                 line = line.trim_start_matches('\t');
             }
-            self.pos = (line_end + 1).min(self.b.len());
+            self.pos = (line_end + 1).min(self.limit);
             if line == heredoc.delimiter {
                 return start..line_start;
             }
         }
-        start..self.b.len()
+        start..self.limit
     }
 }
