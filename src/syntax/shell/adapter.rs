@@ -6,7 +6,8 @@
 //! * a word can start at the blank or `\`+newline before it;
 //! * a `${…}`/`$(…)` word after a heredoc operator on the same line is mangled (its text
 //!   loses the name, a stray word appears inside it); such commands are re-tokenised;
-//! * a few inputs make it panic instead of failing.
+//! * some inputs make it panic, loop forever, recurse past the stack or backtrack for
+//!   seconds; [`screen`] sends those to the tokeniser before it sees them.
 
 use std::ops::Range;
 use std::panic::{self, catch_unwind, AssertUnwindSafe};
@@ -122,26 +123,33 @@ fn has_huge_fd_number(text: &str) -> bool {
     false
 }
 
-/// `<<""`, `<<''x`, `<<$(""`, `<<$[`: a heredoc whose delimiter is empty to brush-parser can
-/// make it loop forever. Only name-like delimiters (`EOF`, `'PY'`, `"END-1"`, `\EOF`) are
-/// let through.
+/// `<<""`, `<<''x`, `<<"'"`, `<<$(""`, `<<$[`: a heredoc whose delimiter is empty to
+/// brush-parser can make it loop forever. Only delimiters without expansions, brackets or
+/// quote characters in their value (`EOF`, `'PY'`, `"END-1"`, `\EOF`) are let through.
 fn has_odd_heredoc_delimiter(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     while let Some(k) = text[i..].find("<<") {
         let run_start = i + k;
         let run_end = run_start + b[run_start..].iter().take_while(|&&c| c == b'<').count();
-        i = run_end;
         let escaped = usize::from(run_start > 0 && b[run_start - 1] == b'\\');
-        // `<<<` is a here-string; longer runs may hide a heredoc operator.
-        if run_end - run_start - escaped != 3 && is_odd_delimiter_at(text, run_end) {
+        // `<<<` is a here-string (its word may be anything); longer runs may hide a heredoc.
+        if run_end - run_start - escaped == 3 {
+            i = run_end;
+            continue;
+        }
+        if !delimiter_word(text, run_end).is_some_and(is_plain_delimiter) {
             return true;
         }
+        i = run_end;
     }
     false
 }
 
-fn is_odd_delimiter_at(text: &str, mut start: usize) -> bool {
+/// The word after a heredoc operator ending at `start` (`-` and blanks skipped); `None` when
+/// it is longer than any real delimiter (the scan stays short, so the screen stays linear).
+fn delimiter_word(text: &str, mut start: usize) -> Option<&str> {
+    const MAX_DELIMITER: usize = 128;
     let b = text.as_bytes();
     if b.get(start) == Some(&b'-') {
         start += 1;
@@ -149,25 +157,35 @@ fn is_odd_delimiter_at(text: &str, mut start: usize) -> bool {
     while b.get(start).is_some_and(|&c| is_blank(c)) {
         start += 1;
     }
-    let word = &text[start..lex::scan_word(b, start)];
+    let limit = (start + MAX_DELIMITER).min(b.len());
+    let end = lex::scan_word(&b[..limit], start);
+    let cut_short = end == limit && limit < b.len();
+    (!cut_short).then(|| text.get(start..end)).flatten()
+}
+
+fn is_plain_delimiter(word: &str) -> bool {
+    const SPECIAL: &[u8] = b"$`(){}[]'\"\\";
     let (delimiter, _) = lex::unquoted_value(word);
-    let name_like = |s: &str, extra: &[u8]| {
-        s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"_-.".contains(&c) || extra.contains(&c))
-    };
-    delimiter.is_empty()
-        || word.starts_with("''")
-        || word.starts_with("\"\"")
-        || !name_like(&delimiter, b"")
-        || !name_like(word, b"'\"\\")
+    !delimiter.is_empty()
+        && !word.starts_with("''")
+        && !word.starts_with("\"\"")
+        && !delimiter.bytes().any(|c| SPECIAL.contains(&c))
+        && !word.bytes().any(|c| b"$`(){}[]".contains(&c))
 }
 
 fn has_heredoc_in_substitution(text: &str) -> bool {
     let b = text.as_bytes();
-    text.match_indices("$(").any(|(i, _)| {
-        let end = lex::skip_parenthesised(b, i + 2, 0);
-        text[i + 2..end].contains("<<")
-    })
+    let mut i = 0;
+    while let Some(k) = text[i..].find("$(") {
+        let start = i + k + 2;
+        let end = lex::skip_parenthesised(b, start, 0);
+        if text[start..end].contains("<<") {
+            return true;
+        }
+        // Substitutions nested in this one were part of the text just searched.
+        i = end.max(start);
+    }
+    false
 }
 
 /// A rough count of nesting: brackets, braces and compound-command keywords (single-quoted

@@ -86,7 +86,9 @@ pub(super) fn skip_dollar(b: &[u8], i: usize, depth: usize) -> usize {
     }
     match b.get(i + 1) {
         Some(b'(') => skip_parenthesised(b, i + 2, depth + 1),
-        Some(b'{') => skip_braced(b, i + 2, depth + 1),
+        Some(b'{') => skip_braced(b, i + 2, depth + 1, b'{', b'}'),
+        // `$[…]`: the old arithmetic expansion.
+        Some(b'[') => skip_braced(b, i + 2, depth + 1, b'[', b']'),
         Some(b'\'') => skip_ansi_c_quoted(b, i + 1),
         Some(b'"') => skip_double_quoted(b, i + 1, depth + 1),
         _ => i + 1,
@@ -105,8 +107,8 @@ fn skip_ansi_c_quoted(b: &[u8], open: usize) -> usize {
     b.len()
 }
 
-/// Index after `}` closing a `${` whose content starts at `start`.
-fn skip_braced(b: &[u8], start: usize, depth: usize) -> usize {
+/// Index after the `close` ending a `${` (or `$[`) whose content starts at `start`.
+fn skip_braced(b: &[u8], start: usize, depth: usize, open_byte: u8, close: u8) -> usize {
     let mut open = 0usize;
     let mut i = start;
     while i < b.len() {
@@ -116,12 +118,12 @@ fn skip_braced(b: &[u8], start: usize, depth: usize) -> usize {
             b'"' => i = skip_double_quoted(b, i, depth),
             b'`' => i = skip_backquoted(b, i),
             b'$' => i = skip_dollar(b, i, depth),
-            b'{' => {
+            c if c == open_byte => {
                 open += 1;
                 i += 1;
             }
-            b'}' if open == 0 => return i + 1,
-            b'}' => {
+            c if c == close && open == 0 => return i + 1,
+            c if c == close => {
                 open -= 1;
                 i += 1;
             }
@@ -454,7 +456,7 @@ impl<'a> Unquoter<'a> {
                 }
                 end
             }
-            Some(b'{') => skip_dollar(b, i, 0),
+            Some(b'{' | b'[') => skip_dollar(b, i, 0),
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
                 let name_len = b[i + 1..]
                     .iter()
