@@ -548,7 +548,8 @@ impl Walker<'_> {
     }
 
     /// The body range whose text is the word's: at brush's position after skipping blanks
-    /// and `\`+newline, else the nearest occurrence around it.
+    /// and `\`+newline, else brush's span if it holds exactly one word, else the nearest
+    /// occurrence of the word's text around it.
     fn find_word(&self, word: &ast::Word) -> Option<Range<usize>> {
         let span = self.span(word.loc.as_ref()?);
         let value = word.value.as_str();
@@ -569,6 +570,11 @@ impl Walker<'_> {
             } else {
                 break;
             }
+        }
+        // brush re-renders some words (blanks inside `"$( … )"`): its span still holds one
+        // whole word when our scanner ends that word where brush does.
+        if start < span.end && lex::scan_word(b, start) == span.end {
+            return Some(start..span.end);
         }
         self.search_near(value, span)
     }
