@@ -763,7 +763,7 @@ mod tests {
     /// Bodies from the research notes on real Dockerfiles that parsers get wrong.
     #[test]
     fn real_world_regressions() {
-        let cases: [(&str, &[&str]); 7] = [
+        let cases: [(&str, &[&str]); 9] = [
             ("for a in b; do for c in d; do e; done done && mv x y", &["e", "mv x y"]),
             (
                 "cat /proc/self/fd/5 /proc/self/fd/6 5<<FILE1 6<<FILE2 > test6.txt\na\nFILE1\nb\nFILE2",
@@ -782,6 +782,15 @@ mod tests {
             ),
             ("echo >&2 \"msg\" && xargs -rt < file apt-get install", &["echo msg", "xargs -rt apt-get install"]),
             ("! { a; } && b", &["a", "b"]),
+            // brush re-renders the blanks of these words; their spans are still right.
+            (
+                "runDeps=\"$( \t\tscanelf --needed /usr/local \t\t\t| sort -u \t)\" && apk add $runDeps",
+                &["scanelf --needed /usr/local", "sort -u", "apk add $runDeps"],
+            ),
+            (
+                "for s in $(shuf -e  a \t b); do gpg --keyserver \"$s\" && break; done",
+                &["shuf -e a b", "gpg --keyserver $s", "break"],
+            ),
         ];
         for (text, expected) in cases {
             let script = parsed(text);
