@@ -4,7 +4,7 @@
 use crate::fix::{Edit, Fix};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::{Command, Instruction, Keyword};
-use crate::syntax::shell;
+use crate::syntax::shell::{self, Shape};
 
 pub struct ConsecutiveRun;
 
@@ -61,8 +61,8 @@ fn merge(cx: &Ctx, first: usize, second: usize) -> Option<Fix> {
     if !a.heredocs.is_empty() || !b.heredocs.is_empty() || cx.df.escape != '\\' {
         return None;
     }
-    let a_shape = ShellShape::of(a_body.as_str())?;
-    let b_shape = ShellShape::of(b_body.as_str())?;
+    let a_shape = Shape::of(a_body.as_str())?;
+    let b_shape = Shape::of(b_body.as_str())?;
     // `A && B` must run B exactly when B would have run: B is an and-list, and A leaves no
     // shell state behind (directory, variables, options) and does not end in an operator.
     if a_shape.comment || a_shape.trailing_operator || b_shape.comment || !b_shape.and_list_only {
@@ -133,126 +133,5 @@ impl Style {
             }
             _ => Style { indent: "    ".into(), leading_operator: true },
         }
-    }
-}
-
-/// What matters about a shell body at its top level (outside quotes, groups, substitutions).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct ShellShape {
-    /// Only `&&` (and pipes) join its commands.
-    and_list_only: bool,
-    /// It ends with `;`, `&`, `|`, `&&` or `||`.
-    trailing_operator: bool,
-    /// A `#` comment runs to the end of the body.
-    comment: bool,
-    /// A command is a bare `NAME=value` assignment.
-    assignment: bool,
-}
-
-impl ShellShape {
-    /// None when quotes or brackets do not balance.
-    fn of(body: &str) -> Option<ShellShape> {
-        let b = body.as_bytes();
-        let mut shape = ShellShape { and_list_only: true, ..ShellShape::default() };
-        let mut depth = 0usize;
-        let mut i = 0;
-        let mut word_start = true;
-        let mut command_start = true;
-        let mut last_operator = false;
-        while i < b.len() {
-            let c = b[i];
-            let next = b.get(i + 1).copied();
-            let at_top = depth == 0;
-            match c {
-                b'\\' => i += 1,
-                b'\'' => i += body[i + 1..].find('\'')? + 1,
-                b'"' => i = closing_double_quote(b, i + 1)?,
-                b'`' => i += body[i + 1..].find('`')? + 1,
-                b'$' if matches!(next, Some(b'(') | Some(b'{')) => {
-                    depth += 1;
-                    i += 1;
-                }
-                b'(' | b'{' if word_start => depth += 1,
-                b')' | b'}' if depth > 0 => depth -= 1,
-                b'#' if word_start && at_top => {
-                    shape.comment = true;
-                    break;
-                }
-                b'&' if next == Some(b'&') => {
-                    i += 1;
-                    last_operator = at_top;
-                    command_start = true;
-                }
-                b'|' if next == Some(b'|') => {
-                    shape.and_list_only &= !at_top;
-                    last_operator = at_top;
-                    command_start = true;
-                    i += 1;
-                }
-                b'|' => {
-                    last_operator = at_top;
-                    command_start = true;
-                }
-                b';' | b'\n' | b'&' => {
-                    let redirect = c == b'&' && (i > 0 && matches!(b[i - 1], b'>' | b'<') || next == Some(b'>'));
-                    if !redirect {
-                        shape.and_list_only &= !at_top;
-                        last_operator = at_top && c != b'\n';
-                        command_start = true;
-                    }
-                }
-                c if c.is_ascii_whitespace() => {}
-                _ => {
-                    if command_start && at_top && is_assignment(&body[i..]) {
-                        shape.assignment = true;
-                    }
-                    command_start = false;
-                    last_operator = false;
-                }
-            }
-            word_start = c.is_ascii_whitespace() || matches!(c, b';' | b'&' | b'|' | b'(' | b')');
-            i += 1;
-        }
-        shape.trailing_operator = last_operator;
-        (depth == 0).then_some(shape)
-    }
-}
-
-fn closing_double_quote(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i),
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// `NAME=...` with nothing else before the first blank: a variable set in the shell.
-fn is_assignment(rest: &str) -> bool {
-    let word = rest.split(|c: char| c.is_ascii_whitespace() || c == ';' || c == '&' || c == '|').next().unwrap_or("");
-    let Some((name, _)) = word.split_once('=') else { return false };
-    let followed_by_command = rest[word.len()..].trim_start().starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/');
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !followed_by_command
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shapes() {
-        let s = ShellShape::of("apt-get update && apt-get install -y curl | tee x").unwrap();
-        assert!(s.and_list_only && !s.trailing_operator && !s.comment);
-        assert!(!ShellShape::of("a; b").unwrap().and_list_only);
-        assert!(!ShellShape::of("a || b").unwrap().and_list_only);
-        assert!(ShellShape::of("(a; b) && c \"x;y\" $(d; e) 2>&1").unwrap().and_list_only);
-        assert!(ShellShape::of("a &").unwrap().trailing_operator);
-        assert!(ShellShape::of("a # b && c").unwrap().comment);
-        assert!(!ShellShape::of("echo a#b").unwrap().comment);
-        assert!(ShellShape::of("FOO=1 && make").unwrap().assignment);
-        assert!(!ShellShape::of("FOO=1 make").unwrap().assignment);
-        assert!(ShellShape::of("echo 'unbalanced").is_none());
     }
 }

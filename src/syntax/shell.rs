@@ -10,6 +10,9 @@
 mod adapter;
 mod fallback;
 mod lex;
+mod shape;
+
+pub use shape::Shape;
 
 use std::ops::Range;
 
