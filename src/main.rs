@@ -375,12 +375,18 @@ fn diff(jobs: &[Job], min: Applicability) -> u8 {
         }
         pending += outcome.applied.len();
         let name = job.file.path.display().to_string();
+        // git-style a/ b/ prefixes for relative paths; an absolute path stays as it is.
+        let (old, new) = if job.file.path.is_absolute() {
+            (name.clone(), name)
+        } else {
+            (format!("a/{name}"), format!("b/{name}"))
+        };
         let diff = similar::TextDiff::from_lines(&job.file.text, &outcome.text);
         out.push_str(
             &diff
                 .unified_diff()
                 .context_radius(3)
-                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .header(&old, &new)
                 .to_string(),
         );
     }

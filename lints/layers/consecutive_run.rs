@@ -83,7 +83,7 @@ fn merge(cx: &Ctx, first: usize, second: usize) -> Option<Fix> {
     if comments.iter().any(|c| is_pragma(c)) {
         return None;
     }
-    let style = Style::of(&cx.file.text[a.span.clone()]);
+    let style = Style::for_merge(a, cx);
     let newline = cx.file.newline();
     let mut joint = String::new();
     joint.push_str(if style.leading_operator { " \\" } else { " && \\" });
@@ -114,24 +114,50 @@ fn changes_shell_state(commands: &[shell::Command]) -> bool {
     commands.iter().any(|c| STATEFUL.contains(&c.program.value.as_str()))
 }
 
-/// How the previous RUN continues its lines: indentation, and `&&` leading or trailing.
+/// How a RUN continues its lines: indentation, and `&&` leading or trailing.
+#[derive(Debug, PartialEq, Eq)]
 struct Style {
     indent: String,
     leading_operator: bool,
 }
 
 impl Style {
-    fn of(run_text: &str) -> Style {
+    /// The style of the previous RUN; if it shows none, that of the file's other RUNs; else
+    /// four spaces and a leading `&&`.
+    fn for_merge(previous: &Instruction, cx: &Ctx) -> Style {
+        let runs = cx.df.instructions.iter().filter(|i| i.keyword == Keyword::Run);
+        std::iter::once(previous)
+            .chain(runs)
+            .find_map(|run| Style::of(cx.text(run.span.clone())))
+            .unwrap_or(Style { indent: "    ".into(), leading_operator: true })
+    }
+
+    /// The first continuation line that starts with `&&`/`||`, or follows one ending in `&& \`.
+    fn of(run_text: &str) -> Option<Style> {
         let lines: Vec<&str> = run_text.lines().collect();
-        match lines.last() {
-            Some(last) if lines.len() > 1 => {
-                let trimmed = last.trim_start();
-                Style {
-                    indent: last[..last.len() - trimmed.len()].to_string(),
-                    leading_operator: trimmed.starts_with("&&") || trimmed.starts_with("||"),
-                }
-            }
-            _ => Style { indent: "    ".into(), leading_operator: true },
+        let continued = |line: &str| line.trim_end().ends_with('\\');
+        let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_string();
+        let pairs = || lines.windows(2).filter(|w| continued(w[0]));
+        let leading = pairs().map(|w| w[1]).find(|l| matches!(l.trim_start().get(..2), Some("&&" | "||")));
+        if let Some(line) = leading {
+            return Some(Style { indent: indent(line), leading_operator: true });
         }
+        let trailing = pairs().find(|w| w[0].trim_end().trim_end_matches('\\').trim_end().ends_with("&&"));
+        trailing.map(|w| Style { indent: indent(w[1]), leading_operator: false })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn styles_of_continued_runs() {
+        let leading = "RUN apt-get update \\\n\t&& apt-get install -y \\\n\t\tcurl";
+        assert_eq!(Style::of(leading), Some(Style { indent: "\t".into(), leading_operator: true }));
+        let trailing = "RUN a && \\\n  b --flag \\\n      --other";
+        assert_eq!(Style::of(trailing), Some(Style { indent: "  ".into(), leading_operator: false }));
+        assert_eq!(Style::of("RUN make"), None);
+        assert_eq!(Style::of("RUN gem install \\\n  bundler"), None);
     }
 }
