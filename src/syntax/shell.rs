@@ -68,12 +68,7 @@ pub fn parse(body: &MappedText) -> Script {
 /// payload as shell; anything else is one command with argv.
 pub fn parse_exec(argv: &[MappedText]) -> Script {
     let mut script = Script::default();
-    let mut last_end = 0;
-    let mut words = argv.iter().map(|element| {
-        let word = exec_word(element, last_end);
-        last_end = word.span.end;
-        word
-    });
+    let mut words = argv.iter().map(exec_word);
     let Some(program) = words.next() else {
         return script;
     };
@@ -96,14 +91,9 @@ pub fn parse_exec(argv: &[MappedText]) -> Script {
     script
 }
 
-/// Exec form has no shell: every element is literal, its value its text. An empty element
-/// has no position of its own: it is placed at `previous_end`.
-fn exec_word(element: &MappedText, previous_end: usize) -> Word {
-    let span = if element.is_empty() {
-        previous_end..previous_end
-    } else {
-        element.span_to_file(0..element.len())
-    };
+/// Exec form has no shell: every element is literal, its value its text.
+fn exec_word(element: &MappedText) -> Word {
+    let span = element.span_to_file(0..element.len());
     Word {
         raw: element.as_str().to_owned(),
         value: element.as_str().to_owned(),
@@ -191,7 +181,7 @@ fn expand(
         let script = heredoc_text(body, heredoc);
         match (&mut command, input) {
             (Some(_), Some(ShellInput::Stdin)) => nested.parse(&script),
-            // An empty text has no file position to map (nothing to look inside either).
+            // An empty heredoc has nothing to look inside.
             (Some(command), _) if !script.is_empty() => command.stdin_heredocs.push(script),
             _ => {}
         }
