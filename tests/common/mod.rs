@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -93,7 +94,11 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if std::env::var(REQUIRE_CORPUS).is_ok_and(|v| v == "1") {
         panic!("{hint} ({REQUIRE_CORPUS}=1 requires it)");
     }
-    eprintln!("skipping corpus checks: {hint}; set {REQUIRE_CORPUS}=1 to make this a failure");
+    // Straight to stderr: libtest hides what passing tests print with eprintln!.
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOTE: skipping corpus checks: {hint}; set {REQUIRE_CORPUS}=1 to make this a failure"
+    );
     None
 }
 
