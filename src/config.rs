@@ -239,8 +239,6 @@ pub struct Settings {
     rules: BTreeMap<String, toml::Table>,
     /// The build context of this Dockerfile, when the config or `--context` names one.
     pub context: Option<PathBuf>,
-    /// The configuration file that applies, if any.
-    pub config_path: Option<PathBuf>,
     /// Rules whose fixes `fix` applies (`None`: all).
     fixable: Option<Vec<&'static str>>,
 }
@@ -408,7 +406,6 @@ impl Resolver {
                 .context
                 .clone()
                 .or_else(|| config.and_then(|c| context_of(c, dockerfile))),
-            config_path: config.and_then(|c| c.path.clone()),
             fixable: None,
         }
     }

@@ -138,18 +138,8 @@ impl Model {
         Builder::new(df).build()
     }
 
-    pub fn stage_of(&self, instruction: usize) -> Option<&Stage> {
-        self.stages
-            .iter()
-            .find(|s| s.instructions.contains(&instruction))
-    }
-
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
         self.runs.iter().find(|r| r.instruction == instruction)
-    }
-
-    pub fn final_stage(&self) -> Option<&Stage> {
-        self.stages.last()
     }
 
     /// The stage a `--from` / `FROM` reference names: a stage name or index before `before`.

@@ -53,10 +53,6 @@ impl SourceFile {
         }
     }
 
-    pub fn has_bom(&self) -> bool {
-        self.content_start() > 0
-    }
-
     /// The line ending new lines should use: the file's first one, else `\n`.
     pub fn newline(&self) -> &'static str {
         match self.text.find('\n') {
@@ -103,14 +99,6 @@ impl LineIndex {
             .saturating_sub(1)
     }
 
-    pub fn line_start(&self, line: usize) -> usize {
-        self.starts[line.min(self.starts.len() - 1)]
-    }
-
-    pub fn line_count(&self) -> usize {
-        self.starts.len()
-    }
-
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let line = self.line_of(offset);
@@ -125,23 +113,6 @@ impl LineIndex {
             column: prefix.chars().count() + 1,
             column_utf16: prefix.encode_utf16().count() + 1,
         }
-    }
-
-    /// Byte offset of a 1-based line and 1-based character column (clamped to the line).
-    pub fn offset(&self, text: &str, line: usize, column: usize) -> usize {
-        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
-            return text.len();
-        };
-        let start = if line <= 1 && text.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            start
-        };
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        text[start..end]
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(end, |(i, _)| start + i)
     }
 }
 
@@ -176,8 +147,6 @@ mod tests {
                 column_utf16: 7
             }
         );
-        assert_eq!(f.lines.offset(&f.text, 2, 7), x);
-        assert_eq!(f.lines.offset(&f.text, 1, 1), 3);
         assert_eq!(f.newline(), "\r\n");
     }
 }

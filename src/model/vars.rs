@@ -47,10 +47,6 @@ impl Vars {
         out
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v))
-    }
-
     /// ENV pairs, each value expanded with what is in scope before it.
     pub fn set_pairs(&mut self, pairs: &[KeyValue], scope: &Vars, escape: char) {
         let mut scope = scope.clone();
