@@ -81,7 +81,6 @@ pub struct ConfigError {
 pub struct Config {
     /// Directory the file's relative paths are relative to.
     pub dir: PathBuf,
-    pub path: Option<PathBuf>,
     select: Option<Vec<String>>,
     ignore: Option<Vec<String>>,
     fail_on: Option<FailOn>,
@@ -155,7 +154,6 @@ impl Config {
         }
         Ok(Config {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            path: Some(path.to_path_buf()),
             select,
             ignore,
             fail_on: raw.fail_on,
@@ -180,7 +178,6 @@ impl Config {
     pub fn default_config() -> Config {
         match Config::parse(DEFAULT_CONFIG, Path::new(CONFIG_FILE_NAME)) {
             Ok(config) => Config {
-                path: None,
                 dir: PathBuf::new(),
                 ..config
             },
