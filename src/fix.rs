@@ -115,11 +115,7 @@ pub fn apply<'d>(
 /// Edits must lie inside the text after any BOM (which no fix may touch), on character
 /// boundaries, and not overlap each other.
 fn edits_valid(text: &str, edits: &[Edit]) -> bool {
-    let first = if text.starts_with(crate::source::UTF8_BOM) {
-        crate::source::UTF8_BOM.len()
-    } else {
-        0
-    };
+    let first = crate::source::bom_len(text);
     let inside = |e: &Edit| {
         first <= e.span.start
             && e.span.start <= e.span.end

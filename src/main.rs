@@ -218,23 +218,20 @@ fn check(args: CheckArgs) -> u8 {
         stdin_text = Some(bytes);
     }
     let pairs: Vec<(Input, Settings)> = inputs.into_iter().zip(settings).collect();
-    let read: Vec<Result<Job, String>> = pairs
-        .iter()
-        .map(|(input, settings)| {
-            let (bytes, on_disk) = match input {
-                Input::Stdin(_) => (stdin_text.clone().unwrap_or_default(), None),
-                Input::File(path) => (
-                    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
-                    Some(path.clone()),
-                ),
-            };
-            Ok(Job {
-                file: SourceFile::from_bytes(input.path(), bytes),
-                settings: settings.clone(),
-                on_disk,
-            })
+    let read: Vec<Result<Job, String>> = walk::par_map(&pairs, |(input, settings)| {
+        let (bytes, on_disk) = match input {
+            Input::Stdin(_) => (stdin_text.clone().unwrap_or_default(), None),
+            Input::File(path) => (
+                std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+                Some(path.clone()),
+            ),
+        };
+        Ok(Job {
+            file: SourceFile::from_bytes(input.path(), bytes),
+            settings: settings.clone(),
+            on_disk,
         })
-        .collect();
+    });
     let mut exit = EXIT_CLEAN;
     let jobs: Vec<Job> = read
         .into_iter()

@@ -46,11 +46,7 @@ impl SourceFile {
 
     /// Offset of the first byte after the BOM.
     pub fn content_start(&self) -> usize {
-        if self.text.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            0
-        }
+        bom_len(&self.text)
     }
 
     /// The line ending new lines should use: the file's first one, else `\n`.
@@ -113,6 +109,15 @@ impl LineIndex {
             column: prefix.chars().count() + 1,
             column_utf16: prefix.encode_utf16().count() + 1,
         }
+    }
+}
+
+/// Length of the UTF-8 BOM at the start of `text` (0 without one).
+pub fn bom_len(text: &str) -> usize {
+    if text.starts_with(UTF8_BOM) {
+        UTF8_BOM.len()
+    } else {
+        0
     }
 }
 

@@ -51,21 +51,13 @@ fn all_enabled(cx: &Ctx, s: &Suppression) -> bool {
     s.rules.iter().all(|r| crate::lints::find(r).is_some_and(|rule| cx.settings.is_enabled(rule.meta())))
 }
 
-fn bom_len(text: &str) -> usize {
-    if text.starts_with(crate::source::UTF8_BOM) {
-        crate::source::UTF8_BOM.len()
-    } else {
-        0
-    }
-}
-
 /// Removes the name from its list, or the whole comment line when it is the only name.
 fn removal(text: &str, s: &Suppression, names_in_comment: usize) -> Edit {
     if names_in_comment <= 1 {
         let end = s.comment_span.end;
         let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
         // The first line starts after the BOM, which stays.
-        let line_start = text[..s.comment_span.start].rfind('\n').map_or(bom_len(text), |i| i + 1);
+        let line_start = text[..s.comment_span.start].rfind('\n').map_or(crate::source::bom_len(text), |i| i + 1);
         return Edit::delete(line_start..line_end);
     }
     let after = &text[s.name_span.end..s.comment_span.end];
