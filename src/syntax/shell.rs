@@ -968,7 +968,15 @@ mod tests {
     fn corpus_sweep() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
         let Ok(manifest) = std::fs::read_to_string(root.join("MANIFEST.tsv")) else {
-            println!("no corpus at {}", root.display());
+            let message = format!("no corpus at {}", root.display());
+            if std::env::var("DOCKLINT_REQUIRE_CORPUS").as_deref() == Ok("1") {
+                panic!("{message} (DOCKLINT_REQUIRE_CORPUS=1 requires it)");
+            }
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "NOTE: skipping the shell corpus sweep: {message}"
+            );
             return;
         };
         let files = manifest
@@ -1038,9 +1046,6 @@ mod tests {
                 corpus::Run::Exec(_) => self.exec += 1,
             }
             self.commands += script.commands.len();
-            if matches!(run, corpus::Run::Exec(_)) {
-                return; // the crude extraction maps every element to the `[`
-            }
             for command in &script.commands {
                 for word in command
                     .env
@@ -1144,8 +1149,12 @@ mod tests {
     /// A crude RUN extraction, enough to feed real bodies to the parser: `\`-continued lines
     /// joined (comment lines dropped), flags skipped, heredocs appended as BuildKit does,
     /// Windows stages left out.
+    /// RUN bodies of a Dockerfile exactly as BuildKit runs them, from the Dockerfile layer;
+    /// Windows stages and non-shell `#!` scripts are left out, as the model does.
     mod corpus {
         use super::MappedText;
+        use crate::model::Model;
+        use crate::syntax::dockerfile::{self, Command};
 
         pub enum Run {
             Shell(MappedText),
@@ -1153,153 +1162,18 @@ mod tests {
         }
 
         pub fn runs(text: &str) -> Vec<Run> {
-            if text
-                .lines()
-                .take(5)
-                .any(|l| l.trim_start().starts_with("# escape=`"))
-            {
-                return Vec::new();
-            }
-            let lines: Vec<(usize, &str)> = line_offsets(text);
-            let mut runs = Vec::new();
-            let mut windows = false;
-            let mut i = 0;
-            while i < lines.len() {
-                let line = lines[i].1;
-                let keyword = line
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
-                let (joined, next) = join_continuations(&lines, i);
-                i = next;
-                match keyword.as_str() {
-                    "FROM" => {
-                        let l = line.to_ascii_lowercase();
-                        windows = ["nanoserver", "servercore", "windows"]
-                            .iter()
-                            .any(|w| l.contains(w));
-                    }
-                    "SHELL" => {
-                        windows =
-                            line.to_ascii_lowercase().contains("powershell") || line.contains("cmd")
-                    }
-                    "RUN" if !windows => {
-                        if let Some(run) = run_of(joined, &lines, &mut i) {
-                            runs.push(run);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            runs
-        }
-
-        fn line_offsets(text: &str) -> Vec<(usize, &str)> {
-            let mut at = 0;
-            text.split_inclusive('\n')
-                .map(|l| {
-                    let start = at;
-                    at += l.len();
-                    let l = l.strip_suffix('\n').unwrap_or(l);
-                    (start, l.strip_suffix('\r').unwrap_or(l))
+            let df = dockerfile::parse(text);
+            let model = Model::build(&df);
+            model
+                .runs
+                .iter()
+                .filter(|run| !model.stages[run.stage].windows)
+                .filter_map(|run| match df.instructions[run.instruction].command()? {
+                    Command::Shell(body) => Some(Run::Shell(body.clone())),
+                    Command::Exec(argv) => Some(Run::Exec(argv.clone())),
+                    Command::Script { .. } => None,
                 })
                 .collect()
-        }
-
-        /// The instruction starting at line `i` with continuations joined; the next line index.
-        fn join_continuations(lines: &[(usize, &str)], mut i: usize) -> (MappedText, usize) {
-            let mut joined = MappedText::new();
-            loop {
-                let (at, line) = lines[i];
-                i += 1;
-                let trimmed = line.trim_end();
-                match trimmed.strip_suffix('\\') {
-                    Some(part) => joined.push(part, at),
-                    None => {
-                        joined.push(line, at);
-                        return (joined, i);
-                    }
-                }
-                while i < lines.len() && {
-                    let t = lines[i].1.trim_start();
-                    t.starts_with('#') || t.is_empty()
-                } {
-                    i += 1;
-                }
-                if i >= lines.len() {
-                    return (joined, i);
-                }
-            }
-        }
-
-        fn run_of(joined: MappedText, lines: &[(usize, &str)], i: &mut usize) -> Option<Run> {
-            let text = joined.as_str();
-            let mut start = text.find(|c: char| c.is_ascii_whitespace())?;
-            loop {
-                let rest = &text[start..];
-                let skip = rest.len() - rest.trim_start().len();
-                start += skip;
-                if !text[start..].starts_with("--") {
-                    break;
-                }
-                start += text[start..]
-                    .find(char::is_whitespace)
-                    .unwrap_or(text.len() - start);
-            }
-            let args = joined.slice(start..text.len());
-            if args.as_str().starts_with('[') {
-                let argv: Vec<String> = serde_json::from_str(args.as_str()).ok()?;
-                let at = args.to_file(0);
-                return Some(Run::Exec(
-                    argv.iter().map(|a| MappedText::contiguous(a, at)).collect(),
-                ));
-            }
-            let delimiters = heredoc_delimiters(args.as_str());
-            if delimiters.is_empty() {
-                return Some(Run::Shell(args));
-            }
-            let script_only = args.as_str().trim_start().starts_with("<<")
-                && args.as_str().split_whitespace().count() == 1;
-            let mut body = if script_only { MappedText::new() } else { args };
-            for delimiter in delimiters {
-                if !script_only {
-                    body.push_synthetic("\n", lines.get(*i).map_or(0, |l| l.0));
-                }
-                while *i < lines.len() {
-                    let (at, line) = lines[*i];
-                    *i += 1;
-                    if line.trim_start_matches('\t') == delimiter {
-                        if !script_only {
-                            body.push(line, at);
-                        }
-                        break;
-                    }
-                    body.push(line, at);
-                    body.push_synthetic("\n", at + line.len());
-                }
-            }
-            Some(Run::Shell(body))
-        }
-
-        fn heredoc_delimiters(line: &str) -> Vec<String> {
-            let mut out = Vec::new();
-            let mut rest = line;
-            while let Some(k) = rest.find("<<") {
-                rest = &rest[k + 2..];
-                if rest.starts_with('<') {
-                    continue;
-                }
-                let word = rest.trim_start_matches('-').trim_start_matches(['"', '\'']);
-                let name: String = word
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
-                    out.push(name);
-                }
-            }
-            out
         }
     }
 }
