@@ -1106,26 +1106,13 @@ fn shell_body(text: &str, instruction: &Instruction) -> Command {
         let newline_at = full.to_file(full.len());
         full.push_synthetic("\n", newline_at);
         let body = body_of(heredoc, false);
-        append_mapped(&mut full, &body);
+        full.append_slice(&body, 0..body.len());
         full.push(
             &heredoc.name,
             heredoc.terminator.end.saturating_sub(heredoc.name.len()),
         );
     }
     Command::Shell(full)
-}
-
-fn append_mapped(out: &mut MappedText, piece: &MappedText) {
-    let mut at = 0;
-    for line in piece.as_str().split_inclusive('\n') {
-        let span = piece.span_to_file(at..at + line.len());
-        if piece.is_contiguous(at..at + line.len()) {
-            out.push(line, span.start);
-        } else {
-            out.push_synthetic(line, span.start);
-        }
-        at += line.len();
-    }
 }
 
 /// A heredoc body as the shell sees it: CR before LF dropped, leading tabs too when chomped.

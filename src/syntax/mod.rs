@@ -146,24 +146,29 @@ impl MappedText {
     /// A sub-text (as a new mapped text), keeping the map.
     pub fn slice(&self, span: Range<usize>) -> MappedText {
         let mut out = MappedText::empty_at(self.to_file(span.start));
+        out.append_slice(self, span);
+        out
+    }
+
+    /// Appends `other[span]`, keeping its map to the file piece by piece.
+    pub fn append_slice(&mut self, other: &MappedText, span: Range<usize>) {
         let mut at = span.start;
         while at < span.end {
-            let i = self.pieces.partition_point(|p| p.text_start <= at) - 1;
-            let piece = self.pieces[i];
-            let piece_end = self
+            let i = other.pieces.partition_point(|p| p.text_start <= at) - 1;
+            let piece = other.pieces[i];
+            let piece_end = other
                 .pieces
                 .get(i + 1)
-                .map_or(self.text.len(), |p| p.text_start);
+                .map_or(other.text.len(), |p| p.text_start);
             let end = piece_end.min(span.end);
-            let s = &self.text[at..end];
+            let s = &other.text[at..end];
             if piece.synthetic {
-                out.push_synthetic(s, piece.file_start);
+                self.push_synthetic(s, piece.file_start);
             } else {
-                out.push(s, piece.file_start + (at - piece.text_start));
+                self.push(s, piece.file_start + (at - piece.text_start));
             }
             at = end;
         }
-        out
     }
 }
 
@@ -200,6 +205,20 @@ mod tests {
         let m = MappedText::empty_at(7);
         assert_eq!((m.to_file(0), m.span_to_file(0..0)), (7, 7..7));
         assert_eq!(MappedText::contiguous("abc", 3).slice(1..1).to_file(0), 4);
+    }
+
+    #[test]
+    fn appending_a_slice_keeps_synthetic_and_copied_pieces() {
+        let mut m = MappedText::new();
+        m.push("ab", 10);
+        m.push_synthetic("\n", 12);
+        m.push("cd", 20);
+        let mut out = MappedText::contiguous("x", 0);
+        out.append_slice(&m, 1..4);
+        assert_eq!(out.as_str(), "xb\nc");
+        assert_eq!(out.span_to_file(1..2), 11..12);
+        assert_eq!(out.to_file(2), 12);
+        assert_eq!(out.span_to_file(3..4), 20..21);
     }
 
     #[test]

@@ -322,7 +322,7 @@ fn unquoted_text(body: &MappedText, range: Range<usize>) -> MappedText {
     let mut out = MappedText::new();
     let start = range.start;
     lex::unquote(&body.as_str()[range], &mut |piece| match piece {
-        lex::Piece::Source(r) => append_mapped(&mut out, body, shift(r, start)),
+        lex::Piece::Source(r) => out.append_slice(body, shift(r, start)),
         lex::Piece::Decoded(c, at) => {
             out.push_synthetic(c.encode_utf8(&mut [0; 4]), body.to_file(start + at));
         }
@@ -340,32 +340,10 @@ fn heredoc_text(body: &MappedText, heredoc: &HeredocBody) -> MappedText {
     let mut line_start = heredoc.content.start;
     for line in content.split_inclusive('\n') {
         let tabs = line.len() - line.trim_start_matches('\t').len();
-        append_mapped(&mut out, body, line_start + tabs..line_start + line.len());
+        out.append_slice(body, line_start + tabs..line_start + line.len());
         line_start += line.len();
     }
     out
-}
-
-/// Appends `body[range]` to `out`, keeping its map to the file.
-fn append_mapped(out: &mut MappedText, body: &MappedText, range: Range<usize>) {
-    if range.is_empty() {
-        return;
-    }
-    let text = &body.as_str()[range.clone()];
-    if body.is_contiguous(range.clone()) {
-        out.push(text, body.to_file(range.start));
-        return;
-    }
-    // Crosses pieces (rare: a quoted string spanning a joined line): char by char.
-    for (i, c) in text.char_indices() {
-        let at = range.start + i;
-        let s = &text[i..i + c.len_utf8()];
-        if body.is_contiguous(at..at + s.len()) {
-            out.push(s, body.to_file(at));
-        } else {
-            out.push_synthetic(s, body.to_file(at));
-        }
-    }
 }
 
 #[cfg(test)]
