@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use crate::source::{Span, UTF8_BOM};
+use crate::source::{bom_len, Span};
 use crate::syntax::MappedText;
 
 /// A parsed Dockerfile. Parsing never fails: problems are in `errors`.
@@ -43,8 +43,6 @@ pub struct Directive {
 pub struct Comment {
     /// From `#` to the end of the line, without the line ending.
     pub span: Span,
-    /// The text after `#`, trimmed.
-    pub text: String,
     /// The comment sits inside a continued instruction (BuildKit drops it from the command).
     pub inside_instruction: bool,
 }
@@ -306,7 +304,6 @@ fn is_comment(s: &str) -> bool {
 struct Scanner<'t> {
     text: &'t str,
     pos: usize,
-    escape: char,
     directives_done: bool,
     df: Dockerfile,
 }
@@ -322,15 +319,9 @@ struct LogicalLine {
 
 impl<'t> Scanner<'t> {
     fn new(text: &'t str) -> Self {
-        let pos = if text.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            0
-        };
         Scanner {
             text,
-            pos,
-            escape: '\\',
+            pos: bom_len(text),
             directives_done: false,
             df: Dockerfile {
                 escape: '\\',
@@ -339,8 +330,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn finish(mut self) -> Dockerfile {
-        self.df.escape = self.escape;
+    fn finish(self) -> Dockerfile {
         self.df
     }
 
@@ -381,9 +371,8 @@ impl<'t> Scanner<'t> {
             if continues {
                 self.continuation_lines(&mut logical);
             }
-            if let Some(instruction) = self.instruction(logical) {
-                self.df.instructions.push(instruction);
-            }
+            let instruction = self.instruction(logical);
+            self.df.instructions.push(instruction);
         }
     }
 
@@ -404,8 +393,8 @@ impl<'t> Scanner<'t> {
             );
         } else if name == "escape" {
             match value {
-                "\\" => self.escape = '\\',
-                "`" => self.escape = '`',
+                "\\" => self.df.escape = '\\',
+                "`" => self.df.escape = '`',
                 _ => self.error(
                     span.clone(),
                     format!("invalid escape token '{value}' does not match ` or \\"),
@@ -421,10 +410,8 @@ impl<'t> Scanner<'t> {
     }
 
     fn comment(&mut self, start: usize, end: usize, inside_instruction: bool) {
-        let text = self.text[start + 1..end].trim().to_string();
         self.df.comments.push(Comment {
             span: start..end,
-            text,
             inside_instruction,
         });
     }
@@ -437,10 +424,10 @@ impl<'t> Scanner<'t> {
     /// An escape token preceded by another one is an escaped character, not a continuation.
     fn trim_continuation<'s>(&self, line: &'s str) -> (&'s str, bool) {
         let body = line.trim_end_matches([' ', '\t']);
-        let Some(before) = body.strip_suffix(self.escape) else {
+        let Some(before) = body.strip_suffix(self.df.escape) else {
             return (line, false);
         };
-        if before.ends_with(self.escape) {
+        if before.ends_with(self.df.escape) {
             return (line, false);
         }
         (before, true)
@@ -467,7 +454,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
-    fn instruction(&mut self, logical: LogicalLine) -> Option<Instruction> {
+    fn instruction(&mut self, logical: LogicalLine) -> Instruction {
         let (keyword, keyword_len, flags, args_text) = split_command(&logical.text);
         let keyword_span = logical.text.span_to_file(0..keyword_len);
         let heredocs = if can_have_heredocs(keyword, &args_text) {
@@ -489,7 +476,7 @@ impl<'t> Scanner<'t> {
             args: Args::Other,
             inner: None,
         };
-        let typed = TypedParse::new(self.text, self.escape, &logical, &instruction);
+        let typed = TypedParse::new(self.text, self.df.escape, &logical, &instruction);
         match typed.run(&instruction) {
             Ok(args) => instruction.args = args,
             Err(error) => {
@@ -498,9 +485,10 @@ impl<'t> Scanner<'t> {
             }
         }
         if keyword == Keyword::Onbuild {
-            instruction.inner = onbuild_inner(self.text, self.escape, &instruction).map(Box::new);
+            instruction.inner =
+                onbuild_inner(self.text, self.df.escape, &instruction).map(Box::new);
         }
-        Some(instruction)
+        instruction
     }
 
     /// Reads the bodies of the heredocs the logical line opens, in order.
@@ -771,20 +759,14 @@ fn unquote_single_word(word: &str) -> Option<String> {
 /// RUN, COPY and ADD (also behind ONBUILD) read heredocs, unless in exec (JSON) form.
 fn can_have_heredocs(keyword: Keyword, args: &MappedText) -> bool {
     if keyword == Keyword::Onbuild {
-        let (inner_keyword, inner_args) = split_keyword(args);
+        let (inner_keyword, _, _, inner_args) = split_command(args);
         return can_have_heredocs(inner_keyword, &inner_args);
     }
     keyword.can_have_heredocs() && json_string_array(args.as_str()).is_none()
 }
 
-/// Splits `KEYWORD [flags] args` as BuildKit's `splitCommand` does; returns the keyword and
-/// the arguments after the flags.
-fn split_keyword(line: &MappedText) -> (Keyword, MappedText) {
-    let (keyword, _, _, args) = split_command(line);
-    (keyword, args)
-}
-
-/// Keyword, keyword length, flags and argument text of a logical line.
+/// Splits a logical line as BuildKit's `splitCommand` does: keyword, keyword length, flags
+/// and the argument text after them.
 fn split_command(line: &MappedText) -> (Keyword, usize, Vec<Flag>, MappedText) {
     let text = line.as_str();
     let keyword_len = text.find(is_token_space).unwrap_or(text.len());
@@ -796,14 +778,19 @@ fn split_command(line: &MappedText) -> (Keyword, usize, Vec<Flag>, MappedText) {
     (keyword, keyword_len, flags, line.slice(args_range))
 }
 
-/// Parses a leading JSON array of strings (trailing text allowed, as Go's decoder does).
-fn json_string_array(text: &str) -> Option<Vec<String>> {
+/// Parses a leading JSON array (trailing text allowed, as Go's decoder does).
+fn leading_json_array(text: &str) -> Option<Vec<serde_json::Value>> {
     let text = text.trim_start();
     if !text.starts_with('[') {
         return None;
     }
     let mut de = serde_json::Deserializer::from_str(text);
     serde::Deserialize::deserialize(&mut de).ok()
+}
+
+/// Exec (JSON) form: a leading JSON array of strings only.
+fn json_string_array(text: &str) -> Option<Vec<serde_json::Value>> {
+    leading_json_array(text).filter(|values| values.iter().all(serde_json::Value::is_string))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -919,7 +906,13 @@ impl<'t> TypedParse<'t> {
                 image: self.text(&f.image),
                 name: f.as_.as_ref().map(|(_, n)| self.text(n)),
             },
-            I::Run(_) => Args::Run(self.run_command(typed, instruction)),
+            // Exec form only without heredocs; anything else is the script BuildKit builds.
+            I::Run(r) => Args::Run(match &r.arguments {
+                parse_dockerfile::Command::Exec(_) if instruction.heredocs.is_empty() => {
+                    self.command(&r.arguments, instruction)
+                }
+                _ => shell_body(self.text, instruction),
+            }),
             I::Cmd(c) => Args::Cmd(self.command(&c.arguments, instruction)),
             I::Entrypoint(c) => Args::Entrypoint(self.command(&c.arguments, instruction)),
             I::Healthcheck(h) => Args::Healthcheck(match &h.arguments {
@@ -974,22 +967,6 @@ impl<'t> TypedParse<'t> {
             _ => Command::Shell(instruction.args_text.clone()),
         }
     }
-
-    fn run_command(
-        &self,
-        typed: &parse_dockerfile::Instruction<'_>,
-        instruction: &Instruction,
-    ) -> Command {
-        let parse_dockerfile::Instruction::Run(run) = typed else {
-            return shell_body(self.text, instruction);
-        };
-        match &run.arguments {
-            parse_dockerfile::Command::Exec(_) if instruction.heredocs.is_empty() => {
-                self.command(&run.arguments, instruction)
-            }
-            _ => shell_body(self.text, instruction),
-        }
-    }
 }
 
 /// Argument errors BuildKit's parser raises that parse-dockerfile lets through.
@@ -1014,21 +991,11 @@ fn buildkit_argument_error(instruction: &Instruction) -> Option<String> {
         | Keyword::Shell
         | Keyword::Copy
         | Keyword::Add
-        | Keyword::Volume => {
-            let trimmed = args.trim_start();
-            let mut de = serde_json::Deserializer::from_str(trimmed);
-            let array: Option<Vec<serde_json::Value>> = if trimmed.starts_with('[') {
-                serde::Deserialize::deserialize(&mut de).ok()
-            } else {
-                None
-            };
-            array
-                .filter(|values| values.iter().any(|v| !v.is_string()))
-                .map(|_| {
-                    "when using JSON array syntax, arrays must be comprised of strings only"
-                        .to_string()
-                })
-        }
+        | Keyword::Volume => leading_json_array(args)
+            .filter(|values| values.iter().any(|v| !v.is_string()))
+            .map(|_| {
+                "when using JSON array syntax, arrays must be comprised of strings only".to_string()
+            }),
         _ => None,
     }
 }
@@ -1163,6 +1130,10 @@ fn key_values(args: &MappedText, is_arg: bool) -> Vec<KeyValue> {
     let Some(first) = words.first() else {
         return Vec::new();
     };
+    let text_at = |range: Range<usize>| Text {
+        value: text[range.clone()].to_string(),
+        span: args.span_to_file(range),
+    };
     let legacy = !is_arg && !text[first.clone()].contains('=');
     if legacy {
         let key = first.clone();
@@ -1170,14 +1141,8 @@ fn key_values(args: &MappedText, is_arg: bool) -> Vec<KeyValue> {
             .find(|c: char| !c.is_whitespace())
             .map_or(text.len(), |i| key.end + i);
         return vec![KeyValue {
-            key: Text {
-                value: text[key.clone()].to_string(),
-                span: args.span_to_file(key.clone()),
-            },
-            value: Some(Text {
-                value: text[value_start..].to_string(),
-                span: args.span_to_file(value_start..text.len()),
-            }),
+            key: text_at(key.clone()),
+            value: Some(text_at(value_start..text.len())),
             span: args.span_to_file(key.start..text.len()),
         }];
     }
@@ -1193,14 +1158,8 @@ fn key_values(args: &MappedText, is_arg: bool) -> Vec<KeyValue> {
                 None => (range.clone(), None),
             };
             KeyValue {
-                key: Text {
-                    value: text[key.clone()].to_string(),
-                    span: args.span_to_file(key),
-                },
-                value: value.map(|v| Text {
-                    value: text[v.clone()].to_string(),
-                    span: args.span_to_file(v),
-                }),
+                key: text_at(key),
+                value: value.map(text_at),
                 span: args.span_to_file(range),
             }
         })
@@ -1247,7 +1206,9 @@ fn check_stages(text: &str, df: &mut Dockerfile) {
             span: 0..0,
             message: "file with no instructions".into(),
         });
-    } else if !df.instructions.iter().any(|i| i.keyword == Keyword::From) {
+    }
+    let has_from = df.instructions.iter().any(|i| i.keyword == Keyword::From);
+    if !df.instructions.is_empty() && !has_from {
         let span = df.instructions[0].keyword_span.clone();
         errors.push(SyntaxError {
             span,
@@ -1279,7 +1240,7 @@ fn check_stages(text: &str, df: &mut Dockerfile) {
             }
             (Keyword::From, _) => seen_from = true,
             (Keyword::Arg, _) => {}
-            _ if !seen_from && !df.instructions.iter().all(|i| i.keyword != Keyword::From) => {
+            _ if has_from && !seen_from => {
                 let message = format!(
                     "{} before the first FROM: only ARG may come before it",
                     instruction.keyword.name().to_uppercase()
