@@ -91,16 +91,17 @@ pub struct Mount {
     /// Absolute target (relative targets joined to WORKDIR, variables expanded); `None` if
     /// it could not be resolved.
     pub target: Option<String>,
-    /// The target as written.
-    pub raw_target: Option<String>,
-    pub id: Option<String>,
-    pub sharing: Option<String>,
-    pub from: Option<String>,
-    pub uid: Option<String>,
-    pub gid: Option<String>,
     /// The `--mount=...` flag in the file.
     pub span: Span,
+    /// Every option as written (`dst`/`destination` read as `target`, `src` as `source`).
     pub options: BTreeMap<String, String>,
+}
+
+impl Mount {
+    /// An option as written: `id`, `sharing`, `from`, `uid`, `gid`, `target`, ...
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.get(key).map(String::as_str)
+    }
 }
 
 /// `path` is `dir` or inside it (both absolute, clean).
@@ -319,13 +320,13 @@ impl<'a> Builder<'a> {
         let mounts = instruction
             .flags_named("mount")
             .filter_map(|flag| {
-                parse_mount(
+                Some(parse_mount(
                     flag.value.as_deref()?,
                     flag.span.clone(),
                     &state.workdir,
                     &env,
                     self.df.escape,
-                )
+                ))
             })
             .collect();
         let mut user = state.user.clone();
@@ -339,10 +340,7 @@ impl<'a> Builder<'a> {
             workdir: state.workdir.clone(),
             env,
         };
-        if let Some(script) = &run.script {
-            let commands = script.commands.clone();
-            self.states[stage].users.learn(&commands);
-        }
+        self.states[stage].users.learn(run.commands());
         self.model.runs.push(run);
     }
 
@@ -362,27 +360,39 @@ impl<'a> Builder<'a> {
 
     fn dependencies(&self, stage: usize) -> Vec<usize> {
         let s = &self.model.stages[stage];
-        let mut deps: Vec<usize> = s.parent.into_iter().collect();
-        for instruction in &self.df.instructions[s.instructions.clone()] {
-            let copy_from = match instruction.keyword {
-                Keyword::Copy | Keyword::Add => {
-                    instruction.flag("from").and_then(|f| f.value.clone())
-                }
-                _ => None,
-            };
-            let mount_from = instruction.flags_named("mount").filter_map(|f| {
-                f.value
-                    .as_deref()
-                    .and_then(|v| mount_options(v).remove("from"))
+        let state = &self.states[stage];
+        let stage_scope = state.args.overlay(&state.env);
+        // COPY/ADD --from (expanded with the stage's variables), RUN --mount=from= (with the
+        // RUN's own environment).
+        let copies = self.df.instructions[s.instructions.clone()]
+            .iter()
+            .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
+            .filter_map(|i| i.flag("from")?.value.as_deref())
+            .map(|reference| {
+                expand(reference, &stage_scope, '\\').unwrap_or_else(|| reference.to_string())
             });
-            for reference in copy_from.into_iter().chain(mount_from) {
-                let state = &self.states[stage];
-                let reference =
-                    expand(&reference, &state.args.overlay(&state.env), '\\').unwrap_or(reference);
-                deps.extend(self.model.stage_named(&reference, stage));
-            }
-        }
-        deps
+        let mounts = self
+            .model
+            .runs
+            .iter()
+            .filter(|r| r.stage == stage)
+            .flat_map(|run| {
+                run.mounts
+                    .iter()
+                    .filter_map(|m| m.option("from"))
+                    .map(|reference| {
+                        expand(reference, &run.env, '\\').unwrap_or_else(|| reference.to_string())
+                    })
+            });
+        let references: Vec<String> = copies.chain(mounts).collect();
+        s.parent
+            .into_iter()
+            .chain(
+                references
+                    .iter()
+                    .filter_map(|r| self.model.stage_named(r, stage)),
+            )
+            .collect()
     }
 }
 
@@ -402,7 +412,7 @@ fn is_windows_image(image: &str) -> bool {
 }
 
 /// The `--mount` value as BuildKit reads it: comma-separated `key=value` (CSV quoting).
-pub fn mount_options(value: &str) -> BTreeMap<String, String> {
+fn mount_options(value: &str) -> BTreeMap<String, String> {
     let mut options = BTreeMap::new();
     for field in csv_fields(value) {
         let (key, val) = match field.split_once('=') {
@@ -441,7 +451,7 @@ fn csv_fields(value: &str) -> Vec<String> {
     fields
 }
 
-fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char) -> Option<Mount> {
+fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char) -> Mount {
     let options = mount_options(value);
     let kind = match options.get("type").map(String::as_str).unwrap_or("bind") {
         "bind" => MountKind::Bind,
@@ -451,23 +461,16 @@ fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char)
         "ssh" => MountKind::Ssh,
         _ => MountKind::Other,
     };
-    let raw_target = options.get("target").cloned();
-    let target = raw_target.as_ref().and_then(|t| {
-        let t = expand(t, env, escape)?;
-        Some(resolve_path(workdir, &t))
-    });
-    Some(Mount {
+    let target = options
+        .get("target")
+        .and_then(|t| expand(t, env, escape))
+        .map(|t| resolve_path(workdir, &t));
+    Mount {
         kind,
         target,
-        raw_target,
-        id: options.get("id").cloned(),
-        sharing: options.get("sharing").cloned(),
-        from: options.get("from").cloned(),
-        uid: options.get("uid").cloned(),
-        gid: options.get("gid").cloned(),
         span,
         options,
-    })
+    }
 }
 
 #[cfg(test)]

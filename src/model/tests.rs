@@ -110,7 +110,7 @@ fn mounts_resolve_against_workdir() {
     );
     assert_eq!(run.mounts[0].kind, MountKind::Cache);
     assert_eq!(run.mounts[0].target.as_deref(), Some("/root/.cache/pip"));
-    assert_eq!(run.mounts[0].uid.as_deref(), Some("1000"));
+    assert_eq!(run.mounts[0].option("uid"), Some("1000"));
     assert_eq!(run.mounts[1].target.as_deref(), Some("/app/src"));
     assert_eq!(
         run.mounts[2].target.as_deref(),
@@ -155,6 +155,19 @@ fn unknown_base_images_make_root_a_guess() {
         "ARG BASE=nvidia/cuda:12.4.1-runtime-ubuntu22.04\nFROM ${BASE}\nRUN pip install x\n",
     );
     assert_eq!(run.user.id_certainty, Certainty::Known);
+    for base in [
+        "registry.access.redhat.com/ubi9/ubi-minimal:9.4",
+        "docker.io/library/python:3.12@sha256:abc",
+    ] {
+        let run = last_run(&format!("FROM {base}\nRUN pip install x\n"));
+        assert_eq!(run.user.id_certainty, Certainty::Known, "{base}");
+    }
+    let run = last_run("FROM localhost:5000/python\nRUN pip install x\n");
+    assert_eq!(
+        run.user.id_certainty,
+        Certainty::Guessed,
+        "a registry port is not a tag"
+    );
     let run = last_run("FROM myteam/base\nUSER root\nRUN pip install x\n");
     assert_eq!(
         run.user.id_certainty,

@@ -154,17 +154,25 @@ fn image_name(image: &str) -> &str {
     image.strip_prefix("library/").unwrap_or(image)
 }
 
-fn image_matches(image: &str, prefix: &str) -> bool {
+/// The repository of an image reference: no digest, no tag (a `:` before the last `/` is a
+/// registry port, not a tag).
+fn repository(image: &str) -> &str {
     let name = image_name(image);
-    if prefix.ends_with('/') {
-        return name.starts_with(prefix);
+    let name = name.split('@').next().unwrap_or(name);
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
     }
-    let repo = name.split(['@']).next().unwrap_or(name);
-    let repo = repo
-        .rsplit_once(':')
-        .filter(|(_, tag)| !tag.contains('/'))
-        .map_or(repo, |(r, _)| r);
-    repo == prefix
+}
+
+/// `prefix` names a repository, or a namespace when it ends with `/`.
+fn image_matches(image: &str, prefix: &str) -> bool {
+    let repo = repository(image);
+    if prefix.ends_with('/') {
+        repo.starts_with(prefix)
+    } else {
+        repo == prefix
+    }
 }
 
 fn default_user_of_image(image: &str) -> Option<&'static str> {
@@ -179,7 +187,7 @@ fn default_user_of_image(image: &str) -> Option<&'static str> {
 }
 
 /// Vendor images known to run as root (Docker's official images, names without a `/`,
-/// do too).
+/// do too). Entries ending in `/` are namespaces.
 const ROOT_IMAGES: &[&str] = &[
     "nvidia/cuda",
     "pytorch/pytorch",
@@ -188,34 +196,29 @@ const ROOT_IMAGES: &[&str] = &[
     "condaforge/",
     "mambaorg/micromamba-root",
     "ubuntu/",
-    "amazonlinux",
     "public.ecr.aws/amazonlinux/",
     "public.ecr.aws/docker/library/",
-    "registry.access.redhat.com/ubi",
+    "registry.access.redhat.com/ubi8",
+    "registry.access.redhat.com/ubi9",
+    "registry.access.redhat.com/ubi8/ubi",
+    "registry.access.redhat.com/ubi9/ubi",
+    "registry.access.redhat.com/ubi8/ubi-minimal",
+    "registry.access.redhat.com/ubi9/ubi-minimal",
     "quay.io/centos/",
     "mcr.microsoft.com/devcontainers/",
     "mcr.microsoft.com/vscode/devcontainers/",
     "ghcr.io/astral-sh/uv",
-    "rust",
-    "golang",
-    "python",
-    "node",
-    "debian",
-    "alpine",
 ];
 
 /// Official images (`python`, `library/python`, `docker.io/python`) and the vendor images
 /// above start as root. `scratch` has no users at all.
 fn image_runs_as_root(image: &str) -> bool {
-    let name = image_name(image);
-    let repo = name.split(['@', ':']).next().unwrap_or(name);
+    let repo = repository(image);
     let official = !repo.is_empty() && !repo.contains('/') && !repo.contains('$');
     official
-        || ROOT_IMAGES.iter().any(|prefix| {
-            repo == *prefix
-                || (prefix.ends_with('/') && repo.starts_with(prefix))
-                || repo.starts_with(&format!("{prefix}/"))
-        })
+        || ROOT_IMAGES
+            .iter()
+            .any(|prefix| image_matches(image, prefix))
 }
 
 /// Images known not to run as root by default, with a user the file cannot tell.
