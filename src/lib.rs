@@ -55,15 +55,9 @@ fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<D
         Some(&suppressions),
         &mut late,
     );
-    Suppressions {
-        items: suppressions
-            .items
-            .iter()
-            .filter(|s| s.scope.is_none())
-            .cloned()
-            .collect(),
-    }
-    .apply(&mut late);
+    // Late diagnostics sit on suppression comments, outside every instruction: only
+    // file-wide suppressions can reach them.
+    suppressions.apply(&mut late);
     diagnostics.extend(late);
     diagnostics.sort_by(|a, b| {
         (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule))

@@ -68,16 +68,17 @@ struct PipInstall<'c> {
 impl<'c> PipInstall<'c> {
     fn of(command: &'c shell::Command, run: &Run) -> Option<PipInstall<'c>> {
         let args = pip_arguments(command)?;
-        let subcommand = args.iter().find(|w| !w.value.starts_with('-') && !is_option_value(args, w))?;
+        let subcommand = subcommand(args)?;
         if !matches!(subcommand.value.as_str(), "install" | "wheel" | "download") || args.iter().any(|w| w.value == "--no-index") {
             return None;
         }
-        let mut env = run.env.clone();
+        // Inline `NAME=value pip ...` assignments, laid over the RUN's environment.
+        let mut inline = Vars::default();
         let mut disablers = Vec::new();
         for assignment in &command.env {
             if let Some((name, value)) = assignment.value.split_once('=') {
                 let value = if assignment.literal { Value::Known(value.to_string()) } else { Value::Unknown };
-                env.set(name, value);
+                inline.set(name, value);
                 if name == "PIP_NO_CACHE_DIR" {
                     disablers.push(assignment.span.clone());
                 }
@@ -95,7 +96,7 @@ impl<'c> PipInstall<'c> {
         }
         let dir = match option_dir {
             Some(dir) => CacheDir::At(crate::model::resolve_path(&run.workdir, &dir), Certainty::Known),
-            None => default_cache_dir(&env, run),
+            None => default_cache_dir(&inline, run),
         };
         Some(PipInstall { command, dir, disablers })
     }
@@ -120,19 +121,19 @@ fn is_versioned(program: &str, name: &str) -> bool {
     program.strip_prefix(name).is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-/// pip options that take a separate value (so the value is not the subcommand).
-fn is_option_value(args: &[shell::Word], word: &shell::Word) -> bool {
+/// The pip subcommand: the first word that is neither an option nor an option's value.
+fn subcommand(args: &[shell::Word]) -> Option<&shell::Word> {
     const WITH_VALUE: &[&str] = &[
         "--cache-dir", "--log", "--proxy", "--retries", "--timeout", "--exists-action", "--trusted-host", "--cert",
         "--client-cert", "--python", "--use-feature", "--use-deprecated", "--root-user-action", "--keyring-provider",
         "--index-url", "-i", "--extra-index-url",
     ];
-    let at = args.iter().position(|w| std::ptr::eq(w, word)).unwrap_or(0);
-    at > 0 && WITH_VALUE.contains(&args[at - 1].value.as_str())
+    let takes_value = |i: usize| i > 0 && WITH_VALUE.contains(&args[i - 1].value.as_str());
+    args.iter().enumerate().find(|&(i, w)| !w.value.starts_with('-') && !takes_value(i)).map(|(_, w)| w)
 }
 
-fn default_cache_dir(env: &Vars, run: &Run) -> CacheDir {
-    let known_dir = |name: &str| match env.get(name) {
+fn default_cache_dir(inline: &Vars, run: &Run) -> CacheDir {
+    let known_dir = |name: &str| match inline.get(name).or_else(|| run.env.get(name)) {
         Some(Value::Known(v)) if v.starts_with('/') => Some(Some(v.trim_end_matches('/').to_string())),
         Some(Value::Known(_)) | None => Some(None),
         Some(Value::Unknown) => None,
