@@ -35,7 +35,7 @@ enum Mode {
 
 pub fn run(args: CheckArgs) -> u8 {
     let format = args.format();
-    let json = format == Format::Json && !args.diff;
+    let json = format == Format::Json;
     // Every run of `check --format json` prints one array, even one that fails early.
     let refuse = |message: String| {
         if json {
@@ -347,16 +347,14 @@ impl Run {
         }
         match write_back(&path, &outcome.text) {
             Ok(written) => {
-                if written.other_hard_links > 0 {
+                let links = written.other_hard_links;
+                if links > 0 {
                     warn(&format!(
-                        "{}: written as a new file; its {} other hard link{} keep the old text",
+                        "{}: written as a new file; {links} other hard link{} to the old one {} \
+                         the old text",
                         escape::path(&path),
-                        written.other_hard_links,
-                        if written.other_hard_links == 1 {
-                            ""
-                        } else {
-                            "s"
-                        }
+                        if links == 1 { "" } else { "s" },
+                        if links == 1 { "keeps" } else { "keep" },
                     ));
                 }
                 let fixed = outcome.fixed(min);

@@ -114,3 +114,33 @@ pub fn check_json(dockerfile: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
 }
+
+/// The number before `marker` in `text` ("13 fixable" -> 13 for " fixable").
+pub fn number_before(text: &str, marker: &str) -> Option<usize> {
+    let end = text.find(marker)?;
+    let digits: String = text[..end]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Parses a `--format json` run's standard output, which must be one JSON array.
+pub fn json_array(output: &Output) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON array ({e}): {:?}", stdout(output)))
+}
+
+/// Runs docklint with extra environment variables.
+pub fn docklint_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docklint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run docklint")
+}
