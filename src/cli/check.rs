@@ -13,7 +13,7 @@ use docklint::emit::escape;
 use docklint::emit::paint::Paint;
 use docklint::emit::{self, FileReport, Format, Options, Printer};
 use docklint::fix::Applicability;
-use docklint::rule::Diagnostic;
+use docklint::rule::{Diagnostic, Severity};
 use docklint::source::SourceFile;
 use docklint::syntax::dockerignore::{self, DockerIgnore};
 use docklint::walk::{self, Found, Input};
@@ -170,8 +170,8 @@ struct Done {
     diagnostics: Vec<Diagnostic>,
     /// What fixing did (fix and diff modes).
     outcome: Option<FixOutcome>,
-    /// The file's `.dockerignore`, when Docker rejects it.
-    dockerignore: Option<FileReport>,
+    /// The file's `.dockerignore` (when `syntax-error` is on), and that rule's severity.
+    dockerignore: Option<(PathBuf, Severity)>,
 }
 
 /// One run's output and counts.
@@ -180,9 +180,9 @@ struct Run {
     format: Format,
     quiet: bool,
     /// Diagnostics; absent with --diff, which prints diffs only.
-    printer: Option<Printer<Box<dyn Write>>>,
+    printer: Option<Printer<Box<dyn Write + Send>>>,
     /// Standard output when it carries files, not diagnostics (--diff, --fix of stdin).
-    data: Box<dyn Write>,
+    data: Box<dyn Write + Send>,
     paint: Paint,
     totals: emit::summary::Totals,
     found_problem: bool,
@@ -192,21 +192,21 @@ struct Run {
 
 impl Run {
     fn new(args: &CheckArgs, mode: Mode) -> Run {
-        let stdout = || Box::new(io::BufWriter::new(io::stdout())) as Box<dyn Write>;
+        let stdout = || Box::new(io::BufWriter::new(io::stdout())) as Box<dyn Write + Send>;
         let stdout_terminal = io::stdout().is_terminal();
         // Diagnostics go to standard output, except with --fix of standard input, whose
         // output is the fixed file; --diff prints diffs only.
         let (diagnostics_out, diagnostics_terminal, data) = match mode {
             Mode::Diff(_) => (None, false, stdout()),
             Mode::Fix(_) if args.reads_stdin() => (
-                Some(Box::new(io::stderr()) as Box<dyn Write>),
+                Some(Box::new(io::stderr()) as Box<dyn Write + Send>),
                 io::stderr().is_terminal(),
                 stdout(),
             ),
             _ => (
                 Some(stdout()),
                 stdout_terminal,
-                Box::new(io::sink()) as Box<dyn Write>,
+                Box::new(io::sink()) as Box<dyn Write + Send>,
             ),
         };
         let options = Options {
@@ -232,12 +232,16 @@ impl Run {
         }
     }
 
+    /// Lints the files a chunk at a time; each chunk is written out while the next one
+    /// is being linted.
     fn all(
         &mut self,
         found: &[Found],
         resolver: &mut Resolver,
         stdin: Option<&[u8]>,
     ) -> io::Result<()> {
+        let mode = self.mode;
+        let mut pending: Vec<(&Found, Option<Processed>)> = Vec::new();
         for chunk in found.chunks(CHUNK) {
             let jobs: Vec<(&Found, Option<Settings>)> = chunk
                 .iter()
@@ -249,21 +253,32 @@ impl Run {
                     (item, settings)
                 })
                 .collect();
-            let mode = self.mode;
-            let processed = walk::par_map(&jobs, |(item, settings)| match (item, settings) {
-                (Found::Lint(input), Some(settings)) => Some(process(input, settings, stdin, mode)),
-                _ => None,
-            });
-            for ((item, _), processed) in jobs.iter().zip(processed) {
-                match (item, processed) {
-                    (Found::Warning(message), _) => warn(message),
-                    (Found::Failed { path, message }, _) => self.failure(path, message)?,
-                    (_, Some(Processed::Failed { path, message })) => {
-                        self.failure(&path, &message)?
-                    }
-                    (_, Some(Processed::Done(done))) => self.done(*done)?,
-                    (Found::Lint(_), None) => {}
-                }
+            let previous = std::mem::take(&mut pending);
+            let (processed, written) = rayon::join(
+                || {
+                    walk::par_map(&jobs, |(item, settings)| match (item, settings) {
+                        (Found::Lint(input), Some(settings)) => {
+                            Some(process(input, settings, stdin, mode))
+                        }
+                        _ => None,
+                    })
+                },
+                || self.write_out(previous),
+            );
+            written?;
+            pending = jobs.iter().map(|(item, _)| *item).zip(processed).collect();
+        }
+        self.write_out(pending)
+    }
+
+    fn write_out(&mut self, chunk: Vec<(&Found, Option<Processed>)>) -> io::Result<()> {
+        for (item, processed) in chunk {
+            match (item, processed) {
+                (Found::Warning(message), _) => warn(message),
+                (Found::Failed { path, message }, _) => self.failure(path, message)?,
+                (_, Some(Processed::Failed { path, message })) => self.failure(&path, &message)?,
+                (_, Some(Processed::Done(done))) => self.done(*done)?,
+                (Found::Lint(_), None) => {}
             }
         }
         Ok(())
@@ -294,9 +309,12 @@ impl Run {
             outcome,
             dockerignore,
         } = done;
-        if let Some(report) = dockerignore {
-            if self.reported_dockerignores.insert(report.file.path.clone()) {
-                self.report(&report, 0, fail_on)?;
+        // Each .dockerignore is read once, however many Dockerfiles use it.
+        if let Some((path, severity)) = dockerignore {
+            if self.reported_dockerignores.insert(path.clone()) {
+                if let Some(report) = rejected_dockerignore(path, severity) {
+                    self.report(&report, 0, fail_on)?;
+                }
             }
         }
         let Some(outcome) = outcome else {
@@ -482,7 +500,7 @@ fn process(input: &Input, settings: &Settings, stdin: Option<&[u8]>, mode: Mode)
     let file = SourceFile::from_bytes(input.path(), bytes);
     let dockerignore = on_disk
         .as_deref()
-        .and_then(|path| rejected_dockerignore(path, settings));
+        .and_then(|path| dockerignore_of(path, settings));
     let (diagnostics, outcome) = match mode {
         Mode::Lint => (docklint::lint(&file, settings), None),
         Mode::Fix(min) | Mode::Diff(min) => (Vec::new(), Some(docklint::fix(&file, settings, min))),
@@ -497,9 +515,9 @@ fn process(input: &Input, settings: &Settings, stdin: Option<&[u8]>, mode: Mode)
     }))
 }
 
-/// The `.dockerignore` Docker would use for this Dockerfile, when Docker rejects it: a
-/// `syntax-error` at the line it refuses (a build fails before it starts).
-fn rejected_dockerignore(dockerfile: &Path, settings: &Settings) -> Option<FileReport> {
+/// The `.dockerignore` Docker would use for this Dockerfile, with the severity a problem
+/// in it has (none when `syntax-error` is off).
+fn dockerignore_of(dockerfile: &Path, settings: &Settings) -> Option<(PathBuf, Severity)> {
     let rule = docklint::lints::find("syntax-error")?.meta();
     if !settings.is_enabled(rule) {
         return None;
@@ -511,12 +529,19 @@ fn rejected_dockerignore(dockerfile: &Path, settings: &Settings) -> Option<FileR
             .unwrap_or_default()
     });
     let path = dockerignore::locate(Some(dockerfile), &context)?;
+    Some((path, settings.severity_of(rule)))
+}
+
+/// A `.dockerignore` Docker rejects, as a `syntax-error` at the line it refuses (a build
+/// fails before it starts); none when Docker accepts it.
+fn rejected_dockerignore(path: PathBuf, severity: Severity) -> Option<FileReport> {
+    let rule = docklint::lints::find("syntax-error")?.meta();
     let file = SourceFile::from_bytes(&path, std::fs::read(&path).ok()?);
     let error = DockerIgnore::parse(&file.text).err()?;
     let diagnostic = Diagnostic {
         rule: rule.name,
         family: rule.family,
-        severity: settings.severity_of(rule),
+        severity,
         span: error.span,
         message: format!("Docker rejects this .dockerignore: {}", error.message),
         help: Some("`docker build` fails before it starts; fix or remove this line".into()),
