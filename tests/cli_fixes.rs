@@ -162,6 +162,13 @@ fn diff_is_text_only_and_fix_options_need_fix_or_diff() {
         "{}",
         stderr(&unsafe_alone)
     );
+    let fix_stdin_json = common::docklint_with_stdin(
+        dir.path(),
+        &["check", "--fix", "--format", "json", "-"],
+        Some(PIP),
+    );
+    assert_eq!(fix_stdin_json.status.code(), Some(2));
+    assert_eq!(stdout(&fix_stdin_json), "[]\n");
     let name_alone = docklint(
         dir.path(),
         &["check", "--stdin-filename", "x/Dockerfile", "Dockerfile"],

@@ -217,3 +217,17 @@ fn the_summary_names_the_unsafe_fixes() {
         "{out}"
     );
 }
+
+#[test]
+fn context_shows_file_names_escaped() {
+    let dir = TempDir::new("context-names");
+    dir.write("Dockerfile", "FROM alpine:3.20\nCOPY . .\n");
+    dir.write("evil\x1b[2Jname", "x");
+    let out = docklint(dir.path(), &["context", "."]);
+    assert!(!has_terminal_controls(&out.stdout), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("evil\\x1b[2Jname"),
+        "{}",
+        stdout(&out)
+    );
+}
