@@ -323,6 +323,62 @@ mod tests {
         }
     }
 
+    /// A file of `runs` RUNs, and a fix for each: `echo` becomes `printf`, except at
+    /// `breaking`, where the RUN becomes an unterminated heredoc.
+    fn runs_with_fixes(runs: usize, breaking: &[usize]) -> (String, Vec<Diagnostic>) {
+        let mut text = String::from("FROM alpine\n");
+        let mut diagnostics = Vec::new();
+        for i in 0..runs {
+            let at = text.len() + 4;
+            text.push_str(&format!("RUN echo {i}\n"));
+            let content = if breaking.contains(&i) {
+                "<<EOF"
+            } else {
+                "printf"
+            };
+            diagnostics.push(with_fix(Edit::replace(at..at + 4, content)));
+        }
+        (text, diagnostics)
+    }
+
+    fn settled(text: &str, diagnostics: &[Diagnostic]) -> (Pass, Vec<FixRecord>, usize) {
+        let taken: Vec<&Diagnostic> = diagnostics.iter().collect();
+        let mut pass = Pass {
+            text: text.to_string(),
+            df: dockerfile::parse(text),
+            applied: Vec::new(),
+            batches: Vec::new(),
+        };
+        let (mut attempts, mut reverted) = (0, Vec::new());
+        settle(
+            &mut pass,
+            &taken,
+            Applicability::Safe,
+            &mut attempts,
+            &mut reverted,
+        );
+        (pass, reverted, attempts)
+    }
+
+    #[test]
+    fn the_fix_that_breaks_parsing_is_found_in_a_few_parses() {
+        let (text, diagnostics) = runs_with_fixes(1000, &[617]);
+        let (pass, reverted, attempts) = settled(&text, &diagnostics);
+        assert_eq!((pass.applied.len(), reverted.len()), (999, 1));
+        assert!(attempts <= 2 * 10 + 1, "{attempts} parses");
+        assert!(pass.text.contains("RUN echo 617\n") && !pass.text.contains("echo 618"));
+    }
+
+    #[test]
+    fn fixes_that_all_break_parsing_cost_a_bounded_number_of_parses() {
+        let all: Vec<usize> = (0..1000).collect();
+        let (text, diagnostics) = runs_with_fixes(1000, &all);
+        let (pass, reverted, attempts) = settled(&text, &diagnostics);
+        assert_eq!((pass.applied.len(), reverted.len()), (0, 1000));
+        assert_eq!(pass.text, text);
+        assert!(attempts <= MAX_ATTEMPTS_PER_PASS, "{attempts} parses");
+    }
+
     #[test]
     fn a_fix_that_breaks_parsing_is_reverted_and_reported_while_good_ones_apply() {
         let text = "FROM alpine\nRUN echo a\nRUN echo b\n";
