@@ -166,10 +166,11 @@ fn push(out: &mut Vec<Segment>, segment: Segment) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn splice(text: &str, edits: &[(Range<usize>, &str)]) -> String {
+    /// `text` with `edits` (sorted, non-overlapping) made.
+    pub(crate) fn splice(text: &str, edits: &[(Range<usize>, &str)]) -> String {
         let mut out = String::new();
         let mut at = 0;
         for (range, content) in edits {

@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{docklint, number_before, stderr, stdout, TempDir};
+use common::{assert_contains, docklint, number_before, stderr, stdout, TempDir};
 
 const PIP: &str = "FROM python:3.12-slim\nRUN pip install flask\n";
 
@@ -38,7 +38,7 @@ fn check_diff_and_fix_count_the_same_fixable_problems() {
         "{check}\n{}\n{fixed_line}",
         stderr(&diff)
     );
-    assert!(fixed_line.contains("Fixed "), "{fixed_line}");
+    assert_contains(&fixed_line, "Fixed ");
     assert!(!fixed_line.contains("No problems found"), "{fixed_line}");
 }
 
@@ -64,13 +64,12 @@ fn a_write_that_fails_is_an_error_and_not_counted_as_fixed() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
     let out = docklint(dir.path(), &["check", "--fix", "Dockerfile"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("Dockerfile: cannot write the fixed file: the file is read-only"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "Dockerfile: cannot write the fixed file: the file is read-only",
     );
     assert!(!stdout(&out).contains("Fixed"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("Found 1 problem"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "Found 1 problem");
     assert_eq!(dir.read("Dockerfile"), PIP);
 }
 
@@ -85,10 +84,9 @@ fn diff_with_unsafe_fixes_says_how_to_apply_them() {
         dir.path(),
         &["check", "--diff", "--unsafe-fixes", "Dockerfile"],
     );
-    assert!(
-        stderr(&out).contains("apply with `docklint check --fix --unsafe-fixes`"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "apply with `docklint check --fix --unsafe-fixes`",
     );
     let safe_only = docklint(dir.path(), &["check", "--diff", "Dockerfile"]);
     assert!(
@@ -107,12 +105,11 @@ fn a_file_that_is_not_utf8_is_not_called_fixable_and_fix_says_why() {
     dir.write("Dockerfile", bytes);
     let check = stdout(&docklint(dir.path(), &["check", "Dockerfile"]));
     assert!(!check.contains("fixable"), "{check}");
-    assert!(check.contains("not valid UTF-8"), "{check}");
+    assert_contains(&check, "not valid UTF-8");
     let fix = docklint(dir.path(), &["check", "--fix", "Dockerfile"]);
-    assert!(
-        stderr(&fix).contains("Dockerfile: not rewritten: it is not valid UTF-8"),
-        "{}",
-        stderr(&fix)
+    assert_contains(
+        &stderr(&fix),
+        "Dockerfile: not rewritten: it is not valid UTF-8",
     );
     assert!(!stdout(&fix).contains("Fixed"), "{}", stdout(&fix));
     assert_eq!(std::fs::read(dir.path().join("Dockerfile")).unwrap(), bytes);
@@ -149,19 +146,11 @@ fn diff_is_text_only_and_fix_options_need_fix_or_diff() {
         &["check", "--diff", "--format", "json", "Dockerfile"],
     );
     assert_eq!(json_diff.status.code(), Some(2));
-    assert!(
-        stderr(&json_diff).contains("--diff prints a unified diff"),
-        "{}",
-        stderr(&json_diff)
-    );
+    assert_contains(&stderr(&json_diff), "--diff prints a unified diff");
     assert_eq!(stdout(&json_diff), "[]\n");
     let unsafe_alone = docklint(dir.path(), &["check", "--unsafe-fixes", "Dockerfile"]);
     assert_eq!(unsafe_alone.status.code(), Some(2));
-    assert!(
-        stderr(&unsafe_alone).contains("--fix"),
-        "{}",
-        stderr(&unsafe_alone)
-    );
+    assert_contains(&stderr(&unsafe_alone), "--fix");
     let fix_stdin_json = common::docklint_with_stdin(
         dir.path(),
         &["check", "--fix", "--format", "json", "-"],
@@ -174,11 +163,7 @@ fn diff_is_text_only_and_fix_options_need_fix_or_diff() {
         &["check", "--stdin-filename", "x/Dockerfile", "Dockerfile"],
     );
     assert_eq!(name_alone.status.code(), Some(2));
-    assert!(
-        stderr(&name_alone).contains("add \"-\" to the paths"),
-        "{}",
-        stderr(&name_alone)
-    );
+    assert_contains(&stderr(&name_alone), "add \"-\" to the paths");
 }
 
 #[test]
@@ -203,10 +188,9 @@ fn fix_replaces_a_hard_linked_file_and_says_the_other_links_keep_the_old_text() 
     std::fs::hard_link(dir.path().join("Dockerfile"), dir.path().join("copy")).expect("ln");
     let out = docklint(dir.path(), &["check", "--fix", "Dockerfile"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("Dockerfile: written as a new file; 1 other hard link to the old one keeps the old text"),
-        "{}",
-        stderr(&out)
+    assert_contains(
+        &stderr(&out),
+        "Dockerfile: written as a new file; 1 other hard link to the old one keeps the old text",
     );
     assert!(dir.read("Dockerfile").contains("--mount=type=cache"));
     assert_eq!(dir.read("copy"), PIP);

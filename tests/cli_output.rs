@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{docklint, docklint_env, json_array, stderr, stdout, TempDir};
+use common::{assert_contains, docklint, docklint_env, json_array, stderr, stdout, TempDir};
 
 const PIP: &str = "FROM python:3.12-slim\nRUN pip install flask\n";
 
@@ -23,7 +23,7 @@ fn columns_count_characters_in_every_format() {
         (Some(3), Some(19))
     );
     let text = stdout(&docklint(dir.path(), &["check", "Dockerfile"]));
-    assert!(text.contains("[Dockerfile:3:19]"), "{text}");
+    assert_contains(&text, "[Dockerfile:3:19]");
     let concise = stdout(&docklint(
         dir.path(),
         &["check", "--format", "concise", "Dockerfile"],
@@ -56,11 +56,7 @@ fn control_characters_from_a_file_are_shown_escaped() {
             stdout(&out)
         );
         if format == "text" {
-            assert!(
-                stdout(&out).contains("# \\x1b]0;PWNED\\x07\\x1b[2J"),
-                "{}",
-                stdout(&out)
-            );
+            assert_contains(&stdout(&out), "# \\x1b]0;PWNED\\x07\\x1b[2J");
         }
     }
     let diff = docklint(
@@ -68,15 +64,11 @@ fn control_characters_from_a_file_are_shown_escaped() {
         &["check", "--diff", "--color", "always", "Dockerfile"],
     );
     let shown = String::from_utf8_lossy(&diff.stdout).replace("\x1b[", "");
-    assert!(shown.contains("\\x1b]0;PWNED\\x07"), "{shown}");
+    assert_contains(&shown, "\\x1b]0;PWNED\\x07");
     assert!(!shown.contains('\x07'), "{shown}");
     // Piped without colour, a diff is a patch: every byte is kept.
     let patch = docklint(dir.path(), &["check", "--diff", "Dockerfile"]);
-    assert!(
-        stdout(&patch).contains("\x1b]0;PWNED\x07"),
-        "{}",
-        stdout(&patch)
-    );
+    assert_contains(&stdout(&patch), "\x1b]0;PWNED\x07");
 }
 
 #[test]
@@ -88,17 +80,11 @@ fn a_binary_file_is_said_not_to_be_a_dockerfile_and_nothing_raw_is_printed() {
     let out = docklint(dir.path(), &["check", "Dockerfile"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!has_terminal_controls(&out.stdout), "{}", stdout(&out));
-    assert!(
-        stdout(&out)
-            .contains("not a Dockerfile: the file holds binary data (a NUL byte on line 1)"),
-        "{}",
-        stdout(&out)
+    assert_contains(
+        &stdout(&out),
+        "not a Dockerfile: the file holds binary data (a NUL byte on line 1)",
     );
-    assert!(
-        stdout(&out).contains("Found 2 problems (2 errors)"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "Found 2 problems (2 errors)");
 }
 
 #[test]
@@ -225,9 +211,5 @@ fn context_shows_file_names_escaped() {
     dir.write("evil\x1b[2Jname", "x");
     let out = docklint(dir.path(), &["context", "."]);
     assert!(!has_terminal_controls(&out.stdout), "{}", stdout(&out));
-    assert!(
-        stdout(&out).contains("evil\\x1b[2Jname"),
-        "{}",
-        stdout(&out)
-    );
+    assert_contains(&stdout(&out), "evil\\x1b[2Jname");
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{docklint, json_array, stderr, stdout, TempDir};
+use common::{assert_contains, docklint, json_array, stderr, stdout, TempDir};
 
 const PIP: &str = "FROM python:3.12-slim\nRUN pip install flask\n";
 
@@ -13,20 +13,11 @@ fn a_missing_path_is_an_error_and_the_other_files_are_still_linted() {
     dir.write("good/Dockerfile", PIP);
     let text = docklint(dir.path(), &["check", "good/Dockerfile", "missing"]);
     assert_eq!(text.status.code(), Some(2));
-    assert!(
-        stdout(&text).contains("missing-cache-mount"),
-        "{}",
-        stdout(&text)
-    );
-    assert!(
-        stdout(&text).contains("1 path could not be linted"),
-        "{}",
-        stdout(&text)
-    );
-    assert!(
-        stderr(&text).contains("docklint: missing: No such file or directory"),
-        "{}",
-        stderr(&text)
+    assert_contains(&stdout(&text), "missing-cache-mount");
+    assert_contains(&stdout(&text), "1 path could not be linted");
+    assert_contains(
+        &stderr(&text),
+        "docklint: missing: No such file or directory",
     );
     let json = docklint(
         dir.path(),
@@ -77,11 +68,7 @@ fn an_unreadable_directory_met_while_walking_does_not_stop_the_walk() {
         "{items:?}"
     );
     assert!(items.iter().any(|d| d["rule"] == "io-error"), "{items:?}");
-    assert!(
-        stderr(&out).contains("File name too long"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), "File name too long");
     // Clean-up must not trip over the path either.
     let _ = std::process::Command::new("rm")
         .args(["-rf", "deep"])
@@ -175,9 +162,5 @@ fn a_dockerignore_docker_rejects_is_reported_where_it_fails() {
         )
     );
     let text = docklint(dir.path(), &["check", "svc"]);
-    assert!(
-        stdout(&text).contains("svc/.dockerignore:2:1"),
-        "{}",
-        stdout(&text)
-    );
+    assert_contains(&stdout(&text), "svc/.dockerignore:2:1");
 }

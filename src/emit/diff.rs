@@ -217,17 +217,11 @@ fn widen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::changes::tests::splice;
     use crate::changes::Changes;
 
     fn diff(original: &str, edits: &[(Range<usize>, &str)]) -> String {
-        let mut fixed = String::new();
-        let mut at = 0;
-        for (range, content) in edits {
-            fixed.push_str(&original[at..range.start]);
-            fixed.push_str(content);
-            at = range.end;
-        }
-        fixed.push_str(&original[at..]);
+        let fixed = splice(original, edits);
         let mut changes = Changes::unchanged(original.len());
         let replacements: Vec<_> = edits.iter().map(|(r, c)| (r.clone(), c.len())).collect();
         changes.apply(&replacements);

@@ -144,3 +144,9 @@ pub fn docklint_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .output()
         .expect("run docklint")
 }
+
+/// Fails with the whole text when `needle` is not in it.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+}
