@@ -113,6 +113,11 @@ fn a_file_that_is_not_utf8_is_not_called_fixable_and_fix_says_why() {
     );
     assert!(!stdout(&fix).contains("Fixed"), "{}", stdout(&fix));
     assert_eq!(std::fs::read(dir.path().join("Dockerfile")).unwrap(), bytes);
+    let piped = common::docklint_with_stdin_bytes(dir.path(), &["check", "--fix", "-"], bytes);
+    assert_eq!(
+        piped.stdout, bytes,
+        "standard input comes back byte for byte"
+    );
 }
 
 #[test]

@@ -99,7 +99,7 @@ pub fn run(args: CheckArgs) -> u8 {
         (_, true) => Mode::Diff(min_applicability(&args)),
         _ => Mode::Lint,
     };
-    let mut run = Run::new(&args, mode);
+    let mut run = Run::new(&args, mode, stdin.clone());
     let result = run.all(&found, &mut resolver, stdin.as_deref());
     match result {
         Ok(()) => run.finish(),
@@ -188,10 +188,12 @@ struct Run {
     found_problem: bool,
     failed: bool,
     reported_dockerignores: HashSet<PathBuf>,
+    /// Standard input as read: what `--fix -` prints back when it cannot rewrite it.
+    stdin: Option<Vec<u8>>,
 }
 
 impl Run {
-    fn new(args: &CheckArgs, mode: Mode) -> Run {
+    fn new(args: &CheckArgs, mode: Mode, stdin: Option<Vec<u8>>) -> Run {
         let stdout = || Box::new(io::BufWriter::new(io::stdout())) as Box<dyn Write + Send>;
         let stdout_terminal = io::stdout().is_terminal();
         // Diagnostics go to standard output, except with --fix of standard input, whose
@@ -229,6 +231,7 @@ impl Run {
             found_problem: false,
             failed: false,
             reported_dockerignores: HashSet::new(),
+            stdin,
         }
     }
 
@@ -348,7 +351,11 @@ impl Run {
     ) -> io::Result<()> {
         let changed = outcome.text != file.text;
         let Some(path) = on_disk else {
-            self.data.write_all(outcome.text.as_bytes())?;
+            // Text that is not UTF-8 is never rewritten: its bytes go back as they came.
+            match (&self.stdin, file.lossy) {
+                (Some(bytes), true) => self.data.write_all(bytes)?,
+                _ => self.data.write_all(outcome.text.as_bytes())?,
+            }
             let fixed = outcome.fixed(min);
             let report = FileReport {
                 file: SourceFile::new(file.path.clone(), outcome.text),

@@ -50,6 +50,10 @@ pub fn docklint(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    docklint_with_stdin_bytes(dir, args, stdin.unwrap_or("").as_bytes())
+}
+
+pub fn docklint_with_stdin_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_docklint"))
         .args(args)
@@ -62,7 +66,7 @@ pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Ou
         .spawn()
         .expect("run docklint");
     if let Some(mut pipe) = child.stdin.take() {
-        let _ = pipe.write_all(stdin.unwrap_or("").as_bytes());
+        let _ = pipe.write_all(stdin);
     }
     child.wait_with_output().expect("docklint output")
 }
