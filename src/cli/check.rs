@@ -34,14 +34,19 @@ enum Mode {
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    let format = args.format();
-    let json = format == Format::Json;
     // Every run of `check --format json` prints one array, even one that fails early.
-    let refuse = |message: String| {
-        if json {
+    let empty_array = || {
+        if args.format() == Format::Json {
             println!("[]");
         }
+    };
+    let refuse = |message: String| {
+        empty_array();
         failed(message)
+    };
+    let refuse_config = |e: &docklint::config::ConfigError| {
+        empty_array();
+        config_failed(e, colored(args.color, io::stderr().is_terminal()))
     };
     if let Some(problem) = misuse(&args) {
         return refuse(problem);
@@ -64,12 +69,7 @@ pub fn run(args: CheckArgs) -> u8 {
     let explicit = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(c) => Some(c),
-            Err(e) => {
-                if json {
-                    println!("[]");
-                }
-                return config_failed(&e);
-            }
+            Err(e) => return refuse_config(&e),
         },
         None => None,
     };
@@ -78,10 +78,7 @@ pub fn run(args: CheckArgs) -> u8 {
     for item in &found {
         if let Found::Lint(input) = item {
             if let Err(e) = resolver.check_config_for(input.path()) {
-                if json {
-                    println!("[]");
-                }
-                return config_failed(&e);
+                return refuse_config(&e);
             }
         }
     }

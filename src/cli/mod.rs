@@ -23,9 +23,8 @@ pub fn warn(message: &str) {
     eprintln!("docklint: warning: {}", escape(message));
 }
 
-pub fn config_failed(e: &ConfigError) -> u8 {
-    use std::io::IsTerminal;
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+/// Shows a lint.toml problem with the offending key underlined; returns exit code 2.
+pub fn config_failed(e: &ConfigError, color: bool) -> u8 {
     let style = emit::text::Style { color, width: 100 };
     eprint!("{}", emit::text::render_config_error(e, style));
     EXIT_FAILED
