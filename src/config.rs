@@ -310,8 +310,11 @@ pub struct Resolver {
     explicit: Option<Arc<Config>>,
     no_config: bool,
     overrides: Overrides,
-    found: HashMap<PathBuf, Option<Arc<Config>>>,
+    found: HashMap<PathBuf, Result<Option<Arc<Config>>, ConfigError>>,
 }
+
+/// Directories whose configuration a [`Resolver`] remembers at most.
+const MAX_REMEMBERED_DIRS: usize = 4096;
 
 impl Resolver {
     pub fn new(explicit: Option<Config>, no_config: bool, overrides: Overrides) -> Resolver {
@@ -324,34 +327,27 @@ impl Resolver {
         }
     }
 
-    /// The nearest `lint.toml` in the Dockerfile's directory or above.
+    /// The nearest `lint.toml` in the Dockerfile's directory or above. What each directory
+    /// resolves to is remembered (a broken file too); the memory is bounded by forgetting
+    /// everything past `MAX_REMEMBERED_DIRS` directories, which costs only a stat again.
     fn discover(&mut self, dir: &Path) -> Result<Option<Arc<Config>>, ConfigError> {
         if let Some(found) = self.found.get(dir) {
-            return Ok(found.clone());
+            return found.clone();
         }
         let candidate = dir.join(CONFIG_FILE_NAME);
         let found = if candidate.is_file() {
-            Some(Arc::new(Config::load(&candidate)?))
+            Config::load(&candidate).map(|c| Some(Arc::new(c)))
         } else {
             match dir.parent() {
-                Some(parent) if parent != dir => self.discover(parent)?,
-                _ => None,
+                Some(parent) if parent != dir => self.discover(parent),
+                _ => Ok(None),
             }
         };
-        self.found.insert(dir.to_path_buf(), found.clone());
-        Ok(found)
-    }
-
-    /// Finds (and validates) the configuration of a Dockerfile without building its
-    /// settings: a run checks every configuration before it lints anything.
-    pub fn check_config_for(&mut self, dockerfile: &Path) -> Result<(), ConfigError> {
-        if self.explicit.is_none() && !self.no_config {
-            let absolute =
-                std::path::absolute(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
-            let dir = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
-            self.discover(&dir)?;
+        if self.found.len() >= MAX_REMEMBERED_DIRS {
+            self.found.clear();
         }
-        Ok(())
+        self.found.insert(dir.to_path_buf(), found.clone());
+        found
     }
 
     pub fn settings_for(&mut self, dockerfile: &Path) -> Result<Settings, ConfigError> {

@@ -98,65 +98,64 @@ pub enum Found {
     Warning(String),
 }
 
-/// Expands the command-line paths into the files to lint, without duplicates. A path that
-/// cannot be read is reported where it was met, and the walk goes on.
-pub fn discover(paths: &[PathBuf], stdin_name: Option<&Path>) -> Vec<Found> {
-    let mut found = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let name = stdin_name.map_or_else(|| PathBuf::from("-"), Path::to_path_buf);
-            found.push(Found::Lint(Input::Stdin(name)));
-            continue;
-        }
-        match std::fs::metadata(path) {
-            Err(e) => found.push(Found::Failed {
-                path: path.clone(),
-                message: e.to_string(),
-            }),
-            Ok(m) if m.is_dir() => found.extend(walk_dir(path)),
-            Ok(_) => found.push(Found::Lint(Input::File(path.clone()))),
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|f| match f {
-        Found::Lint(input) => seen.insert(input.clone()),
-        _ => true,
-    });
-    found
+/// Expands the command-line paths into what to lint, lazily, in the order of the command
+/// line, each directory in path order (so output is stable and nothing is held for a
+/// large tree). A path that cannot be read is reported where it was met, and the walk
+/// goes on. A file named twice is linted once (the inputs are remembered only when more
+/// than one path is given).
+pub fn discover<'a>(
+    paths: &'a [PathBuf],
+    stdin_name: Option<&'a Path>,
+) -> impl Iterator<Item = Found> + 'a {
+    let mut seen = (paths.len() > 1).then(std::collections::HashSet::new);
+    paths
+        .iter()
+        .flat_map(move |path| expand(path, stdin_name))
+        .filter(move |found| match (found, &mut seen) {
+            (Found::Lint(input), Some(seen)) => seen.insert(input.clone()),
+            _ => true,
+        })
 }
 
-fn walk_dir(dir: &Path) -> Vec<Found> {
-    let walker = ignore::WalkBuilder::new(dir)
+fn expand(path: &Path, stdin_name: Option<&Path>) -> Box<dyn Iterator<Item = Found>> {
+    if path.as_os_str() == "-" {
+        let name = stdin_name.map_or_else(|| PathBuf::from("-"), Path::to_path_buf);
+        return Box::new(std::iter::once(Found::Lint(Input::Stdin(name))));
+    }
+    let found = match std::fs::metadata(path) {
+        Err(e) => Found::Failed {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+        Ok(m) if m.is_dir() => return Box::new(walk_dir(path)),
+        Ok(_) => Found::Lint(Input::File(path.to_path_buf())),
+    };
+    Box::new(std::iter::once(found))
+}
+
+fn walk_dir(dir: &Path) -> impl Iterator<Item = Found> {
+    ignore::WalkBuilder::new(dir)
         .hidden(false)
         // .gitignore applies whether or not the tree is a git checkout.
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git")
-        .build();
-    let mut found: Vec<(PathBuf, Found)> = Vec::new();
-    let mut warnings = Vec::new();
-    for entry in walker {
-        match entry {
+        // Depth first with each directory's entries sorted is path order.
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build()
+        .filter_map(|entry| match entry {
             Ok(entry) => {
                 let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
-                    let path = entry.into_path();
-                    found.push((path.clone(), Found::Lint(Input::File(path))));
-                }
+                let named = is_dockerfile_name(&entry.file_name().to_string_lossy());
+                (is_file && named).then(|| Found::Lint(Input::File(entry.into_path())))
             }
-            Err(e) => match (walk_error_path(&e), e.io_error()) {
-                (Some(path), Some(io)) => {
-                    let message = io.to_string();
-                    found.push((path.clone(), Found::Failed { path, message }));
-                }
-                _ => warnings.push(Found::Warning(e.to_string())),
-            },
-        }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    warnings
-        .into_iter()
-        .chain(found.into_iter().map(|(_, f)| f))
-        .collect()
+            Err(e) => Some(match (walk_error_path(&e), e.io_error()) {
+                (Some(path), Some(io)) => Found::Failed {
+                    path,
+                    message: io.to_string(),
+                },
+                _ => Found::Warning(e.to_string()),
+            }),
+        })
 }
 
 /// The path an error of the walk is about.

@@ -164,3 +164,39 @@ fn a_dockerignore_docker_rejects_is_reported_where_it_fails() {
     let text = docklint(dir.path(), &["check", "svc"]);
     assert_contains(&stdout(&text), "svc/.dockerignore:2:1");
 }
+
+#[test]
+fn a_broken_lint_toml_stops_only_the_files_under_it() {
+    let dir = TempDir::new("bad-config");
+    dir.write("a/lint.toml", "selectt = []\n");
+    dir.write("a/Dockerfile", PIP);
+    dir.write("b/Dockerfile", PIP);
+    let out = docklint(dir.path(), &["check", "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let found: Vec<(String, String)> = json_array(&out)
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().into(),
+                d["path"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("io-error".to_string(), "./a/Dockerfile".to_string()),
+            (
+                "missing-cache-mount".to_string(),
+                "./b/Dockerfile".to_string()
+            )
+        ]
+    );
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("unknown field `selectt`").count(),
+        2,
+        "shown once: {err}"
+    );
+    assert_contains(&err, "lint.toml:1:1");
+}

@@ -75,13 +75,6 @@ pub fn run(args: CheckArgs) -> u8 {
     };
     let found = walk::discover(&args.paths, args.stdin_filename.as_deref());
     let mut resolver = Resolver::new(explicit, args.no_config, overrides);
-    for item in &found {
-        if let Found::Lint(input) = item {
-            if let Err(e) = resolver.check_config_for(input.path()) {
-                return refuse_config(&e);
-            }
-        }
-    }
     let stdin = if args.reads_stdin() {
         let mut bytes = Vec::new();
         if let Err(e) = io::stdin().read_to_end(&mut bytes) {
@@ -97,7 +90,7 @@ pub fn run(args: CheckArgs) -> u8 {
         _ => Mode::Lint,
     };
     let mut run = Run::new(&args, mode, stdin.clone());
-    let result = run.all(&found, &mut resolver, stdin.as_deref());
+    let result = run.all(found, &mut resolver, stdin.as_deref());
     match result {
         Ok(()) => run.finish(),
         // A closed pipe (`docklint check | head`) ends the run quietly.
@@ -185,6 +178,9 @@ struct Run {
     found_problem: bool,
     failed: bool,
     reported_dockerignores: HashSet<PathBuf>,
+    /// `lint.toml` files already shown as unusable.
+    reported_configs: HashSet<PathBuf>,
+    stderr_color: bool,
     /// Standard input as read: what `--fix -` prints back when it cannot rewrite it.
     stdin: Option<Vec<u8>>,
 }
@@ -228,6 +224,8 @@ impl Run {
             found_problem: false,
             failed: false,
             reported_dockerignores: HashSet::new(),
+            reported_configs: HashSet::new(),
+            stderr_color: colored(args.color, io::stderr().is_terminal()),
             stdin,
         }
     }
@@ -236,23 +234,21 @@ impl Run {
     /// is being linted.
     fn all(
         &mut self,
-        found: &[Found],
+        mut found: impl Iterator<Item = Found>,
         resolver: &mut Resolver,
         stdin: Option<&[u8]>,
     ) -> io::Result<()> {
         let mode = self.mode;
-        let mut pending: Vec<(&Found, Option<Processed>)> = Vec::new();
-        for chunk in found.chunks(CHUNK) {
-            let jobs: Vec<(&Found, Option<Settings>)> = chunk
-                .iter()
-                .map(|item| {
-                    let settings = match item {
-                        Found::Lint(input) => resolver.settings_for(input.path()).ok(),
-                        _ => None,
-                    };
-                    (item, settings)
-                })
+        let mut pending: Vec<(Found, Option<Processed>)> = Vec::new();
+        loop {
+            let jobs: Vec<(Found, Option<Settings>)> = found
+                .by_ref()
+                .take(CHUNK)
+                .map(|item| self.with_settings(item, resolver))
                 .collect();
+            if jobs.is_empty() {
+                break;
+            }
             let previous = std::mem::take(&mut pending);
             let (processed, written) = rayon::join(
                 || {
@@ -266,17 +262,44 @@ impl Run {
                 || self.write_out(previous),
             );
             written?;
-            pending = jobs.iter().map(|(item, _)| *item).zip(processed).collect();
+            pending = jobs
+                .into_iter()
+                .map(|(item, _)| item)
+                .zip(processed)
+                .collect();
         }
         self.write_out(pending)
     }
 
-    fn write_out(&mut self, chunk: Vec<(&Found, Option<Processed>)>) -> io::Result<()> {
+    /// The settings a file is linted with. A file under a `lint.toml` that cannot be used
+    /// is not linted: the problem is shown once, and the file is a failed path.
+    fn with_settings(&mut self, item: Found, resolver: &mut Resolver) -> (Found, Option<Settings>) {
+        let Found::Lint(input) = &item else {
+            return (item, None);
+        };
+        match resolver.settings_for(input.path()) {
+            Ok(settings) => (item, Some(settings)),
+            Err(e) => {
+                if self.reported_configs.insert(e.path.clone()) {
+                    config_failed(&e, self.stderr_color);
+                }
+                let failed = Found::Failed {
+                    path: input.path().to_path_buf(),
+                    message: format!("not linted: {} cannot be used", escape::path(&e.path)),
+                };
+                (failed, None)
+            }
+        }
+    }
+
+    fn write_out(&mut self, chunk: Vec<(Found, Option<Processed>)>) -> io::Result<()> {
         for (item, processed) in chunk {
             match (item, processed) {
-                (Found::Warning(message), _) => warn(message),
-                (Found::Failed { path, message }, _) => self.failure(path, message)?,
-                (_, Some(Processed::Failed { path, message })) => self.failure(&path, &message)?,
+                (Found::Warning(message), _) => warn(&message),
+                (Found::Failed { path, message }, _)
+                | (_, Some(Processed::Failed { path, message })) => {
+                    self.failure(&path, &message)?
+                }
                 (_, Some(Processed::Done(done))) => self.done(*done)?,
                 (Found::Lint(_), None) => {}
             }
