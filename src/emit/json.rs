@@ -51,18 +51,20 @@ pub struct JsonEdit<'a> {
 #[derive(Debug, Default)]
 pub struct ArrayWriter {
     items: usize,
+    /// One element's text, kept between elements to save its allocations.
+    buffer: Vec<u8>,
 }
 
 impl ArrayWriter {
     pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                out.write_all(b"\n")?;
-            }
-            out.write_all(b"  ")?;
-            out.write_all(line.as_bytes())?;
+        // One level deeper than serde_json puts it: two spaces before every line (strings
+        // hold no raw line breaks in JSON).
+        for (i, line) in self.buffer.split(|&b| b == b'\n').enumerate() {
+            out.write_all(if i == 0 { b"  " } else { b"\n  " })?;
+            out.write_all(line)?;
         }
         self.items += 1;
         Ok(())
