@@ -153,6 +153,7 @@ mod tests {
             message: String::new(),
             help: None,
             labels: vec![],
+            anchors: vec![],
             fix: Some(Fix::new("t", applicability, edits)),
         }
     }

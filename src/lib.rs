@@ -76,7 +76,7 @@ fn run_phase(
 ) {
     for rule in lints::rules()
         .iter()
-        .filter(|r| r.phase() == phase && settings.is_enabled(r.meta()))
+        .filter(|r| r.phase() == phase && rule::is_active(**r, settings))
     {
         let mut cx = Ctx {
             file,
@@ -231,6 +231,7 @@ mod tests {
             message: String::new(),
             help: None,
             labels: Vec::new(),
+            anchors: Vec::new(),
             fix: Some(Fix::safe("test fix", vec![edit])),
         }
     }

@@ -1,0 +1,286 @@
+//! Cache mounts a fix may add, planned from what the RUN does: the directory the tool really
+//! uses, or one the fix pins the tool to when the natural one is unusable; the ids of the
+//! user; and whether the plan is proved (safe) or rests on something docklint cannot see.
+//!
+//! A cache mount is a real directory while the RUN runs, set up before its first command:
+//! - removing it or a parent fails the build (EBUSY), emptying it makes it useless;
+//! - `mkdir` of it or a missing parent fails (it exists), files written under it are lost;
+//! - the builder creates missing parents as root, and buildah leaves them in the image: a
+//!   mount inside a non-root user's home would leave a root-owned `~/.cache` there, so such
+//!   users get a mount outside their home, the tool pinned to it;
+//! - a mount under a home the same RUN creates is created first, as root, and breaks
+//!   `useradd -m`.
+
+use super::effects::{CacheUse, PathKind};
+use super::paths::path_is_within;
+use super::users::Certainty;
+use super::{MountKind, Run};
+
+/// A uid or gid for the mount: a number, or a build argument (`uid=${UID}`) so that
+/// `--build-arg` keeps them in step with `useradd -u $UID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Id {
+    Number(u32),
+    Arg(String),
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Id::Number(n) => write!(f, "{n}"),
+            Id::Arg(name) => write!(f, "${{{name}}}"),
+        }
+    }
+}
+
+/// A cache mount to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountPlan {
+    pub target: String,
+    /// The variable to set inline on each command so the tool uses `target`
+    /// (`PIP_CACHE_DIR=/var/cache/pip pip install …`); `None` when `target` is where the
+    /// tool caches anyway.
+    pub pin: Option<&'static str>,
+    pub uid: Option<Id>,
+    pub gid: Option<Id>,
+    /// `mode=0777` when the user's uid is unknown: any uid can write.
+    pub world_writable: bool,
+    /// The RUN already has this cache mount (another command was pinned to it): only the
+    /// pin is added.
+    pub exists: bool,
+    /// Why the cache is not mounted where the tool would put it (set when `pin` is).
+    pub moved: Option<String>,
+    /// What keeps the plan from being proved; empty for a safe fix.
+    pub doubts: Vec<String>,
+}
+
+impl MountPlan {
+    /// The `--mount=...` flag.
+    pub fn flag(&self) -> String {
+        let mut flag = format!("--mount=type=cache,target={}", self.target);
+        if let Some(uid) = &self.uid {
+            flag.push_str(&format!(",uid={uid}"));
+        }
+        if let Some(gid) = &self.gid {
+            flag.push_str(&format!(",gid={gid}"));
+        }
+        if self.world_writable {
+            flag.push_str(",mode=0777");
+        }
+        flag
+    }
+
+    pub fn is_safe(&self) -> bool {
+        self.doubts.is_empty()
+    }
+}
+
+/// What the fix can do for one tool's cache in a RUN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    Mount(MountPlan),
+    /// No fix: why.
+    Advice(String),
+}
+
+/// Plans one mount for `uses` (the same tool, directory and user in one RUN).
+pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
+    let Some(first) = uses.first() else {
+        return Plan::Advice(String::new());
+    };
+    let tool = first.tool;
+    let effects = &run.effects;
+    let step = &effects.steps[first.step];
+    let user = &step.user;
+    let pinnable = !run.exec_form
+        && uses.iter().all(|u| {
+            let s = &effects.steps[u.step];
+            !u.explicit && s.inline_env_reaches && run.script.as_ref().is_some_and(|script| assignable(script, s.command))
+        })
+        && !tool.dir_env.is_empty();
+
+    let mut doubts = Vec::new();
+    let root = user.uid == Some(0);
+    let (uid, gid, world_writable) = match (root, user.id_certainty) {
+        (true, Certainty::Known) => (None, None, false),
+        (true, _) => {
+            doubts.push("the RUN is assumed to run as root: docklint does not know this base image's user".to_string());
+            (None, None, false)
+        }
+        (false, Certainty::Known) => {
+            let (uid_arg, gid_arg) = user
+                .id_args
+                .clone()
+                .filter(|(uid_arg, _)| run.scope.is_arg(uid_arg))
+                .map_or((None, None), |(u, g)| (Some(u), g.filter(|g| run.scope.is_arg(g))));
+            let uid = uid_arg.map(Id::Arg).or(user.uid.map(Id::Number));
+            // A user's own group has the uid's number: it follows the same argument.
+            let gid = match (gid_arg, user.gid) {
+                (Some(arg), _) => Some(Id::Arg(arg)),
+                (None, Some(gid)) if Some(gid) == user.uid => uid.clone(),
+                (None, Some(gid)) => Some(Id::Number(gid)),
+                (None, None) => uid.clone(),
+            };
+            (uid, gid, false)
+        }
+        (false, _) => {
+            doubts.push(format!(
+                "the uid of `{}` is not in the file: the mount is made writable by every user instead",
+                user.name
+            ));
+            (None, None, true)
+        }
+    };
+
+    let home = user.home.as_deref().filter(|_| !root);
+    let created_home = |target: &str| {
+        run.effects
+            .steps
+            .iter()
+            .map(|s| &s.user)
+            .chain([user])
+            .filter(|u| u.created_at == Some(run.instruction))
+            .filter_map(|u| u.home.as_deref())
+            .any(|h| path_is_within(target, h))
+    };
+    let natural = uses
+        .iter()
+        .all(|u| u.dir == first.dir && u.certainty == Certainty::Known)
+        .then(|| first.dir.clone())
+        .flatten();
+    let mut candidates: Vec<(String, Option<&'static str>)> = Vec::new();
+    let moved;
+    match &natural {
+        Some(dir) if home.is_some_and(|h| path_is_within(dir, h)) => {
+            moved = Some(format!(
+                "{dir} is in the home of `{}`, where a mount would leave a root-owned directory in the image",
+                user.name
+            ))
+        }
+        Some(dir) if created_home(dir) => {
+            moved = Some(format!("{dir} is under a home this RUN creates"))
+        }
+        Some(dir) => {
+            let natural_conflicts = conflicts(run, dir, false);
+            moved = natural_conflicts.first().cloned();
+            candidates.push((dir.clone(), None));
+        }
+        None => {
+            moved = Some(format!("{}'s cache directory depends on a HOME docklint cannot be sure of", tool.name))
+        }
+    }
+    if pinnable {
+        for dir in [format!("/var/cache/{}", tool.name), format!("/tmp/{}-cache", tool.name)] {
+            if !candidates.iter().any(|(c, _)| *c == dir) {
+                candidates.push((dir, tool.dir_env.first().copied()));
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Plan::Advice(format!(
+            "{}, and {} cannot be pointed elsewhere from this command: set `{}` and mount that directory",
+            moved.unwrap_or_default(),
+            tool.name,
+            tool.dir_env.first().copied().unwrap_or("its cache directory")
+        ));
+    }
+    let opaque: Vec<String> = effects
+        .opaque
+        .iter()
+        .map(|o| format!("`{}` runs code docklint cannot see, which may remove or fill the mounted directory", o.name))
+        .take(1)
+        .collect();
+    let mut best: Option<(MountPlan, usize)> = None;
+    for (target, pin) in candidates {
+        let mut plan_doubts = doubts.clone();
+        plan_doubts.extend(conflicts(run, &target, pin.is_some()));
+        plan_doubts.extend(opaque.iter().cloned());
+        if natural.is_none() && pin.is_none() {
+            continue;
+        }
+        let score = plan_doubts.len();
+        let exists = run
+            .mounts
+            .iter()
+            .any(|m| m.kind == MountKind::Cache && m.target.as_deref() == Some(target.as_str()));
+        let plan = MountPlan {
+            moved: pin.and(moved.clone()),
+            target,
+            pin,
+            uid: uid.clone(),
+            gid: gid.clone(),
+            world_writable,
+            exists,
+            doubts: plan_doubts,
+        };
+        if best.as_ref().is_none_or(|(_, s)| score < *s) {
+            best = Some((plan, score));
+        }
+    }
+    match best {
+        Some((plan, _)) => Plan::Mount(plan),
+        None => Plan::Advice(format!("no directory for {}'s cache can be proved", tool.name)),
+    }
+}
+
+/// Whether `NAME=value ` can be written before the command: it starts a command in the RUN's
+/// text, or in a quoted `sh -c`/`su -c` payload or a heredoc (an unquoted payload is one
+/// word: a blank would split it).
+fn assignable(script: &crate::syntax::shell::Script, command: usize) -> bool {
+    let Some(c) = script.commands.get(command) else {
+        return false;
+    };
+    if c.context.process != crate::syntax::shell::Process::Child {
+        return true;
+    }
+    let Some(parent) = c.parent.and_then(|p| script.commands.get(p)) else {
+        return false;
+    };
+    match parent.args.iter().find(|w| w.span.start <= c.span.start && c.span.start < w.span.end) {
+        Some(payload) => payload.raw.starts_with(['\'', '"']),
+        None => true,
+    }
+}
+
+/// What in the RUN would break a cache mount on `target`, or make it useless.
+fn conflicts(run: &Run, target: &str, pinned: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for effect in &run.effects.paths {
+        // A pinned target is what the pinned commands use; a purge by a command the fix
+        // does not pin empties the tool's usual directory, not the mount.
+        let path = &effect.path;
+        let doubt = match effect.kind {
+            PathKind::Remove | PathKind::RemoveInside if path.may_remove(target) => Some(format!(
+                "`{}` removes {}, the mounted directory or a parent of it, and the build would fail (device or resource busy)",
+                effect.by,
+                path.display()
+            )),
+            PathKind::Remove | PathKind::RemoveInside if path.may_be_within(target) && !(pinned && effect.by.ends_with("cache purge")) => Some(format!(
+                "`{}` empties the cache at {}, which would make the mount useless",
+                effect.by,
+                path.display()
+            )),
+            PathKind::CreateDirectory { must_not_exist: true } | PathKind::Write { .. } | PathKind::WriteInside { .. }
+                if path.may_overlap(target) =>
+            {
+                Some(format!(
+                    "`{}` writes {}, which with a mount on {target} would fail or land in the cache instead of the image",
+                    effect.by,
+                    path.display()
+                ))
+            }
+            _ => None,
+        };
+        out.extend(doubt);
+    }
+    for mount in &run.mounts {
+        if mount.kind != MountKind::Cache {
+            if let Some(t) = &mount.target {
+                if path_is_within(target, t) || path_is_within(t, target) {
+                    out.push(format!("another mount is on {t}"));
+                }
+            }
+        }
+    }
+    out
+}
