@@ -182,7 +182,8 @@ fn fix_pass(
     min: Applicability,
     reverted: &mut Vec<FixRecord>,
 ) -> Option<Pass> {
-    let (new_text, taken) = fix::apply(text, diagnostics, min);
+    let (new_text, taken) =
+        fix::apply_in_regions(text, diagnostics, min, |f| instruction_region(df, f));
     let new_df = dockerfile::parse(&new_text);
     if !parses_worse(df, &new_df) {
         let applied = taken.into_iter().map(FixRecord::of).collect();
@@ -210,6 +211,25 @@ fn fix_pass(
     }
     pass.applied.reverse();
     (!pass.applied.is_empty()).then_some(pass)
+}
+
+/// The instructions a fix edits, from the first one's start to the last one's end (its edits
+/// alone when they touch no instruction): two fixes reasoned on one instruction are not
+/// applied in the same pass.
+fn instruction_region(df: &Dockerfile, fix: &fix::Fix) -> source::Span {
+    let (start, end) = (fix.start(), fix.end());
+    // Instructions are in file order: the touched ones are a run found by binary search.
+    let first = df.instructions.partition_point(|i| i.span.end < start);
+    let mut hits = df.instructions[first..]
+        .iter()
+        .take_while(|i| i.span.start <= end);
+    match hits.next() {
+        Some(first) => {
+            let last = hits.last().unwrap_or(first);
+            first.span.start.min(start)..last.span.end.max(end)
+        }
+        None => start..end,
+    }
 }
 
 fn parses_worse(before: &Dockerfile, after: &Dockerfile) -> bool {

@@ -52,6 +52,9 @@ enum Command {
     /// Check .dockerignore matching cases (JSON lines on stdin). Used by the corpus check.
     #[command(hide = true)]
     DebugDockerignore,
+    /// Print what the model knows of each RUN (JSON lines). Used by the corpus check.
+    #[command(hide = true)]
+    DebugEffects { files: Vec<PathBuf> },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
         } => context(&dir, dockerfile.as_deref(), format),
         Command::DebugParse { files } => debug_parse(&files),
         Command::DebugDockerignore => debug_dockerignore(),
+        Command::DebugEffects { files } => debug_effects(&files),
     })
 }
 
@@ -498,6 +502,25 @@ fn debug_dockerignore() -> u8 {
         };
         let result = serde_json::json!({"case": n + 1, "agrees": agrees, "excluded": excluded, "error": error});
         let _ = writeln!(out, "{result}");
+    }
+    EXIT_CLEAN
+}
+
+fn debug_effects(files: &[PathBuf]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    for path in files {
+        let Ok(bytes) = std::fs::read(path) else {
+            eprintln!("docklint: cannot read {}", path.display());
+            return EXIT_FAILED;
+        };
+        let file = docklint::source::SourceFile::from_bytes(path.clone(), bytes);
+        let df = docklint::syntax::dockerfile::parse(&file.text);
+        let model = docklint::model::Model::build(&df);
+        let mut line = model.effects_json(&df, &file.text);
+        line["file"] = serde_json::Value::String(path.display().to_string());
+        if writeln!(out, "{line}").is_err() {
+            return EXIT_FAILED;
+        }
     }
     EXIT_CLEAN
 }

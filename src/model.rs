@@ -566,3 +566,44 @@ fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char)
 
 #[cfg(test)]
 mod tests;
+
+impl Model {
+    /// What the model knows of each RUN, as JSON: the corpus check audits fixes with it
+    /// (`docklint debug-effects`).
+    pub fn effects_json(&self, df: &Dockerfile, text: &str) -> serde_json::Value {
+        use serde_json::json;
+        let runs: Vec<serde_json::Value> = self
+            .runs
+            .iter()
+            .map(|run| {
+                let instruction = &df.instructions[run.instruction];
+                let e = &run.effects;
+                let body = match instruction.command() {
+                    Some(Command::Shell(body)) => body.as_str().to_string(),
+                    _ => String::new(),
+                };
+                json!({
+                    "start": instruction.span.start,
+                    "end": instruction.span.end,
+                    "text": text.get(instruction.span.clone()).unwrap_or(""),
+                    "source": text.get(instruction.args_text.to_file(0)..instruction.span.end).unwrap_or(""),
+                    "body": body,
+                    "cache_mounts": run.mounts.iter()
+                        .filter(|m| m.kind == MountKind::Cache)
+                        .map(|m| m.target.clone())
+                        .collect::<Vec<_>>(),
+                    "paths": e.paths.iter()
+                        .map(|p| json!({"kind": format!("{:?}", p.kind), "path": p.path.display(), "by": p.by,
+                                        "exact": matches!(p.path, paths::PathPattern::Exact(_)),
+                                        "glob": matches!(p.path, paths::PathPattern::Glob(_))}))
+                        .collect::<Vec<_>>(),
+                    "leaks": e.leaks.iter().map(|l| l.what.clone()).collect::<Vec<_>>(),
+                    "background": e.background.len(),
+                    "opaque": e.opaque.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
+                    "approximate": e.approximate,
+                })
+            })
+            .collect();
+        json!({ "runs": runs })
+    }
+}

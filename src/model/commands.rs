@@ -42,7 +42,11 @@ pub fn builtin(name: &str, args: &[&str]) -> Option<Builtin> {
             None => Stateless,
         },
         "cd" | "chdir" | "pushd" | "popd" => State("changes directory"),
-        "export" | "readonly" | "declare" | "typeset" | "local" if no_args || only_flags(&["-p"]) => Stateless,
+        "export" | "readonly" | "declare" | "typeset" | "local"
+            if no_args || only_flags(&["-p"]) =>
+        {
+            Stateless
+        }
         "export" => State("exports variables"),
         "readonly" | "declare" | "typeset" | "local" => State("declares variables"),
         "unset" => State("unsets variables"),
@@ -131,15 +135,31 @@ pub fn wrapper_args<'a>(program: &str, args: &[&'a str]) -> Option<WrapperArgs<'
     let syntax = match name {
         "env" => Syntax {
             short_values: "uCS",
-            long_values: &["unset", "chdir", "split-string", "default-signal", "ignore-signal", "block-signal"],
+            long_values: &[
+                "unset",
+                "chdir",
+                "split-string",
+                "default-signal",
+                "ignore-signal",
+                "block-signal",
+            ],
             operands: 0,
             assignments: true,
         },
         "sudo" => Syntax {
             short_values: "ugCDhprtURT",
             long_values: &[
-                "user", "group", "close-from", "chdir", "host", "prompt", "role", "type", "other-user",
-                "chroot", "command-timeout",
+                "user",
+                "group",
+                "close-from",
+                "chdir",
+                "host",
+                "prompt",
+                "role",
+                "type",
+                "other-user",
+                "chroot",
+                "command-timeout",
             ],
             operands: 0,
             assignments: true,
@@ -195,7 +215,14 @@ pub fn wrapper_args<'a>(program: &str, args: &[&'a str]) -> Option<WrapperArgs<'
         "xargs" => Syntax {
             short_values: "adEIiLlnPs",
             long_values: &[
-                "arg-file", "delimiter", "eof", "replace", "max-lines", "max-args", "max-procs", "max-chars",
+                "arg-file",
+                "delimiter",
+                "eof",
+                "replace",
+                "max-lines",
+                "max-args",
+                "max-procs",
+                "max-chars",
                 "process-slot-var",
             ],
             operands: 0,
@@ -225,7 +252,15 @@ pub fn wrapper_args<'a>(program: &str, args: &[&'a str]) -> Option<WrapperArgs<'
                 &args[1..],
                 &Syntax {
                     short_values: "p",
-                    long_values: &["python", "with", "directory", "project", "extra", "group", "package"],
+                    long_values: &[
+                        "python",
+                        "with",
+                        "directory",
+                        "project",
+                        "extra",
+                        "group",
+                        "package",
+                    ],
                     operands: 0,
                     assignments: false,
                 },
@@ -249,7 +284,9 @@ fn read_args<'a>(args: &[&'a str], syntax: &Syntax) -> WrapperArgs<'a> {
             break;
         }
         if let Some(long) = arg.strip_prefix("--") {
-            let (name, inline) = long.split_once('=').map_or((long, None), |(n, v)| (n, Some(v)));
+            let (name, inline) = long
+                .split_once('=')
+                .map_or((long, None), |(n, v)| (n, Some(v)));
             i += 1;
             let value = match inline {
                 Some(v) => Some(v),
@@ -318,7 +355,8 @@ pub struct SuArgs<'a> {
 
 pub fn su_args<'a>(program: &str, args: &[&'a str]) -> Option<SuArgs<'a>> {
     let name = basename(program);
-    let runuser_command_form = name == "runuser" && args.iter().any(|a| *a == "-u" || a.starts_with("--user"));
+    let runuser_command_form =
+        name == "runuser" && args.iter().any(|a| *a == "-u" || a.starts_with("--user"));
     if !matches!(name, "su" | "runuser") || runuser_command_form {
         return None;
     }
@@ -333,9 +371,14 @@ pub fn su_args<'a>(program: &str, args: &[&'a str]) -> Option<SuArgs<'a>> {
                 out.command = (i < args.len()).then_some(i);
                 i += 1;
             }
-            "-s" | "--shell" | "-g" | "--group" | "-G" | "--supp-group" | "-w" | "--whitelist-environment" => {
-                i += 1
-            }
+            "-s"
+            | "--shell"
+            | "-g"
+            | "--group"
+            | "-G"
+            | "--supp-group"
+            | "-w"
+            | "--whitelist-environment" => i += 1,
             a if a.starts_with("--command=") => out.command = Some(i - 1),
             a if a.starts_with('-') => {}
             a if out.user.is_none() => out.user = Some(a),
@@ -350,7 +393,11 @@ pub fn su_args<'a>(program: &str, args: &[&'a str]) -> Option<SuArgs<'a>> {
 /// be read (`$(( a[i]++ ))`).
 pub fn assigning_expansions(raw: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
-    let name_at = |s: &str| -> String { s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
+    let name_at = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut rest = raw;
     while let Some(at) = rest.find("${") {
         let inner = &rest[at + 2..];
@@ -368,13 +415,11 @@ pub fn assigning_expansions(raw: &str) -> Vec<Option<String>> {
         let expression = &inner[..end];
         let assigns = expression.contains("++")
             || expression.contains("--")
-            || expression
-                .match_indices('=')
-                .any(|(i, _)| {
-                    let before = expression[..i].chars().last();
-                    let after = expression[i + 1..].chars().next();
-                    !matches!(before, Some('=' | '!' | '<' | '>')) && after != Some('=')
-                });
+            || expression.match_indices('=').any(|(i, _)| {
+                let before = expression[..i].chars().last();
+                let after = expression[i + 1..].chars().next();
+                !matches!(before, Some('=' | '!' | '<' | '>')) && after != Some('=')
+            });
         if assigns {
             out.push(None);
         }
@@ -481,35 +526,224 @@ pub enum Reach {
 /// The reach of an external program given its arguments.
 pub fn reach(program: &str, args: &[&str]) -> Reach {
     use Reach::{DistroPackages, Operands, PackagePrefix, Unknown};
-    let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("");
+    let sub = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .copied()
+        .unwrap_or("");
     match basename(program) {
-        "cat" | "ls" | "cp" | "mv" | "ln" | "rm" | "rmdir" | "unlink" | "mkdir" | "touch" | "chmod" | "chown"
-        | "chgrp" | "install" | "tee" | "sed" | "awk" | "gawk" | "mawk" | "grep" | "egrep" | "fgrep" | "head"
-        | "tail" | "sort" | "uniq" | "cut" | "tr" | "wc" | "find" | "curl" | "wget" | "tar" | "unzip" | "gzip"
-        | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "zcat" | "sleep" | "date" | "id" | "whoami"
-        | "uname" | "which" | "printenv" | "expr" | "seq" | "basename" | "dirname" | "readlink" | "realpath"
-        | "stat" | "file" | "du" | "df" | "free" | "nproc" | "getent" | "hostname" | "sync" | "dd" | "envsubst"
-        | "jq" | "yq" | "sha256sum" | "sha512sum" | "sha1sum" | "md5sum" | "base64" | "cmp" | "diff" | "patch"
-        | "useradd" | "groupadd" | "adduser" | "addgroup" | "usermod" | "groupmod" | "userdel" | "groupdel"
-        | "chpasswd" | "passwd" | "ldconfig" | "locale-gen" | "update-locale" | "update-ca-certificates"
-        | "localedef" | "ssh-keyscan" | "ssh-keygen" | "openssl" | "mktemp" | "tput" | "locale" | "true"
-        | "false" | "test" | "[" | "echo" | "printf" | "env" | "xargs" | "yes" | "rev" | "tac" | "nl"
-        | "paste" | "join" | "comm" | "split" | "csplit" | "truncate" | "shuf" | "od" | "hexdump" | "xxd"
-        | "strings" | "timeout" | "nice" | "nohup" | "stdbuf" | "ionice" | "eatmydata" | "fakeroot" | "gosu"
-        | "su-exec" | "sudo" | "su" | "runuser" | "mknod" | "mkfifo" | "setcap" | "getcap" | "strip" => Operands,
-        "git" if matches!(sub, "clone" | "checkout" | "fetch" | "config" | "init" | "submodule" | "rev-parse"
-            | "describe" | "log" | "reset" | "apply" | "archive" | "lfs" | "remote" | "show" | "status"
-            | "tag" | "pull" | "branch" | "switch" | "sparse-checkout" | "clean" | "gc" | "am") => Operands,
-        "apt-get" | "apt" | "aptitude" | "apk" | "dnf" | "yum" | "microdnf" | "tdnf" | "zypper" | "dpkg" | "rpm"
-        | "pacman" | "apt-cache" | "apt-key" | "apt-mark" | "debconf-set-selections" | "add-apt-repository" => {
-            DistroPackages
+        "cat"
+        | "ls"
+        | "cp"
+        | "mv"
+        | "ln"
+        | "rm"
+        | "rmdir"
+        | "unlink"
+        | "mkdir"
+        | "touch"
+        | "chmod"
+        | "chown"
+        | "chgrp"
+        | "install"
+        | "tee"
+        | "sed"
+        | "awk"
+        | "gawk"
+        | "mawk"
+        | "grep"
+        | "egrep"
+        | "fgrep"
+        | "head"
+        | "tail"
+        | "sort"
+        | "uniq"
+        | "cut"
+        | "tr"
+        | "wc"
+        | "find"
+        | "curl"
+        | "wget"
+        | "tar"
+        | "unzip"
+        | "gzip"
+        | "gunzip"
+        | "bzip2"
+        | "bunzip2"
+        | "xz"
+        | "unxz"
+        | "zstd"
+        | "zcat"
+        | "sleep"
+        | "date"
+        | "id"
+        | "whoami"
+        | "uname"
+        | "which"
+        | "printenv"
+        | "expr"
+        | "seq"
+        | "basename"
+        | "dirname"
+        | "readlink"
+        | "realpath"
+        | "stat"
+        | "file"
+        | "du"
+        | "df"
+        | "free"
+        | "nproc"
+        | "getent"
+        | "hostname"
+        | "sync"
+        | "dd"
+        | "envsubst"
+        | "jq"
+        | "yq"
+        | "sha256sum"
+        | "sha512sum"
+        | "sha1sum"
+        | "md5sum"
+        | "base64"
+        | "cmp"
+        | "diff"
+        | "patch"
+        | "useradd"
+        | "groupadd"
+        | "adduser"
+        | "addgroup"
+        | "usermod"
+        | "groupmod"
+        | "userdel"
+        | "groupdel"
+        | "chpasswd"
+        | "passwd"
+        | "ldconfig"
+        | "locale-gen"
+        | "update-locale"
+        | "update-ca-certificates"
+        | "localedef"
+        | "ssh-keyscan"
+        | "ssh-keygen"
+        | "openssl"
+        | "mktemp"
+        | "tput"
+        | "locale"
+        | "true"
+        | "false"
+        | "test"
+        | "["
+        | "echo"
+        | "printf"
+        | "env"
+        | "xargs"
+        | "yes"
+        | "rev"
+        | "tac"
+        | "nl"
+        | "paste"
+        | "join"
+        | "comm"
+        | "split"
+        | "csplit"
+        | "truncate"
+        | "shuf"
+        | "od"
+        | "hexdump"
+        | "xxd"
+        | "strings"
+        | "timeout"
+        | "nice"
+        | "nohup"
+        | "stdbuf"
+        | "ionice"
+        | "eatmydata"
+        | "fakeroot"
+        | "gosu"
+        | "su-exec"
+        | "sudo"
+        | "su"
+        | "runuser"
+        | "mknod"
+        | "mkfifo"
+        | "setcap"
+        | "getcap"
+        | "strip"
+        | "venv" => Operands,
+        "git"
+            if matches!(
+                sub,
+                "clone"
+                    | "checkout"
+                    | "fetch"
+                    | "config"
+                    | "init"
+                    | "submodule"
+                    | "rev-parse"
+                    | "describe"
+                    | "log"
+                    | "reset"
+                    | "apply"
+                    | "archive"
+                    | "lfs"
+                    | "remote"
+                    | "show"
+                    | "status"
+                    | "tag"
+                    | "pull"
+                    | "branch"
+                    | "switch"
+                    | "sparse-checkout"
+                    | "clean"
+                    | "gc"
+                    | "am"
+            ) =>
+        {
+            Operands
         }
-        "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "conda" | "mamba" | "micromamba" | "npm" | "yarn"
-        | "pnpm" | "bun" | "gem" | "bundle" | "bundler" | "composer" | "cargo" | "rustup" | "mvn" | "gradle"
-        | "dotnet" | "nuget" | "corepack" => PackagePrefix,
-        "go" if matches!(sub, "mod" | "get" | "install" | "build" | "env" | "version" | "vet" | "test" | "generate"
-            | "clean" | "list" | "work") => PackagePrefix,
-        name if name.starts_with("pip") && name[3..].chars().all(|c| c.is_ascii_digit() || c == '.') => PackagePrefix,
+        "apt-get"
+        | "apt"
+        | "aptitude"
+        | "apk"
+        | "dnf"
+        | "yum"
+        | "microdnf"
+        | "tdnf"
+        | "zypper"
+        | "dpkg"
+        | "rpm"
+        | "pacman"
+        | "apt-cache"
+        | "apt-key"
+        | "apt-mark"
+        | "debconf-set-selections"
+        | "add-apt-repository" => DistroPackages,
+        "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "conda" | "mamba" | "micromamba"
+        | "npm" | "yarn" | "pnpm" | "bun" | "gem" | "bundle" | "bundler" | "composer" | "cargo"
+        | "rustup" | "mvn" | "gradle" | "dotnet" | "nuget" | "corepack" => PackagePrefix,
+        "go" if matches!(
+            sub,
+            "mod"
+                | "get"
+                | "install"
+                | "build"
+                | "env"
+                | "version"
+                | "vet"
+                | "test"
+                | "generate"
+                | "clean"
+                | "list"
+                | "work"
+        ) =>
+        {
+            PackagePrefix
+        }
+        name if name.starts_with("pip")
+            && name[3..].chars().all(|c| c.is_ascii_digit() || c == '.') =>
+        {
+            PackagePrefix
+        }
         _ => Unknown,
     }
 }
@@ -546,9 +780,12 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
     let name = basename(program);
     let (flags, operands) = split_operands(name, args);
     let has = |f: char| flags.iter().any(|a| !a.starts_with("--") && a.contains(f));
-    let long = |f: &str| flags.iter().any(|a| *a == f);
+    let long = |f: &str| flags.contains(&f);
     match name {
-        "rm" | "unlink" | "rmdir" => operands.iter().map(|&i| PathUse::Remove(Operand::Arg(i))).collect(),
+        "rm" | "unlink" | "rmdir" => operands
+            .iter()
+            .map(|&i| PathUse::Remove(Operand::Arg(i)))
+            .collect(),
         "mkdir" => {
             let parents = has('p') || long("--parents");
             operands
@@ -603,7 +840,8 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
         }
         "chmod" => {
             let mode = operands.first().map(|&i| args[i]).unwrap_or("");
-            let executable = mode.contains('x') || mode.chars().any(|c| matches!(c, '1' | '3' | '5' | '7'));
+            let executable =
+                mode.contains('x') || mode.chars().any(|c| matches!(c, '1' | '3' | '5' | '7'));
             if !executable {
                 return Vec::new();
             }
@@ -625,33 +863,56 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                 .collect()
         }
         "tar" => {
-            let extracting = args.first().is_some_and(|a| !a.starts_with('-') && a.contains('x'))
+            let extracting = args
+                .first()
+                .is_some_and(|a| !a.starts_with('-') && a.contains('x'))
                 || has('x')
                 || long("--extract")
                 || long("--get");
             if !extracting {
                 return Vec::new();
             }
-            let at = option_operand(args, &["-C", "--directory"]).unwrap_or(Operand::WorkingDirectory);
-            vec![PathUse::WriteInside { at, executable: true }]
+            let at =
+                option_operand(args, &["-C", "--directory"]).unwrap_or(Operand::WorkingDirectory);
+            vec![PathUse::WriteInside {
+                at,
+                executable: true,
+            }]
         }
         "unzip" => {
             let at = option_operand(args, &["-d"]).unwrap_or(Operand::WorkingDirectory);
-            vec![PathUse::WriteInside { at, executable: true }]
+            vec![PathUse::WriteInside {
+                at,
+                executable: true,
+            }]
         }
+        // `python -m venv DIR`
+        "venv" => operands
+            .iter()
+            .map(|&i| PathUse::WriteInside {
+                at: Operand::Arg(i),
+                executable: true,
+            })
+            .collect(),
         "git" if operands.first().is_some_and(|&i| args[i] == "clone") => {
             let at = match operands.get(2) {
                 Some(&i) => Operand::Arg(i),
                 None => Operand::WorkingDirectory,
             };
-            vec![PathUse::WriteInside { at, executable: true }]
+            vec![PathUse::WriteInside {
+                at,
+                executable: true,
+            }]
         }
         "find" => {
-            let root = operands.first().map_or(Operand::WorkingDirectory, |&i| Operand::Arg(i));
-            let deletes = args.iter().any(|a| *a == "-delete")
-                || args
-                    .windows(2)
-                    .any(|w| matches!(w[0], "-exec" | "-execdir" | "-ok") && matches!(basename(w[1]), "rm" | "rmdir"));
+            let root = operands
+                .first()
+                .map_or(Operand::WorkingDirectory, |&i| Operand::Arg(i));
+            let deletes = args.contains(&"-delete")
+                || args.windows(2).any(|w| {
+                    matches!(w[0], "-exec" | "-execdir" | "-ok")
+                        && matches!(basename(w[1]), "rm" | "rmdir")
+                });
             if deletes {
                 vec![PathUse::RemoveInside(root.clone()), PathUse::Remove(root)]
             } else {
@@ -698,7 +959,16 @@ fn split_operands<'a>(name: &str, args: &[&'a str]) -> (Vec<&'a str>, Vec<usize>
         "cp" | "mv" | "ln" | "install" => &["-t", "-S", "-m", "-o", "-g", "--suffix"],
         "mkdir" => &["-m", "--mode", "-Z"],
         "chmod" | "chown" => &["--reference"],
-        "tar" => &["-C", "-f", "--directory", "--file", "-T", "-X", "--exclude", "--strip-components"],
+        "tar" => &[
+            "-C",
+            "-f",
+            "--directory",
+            "--file",
+            "-T",
+            "-X",
+            "--exclude",
+            "--strip-components",
+        ],
         "unzip" => &["-d", "-x"],
         "find" => &[],
         _ => &[],
@@ -709,7 +979,11 @@ fn split_operands<'a>(name: &str, args: &[&'a str]) -> (Vec<&'a str>, Vec<usize>
             options_done = true;
             continue;
         }
-        if !options_done && arg.starts_with('-') && arg.len() > 1 && !(name == "chmod" && is_mode(arg)) {
+        if !options_done
+            && arg.starts_with('-')
+            && arg.len() > 1
+            && !(name == "chmod" && is_mode(arg))
+        {
             flags.push(arg);
             if valued.contains(&arg) {
                 i += 1;
@@ -723,7 +997,9 @@ fn split_operands<'a>(name: &str, args: &[&'a str]) -> (Vec<&'a str>, Vec<usize>
 
 /// `-x`, `-w` … as chmod modes, not options.
 fn is_mode(arg: &str) -> bool {
-    arg[1..].chars().all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | 's' | 't'))
+    arg[1..]
+        .chars()
+        .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | 's' | 't'))
 }
 
 #[cfg(test)]
@@ -733,16 +1009,25 @@ mod tests {
 
     #[test]
     fn builtins_leave_state_or_not() {
-        assert_eq!(builtin("cd", &["/tmp"]), Some(Builtin::State("changes directory")));
+        assert_eq!(
+            builtin("cd", &["/tmp"]),
+            Some(Builtin::State("changes directory"))
+        );
         assert_eq!(builtin("command", &["cd", "/tmp"]), Some(Builtin::Runs(0)));
         assert_eq!(builtin("command", &["-v", "pip"]), Some(Builtin::Stateless));
         assert_eq!(builtin("builtin", &["cd", "/"]), Some(Builtin::Runs(0)));
-        assert!(matches!(builtin("printf", &["-v", "x", "y"]), Some(Builtin::State(_))));
+        assert!(matches!(
+            builtin("printf", &["-v", "x", "y"]),
+            Some(Builtin::State(_))
+        ));
         assert_eq!(builtin("printf", &["%s\\n", "x"]), Some(Builtin::Stateless));
         assert!(matches!(builtin("set", &["-e"]), Some(Builtin::State(_))));
         assert_eq!(builtin("set", &[]), Some(Builtin::Stateless));
         assert_eq!(builtin("umask", &[]), Some(Builtin::Stateless));
-        assert!(matches!(builtin("umask", &["077"]), Some(Builtin::State(_))));
+        assert!(matches!(
+            builtin("umask", &["077"]),
+            Some(Builtin::State(_))
+        ));
         assert_eq!(builtin("pip", &["install"]), None);
     }
 
@@ -750,13 +1035,25 @@ mod tests {
     fn wrappers_find_their_command() {
         let at = |program: &str, args: &[&str]| wrapper_args(program, args).and_then(|w| w.command);
         assert_eq!(at("sudo", &["-u", "app", "-E", "pip", "install"]), Some(3));
-        assert_eq!(at("env", &["-i", "A=1", "HOME=/x", "pip", "install"]), Some(3));
-        assert_eq!(at("timeout", &["-s", "KILL", "60", "pip", "install"]), Some(3));
+        assert_eq!(
+            at("env", &["-i", "A=1", "HOME=/x", "pip", "install"]),
+            Some(3)
+        );
+        assert_eq!(
+            at("timeout", &["-s", "KILL", "60", "pip", "install"]),
+            Some(3)
+        );
         assert_eq!(at("gosu", &["app", "pip"]), Some(1));
         assert_eq!(at("runuser", &["-u", "app", "--", "pip"]), Some(3));
         assert_eq!(at("nice", &["-n", "10", "pip"]), Some(2));
         assert_eq!(at("xargs", &["-n1", "pip", "install"]), Some(1));
-        assert_eq!(at("conda", &["run", "-n", "base", "--no-capture-output", "pip", "install"]), Some(4));
+        assert_eq!(
+            at(
+                "conda",
+                &["run", "-n", "base", "--no-capture-output", "pip", "install"]
+            ),
+            Some(4)
+        );
         assert_eq!(at("nohup", &["pip"]), Some(0));
         assert_eq!(at("conda", &["install", "x"]), None);
     }
@@ -766,8 +1063,15 @@ mod tests {
         let su = su_args("su", &["app", "-c", "pip install x"]).unwrap_or_default();
         assert_eq!((su.user, su.command), (Some("app"), Some(2)));
         let su = su_args("su", &["-", "-c", "id", "app"]).unwrap_or_default();
-        assert_eq!((su.user, su.command, su.login), (Some("app"), Some(2), true));
-        assert!(is_python("python3.12") && is_python("/opt/venv/bin/python") && is_python("python${PY}"));
+        assert_eq!(
+            (su.user, su.command, su.login),
+            (Some("app"), Some(2), true)
+        );
+        assert!(
+            is_python("python3.12")
+                && is_python("/opt/venv/bin/python")
+                && is_python("python${PY}")
+        );
         assert!(!is_python("python-config"));
         assert_eq!(python_module(&["-m", "pip", "install"]), Some(1));
         assert_eq!(python_module(&["-I", "-X", "utf8", "-m", "pip"]), Some(4));
@@ -783,8 +1087,14 @@ mod tests {
             l.shell_input("sudo", &["-u", "app", "sh", "-c", "pip install x"]),
             Some(ShellInput::CommandString(4))
         );
-        assert_eq!(l.shell_input("su", &["app", "-c", "pip install x"]), Some(ShellInput::CommandString(2)));
-        assert_eq!(l.shell_input("env", &["A=1", "bash"]), Some(ShellInput::Stdin));
+        assert_eq!(
+            l.shell_input("su", &["app", "-c", "pip install x"]),
+            Some(ShellInput::CommandString(2))
+        );
+        assert_eq!(
+            l.shell_input("env", &["A=1", "bash"]),
+            Some(ShellInput::Stdin)
+        );
         assert_eq!(l.shell_input("bash", &["script.sh"]), None);
         assert_eq!(l.shell_input("pip", &["install"]), None);
     }
@@ -793,7 +1103,10 @@ mod tests {
     fn path_uses_of_common_commands() {
         assert_eq!(
             path_uses("rm", &["-rf", "/root/.cache", "/tmp/x"]),
-            [PathUse::Remove(Operand::Arg(1)), PathUse::Remove(Operand::Arg(2))]
+            [
+                PathUse::Remove(Operand::Arg(1)),
+                PathUse::Remove(Operand::Arg(2))
+            ]
         );
         assert_eq!(
             path_uses("mkdir", &["/app"]),
@@ -812,6 +1125,9 @@ mod tests {
         assert!(path_uses("chmod", &["644", "/x"]).is_empty());
         assert_eq!(path_uses("chmod", &["+x", "/usr/local/bin/x"]).len(), 2);
         assert_eq!(reach("make", &["install"]), Reach::Unknown);
-        assert_eq!(reach("apt-get", &["install", "-y", "curl"]), Reach::DistroPackages);
+        assert_eq!(
+            reach("apt-get", &["install", "-y", "curl"]),
+            Reach::DistroPackages
+        );
     }
 }

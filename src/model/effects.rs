@@ -313,7 +313,12 @@ impl<'a> Builder<'a> {
             .iter()
             .enumerate()
             .map(|(i, c)| (c.span.start, 1, Item::Command(i, c)))
-            .chain(script.states.iter().map(|s| (s.span.start, 0, Item::State(s))))
+            .chain(
+                script
+                    .states
+                    .iter()
+                    .map(|s| (s.span.start, 0, Item::State(s))),
+            )
             .collect();
         items.sort_by_key(|(at, order, _)| (*at, *order));
         for (_, _, item) in items {
@@ -337,8 +342,15 @@ impl<'a> Builder<'a> {
         };
         match &state.kind {
             StateKind::Assignment(word) => {
-                let Some((name, _)) = word.value.split_once('=') else { return };
-                let name = name.trim_end_matches('+').split('[').next().unwrap_or(name).to_string();
+                let Some((name, _)) = word.value.split_once('=') else {
+                    return;
+                };
+                let name = name
+                    .trim_end_matches('+')
+                    .split('[')
+                    .next()
+                    .unwrap_or(name)
+                    .to_string();
                 if main {
                     self.effects.leaks.push(leak("assigns a shell variable"));
                 }
@@ -361,12 +373,16 @@ impl<'a> Builder<'a> {
             StateKind::LoopVariable(name) => {
                 self.forget(name);
                 if main {
-                    self.effects.leaks.push(leak("leaves the loop variable set"));
+                    self.effects
+                        .leaks
+                        .push(leak("leaves the loop variable set"));
                 }
             }
             StateKind::Arithmetic => {
                 if main {
-                    self.effects.leaks.push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
+                    self.effects
+                        .leaks
+                        .push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
                 }
                 self.shell.vars.opaque = true;
                 self.shell.exported.opaque = true;
@@ -374,8 +390,17 @@ impl<'a> Builder<'a> {
             StateKind::Background => self.effects.background.push(state.span.clone()),
             StateKind::Redirect(redirect) => {
                 if redirect.writes() {
-                    let path = self.path_of_word(&redirect.target, &self.shell.vars.clone(), self.shell.cwd.clone());
-                    self.record_path(state.span.clone(), path, PathKind::Write { executable: false }, "a redirection");
+                    let path = self.path_of_word(
+                        &redirect.target,
+                        &self.shell.vars.clone(),
+                        self.shell.cwd.clone(),
+                    );
+                    self.record_path(
+                        state.span.clone(),
+                        path,
+                        PathKind::Write { executable: false },
+                        "a redirection",
+                    );
                 }
             }
         }
@@ -481,8 +506,16 @@ impl<'a> Builder<'a> {
                 break;
             };
             let base = commands::basename(&name).to_string();
-            let args: Vec<&str> = values[at..].iter().map(|v| v.as_deref().unwrap_or("\u{0}")).collect();
-            if looked_up_by_shell && !name.contains('/') && !self.functions.contains(&name) && commands::builtin(&name, &args).is_none() && context.process != Process::Child {
+            let args: Vec<&str> = values[at..]
+                .iter()
+                .map(|v| v.as_deref().unwrap_or("\u{0}"))
+                .collect();
+            if looked_up_by_shell
+                && !name.contains('/')
+                && !self.functions.contains(&name)
+                && commands::builtin(&name, &args).is_none()
+                && context.process != Process::Child
+            {
                 self.effects.looked_up.push(name.clone());
             }
             step.name = base.clone();
@@ -501,7 +534,13 @@ impl<'a> Builder<'a> {
                                 what: format!("`{base}` {what}"),
                             });
                         }
-                        self.builtin_state(&base, &command.args[at.min(command.args.len())..], &values[at..], context, &vars);
+                        self.builtin_state(
+                            &base,
+                            &command.args[at.min(command.args.len())..],
+                            &values[at..],
+                            context,
+                            &vars,
+                        );
                     }
                     Builtin::Runs(next) => {
                         program = values.get(at + next).cloned().flatten();
@@ -552,8 +591,17 @@ impl<'a> Builder<'a> {
         self.effects.steps.push(step);
         self.program_effects(step_index, command, &values);
         for redirect in command.redirects.iter().filter(|r| r.writes()) {
-            let path = self.path_of_word(&redirect.target, &vars, self.effects.steps[step_index].cwd.clone());
-            self.record_path(command.span.clone(), path, PathKind::Write { executable: false }, "a redirection");
+            let path = self.path_of_word(
+                &redirect.target,
+                &vars,
+                self.effects.steps[step_index].cwd.clone(),
+            );
+            self.record_path(
+                command.span.clone(),
+                path,
+                PathKind::Write { executable: false },
+                "a redirection",
+            );
         }
     }
 
@@ -588,7 +636,9 @@ impl<'a> Builder<'a> {
     }
 
     fn resolve_assignment_in(&self, word: &Word, vars: &Env) -> Value {
-        let (Some((_, raw_value)), Some((_, value))) = (word.raw.split_once('='), word.value.split_once('=')) else {
+        let (Some((_, raw_value)), Some((_, value))) =
+            (word.raw.split_once('='), word.value.split_once('='))
+        else {
             return Value::Unknown;
         };
         let resolved = Word {
@@ -597,7 +647,8 @@ impl<'a> Builder<'a> {
             span: word.span.clone(),
             literal: word.literal,
         };
-        self.resolve(&resolved, vars).map_or(Value::Unknown, Value::Known)
+        self.resolve(&resolved, vars)
+            .map_or(Value::Unknown, Value::Known)
     }
 
     fn opaque(&mut self, command: &Command, name: &str) {
@@ -610,7 +661,14 @@ impl<'a> Builder<'a> {
     }
 
     /// What a builtin that leaves state changes in the model.
-    fn builtin_state(&mut self, name: &str, words: &[Word], values: &[Option<String>], context: Context, vars: &Env) {
+    fn builtin_state(
+        &mut self,
+        name: &str,
+        words: &[Word],
+        values: &[Option<String>],
+        context: Context,
+        vars: &Env,
+    ) {
         let exact = Self::exact(context);
         let operands: Vec<(usize, &str)> = values
             .iter()
@@ -625,7 +683,11 @@ impl<'a> Builder<'a> {
                     Some((_, "-")) => None,
                     Some((_, dir)) => self.shell.cwd.as_deref().map(|cwd| resolve_path(cwd, dir)),
                 };
-                let target = if values.iter().any(Option::is_none) { None } else { target };
+                let target = if values.iter().any(Option::is_none) {
+                    None
+                } else {
+                    target
+                };
                 self.shell.cwd = if exact { target } else { None };
             }
             "pushd" | "popd" => self.shell.cwd = None,
@@ -642,7 +704,9 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     let (name, assigned) = match value.split_once('=') {
-                        Some((n, _)) => (n.to_string(), Some(self.resolve_assignment_in(word, vars))),
+                        Some((n, _)) => {
+                            (n.to_string(), Some(self.resolve_assignment_in(word, vars)))
+                        }
                         None => (value.clone(), None),
                     };
                     if !exact {
@@ -675,24 +739,37 @@ impl<'a> Builder<'a> {
             }
             "let" => {
                 for (_, expression) in operands {
-                    let name: String = expression.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    let name: String = expression
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
                     self.forget(&name);
                 }
             }
             "printf" => {
-                if let Some(name) = values.iter().position(|v| v.as_deref() == Some("-v")).and_then(|i| values.get(i + 1).cloned().flatten()) {
+                if let Some(name) = values
+                    .iter()
+                    .position(|v| v.as_deref() == Some("-v"))
+                    .and_then(|i| values.get(i + 1).cloned().flatten())
+                {
                     self.forget(&name);
                 }
             }
-            "source" | "." | "eval" | "set" | "shopt" => {
-                // Anything may have changed: options, variables, the directory.
-                if name != "set" || values.iter().any(|v| v.as_deref().is_none_or(|v| v.contains('a') || !v.starts_with(['-', '+']))) {
-                    self.shell.vars.opaque = true;
-                    self.shell.exported.opaque = true;
-                    if name != "set" {
-                        self.shell.cwd = None;
-                    }
-                }
+            "source" | "." | "eval" => {
+                // Anything may have changed: variables, the directory.
+                self.shell.vars.opaque = true;
+                self.shell.exported.opaque = true;
+                self.shell.cwd = None;
+            }
+            // `set -a` (or `-o allexport`) exports every later assignment.
+            "set"
+                if values.iter().any(|v| {
+                    v.as_deref()
+                        .is_none_or(|v| v.contains('a') || !v.starts_with(['-', '+']))
+                }) =>
+            {
+                self.shell.vars.opaque = true;
+                self.shell.exported.opaque = true;
             }
             _ => {}
         }
@@ -713,9 +790,16 @@ impl<'a> Builder<'a> {
     fn apply_wrapper(&mut self, name: &str, wrapper: &commands::WrapperArgs, step: &mut Step) {
         match name {
             "sudo" => {
-                let user = wrapper.value("u").or(wrapper.value("user")).unwrap_or("root");
+                let user = wrapper
+                    .value("u")
+                    .or(wrapper.value("user"))
+                    .unwrap_or("root");
                 self.switch_user(step, user);
-                let preserve = wrapper.has("E") || wrapper.options.iter().any(|(o, _)| o.starts_with("preserve-env"));
+                let preserve = wrapper.has("E")
+                    || wrapper
+                        .options
+                        .iter()
+                        .any(|(o, _)| o.starts_with("preserve-env"));
                 if wrapper.has("i") || wrapper.has("login") {
                     self.reset_env(step);
                     step.cwd = step.env.known("HOME").map(str::to_string);
@@ -751,7 +835,9 @@ impl<'a> Builder<'a> {
                     }
                     if matches!(*option, "C" | "chdir") {
                         step.cwd = match (value, &step.cwd) {
-                            (Some(dir), Some(cwd)) if *dir != "\u{0}" => Some(resolve_path(cwd, dir)),
+                            (Some(dir), Some(cwd)) if *dir != "\u{0}" => {
+                                Some(resolve_path(cwd, dir))
+                            }
                             _ => None,
                         };
                     }
@@ -788,7 +874,10 @@ impl<'a> Builder<'a> {
             return;
         }
         let args_from = step.args_from.min(values.len());
-        let args: Vec<&str> = values[args_from..].iter().map(|v| v.as_deref().unwrap_or("\u{0}")).collect();
+        let args: Vec<&str> = values[args_from..]
+            .iter()
+            .map(|v| v.as_deref().unwrap_or("\u{0}"))
+            .collect();
         let name = step.name.clone();
         if commands::builtin(&name, &args).is_some() && !step.wrapped {
             return;
@@ -812,24 +901,36 @@ impl<'a> Builder<'a> {
             let (operand, kind) = match path_use {
                 PathUse::Remove(o) => (o, PathKind::Remove),
                 PathUse::RemoveInside(o) => (o, PathKind::RemoveInside),
-                PathUse::CreateDirectory { at, must_not_exist } => (at, PathKind::CreateDirectory { must_not_exist }),
+                PathUse::CreateDirectory { at, must_not_exist } => {
+                    (at, PathKind::CreateDirectory { must_not_exist })
+                }
                 PathUse::Write { at, executable } => (at, PathKind::Write { executable }),
-                PathUse::WriteInside { at, executable } => (at, PathKind::WriteInside { executable }),
+                PathUse::WriteInside { at, executable } => {
+                    (at, PathKind::WriteInside { executable })
+                }
             };
             let path = match operand {
-                Operand::WorkingDirectory => step.cwd.clone().map_or(PathPattern::Unknown, PathPattern::Exact),
+                Operand::WorkingDirectory => step
+                    .cwd
+                    .clone()
+                    .map_or(PathPattern::Unknown, PathPattern::Exact),
                 Operand::Arg(i) => match words.get(i) {
                     Some(word) => self.path_of_word(word, &step.env, step.cwd.clone()),
                     None => PathPattern::Unknown,
                 },
                 Operand::ArgFrom(i, from) => match args.get(i).and_then(|a| a.get(from..)) {
-                    Some(value) if !value.contains('\u{0}') => path_from(value, step.cwd.as_deref()),
+                    Some(value) if !value.contains('\u{0}') => {
+                        path_from(value, step.cwd.as_deref())
+                    }
                     _ => PathPattern::Unknown,
                 },
             };
             self.record_path(command.span.clone(), path, kind, &name);
         }
-        if matches!(name.as_str(), "useradd" | "adduser" | "usermod" | "groupadd" | "addgroup") {
+        if matches!(
+            name.as_str(),
+            "useradd" | "adduser" | "usermod" | "groupadd" | "addgroup"
+        ) {
             let resolved: Vec<Resolved> = words
                 .iter()
                 .zip(&values[args_from..])
@@ -838,7 +939,8 @@ impl<'a> Builder<'a> {
                     variable: whole_variable(&word.raw),
                 })
                 .collect();
-            self.accounts.learn(&name, &resolved, self.start.instruction);
+            self.accounts
+                .learn(&name, &resolved, self.start.instruction);
         }
         for tool in TOOLS.iter().copied().filter(|t| t.runs_as(&name)) {
             match tool.command(&args) {
@@ -849,7 +951,12 @@ impl<'a> Builder<'a> {
                 Some(CacheCommand::Purges) => {
                     let cache = self.cache_use(tool, step_index, command, &args);
                     let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
-                    self.record_path(command.span.clone(), path, PathKind::RemoveInside, &format!("{} cache purge", tool.name));
+                    self.record_path(
+                        command.span.clone(),
+                        path,
+                        PathKind::RemoveInside,
+                        &format!("{} cache purge", tool.name),
+                    );
                 }
                 None => {}
             }
@@ -873,7 +980,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Where a tool's cache is for this step, and what disables it.
-    fn cache_use(&self, tool: &'static Tool, step_index: usize, command: &Command, args: &[&str]) -> CacheUse {
+    fn cache_use(
+        &self,
+        tool: &'static Tool,
+        step_index: usize,
+        command: &Command,
+        args: &[&str],
+    ) -> CacheUse {
         let step = &self.effects.steps[step_index];
         let words = &command.args[step.args_from.min(command.args.len())..];
         let env = &step.env;
@@ -926,7 +1039,10 @@ impl<'a> Builder<'a> {
             .into_iter()
             .filter_map(|i| words.get(i).map(|w| w.span.clone()))
             .collect();
-        let inline_disablers = command.env.iter().chain(&command.args[..step.args_from.min(command.args.len())]);
+        let inline_disablers = command
+            .env
+            .iter()
+            .chain(&command.args[..step.args_from.min(command.args.len())]);
         disablers.extend(
             inline_disablers
                 .filter(|w| {
@@ -944,7 +1060,11 @@ impl<'a> Builder<'a> {
         CacheUse {
             tool,
             step: step_index,
-            certainty: if dir.is_some() { certainty } else { Certainty::Unknown },
+            certainty: if dir.is_some() {
+                certainty
+            } else {
+                Certainty::Unknown
+            },
             dir,
             explicit,
             disablers,
@@ -954,11 +1074,15 @@ impl<'a> Builder<'a> {
 
     fn path_of_word(&self, word: &Word, vars: &Env, cwd: Option<String>) -> PathPattern {
         match self.resolve(word, vars) {
-            Some(value) if !word.literal && value.contains(['*', '?', '[']) => match (value.starts_with('/'), cwd) {
-                (true, _) => PathPattern::Glob(value),
-                (false, Some(cwd)) => PathPattern::Glob(format!("{}/{value}", cwd.trim_end_matches('/'))),
-                (false, None) => PathPattern::Unknown,
-            },
+            Some(value) if !word.literal && value.contains(['*', '?', '[']) => {
+                match (value.starts_with('/'), cwd) {
+                    (true, _) => PathPattern::Glob(value),
+                    (false, Some(cwd)) => {
+                        PathPattern::Glob(format!("{}/{value}", cwd.trim_end_matches('/')))
+                    }
+                    (false, None) => PathPattern::Unknown,
+                }
+            }
             Some(value) => path_from(&value, cwd.as_deref()),
             None => PathPattern::Unknown,
         }
@@ -977,10 +1101,17 @@ impl<'a> Builder<'a> {
         {
             self.effects.installs_on_path.push(span.clone());
         }
-        let shell_binaries = SHELL_BINARIES.iter().copied().chain([self.start.shell_program]);
+        let shell_binaries = SHELL_BINARIES
+            .iter()
+            .copied()
+            .chain([self.start.shell_program]);
         let touches_shell = match kind {
-            PathKind::Remove | PathKind::Write { .. } => shell_binaries.clone().any(|b| path.may_remove(b)),
-            PathKind::RemoveInside | PathKind::WriteInside { .. } => shell_binaries.clone().any(|b| path.may_remove(b) && path_differs(&path, b)),
+            PathKind::Remove | PathKind::Write { .. } => {
+                shell_binaries.clone().any(|b| path.may_remove(b))
+            }
+            PathKind::RemoveInside | PathKind::WriteInside { .. } => shell_binaries
+                .clone()
+                .any(|b| path.may_remove(b) && path_differs(&path, b)),
             PathKind::CreateDirectory { .. } => false,
         };
         if touches_shell {
@@ -1016,7 +1147,8 @@ fn whole_variable(raw: &str) -> Option<String> {
         .strip_prefix("${")
         .and_then(|r| r.strip_suffix('}'))
         .or_else(|| raw.strip_prefix('$'))?;
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| name.to_string())
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| name.to_string())
 }
 
 /// `$VAR` references in a word's value, with the command's environment.

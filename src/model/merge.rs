@@ -40,7 +40,8 @@ pub enum Join {
 pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     let a = &df.instructions[first.instruction];
     let b = &df.instructions[second.instruction];
-    let (Some(Command::Shell(a_body)), Some(Command::Shell(b_body))) = (a.command(), b.command()) else {
+    let (Some(Command::Shell(a_body)), Some(Command::Shell(b_body))) = (a.command(), b.command())
+    else {
         return Join::Impossible("exec-form RUNs cannot be joined with `&&`".into());
     };
     if !a.heredocs.is_empty() || !b.heredocs.is_empty() {
@@ -58,7 +59,8 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     if a_script.fallback.is_some() || b_script.fallback.is_some() {
         return Join::Impossible("the shell text was not fully understood".into());
     }
-    let (Some(a_shape), Some(b_shape)) = (Shape::of(a_body.as_str()), Shape::of(b_body.as_str())) else {
+    let (Some(a_shape), Some(b_shape)) = (Shape::of(a_body.as_str()), Shape::of(b_body.as_str()))
+    else {
         return Join::Impossible("a quote or group does not close".into());
     };
     if a_shape.comment || a_shape.trailing_operator {
@@ -144,9 +146,18 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
             );
         }
     }
-    if let Some(parameter) = ["$_", "${_}", "$LINENO", "${LINENO}", "$SECONDS", "$!", "${!}", "$BASH_COMMAND"]
-        .iter()
-        .find(|p| b_body.as_str().contains(**p))
+    if let Some(parameter) = [
+        "$_",
+        "${_}",
+        "$LINENO",
+        "${LINENO}",
+        "$SECONDS",
+        "$!",
+        "${!}",
+        "$BASH_COMMAND",
+    ]
+    .iter()
+    .find(|p| b_body.as_str().contains(**p))
     {
         doubt(
             whole(second),
@@ -176,7 +187,9 @@ fn interpreter_independent(script: &Script, effects: &Effects) -> bool {
     let portable_builtin = |name: &str, args: &[crate::syntax::shell::Word]| match name {
         "true" | "false" | ":" | "test" | "[" => true,
         // dash's echo reads backslash escapes, bash's does not.
-        "echo" | "printf" => args.iter().all(|a| !a.value.contains('\\') && !a.value.starts_with('-')),
+        "echo" | "printf" => args
+            .iter()
+            .all(|a| !a.value.contains('\\') && !a.value.starts_with('-')),
         _ => false,
     };
     let steps_portable = effects.steps.iter().all(|step| {
@@ -221,7 +234,13 @@ fn portable_word(raw: &str) -> bool {
                 let operator = &inner[name_len..];
                 let posix = ["", ":-", "-", ":=", "=", ":+", "+", ":?", "?"]
                     .iter()
-                    .any(|op| if op.is_empty() { operator.is_empty() } else { operator.starts_with(op) });
+                    .any(|op| {
+                        if op.is_empty() {
+                            operator.is_empty()
+                        } else {
+                            operator.starts_with(op)
+                        }
+                    });
                 if name_len == 0 || !posix {
                     return false;
                 }

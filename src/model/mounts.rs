@@ -95,7 +95,12 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     let pinnable = !run.exec_form
         && uses.iter().all(|u| {
             let s = &effects.steps[u.step];
-            !u.explicit && s.inline_env_reaches && run.script.as_ref().is_some_and(|script| assignable(script, s.command))
+            !u.explicit
+                && s.inline_env_reaches
+                && run
+                    .script
+                    .as_ref()
+                    .is_some_and(|script| assignable(script, s.command))
         })
         && !tool.dir_env.is_empty();
 
@@ -104,7 +109,10 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     let (uid, gid, world_writable) = match (root, user.id_certainty) {
         (true, Certainty::Known) => (None, None, false),
         (true, _) => {
-            doubts.push("the RUN is assumed to run as root: docklint does not know this base image's user".to_string());
+            doubts.push(
+                "the RUN is assumed to run as root: docklint does not know this base image's user"
+                    .to_string(),
+            );
             (None, None, false)
         }
         (false, Certainty::Known) => {
@@ -112,7 +120,9 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
                 .id_args
                 .clone()
                 .filter(|(uid_arg, _)| run.scope.is_arg(uid_arg))
-                .map_or((None, None), |(u, g)| (Some(u), g.filter(|g| run.scope.is_arg(g))));
+                .map_or((None, None), |(u, g)| {
+                    (Some(u), g.filter(|g| run.scope.is_arg(g)))
+                });
             let uid = uid_arg.map(Id::Arg).or(user.uid.map(Id::Number));
             // A user's own group has the uid's number: it follows the same argument.
             let gid = match (gid_arg, user.gid) {
@@ -161,8 +171,8 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
             moved = Some(format!("{dir} is under a home this RUN creates"))
         }
         Some(dir) => {
-            let natural_conflicts = conflicts(run, dir, false);
-            moved = natural_conflicts.first().cloned();
+            let found = conflicts(run, dir, false);
+            moved = found.fatal.first().or(found.doubts.first()).cloned();
             candidates.push((dir.clone(), None));
         }
         None => {
@@ -170,7 +180,10 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
         }
     }
     if pinnable {
-        for dir in [format!("/var/cache/{}", tool.name), format!("/tmp/{}-cache", tool.name)] {
+        for dir in [
+            format!("/var/cache/{}", tool.name),
+            format!("/tmp/{}-cache", tool.name),
+        ] {
             if !candidates.iter().any(|(c, _)| *c == dir) {
                 candidates.push((dir, tool.dir_env.first().copied()));
             }
@@ -191,9 +204,15 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
         .take(1)
         .collect();
     let mut best: Option<(MountPlan, usize)> = None;
+    let mut fatal = None;
     for (target, pin) in candidates {
+        let found = conflicts(run, &target, pin.is_some());
+        if let Some(reason) = found.fatal.into_iter().next() {
+            fatal.get_or_insert(reason);
+            continue;
+        }
         let mut plan_doubts = doubts.clone();
-        plan_doubts.extend(conflicts(run, &target, pin.is_some()));
+        plan_doubts.extend(found.doubts);
         plan_doubts.extend(opaque.iter().cloned());
         if natural.is_none() && pin.is_none() {
             continue;
@@ -219,7 +238,12 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     }
     match best {
         Some((plan, _)) => Plan::Mount(plan),
-        None => Plan::Advice(format!("no directory for {}'s cache can be proved", tool.name)),
+        None => Plan::Advice(format!(
+            "{}; {} cannot be pointed elsewhere from this command",
+            fatal
+                .unwrap_or_else(|| format!("no directory for {}'s cache can be proved", tool.name)),
+            tool.name
+        )),
     }
 }
 
@@ -236,48 +260,77 @@ fn assignable(script: &crate::syntax::shell::Script, command: usize) -> bool {
     let Some(parent) = c.parent.and_then(|p| script.commands.get(p)) else {
         return false;
     };
-    match parent.args.iter().find(|w| w.span.start <= c.span.start && c.span.start < w.span.end) {
+    match parent
+        .args
+        .iter()
+        .find(|w| w.span.start <= c.span.start && c.span.start < w.span.end)
+    {
         Some(payload) => payload.raw.starts_with(['\'', '"']),
         None => true,
     }
 }
 
-/// What in the RUN would break a cache mount on `target`, or make it useless.
-fn conflicts(run: &Run, target: &str, pinned: bool) -> Vec<String> {
-    let mut out = Vec::new();
+/// What in the RUN would break a cache mount on `target` or make it useless: `fatal` ones
+/// (the build would fail, or the cache be emptied: never a fix, not even an unsafe one) and
+/// doubts (a path docklint cannot resolve, a write that may land in the cache).
+struct Conflicts {
+    fatal: Vec<String>,
+    doubts: Vec<String>,
+}
+
+fn conflicts(run: &Run, target: &str, pinned: bool) -> Conflicts {
+    use super::paths::PathPattern;
+    let mut out = Conflicts {
+        fatal: Vec::new(),
+        doubts: Vec::new(),
+    };
     for effect in &run.effects.paths {
-        // A pinned target is what the pinned commands use; a purge by a command the fix
-        // does not pin empties the tool's usual directory, not the mount.
         let path = &effect.path;
-        let doubt = match effect.kind {
-            PathKind::Remove | PathKind::RemoveInside if path.may_remove(target) => Some(format!(
+        let resolved = !matches!(path, PathPattern::Unknown);
+        // A pinned target is used by the pinned commands only: a purge by a command the fix
+        // does not pin empties the tool's usual directory, not the mount.
+        let unpinned_purge = pinned && effect.by.ends_with("cache purge");
+        match effect.kind {
+            PathKind::Remove | PathKind::RemoveInside if path.may_remove(target) && resolved => out.fatal.push(format!(
                 "`{}` removes {}, the mounted directory or a parent of it, and the build would fail (device or resource busy)",
                 effect.by,
                 path.display()
             )),
-            PathKind::Remove | PathKind::RemoveInside if path.may_be_within(target) && !(pinned && effect.by.ends_with("cache purge")) => Some(format!(
-                "`{}` empties the cache at {}, which would make the mount useless",
-                effect.by,
-                path.display()
-            )),
-            PathKind::CreateDirectory { must_not_exist: true } | PathKind::Write { .. } | PathKind::WriteInside { .. }
-                if path.may_overlap(target) =>
-            {
-                Some(format!(
-                    "`{}` writes {}, which with a mount on {target} would fail or land in the cache instead of the image",
+            PathKind::Remove | PathKind::RemoveInside if path.may_be_within(target) && resolved && !unpinned_purge => {
+                out.fatal.push(format!(
+                    "`{}` empties the cache at {}, which would make the mount useless",
                     effect.by,
                     path.display()
                 ))
             }
-            _ => None,
-        };
-        out.extend(doubt);
+            PathKind::Remove | PathKind::RemoveInside if !resolved => out.doubts.push(format!(
+                "`{}` removes a path docklint cannot resolve, which may be the mounted directory",
+                effect.by
+            )),
+            PathKind::CreateDirectory { must_not_exist: true } if resolved && path.may_remove(target) => {
+                out.fatal.push(format!(
+                    "`{}` creates {}, which the mount would already have created: `mkdir` would fail",
+                    effect.by,
+                    path.display()
+                ))
+            }
+            PathKind::CreateDirectory { must_not_exist: true } | PathKind::Write { .. } | PathKind::WriteInside { .. }
+                if path.may_overlap(target) =>
+            {
+                out.doubts.push(format!(
+                    "`{}` writes {}, which with a mount on {target} could fail or land in the cache instead of the image",
+                    effect.by,
+                    path.display()
+                ))
+            }
+            _ => {}
+        }
     }
     for mount in &run.mounts {
         if mount.kind != MountKind::Cache {
             if let Some(t) = &mount.target {
                 if path_is_within(target, t) || path_is_within(t, target) {
-                    out.push(format!("another mount is on {t}"));
+                    out.fatal.push(format!("another mount is on {t}"));
                 }
             }
         }

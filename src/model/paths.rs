@@ -24,9 +24,12 @@ impl PathPattern {
     /// Whether this path and `target` may be one inside the other (or the same).
     pub fn may_overlap(&self, target: &str) -> bool {
         match self {
-            PathPattern::Exact(path) => path_is_within(target, path) || path_is_within(path, target),
+            PathPattern::Exact(path) => {
+                path_is_within(target, path) || path_is_within(path, target)
+            }
             PathPattern::Glob(glob) => {
-                ancestors(target).any(|a| glob_matches(glob, a)) || path_is_within(&literal_prefix(glob), target)
+                ancestors(target).any(|a| glob_matches(glob, a))
+                    || path_is_within(&literal_prefix(glob), target)
             }
             PathPattern::Unknown => true,
         }
@@ -176,7 +179,10 @@ mod tests {
 
     #[test]
     fn globs_and_paths() {
-        assert!(glob_matches("/var/lib/apt/lists/*", "/var/lib/apt/lists/x_y"));
+        assert!(glob_matches(
+            "/var/lib/apt/lists/*",
+            "/var/lib/apt/lists/x_y"
+        ));
         assert!(glob_matches("/tmp/[a-c]*", "/tmp/b1"));
         assert!(!glob_matches("/tmp/[!a-c]*", "/tmp/b1"));
         assert_eq!(ancestors("/a/b").collect::<Vec<_>>(), ["/a/b", "/a", "/"]);

@@ -30,9 +30,18 @@ fn useradd_with_uid_and_home() {
 
 #[test]
 fn a_uid_the_file_does_not_give_is_unknown_never_guessed() {
-    for create in ["useradd -m app", "useradd -r -m app", "adduser --system --home /home/app app", "adduser -S -h /home/app app"] {
+    for create in [
+        "useradd -m app",
+        "useradd -r -m app",
+        "adduser --system --home /home/app app",
+        "adduser -S -h /home/app app",
+    ] {
         let run = last_run(&format!("FROM node:20\nRUN {create}\nUSER app\nRUN id\n"));
-        assert_eq!((run.user.uid, run.user.id_certainty), (None, Certainty::Unknown), "{create}");
+        assert_eq!(
+            (run.user.uid, run.user.id_certainty),
+            (None, Certainty::Unknown),
+            "{create}"
+        );
         assert_eq!(run.user.home.as_deref(), Some("/home/app"), "{create}");
     }
 }
@@ -40,11 +49,18 @@ fn a_uid_the_file_does_not_give_is_unknown_never_guessed() {
 #[test]
 fn arg_defaults_resolve_account_ids_and_usermod_changes_them() {
     let run = last_run("FROM debian\nARG UID=1500\nRUN useradd -m -u $UID app\nUSER app\nRUN id\n");
-    assert_eq!((run.user.uid, run.user.id_certainty), (Some(1500), Certainty::Known));
+    assert_eq!(
+        (run.user.uid, run.user.id_certainty),
+        (Some(1500), Certainty::Known)
+    );
     assert_eq!(run.user.id_args, Some(("UID".to_string(), None)));
-    let run = last_run("FROM debian\nRUN useradd -m -u 1000 app && usermod -d /srv/app -m app\nUSER app\nRUN id\n");
+    let run = last_run(
+        "FROM debian\nRUN useradd -m -u 1000 app && usermod -d /srv/app -m app\nUSER app\nRUN id\n",
+    );
     assert_eq!(run.user.home.as_deref(), Some("/srv/app"));
-    let run = last_run("FROM debian\nRUN useradd -m -u 1000 app\nRUN usermod -u 2000 app\nUSER app\nRUN id\n");
+    let run = last_run(
+        "FROM debian\nRUN useradd -m -u 1000 app\nRUN usermod -u 2000 app\nUSER app\nRUN id\n",
+    );
     assert_eq!(run.user.uid, Some(2000));
 }
 
@@ -187,7 +203,11 @@ fn unknown_base_images_make_root_a_guess() {
         assert_eq!(run.user.id_certainty, Certainty::Known, "{base}");
     }
     let run = last_run("FROM someofficial-but-unlisted\nRUN pip install x\n");
-    assert_eq!(run.user.id_certainty, Certainty::Guessed, "only listed images are known to run as root");
+    assert_eq!(
+        run.user.id_certainty,
+        Certainty::Guessed,
+        "only listed images are known to run as root"
+    );
     let run = last_run("FROM localhost:5000/python\nRUN pip install x\n");
     assert_eq!(
         run.user.id_certainty,
@@ -219,25 +239,58 @@ mod effects {
     fn the_environment_each_command_sees() {
         let cases = [
             ("RUN pip install x", Some("/root/.cache/pip")),
-            ("RUN HOME=/tmp pip install --no-cache-dir x", Some("/tmp/.cache/pip")),
-            ("RUN export HOME=/srv && pip install x", Some("/srv/.cache/pip")),
+            (
+                "RUN HOME=/tmp pip install --no-cache-dir x",
+                Some("/tmp/.cache/pip"),
+            ),
+            (
+                "RUN export HOME=/srv && pip install x",
+                Some("/srv/.cache/pip"),
+            ),
             ("RUN export PIP_CACHE_DIR=/pc; pip install x", Some("/pc")),
-            ("RUN PIP_CACHE_DIR=/pc && pip install x", Some("/root/.cache/pip")),
+            (
+                "RUN PIP_CACHE_DIR=/pc && pip install x",
+                Some("/root/.cache/pip"),
+            ),
             ("RUN HOME=/h && pip install x", Some("/h/.cache/pip")),
             ("RUN if true; then export HOME=/h; fi; pip install x", None),
             ("RUN (export HOME=/h; pip install x)", None),
             ("RUN env HOME=/e pip install x", Some("/e/.cache/pip")),
-            ("RUN env -u HOME XDG_CACHE_HOME=/x pip install x", Some("/x/pip")),
-            ("WORKDIR /app\nRUN pip install --cache-dir ~/pc x", Some("/root/pc")),
-            ("WORKDIR /app\nRUN pip install --cache-dir=~/pc x", Some("/root/pc")),
-            ("WORKDIR /app\nRUN pip install --cache-dir rel x", Some("/app/rel")),
+            (
+                "RUN env -u HOME XDG_CACHE_HOME=/x pip install x",
+                Some("/x/pip"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir ~/pc x",
+                Some("/root/pc"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir=~/pc x",
+                Some("/root/pc"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir rel x",
+                Some("/app/rel"),
+            ),
             ("RUN cd /w && pip install --cache-dir rel x", Some("/w/rel")),
             ("RUN . /venv/bin/activate && pip install x", None),
             ("ENV PIP_CACHE_DIR=/env\nRUN pip install x", Some("/env")),
-            ("RUN timeout 600 nice -n 5 python3.12 -m pip install x", Some("/root/.cache/pip")),
-            ("ARG V=3.12\nRUN python${V} -m pip install x", Some("/root/.cache/pip")),
-            ("RUN conda run -n base pip install x", Some("/root/.cache/pip")),
-            ("RUN cat r.txt | xargs pip install", Some("/root/.cache/pip")),
+            (
+                "RUN timeout 600 nice -n 5 python3.12 -m pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "ARG V=3.12\nRUN python${V} -m pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "RUN conda run -n base pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "RUN cat r.txt | xargs pip install",
+                Some("/root/.cache/pip"),
+            ),
         ];
         for (body, expected) in cases {
             let text = format!("FROM python:3.12\n{body}\n");
@@ -249,13 +302,25 @@ mod effects {
     fn users_switched_by_wrappers() {
         let base = "FROM python:3.12\nRUN useradd -m -u 1000 app\n";
         let cases = [
-            ("RUN sudo -u app pip install x", Some("/home/app/.cache/pip")),
+            (
+                "RUN sudo -u app pip install x",
+                Some("/home/app/.cache/pip"),
+            ),
             ("RUN sudo -u app -E pip install x", Some("/root/.cache/pip")),
-            ("RUN su app -c 'pip install x'", Some("/home/app/.cache/pip")),
+            (
+                "RUN su app -c 'pip install x'",
+                Some("/home/app/.cache/pip"),
+            ),
             ("RUN su -m app -c 'pip install x'", Some("/root/.cache/pip")),
             ("RUN gosu app pip install x", Some("/home/app/.cache/pip")),
-            ("RUN runuser -u app -- pip install x", Some("/home/app/.cache/pip")),
-            ("RUN sudo -u app sh -c 'pip install x'", Some("/home/app/.cache/pip")),
+            (
+                "RUN runuser -u app -- pip install x",
+                Some("/home/app/.cache/pip"),
+            ),
+            (
+                "RUN sudo -u app sh -c 'pip install x'",
+                Some("/home/app/.cache/pip"),
+            ),
         ];
         for (body, expected) in cases {
             let text = format!("{base}{body}\n");
@@ -265,7 +330,11 @@ mod effects {
             };
             assert_eq!(cache.dir.as_deref(), expected, "{body}");
             let user = &run.effects.steps[cache.step].user;
-            let expected_uid = if expected.is_some_and(|d| d.starts_with("/home")) { 1000 } else { 0 };
+            let expected_uid = if expected.is_some_and(|d| d.starts_with("/home")) {
+                1000
+            } else {
+                0
+            };
             if !body.contains("-E") && !body.contains("-m ") {
                 assert_eq!(user.uid, Some(expected_uid), "{body}");
             }
@@ -275,15 +344,33 @@ mod effects {
     #[test]
     fn paths_removed_and_created() {
         let run = last_run("FROM python:3.12\nRUN pip install x && rm -rf ~/.cache /tmp/* && pip cache purge && mkdir /data && mkdir -p /a/b\n");
-        let paths: Vec<(PathKind, PathPattern)> = run.effects.paths.iter().map(|p| (p.kind, p.path.clone())).collect();
+        let paths: Vec<(PathKind, PathPattern)> = run
+            .effects
+            .paths
+            .iter()
+            .map(|p| (p.kind, p.path.clone()))
+            .collect();
         assert_eq!(
             paths,
             [
                 (PathKind::Remove, PathPattern::Exact("/root/.cache".into())),
                 (PathKind::Remove, PathPattern::Glob("/tmp/*".into())),
-                (PathKind::RemoveInside, PathPattern::Exact("/root/.cache/pip".into())),
-                (PathKind::CreateDirectory { must_not_exist: true }, PathPattern::Exact("/data".into())),
-                (PathKind::CreateDirectory { must_not_exist: false }, PathPattern::Exact("/a/b".into())),
+                (
+                    PathKind::RemoveInside,
+                    PathPattern::Exact("/root/.cache/pip".into())
+                ),
+                (
+                    PathKind::CreateDirectory {
+                        must_not_exist: true
+                    },
+                    PathPattern::Exact("/data".into())
+                ),
+                (
+                    PathKind::CreateDirectory {
+                        must_not_exist: false
+                    },
+                    PathPattern::Exact("/a/b".into())
+                ),
             ]
         );
         let run = last_run("FROM debian\nRUN rm -rf \"$UNSET_DIR\"\n");
@@ -293,7 +380,9 @@ mod effects {
     #[test]
     fn state_left_in_the_shell() {
         let leaks = |body: &str| -> Vec<String> {
-            let run = last_run(&format!("FROM debian\nSHELL [\"/bin/bash\", \"-c\"]\nRUN {body}\n"));
+            let run = last_run(&format!(
+                "FROM debian\nSHELL [\"/bin/bash\", \"-c\"]\nRUN {body}\n"
+            ));
             run.effects.leaks.iter().map(|l| l.what.clone()).collect()
         };
         for body in [
@@ -320,7 +409,15 @@ mod effects {
         ] {
             assert!(!leaks(body).is_empty(), "{body} leaves state");
         }
-        for body in ["cd /tmp | cat", "(cd /tmp && make)", "sh -c 'cd /x'", "apt-get update", "echo hi > /x", "test -f /x", "env cd /x"] {
+        for body in [
+            "cd /tmp | cat",
+            "(cd /tmp && make)",
+            "sh -c 'cd /x'",
+            "apt-get update",
+            "echo hi > /x",
+            "test -f /x",
+            "env cd /x",
+        ] {
             assert!(leaks(body).is_empty(), "{body}: {:?}", leaks(body));
         }
     }

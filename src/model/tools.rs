@@ -160,7 +160,11 @@ impl Tool {
     pub fn default_dir(&self, xdg_cache_home: Option<&str>, home: &str) -> String {
         match xdg_cache_home.filter(|x| !x.trim().is_empty()) {
             Some(xdg) => format!("{}/{}", xdg.trim_end_matches('/'), self.xdg_subdirectory),
-            None => format!("{}/.cache/{}", home.trim_end_matches('/'), self.xdg_subdirectory),
+            None => format!(
+                "{}/.cache/{}",
+                home.trim_end_matches('/'),
+                self.xdg_subdirectory
+            ),
         }
     }
 
@@ -176,13 +180,22 @@ mod tests {
     #[test]
     fn pip_commands_and_options() {
         assert_eq!(PIP.command(&["install", "flask"]), Some(CacheCommand::Uses));
-        assert_eq!(PIP.command(&["--cache-dir", "/x", "wheel", "."]), Some(CacheCommand::Uses));
+        assert_eq!(
+            PIP.command(&["--cache-dir", "/x", "wheel", "."]),
+            Some(CacheCommand::Uses)
+        );
         assert_eq!(PIP.command(&["install", "--no-index", "x"]), None);
         assert_eq!(PIP.command(&["cache", "purge"]), Some(CacheCommand::Purges));
         assert_eq!(PIP.command(&["freeze"]), None);
-        assert_eq!(PIP.disabling_args(&["install", "--no-cache", "--no-color", "x"]), [1]);
+        assert_eq!(
+            PIP.disabling_args(&["install", "--no-cache", "--no-color", "x"]),
+            [1]
+        );
         assert!(PIP.disabling_args(&["--no-c"]).is_empty());
-        assert_eq!(PIP.dir_argument(&["install", "--cache-dir=/c", "x"]), Some((1, "/c".into())));
+        assert_eq!(
+            PIP.dir_argument(&["install", "--cache-dir=/c", "x"]),
+            Some((1, "/c".into()))
+        );
         assert_eq!(PIP.default_dir(None, "/root/"), "/root/.cache/pip");
         assert_eq!(PIP.default_dir(Some("/xdg"), "/root"), "/xdg/pip");
     }

@@ -146,17 +146,59 @@ const IMAGE_USERS: &[(&str, &str, &str, u32, u32, &str)] = &[
     ("node", "", "node", 1000, 1000, "/home/node"),
     ("jupyter/", "", "jovyan", 1000, 100, "/home/jovyan"),
     ("quay.io/jupyter/", "", "jovyan", 1000, 100, "/home/jovyan"),
-    ("postgres", "alpine", "postgres", 70, 70, "/var/lib/postgresql"),
+    (
+        "postgres",
+        "alpine",
+        "postgres",
+        70,
+        70,
+        "/var/lib/postgresql",
+    ),
     ("postgres", "", "postgres", 999, 999, "/var/lib/postgresql"),
     ("memcached", "", "memcache", 11211, 11211, "/home/memcache"),
     ("haproxy", "", "haproxy", 99, 99, "/var/lib/haproxy"),
     ("solr", "", "solr", 8983, 8983, "/var/solr"),
-    ("elasticsearch", "", "elasticsearch", 1000, 0, "/usr/share/elasticsearch"),
+    (
+        "elasticsearch",
+        "",
+        "elasticsearch",
+        1000,
+        0,
+        "/usr/share/elasticsearch",
+    ),
     ("kibana", "", "kibana", 1000, 0, "/usr/share/kibana"),
-    ("logstash", "", "logstash", 1000, 1000, "/usr/share/logstash"),
-    ("mcr.microsoft.com/dotnet/", "", "app", 1654, 1654, "/home/app"),
-    ("gcr.io/distroless/", "", "nonroot", 65532, 65532, "/home/nonroot"),
-    ("cgr.dev/chainguard/", "", "nonroot", 65532, 65532, "/home/nonroot"),
+    (
+        "logstash",
+        "",
+        "logstash",
+        1000,
+        1000,
+        "/usr/share/logstash",
+    ),
+    (
+        "mcr.microsoft.com/dotnet/",
+        "",
+        "app",
+        1654,
+        1654,
+        "/home/app",
+    ),
+    (
+        "gcr.io/distroless/",
+        "",
+        "nonroot",
+        65532,
+        65532,
+        "/home/nonroot",
+    ),
+    (
+        "cgr.dev/chainguard/",
+        "",
+        "nonroot",
+        65532,
+        65532,
+        "/home/nonroot",
+    ),
 ];
 
 /// Accounts of every Debian, Ubuntu and Alpine base.
@@ -229,22 +271,102 @@ const NON_ROOT_IMAGES: &[(&str, &str)] = &[
 /// Images known to start as root: Docker official images by name, and vendor images
 /// (entries ending in `/` are namespaces). An image not listed may set its own USER.
 const ROOT_IMAGES: &[&str] = &[
-    "alpine", "debian", "ubuntu", "busybox", "fedora", "centos", "rockylinux", "almalinux", "amazonlinux",
-    "oraclelinux", "archlinux", "photon", "buildpack-deps", "python", "pypy", "node", "golang", "rust",
-    "ruby", "php", "perl", "openjdk", "eclipse-temurin", "amazoncorretto", "ibm-semeru-runtimes",
-    "sapmachine", "maven", "gradle", "julia", "r-base", "haskell", "erlang", "elixir", "swift", "gcc",
-    "clojure", "dart", "mono", "bash", "composer", "nginx", "httpd", "tomcat", "caddy", "traefik", "redis",
-    "postgres", "mysql", "mariadb", "mongo", "rabbitmq", "cassandra", "couchdb", "neo4j", "influxdb",
-    "telegraf", "wordpress", "drupal", "joomla", "nextcloud", "ghost", "docker", "registry", "nats",
-    "hello-world", "arm64v8/", "amd64/", "arm32v7/", "arm32v6/", "i386/", "ppc64le/", "s390x/",
-    "nvidia/cuda", "nvcr.io/nvidia/cuda", "pytorch/pytorch", "tensorflow/tensorflow", "continuumio/",
-    "condaforge/", "mambaorg/micromamba-root", "ubuntu/", "public.ecr.aws/amazonlinux/",
-    "public.ecr.aws/docker/library/", "mirror.gcr.io/", "registry.access.redhat.com/ubi8",
-    "registry.access.redhat.com/ubi9", "registry.access.redhat.com/ubi8/ubi",
-    "registry.access.redhat.com/ubi9/ubi", "registry.access.redhat.com/ubi8/ubi-minimal",
-    "registry.access.redhat.com/ubi9/ubi-minimal", "quay.io/centos/", "mcr.microsoft.com/devcontainers/",
-    "mcr.microsoft.com/vscode/devcontainers/", "mcr.microsoft.com/azurelinux/base/",
-    "mcr.microsoft.com/cbl-mariner/base/", "ghcr.io/astral-sh/uv", "lukemathwalker/cargo-chef",
+    "alpine",
+    "debian",
+    "ubuntu",
+    "busybox",
+    "fedora",
+    "centos",
+    "rockylinux",
+    "almalinux",
+    "amazonlinux",
+    "oraclelinux",
+    "archlinux",
+    "photon",
+    "buildpack-deps",
+    "python",
+    "pypy",
+    "node",
+    "golang",
+    "rust",
+    "ruby",
+    "php",
+    "perl",
+    "openjdk",
+    "eclipse-temurin",
+    "amazoncorretto",
+    "ibm-semeru-runtimes",
+    "sapmachine",
+    "maven",
+    "gradle",
+    "julia",
+    "r-base",
+    "haskell",
+    "erlang",
+    "elixir",
+    "swift",
+    "gcc",
+    "clojure",
+    "dart",
+    "mono",
+    "bash",
+    "composer",
+    "nginx",
+    "httpd",
+    "tomcat",
+    "caddy",
+    "traefik",
+    "redis",
+    "postgres",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "rabbitmq",
+    "cassandra",
+    "couchdb",
+    "neo4j",
+    "influxdb",
+    "telegraf",
+    "wordpress",
+    "drupal",
+    "joomla",
+    "nextcloud",
+    "ghost",
+    "docker",
+    "registry",
+    "nats",
+    "hello-world",
+    "arm64v8/",
+    "amd64/",
+    "arm32v7/",
+    "arm32v6/",
+    "i386/",
+    "ppc64le/",
+    "s390x/",
+    "nvidia/cuda",
+    "nvcr.io/nvidia/",
+    "pytorch/pytorch",
+    "tensorflow/tensorflow",
+    "continuumio/",
+    "condaforge/",
+    "mambaorg/micromamba-root",
+    "ubuntu/",
+    "public.ecr.aws/amazonlinux/",
+    "public.ecr.aws/docker/library/",
+    "mirror.gcr.io/",
+    "registry.access.redhat.com/ubi8",
+    "registry.access.redhat.com/ubi9",
+    "registry.access.redhat.com/ubi8/ubi",
+    "registry.access.redhat.com/ubi9/ubi",
+    "registry.access.redhat.com/ubi8/ubi-minimal",
+    "registry.access.redhat.com/ubi9/ubi-minimal",
+    "quay.io/centos/",
+    "mcr.microsoft.com/devcontainers/",
+    "mcr.microsoft.com/vscode/devcontainers/",
+    "mcr.microsoft.com/azurelinux/base/",
+    "mcr.microsoft.com/cbl-mariner/base/",
+    "ghcr.io/astral-sh/uv",
+    "lukemathwalker/cargo-chef",
 ];
 
 /// Whether the image is known to start as root.
@@ -256,8 +378,12 @@ fn image_runs_as_root(image: &str) -> bool {
     ROOT_IMAGES.iter().any(|prefix| {
         if let Some(namespace) = prefix.strip_suffix('/') {
             // `arm64v8/python` is the official `python` built for another platform.
-            let rest = repo.strip_prefix(namespace).and_then(|r| r.strip_prefix('/'));
-            rest.is_some_and(|r| !r.contains('/') && (!is_platform_namespace(namespace) || image_runs_as_root(r)))
+            let rest = repo
+                .strip_prefix(namespace)
+                .and_then(|r| r.strip_prefix('/'));
+            rest.is_some_and(|r| {
+                !r.contains('/') && (!is_platform_namespace(namespace) || image_runs_as_root(r))
+            })
         } else {
             repo == *prefix
         }
@@ -359,7 +485,11 @@ impl Accounts {
     pub fn learn(&mut self, program: &str, args: &[Resolved], instruction: usize) {
         match program {
             "useradd" => self.useradd(args, instruction),
-            "adduser" if args.iter().any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("--"))) => {
+            "adduser"
+                if args
+                    .iter()
+                    .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("--"))) =>
+            {
                 self.debian_adduser(args, instruction)
             }
             "adduser" => self.busybox_adduser(args, instruction),
@@ -442,11 +572,23 @@ impl Accounts {
                 None => (Some(format!("/home/{name}")), Certainty::Known),
             },
         };
-        let certainty = if home.is_some() { certainty } else { Certainty::Unknown };
+        let certainty = if home.is_some() {
+            certainty
+        } else {
+            Certainty::Unknown
+        };
         let gid = self.group_arg(parsed.value('g'));
         let gid_arg = parsed.value('g').and_then(|g| g.variable.clone());
         let name = name.to_string();
-        self.add_user(&name, parsed.value('u'), gid, gid_arg, home, certainty, instruction);
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            gid,
+            gid_arg,
+            home,
+            certainty,
+            instruction,
+        );
     }
 
     fn debian_adduser(&mut self, args: &[Resolved], instruction: usize) {
@@ -485,7 +627,15 @@ impl Accounts {
         let group = parsed.value('g').or(parsed.value('G'));
         let gid = self.group_arg(group);
         let gid_arg = group.and_then(|g| g.variable.clone());
-        self.add_user(&name, parsed.value('u'), gid, gid_arg, home, certainty, instruction);
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            gid,
+            gid_arg,
+            home,
+            certainty,
+            instruction,
+        );
     }
 
     fn busybox_adduser(&mut self, args: &[Resolved], instruction: usize) {
@@ -497,11 +647,23 @@ impl Accounts {
             Some(h) => h.value.clone(),
             None => Some(format!("/home/{name}")),
         };
-        let certainty = if home.is_some() { Certainty::Known } else { Certainty::Unknown };
+        let certainty = if home.is_some() {
+            Certainty::Known
+        } else {
+            Certainty::Unknown
+        };
         let group = parsed.value('G').or(parsed.operands.get(1).copied());
         let gid = self.group_arg(group);
         let gid_arg = group.and_then(|g| g.variable.clone());
-        self.add_user(&name, parsed.value('u'), gid, gid_arg, home, certainty, instruction);
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            gid,
+            gid_arg,
+            home,
+            certainty,
+            instruction,
+        );
     }
 
     /// `usermod -d HOME [-m]`, `-u UID`, `-g GROUP`, `-l NEWNAME`.
@@ -541,11 +703,19 @@ impl Accounts {
         };
         if let Some(home) = parsed.value('d') {
             account.home = home.value.clone();
-            account.home_certainty = if home.value.is_some() { Certainty::Known } else { Certainty::Unknown };
+            account.home_certainty = if home.value.is_some() {
+                Certainty::Known
+            } else {
+                Certainty::Unknown
+            };
         }
         if let Some(uid) = parsed.value('u') {
             account.uid = uid.value.as_deref().and_then(|u| u.parse().ok());
-            account.id_certainty = if account.uid.is_some() { Certainty::Known } else { Certainty::Unknown };
+            account.id_certainty = if account.uid.is_some() {
+                Certainty::Known
+            } else {
+                Certainty::Unknown
+            };
             account.id_args = uid.variable.clone().map(|v| (v, None));
         }
         if parsed.value('g').is_some() {

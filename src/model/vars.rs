@@ -103,7 +103,9 @@ impl Scope {
         for arg in args {
             let name = &arg.key.value;
             let value = match &arg.value {
-                Some(v) => expand(&v.value, &self.visible, escape).map_or(Value::Unknown, Value::Known),
+                Some(v) => {
+                    expand(&v.value, &self.visible, escape).map_or(Value::Unknown, Value::Known)
+                }
                 None => global.get(name).cloned().unwrap_or(Value::Unknown),
             };
             self.args.set(name, value.clone());

@@ -116,7 +116,11 @@ impl Redirect {
             | RedirectKind::Append
             | RedirectKind::ReadWrite
             | RedirectKind::OutputAndError => true,
-            RedirectKind::Duplicate => !self.target.value.bytes().all(|b| b.is_ascii_digit() || b == b'-'),
+            RedirectKind::Duplicate => !self
+                .target
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'-'),
             RedirectKind::Read => false,
         }
     }
@@ -443,7 +447,8 @@ impl Parser<'_> {
                 });
             }
             for substitution in substitutions {
-                let nested = self.nested(&body.slice(substitution), depth, context.subshell(), parent);
+                let nested =
+                    self.nested(&body.slice(substitution), depth, context.subshell(), parent);
                 reason = reason.or(nested);
             }
             return reason;
@@ -471,7 +476,12 @@ impl Parser<'_> {
         }
         self.script.commands.push(command);
         for substitution in substitutions {
-            let nested = self.nested(&body.slice(substitution), depth, context.subshell(), Some(index));
+            let nested = self.nested(
+                &body.slice(substitution),
+                depth,
+                context.subshell(),
+                Some(index),
+            );
             reason = reason.or(nested);
         }
         for text in payload.iter().chain(&shell_heredocs) {
@@ -510,7 +520,9 @@ impl Parser<'_> {
         }
         let mut slots: Vec<Option<Command>> = tail.into_iter().map(Some).collect();
         for &old in &order {
-            let Some(mut command) = slots[old].take() else { continue };
+            let Some(mut command) = slots[old].take() else {
+                continue;
+            };
             if let Some(parent) = command.parent.filter(|&p| p >= start) {
                 command.parent = Some(new_index[parent - start]);
             }
@@ -553,7 +565,11 @@ fn build_command(
         );
     }
     let command = command_from_words(words, raw.env_count).map(|mut command| {
-        command.redirects = raw.redirects.iter().map(|r| build_redirect(body, r)).collect();
+        command.redirects = raw
+            .redirects
+            .iter()
+            .map(|r| build_redirect(body, r))
+            .collect();
         command.context = context;
         command.parent = parent;
         command
@@ -922,7 +938,10 @@ mod tests {
                 })
                 .collect()
         };
-        let script = parse_exec(&argv(&["python", "-m", "pip", "install", "$X"]), &ShellsOnly);
+        let script = parse_exec(
+            &argv(&["python", "-m", "pip", "install", "$X"]),
+            &ShellsOnly,
+        );
         assert_eq!(lines(&script), ["python -m pip install $X"]);
         assert!(script.commands[0].args[3].literal);
         let script = parse_exec(
@@ -1009,7 +1028,10 @@ mod tests {
         for text in plain {
             assert!(fallback::is_plain(text), "{text:?}");
             let by_brush = adapter::simple_commands(text).map(plain_summary);
-            assert_eq!(by_brush, Ok(plain_summary(fallback::tokenise(text, 0..text.len()))));
+            assert_eq!(
+                by_brush,
+                Ok(plain_summary(fallback::tokenise(text, 0..text.len())))
+            );
         }
         let not_plain = [
             "a && && b",

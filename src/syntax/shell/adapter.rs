@@ -385,7 +385,9 @@ impl Walker<'_> {
         for next in &list.additional {
             match next {
                 ast::AndOr::And(pipeline) => self.pipeline(pipeline),
-                ast::AndOr::Or(pipeline) => self.within(Context::conditional, |w| w.pipeline(pipeline)),
+                ast::AndOr::Or(pipeline) => {
+                    self.within(Context::conditional, |w| w.pipeline(pipeline))
+                }
             }
         }
     }
@@ -614,14 +616,18 @@ impl Walker<'_> {
         let (target, kind, fd) = match redirect {
             ast::IoRedirect::File(fd, kind, target) => match target {
                 ast::IoFileRedirectTarget::Filename(word)
-                | ast::IoFileRedirectTarget::Duplicate(word) => (word, Some(redirect_kind(kind)), *fd),
+                | ast::IoFileRedirectTarget::Duplicate(word) => {
+                    (word, Some(redirect_kind(kind)), *fd)
+                }
                 ast::IoFileRedirectTarget::Fd(_) => return,
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
                     return later.append(&mut self.nested_list(&subshell.list));
                 }
             },
             ast::IoRedirect::HereString(_, word) => (word, None, None),
-            ast::IoRedirect::OutputAndError(word, _) => (word, Some(RedirectKind::OutputAndError), None),
+            ast::IoRedirect::OutputAndError(word, _) => {
+                (word, Some(RedirectKind::OutputAndError), None)
+            }
             ast::IoRedirect::HereDocument(fd, heredoc) => {
                 // The delimiter joins the overlap check only when found: brush may have
                 // stripped its quotes.
