@@ -105,13 +105,9 @@ pub fn apply_in_regions<'d>(
                 .is_some_and(|f| f.applicability >= min && !f.edits.is_empty())
         })
         .collect();
-    // Of fixes starting together, the one reasoned on more text goes first (a merge before a
-    // mount on the first RUN: the mount is then planned on the merged RUN).
-    candidates.sort_by_key(|d| {
-        d.fix
-            .as_ref()
-            .map(|f| (region(f).start, std::cmp::Reverse(region(f).end)))
-    });
+    // Of fixes starting together, the one reasoned on less text goes first: a cache mount on
+    // a RUN before merging it with the next (the merge is then judged again, on the result).
+    candidates.sort_by_key(|d| d.fix.as_ref().map(|f| (region(f).start, region(f).end)));
     let mut taken: Vec<&Diagnostic> = Vec::new();
     let mut last_end: Option<usize> = None;
     for diagnostic in candidates {

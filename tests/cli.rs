@@ -167,7 +167,7 @@ fn fix_rewrites_in_place_keeping_crlf_bom_and_mode() {
     let fixed = dir.read("Dockerfile");
     assert_eq!(
         fixed,
-        "\u{feff}FROM python:3.12-slim\r\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask \\\r\n    && echo done\r\n"
+        "\u{feff}FROM python:3.12-slim\r\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\r\nRUN echo done\r\n"
     );
     assert_eq!(
         std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
