@@ -209,12 +209,14 @@ pub struct Effects {
     pub caches: Vec<CacheUse>,
     /// Commands whose effects docklint cannot see (builds, scripts, installers).
     pub opaque: Vec<Opaque>,
-    /// Commands that may add executables to a PATH directory.
-    pub installs_on_path: Vec<Span>,
+    /// Commands that may add executables to a PATH directory, with the name when it is
+    /// known (`ln -s … /usr/local/bin/tool`).
+    pub installs_on_path: Vec<(Span, Option<String>)>,
     /// Commands that may replace or remove the shell binary that runs RUN instructions.
     pub rewrites_shell: Vec<Span>,
-    /// Programs the RUN's shell looks up on PATH by name (and then hashes).
-    pub looked_up: Vec<String>,
+    /// Programs the RUN's shell looks up on PATH by name (and then hashes), with the start
+    /// of the command that first does.
+    pub looked_up: Vec<(String, usize)>,
     /// The shell text was not fully understood (`Script::fallback`).
     pub approximate: bool,
 }
@@ -516,7 +518,11 @@ impl<'a> Builder<'a> {
                 && commands::builtin(&name, &args).is_none()
                 && context.process != Process::Child
             {
-                self.effects.looked_up.push(name.clone());
+                if !self.effects.looked_up.iter().any(|(n, _)| *n == name) {
+                    self.effects
+                        .looked_up
+                        .push((name.clone(), command.span.start));
+                }
             }
             step.name = base.clone();
             step.args_from = at;
@@ -656,7 +662,9 @@ impl<'a> Builder<'a> {
             span: command.span.clone(),
             name: name.to_string(),
         });
-        self.effects.installs_on_path.push(command.span.clone());
+        self.effects
+            .installs_on_path
+            .push((command.span.clone(), None));
         self.effects.rewrites_shell.push(command.span.clone());
     }
 
@@ -756,10 +764,24 @@ impl<'a> Builder<'a> {
                 }
             }
             "source" | "." | "eval" => {
-                // Anything may have changed: variables, the directory.
+                // Anything may have changed: variables, the directory. A virtualenv's
+                // `activate` is known to change variables only; any other script or text
+                // runs code docklint cannot see.
                 self.shell.vars.opaque = true;
                 self.shell.exported.opaque = true;
-                self.shell.cwd = None;
+                let activates_venv = name != "eval"
+                    && values
+                        .first()
+                        .cloned()
+                        .flatten()
+                        .is_some_and(|p| p.ends_with("/bin/activate"));
+                if !activates_venv {
+                    self.shell.cwd = None;
+                    self.effects.opaque.push(Opaque {
+                        span: words.first().map_or(0..0, |w| w.span.clone()),
+                        name: name.to_string(),
+                    });
+                }
             }
             // `set -a` (or `-o allexport`) exports every later assignment.
             "set"
@@ -892,7 +914,10 @@ impl<'a> Builder<'a> {
                 self.opaque(command, &name);
                 return;
             }
-            Reach::PackagePrefix => self.effects.installs_on_path.push(command.span.clone()),
+            Reach::PackagePrefix => self
+                .effects
+                .installs_on_path
+                .push((command.span.clone(), None)),
             Reach::DistroPackages | Reach::Operands => {}
         }
         let step = self.effects.steps[step_index].clone();
@@ -1052,10 +1077,13 @@ impl<'a> Builder<'a> {
                 })
                 .map(|w| w.span.clone()),
         );
+        // Set for sure (by ENV, ARG or an export), not merely unknown after a `source`.
         let disabled_by_env = tool
             .disabling_env
             .iter()
-            .find(|v| env.get(v).is_some() && !inline_names.contains(v) && disablers.is_empty())
+            .find(|v| {
+                env.vars.get(v).is_some() && !inline_names.contains(v) && disablers.is_empty()
+            })
             .map(|v| v.to_string());
         CacheUse {
             tool,
@@ -1088,18 +1116,42 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn record_path(&mut self, span: Span, path: PathPattern, kind: PathKind, by: &str) {
-        let writes_executable = matches!(
-            kind,
-            PathKind::Write { executable: true } | PathKind::WriteInside { executable: true }
-        );
-        if writes_executable
-            && self
+    /// Whether writing `path` may put an executable directly in a PATH directory: `None` if
+    /// not, `Some(name)` with its name when known.
+    fn installed_name(&self, path: &PathPattern, kind: PathKind) -> Option<Option<String>> {
+        let on_path_or_above = |dir: &str| {
+            self.path_dirs
+                .iter()
+                .any(|d| super::paths::path_is_within(d, dir))
+        };
+        match (kind, path) {
+            (PathKind::Write { executable: true }, PathPattern::Exact(p)) => {
+                let (parent, name) = p.rsplit_once('/')?;
+                let parent = if parent.is_empty() { "/" } else { parent };
+                if self.path_dirs.iter().any(|d| d == parent) {
+                    Some(Some(name.to_string()))
+                } else {
+                    on_path_or_above(p).then_some(None)
+                }
+            }
+            (PathKind::WriteInside { executable: true }, PathPattern::Exact(d)) => {
+                on_path_or_above(d).then_some(None)
+            }
+            (
+                PathKind::Write { executable: true } | PathKind::WriteInside { executable: true },
+                _,
+            ) => self
                 .path_dirs
                 .iter()
-                .any(|dir| path.may_remove(dir) || path.may_be_within(dir))
-        {
-            self.effects.installs_on_path.push(span.clone());
+                .any(|d| path.may_overlap(d))
+                .then_some(None),
+            _ => None,
+        }
+    }
+
+    fn record_path(&mut self, span: Span, path: PathPattern, kind: PathKind, by: &str) {
+        if let Some(name) = self.installed_name(&path, kind) {
+            self.effects.installs_on_path.push((span.clone(), name));
         }
         let shell_binaries = SHELL_BINARIES
             .iter()

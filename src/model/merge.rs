@@ -120,18 +120,23 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
             "with `-e`, a failure inside a compound command or subshell left of `&&` no longer stops the shell: a build that failed could pass".into(),
         );
     }
-    let hashed: Vec<&String> = ea
-        .looked_up
-        .iter()
-        .filter(|name| eb.looked_up.contains(name))
-        .collect();
-    if subshell.is_empty() && !hashed.is_empty() && ea.opaque.is_empty() {
-        if let Some(span) = ea.installs_on_path.first() {
+    // A program the first RUN found on PATH and then may have installed again, earlier on
+    // PATH: the joined shell keeps the path it found first.
+    if subshell.is_empty() && ea.opaque.is_empty() {
+        let stale = ea.looked_up.iter().find_map(|(name, at)| {
+            let (install, _) = ea.installs_on_path.iter().find(|(span, installed)| {
+                span.start >= *at && installed.as_ref().is_none_or(|n| n == name)
+            })?;
+            eb.looked_up
+                .iter()
+                .any(|(n, _)| n == name)
+                .then_some((name, install))
+        });
+        if let Some((name, install)) = stale {
             doubt(
-                span.clone(),
+                install.clone(),
                 format!(
-                    "the first RUN may install a new `{}` earlier on PATH, and its shell keeps the path it found before",
-                    hashed[0]
+                    "the first RUN may install a new `{name}` earlier on PATH after running it, and its shell keeps the path it found first"
                 ),
             );
         }
