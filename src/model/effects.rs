@@ -517,12 +517,11 @@ impl<'a> Builder<'a> {
                 && !self.functions.contains(&name)
                 && commands::builtin(&name, &args).is_none()
                 && context.process != Process::Child
+                && !self.effects.looked_up.iter().any(|(n, _)| *n == name)
             {
-                if !self.effects.looked_up.iter().any(|(n, _)| *n == name) {
-                    self.effects
-                        .looked_up
-                        .push((name.clone(), command.span.start));
-                }
+                self.effects
+                    .looked_up
+                    .push((name.clone(), command.span.start));
             }
             step.name = base.clone();
             step.args_from = at;
