@@ -38,7 +38,7 @@ const SHELL_BINARIES: &[&str] = &[
 pub struct Env {
     vars: Vars,
     /// Names whose values a change docklint could not follow made unknown.
-    unknown: imbl::HashSet<String>,
+    unknown: rpds::RedBlackTreeSetSync<String>,
     /// After `source`, `eval` or `set -a`: every variable may have changed.
     opaque: bool,
     /// How sure HOME is (from the user's account, or set by the file).
@@ -72,7 +72,7 @@ impl Env {
     }
 
     fn set(&mut self, name: &str, value: Value) {
-        self.unknown.remove(name);
+        self.unknown.remove_mut(name);
         if name == "HOME" {
             self.home_certainty = Certainty::Known;
         }
@@ -80,11 +80,11 @@ impl Env {
     }
 
     fn forget(&mut self, name: &str) {
-        self.unknown.insert(name.to_string());
+        self.unknown.insert_mut(name.to_string());
     }
 
     fn remove(&mut self, name: &str) {
-        self.unknown.remove(name);
+        self.unknown.remove_mut(name);
         self.vars.remove(name);
     }
 
@@ -93,7 +93,7 @@ impl Env {
         match &user.home {
             Some(home) if user.home_certainty > Certainty::Unknown => {
                 self.vars.set("HOME", Value::Known(home.clone()));
-                self.unknown.remove("HOME");
+                self.unknown.remove_mut("HOME");
             }
             _ => self.forget("HOME"),
         }

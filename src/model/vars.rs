@@ -2,9 +2,10 @@
 //! the parameter references the model can follow.
 //!
 //! Variables live in persistent maps: a RUN keeps a snapshot of its stage's scope at no cost,
-//! and an ENV or ARG costs `O(log n)`, so a file of thousands of them stays linear.
+//! and an ENV or ARG costs `O(log n)` time and a few small nodes, so a file of thousands of
+//! them stays linear in time and memory.
 
-use imbl::HashMap;
+use rpds::RedBlackTreeMapSync;
 
 use crate::syntax::dockerfile::KeyValue;
 
@@ -19,7 +20,7 @@ pub enum Value {
 /// Variables by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vars {
-    map: HashMap<String, Value>,
+    map: RedBlackTreeMapSync<String, Value>,
 }
 
 impl Vars {
@@ -40,11 +41,11 @@ impl Vars {
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
-        self.map.insert(name.to_string(), value);
+        self.map.insert_mut(name.to_string(), value);
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.map.remove(name);
+        self.map.remove_mut(name);
     }
 
     /// Global ARGs (before the first FROM), each default expanded with those before it.
