@@ -408,24 +408,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The value of `NAME=value` as the shell assigns it (tilde after `=` expanded).
+    /// The value of `NAME=value` as the RUN's shell assigns it.
     fn resolve_assignment(&self, word: &Word) -> Value {
-        let Some((_, raw_value)) = word.raw.split_once('=') else {
-            return Value::Unknown;
-        };
-        let Some((_, value)) = word.value.split_once('=') else {
-            return Value::Unknown;
-        };
-        let resolved = Word {
-            raw: raw_value.to_string(),
-            value: value.to_string(),
-            span: word.span.clone(),
-            literal: word.literal,
-        };
-        match self.resolve(&resolved, &self.shell.vars) {
-            Some(v) => Value::Known(v),
-            None => Value::Unknown,
-        }
+        self.resolve_assignment_in(word, &self.shell.vars)
     }
 
     /// A variable changed where the walk cannot follow it.
@@ -640,6 +625,7 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The value of `NAME=value` with `vars` (tilde after `=` expanded).
     fn resolve_assignment_in(&self, word: &Word, vars: &Env) -> Value {
         let (Some((_, raw_value)), Some((_, value))) =
             (word.raw.split_once('='), word.value.split_once('='))

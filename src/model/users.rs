@@ -504,17 +504,18 @@ impl Accounts {
         value.parse().ok().or_else(|| self.group_id(value))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Adds an account; `group` is the group option's argument (a name or a number).
     fn add_user(
         &mut self,
         name: &str,
         uid: Option<&Resolved>,
-        gid: Option<u32>,
-        gid_arg: Option<String>,
+        group: Option<&Resolved>,
         home: Option<String>,
         home_certainty: Certainty,
         instruction: usize,
     ) {
+        let gid = self.group_arg(group);
+        let gid_arg = group.and_then(|g| g.variable.clone());
         let uid_value = uid.and_then(|u| u.value.as_deref()?.parse::<u32>().ok());
         let id_args = uid
             .and_then(|u| u.variable.clone())
@@ -577,14 +578,11 @@ impl Accounts {
         } else {
             Certainty::Unknown
         };
-        let gid = self.group_arg(parsed.value('g'));
-        let gid_arg = parsed.value('g').and_then(|g| g.variable.clone());
         let name = name.to_string();
         self.add_user(
             &name,
             parsed.value('u'),
-            gid,
-            gid_arg,
+            parsed.value('g'),
             home,
             certainty,
             instruction,
@@ -625,13 +623,10 @@ impl Accounts {
             None => (Some(format!("/home/{name}")), Certainty::Known),
         };
         let group = parsed.value('g').or(parsed.value('G'));
-        let gid = self.group_arg(group);
-        let gid_arg = group.and_then(|g| g.variable.clone());
         self.add_user(
             &name,
             parsed.value('u'),
-            gid,
-            gid_arg,
+            group,
             home,
             certainty,
             instruction,
@@ -653,13 +648,10 @@ impl Accounts {
             Certainty::Unknown
         };
         let group = parsed.value('G').or(parsed.operands.get(1).copied());
-        let gid = self.group_arg(group);
-        let gid_arg = group.and_then(|g| g.variable.clone());
         self.add_user(
             &name,
             parsed.value('u'),
-            gid,
-            gid_arg,
+            group,
             home,
             certainty,
             instruction,
