@@ -36,7 +36,29 @@ pub struct User {
 
 impl User {
     pub fn root() -> User {
-        Account::root().as_user("root".into(), None)
+        User::known("root", 0, 0, "/root")
+    }
+
+    fn known(name: &str, uid: u32, gid: u32, home: &str) -> User {
+        User {
+            name: name.into(),
+            uid: Some(uid),
+            gid: Some(gid),
+            id_certainty: Certainty::Known,
+            id_args: None,
+            home: Some(home.into()),
+            home_certainty: Certainty::Known,
+            created_at: None,
+        }
+    }
+
+    /// This account as `USER name[:group]` selects it.
+    fn as_user(&self, name: &str, gid: Option<u32>) -> User {
+        User {
+            name: name.into(),
+            gid: gid.or(self.gid),
+            ..self.clone()
+        }
     }
 
     pub fn is_root(&self) -> bool {
@@ -89,54 +111,10 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Account {
-    name: String,
-    uid: Option<u32>,
-    gid: Option<u32>,
-    id_certainty: Certainty,
-    id_args: Option<(String, Option<String>)>,
-    home: Option<String>,
-    home_certainty: Certainty,
-    created_at: Option<usize>,
-}
-
-impl Account {
-    fn root() -> Account {
-        Account::known("root", 0, 0, "/root")
-    }
-
-    fn known(name: &str, uid: u32, gid: u32, home: &str) -> Account {
-        Account {
-            name: name.into(),
-            uid: Some(uid),
-            gid: Some(gid),
-            id_certainty: Certainty::Known,
-            id_args: None,
-            home: Some(home.into()),
-            home_certainty: Certainty::Known,
-            created_at: None,
-        }
-    }
-
-    fn as_user(&self, name: String, gid: Option<u32>) -> User {
-        User {
-            name,
-            uid: self.uid,
-            gid: gid.or(self.gid),
-            id_certainty: self.id_certainty,
-            id_args: self.id_args.clone(),
-            home: self.home.clone(),
-            home_certainty: self.home_certainty,
-            created_at: self.created_at,
-        }
-    }
-}
-
 /// The accounts a stage knows: from its base image and from commands run so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounts {
-    users: Vec<Account>,
+    users: Vec<User>,
     groups: Vec<(String, u32)>,
 }
 
@@ -422,18 +400,18 @@ impl Resolved {
 
 impl Accounts {
     pub fn of_image(image: &str) -> Accounts {
-        let mut users = vec![Account::root()];
+        let mut users = vec![User::root()];
         users.extend(
             COMMON_USERS
                 .iter()
-                .map(|&(n, u, g, h)| Account::known(n, u, g, h)),
+                .map(|&(n, u, g, h)| User::known(n, u, g, h)),
         );
         let tag = split_reference(image).1;
         let mut seen: Vec<&str> = Vec::new();
         for &(prefix, variant, name, uid, gid, home) in IMAGE_USERS {
             if image_matches(image, prefix) && tag.contains(variant) && !seen.contains(&name) {
                 seen.push(name);
-                users.push(Account::known(name, uid, gid, home));
+                users.push(User::known(name, uid, gid, home));
             }
         }
         Accounts {
@@ -455,7 +433,7 @@ impl Accounts {
             .rev()
             .find(|a| a.name == user || (numeric.is_some() && a.uid == numeric));
         match (account, numeric) {
-            (Some(account), _) => account.as_user(user.into(), gid),
+            (Some(account), _) => account.as_user(user, gid),
             // A uid without an account: Docker runs it with HOME=/.
             (None, Some(uid)) => User {
                 uid: Some(uid),
@@ -520,7 +498,7 @@ impl Accounts {
         let id_args = uid
             .and_then(|u| u.variable.clone())
             .map(|uid_arg| (uid_arg, gid_arg));
-        self.users.push(Account {
+        self.users.push(User {
             name: name.into(),
             uid: uid_value,
             gid: gid.or(uid_value),
