@@ -79,6 +79,36 @@ const SCENARIOS: &[Scenario] = &[
         pip_options: &[],
     },
     Scenario {
+        name: "HOME set inline on the command",
+        dockerfile: "FROM python:3.12\nRUN HOME=/tmp pip install --no-cache-dir flask\n",
+        env: &[("HOME", "/tmp")],
+        pip_options: &[],
+    },
+    Scenario {
+        name: "PIP_CACHE_DIR exported earlier in the RUN",
+        dockerfile: "FROM python:3.12\nRUN export PIP_CACHE_DIR=/opt/exported && pip install flask\n",
+        env: &[("HOME", "/root"), ("PIP_CACHE_DIR", "/opt/exported")],
+        pip_options: &[],
+    },
+    Scenario {
+        name: "a home moved with usermod",
+        dockerfile: "FROM python:3.12\nRUN useradd -m -u 1000 app && usermod -d /srv/app -m app\nUSER app\nRUN pip install flask\n",
+        env: &[("HOME", "/srv/app")],
+        pip_options: &[],
+    },
+    Scenario {
+        name: "a user switched with su",
+        dockerfile: "FROM python:3.12\nRUN useradd -m -u 1000 app\nRUN su app -c 'pip install --user flask'\n",
+        env: &[("HOME", "/home/app")],
+        pip_options: &[],
+    },
+    Scenario {
+        name: "--cache-dir with a tilde pip expands itself",
+        dockerfile: "FROM python:3.12\nWORKDIR /app\nRUN pip install --cache-dir=~/pc flask\n",
+        env: &[("HOME", "/root")],
+        pip_options: &["--cache-dir=~/pc"],
+    },
+    Scenario {
         name: "--cache-dir option",
         dockerfile: "FROM python:3.12\nRUN pip install --cache-dir /tmp/wheels flask\n",
         env: &[("HOME", "/root")],
