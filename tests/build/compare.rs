@@ -231,13 +231,14 @@ enum Stub {
     InUsersHome(String),
 }
 
-/// A directory the builder made for a mount: a mount target or one of its parents, empty
-/// but for the way to the target (or, when the original has it too, differing only in
-/// owner and mode: the builder made it before the RUN could).
+/// A directory the builder made for a mount: a mount target or one of its parents, owned
+/// by root (buildah makes them so), empty but for the way to the target (or, when the
+/// original has it too, differing in owner and mode: the builder made it before the RUN
+/// could).
 fn stub(difference: &Difference, after: &Tree, mounts: &[MountOf]) -> Option<Stub> {
     let path = difference.path.as_str();
     let entry = difference.after.as_ref()?;
-    if entry.kind != Kind::Dir {
+    if entry.kind != Kind::Dir || (entry.uid, entry.gid) != (0, 0) {
         return None;
     }
     let on_the_way = |p: &str| mounts.iter().any(|m| path_is_within(&m.target, p));
