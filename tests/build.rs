@@ -220,10 +220,11 @@ fn fixed_dockerfiles_build_like_the_originals() {
     );
     assert!(
         tally.failures.is_empty(),
-        "{} failures (see the report above): {} safe fixes build differently, {} naive variants build like the original",
+        "{} failures (see the report above): {} safe fixes build differently, {} naive variants build like the original, {} builds hung",
         tally.failures.len(),
         tally.safe_different.len(),
-        tally.naive_equivalent
+        tally.naive_equivalent,
+        tally.hung.len()
     );
 }
 
@@ -422,6 +423,8 @@ struct Tally {
     unsafe_equivalent: usize,
     unsafe_unchanged: usize,
     unsafe_different: usize,
+    /// Comparisons a build hang left without a verdict.
+    hung: Vec<String>,
 }
 
 fn evaluate(planned: &[Planned], results: &[Build]) -> Tally {
@@ -479,7 +482,9 @@ fn evaluate(planned: &[Planned], results: &[Build]) -> Tally {
                 (Variant::Naive, Some((_, how))) => format!(" [{how}]"),
                 _ => String::new(),
             };
-            let word = if verdict.equivalent() {
+            let word = if verdict.hung {
+                "HUNG"
+            } else if verdict.equivalent() {
                 "equivalent"
             } else {
                 "DIFFERENT"
@@ -496,6 +501,19 @@ fn evaluate(planned: &[Planned], results: &[Build]) -> Tally {
             }
             for problem in verdict.problems.iter().take(4) {
                 let _ = writeln!(report, "      {}", problem.lines().next().unwrap_or(""));
+            }
+            if verdict.hung {
+                tally
+                    .hung
+                    .push(format!("{} ({})", case.name, variant.name()));
+                tally.failures.push(failure(
+                    case,
+                    text,
+                    variant,
+                    &verdict,
+                    "a build hung until the timeout",
+                ));
+                continue;
             }
             match variant {
                 Variant::Naive if verdict.equivalent() => {
@@ -589,6 +607,11 @@ fn print_summary(plan: &Plan, results: &[Build], tally: &Tally) {
          without a build): {}{}",
         plan.heredocs.len(),
         list(&plan.heredocs)
+    );
+    println!(
+        "comparisons without a verdict (a build hung): {}{}",
+        tally.hung.len(),
+        list(&tally.hung)
     );
     println!(
         "naive variants: {} build differently, {} do not (broken cases)",

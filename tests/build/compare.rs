@@ -102,6 +102,8 @@ pub struct Verdict {
     /// Bytes of regular files, original and variant, when both built.
     pub bytes: Option<(u64, u64)>,
     pub outcomes: (&'static str, &'static str),
+    /// A build was killed at the timeout: neither equivalent nor a difference to trust.
+    pub hung: bool,
 }
 
 impl Verdict {
@@ -148,10 +150,11 @@ pub fn compare(
         outcomes: (original.outcome.word(), variant.outcome.word()),
         ..Verdict::default()
     };
-    for build in [original, variant] {
+    for (which, build) in [("original", original), ("variant", variant)] {
         if let Outcome::TimedOut { log } = &build.outcome {
+            verdict.hung = true;
             verdict.problems.push(format!(
-                "a build timed out after {:.0} s (a hang):\n{log}",
+                "the {which} timed out after {:.0} s (a hang)\n{log}",
                 build.seconds
             ));
         }
