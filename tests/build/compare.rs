@@ -191,10 +191,7 @@ pub fn compare(
         } else if let Some(note) = stub(&difference, after, &mounts) {
             match note {
                 Stub::Harmless(note) => verdict.stubs.push(note),
-                Stub::InUsersHome(note) => {
-                    verdict.stubs.push(note.clone());
-                    verdict.problems.push(note);
-                }
+                Stub::InUsersHome(note) => verdict.problems.push(format!("stub {note}")),
             }
         } else {
             verdict.problems.push(difference.describe());
@@ -271,4 +268,127 @@ fn stub(difference: &Difference, after: &Tree, mounts: &[MountOf]) -> Option<Stu
     } else {
         Stub::Harmless(note)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Entry;
+
+    fn dir(uid: u32) -> Entry {
+        Entry {
+            kind: Kind::Dir,
+            mode: 0o755,
+            uid,
+            gid: uid,
+            size: 0,
+            hash: 0,
+            link: None,
+        }
+    }
+
+    fn file(size: u64, hash: u64) -> Entry {
+        Entry {
+            kind: Kind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size,
+            hash,
+            link: None,
+        }
+    }
+
+    fn built(entries: &[(&str, Entry)]) -> Build {
+        let mut tree = Tree::default();
+        for (path, entry) in entries {
+            tree.entries.insert(path.to_string(), entry.clone());
+        }
+        tree.accounts = vec![
+            ("root".into(), 0, "/root".into()),
+            ("app".into(), 1000, "/home/app".into()),
+        ];
+        Build {
+            outcome: Outcome::Built(tree),
+            seconds: 0.0,
+        }
+    }
+
+    const BASE: &[(&str, Entry)] = &[];
+
+    #[test]
+    fn content_moved_into_a_cache_mount_and_its_stub_are_allowed() {
+        let original = built(&[
+            ("/root", dir(0)),
+            ("/root/.cache", dir(0)),
+            ("/root/.cache/pip", dir(0)),
+            ("/root/.cache/pip/x.whl", file(10, 1)),
+        ]);
+        let fixed = built(&[("/root", dir(0)), ("/root/.cache", dir(0))]);
+        let text =
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n";
+        let verdict = compare(&original, &fixed, text, &volatile_set());
+        assert!(verdict.equivalent(), "{:?}", verdict.problems);
+        assert_eq!(verdict.in_cache_mounts, 2);
+        assert_eq!(verdict.bytes, Some((10, 0)));
+    }
+
+    #[test]
+    fn a_root_owned_stub_in_the_users_home_is_a_difference() {
+        let original = built(&[("/home/app", dir(1000))]);
+        let fixed = built(&[("/home/app", dir(1000)), ("/home/app/.cache", dir(0))]);
+        let text = "FROM python:3.12\nUSER app\nRUN --mount=type=cache,target=/home/app/.cache/pip,uid=1000 pip install x\n";
+        let verdict = compare(&original, &fixed, text, &volatile_set());
+        assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
+        assert!(verdict.problems[0].contains("/home/app/.cache"));
+
+        let root_stub = built(&[("/root/.cache", dir(0))]);
+        let as_root =
+            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n";
+        let verdict = compare(&built(BASE), &root_stub, as_root, &volatile_set());
+        assert!(verdict.equivalent(), "{:?}", verdict.problems);
+        assert_eq!(verdict.stubs.len(), 1);
+    }
+
+    #[test]
+    fn volatile_paths_may_change_content_but_not_appear() {
+        let pyc = "/usr/lib/python3/__pycache__/a.cpython-311.pyc";
+        let text = "FROM python:3.12\nRUN true\n";
+        let verdict = compare(
+            &built(&[(pyc, file(5, 1))]),
+            &built(&[(pyc, file(5, 2))]),
+            text,
+            &volatile_set(),
+        );
+        assert!(verdict.equivalent(), "{:?}", verdict.problems);
+        assert_eq!(verdict.volatile, 1);
+        let verdict = compare(
+            &built(BASE),
+            &built(&[(pyc, file(5, 2))]),
+            text,
+            &volatile_set(),
+        );
+        assert!(!verdict.equivalent());
+    }
+
+    #[test]
+    fn outcomes_and_growth_are_differences() {
+        let text = "FROM debian:12\nRUN true\n";
+        let failed = Build {
+            outcome: Outcome::Failed {
+                log: "rm: cannot remove '/x': Device or resource busy\nsubprocess exited with status 1".into(),
+            },
+            seconds: 0.0,
+        };
+        let verdict = compare(&built(BASE), &failed, text, &volatile_set());
+        assert!(verdict.problems[0].contains("Device or resource busy"));
+        assert!(compare(&failed, &failed.clone(), text, &volatile_set()).equivalent());
+        let grown = compare(
+            &built(&[("/a", file(1, 1))]),
+            &built(&[("/a", file(2, 2))]),
+            text,
+            &volatile_set(),
+        );
+        assert!(grown.problems.iter().any(|p| p.contains("grows")));
+    }
 }
