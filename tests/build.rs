@@ -14,6 +14,10 @@
 //!   joined with ` && `) is built, and it must build differently: otherwise the case does not
 //!   probe anything.
 //!
+//! Outcome is built or failed (after a merge the failing step is another one); size is the
+//! bytes of regular files in the final file system (each build commits one layer,
+//! `--layers=false`, so layer sizes are not compared).
+//!
 //! Asserted: docklint's safe fixes build like the originals, and every naive variant does
 //! not. Unsafe fixes are reported, not asserted. Allowed differences: paths inside the
 //! variant's cache mounts (moved out of the image on purpose), the empty directories a
@@ -40,16 +44,17 @@
 //!   versions remove those too. A root-owned `~/.cache` left by a mount on
 //!   `/home/app/.cache/pip` breaks the user's later writes there on either builder that
 //!   keeps it, so it fails here.
-//! - mount options expand build arguments like BuildKit (`uid=$UID` with `ARG UID=1000`
+//! - mount options expand ARG and ENV values like BuildKit (`uid=$UID` with `ARG UID=1000`
 //!   mounts with uid 1000).
 //! - `sharing=locked`: a RUN holding two `sharing=locked` cache mounts followed by a RUN
 //!   asking for the same two hangs buildah 1.28 for good (one such mount is fine). Every
 //!   build has a timeout, so a hang fails the test instead of stalling CI.
 //! - cache mounts live under `$TMPDIR/buildah-cache/<target>`, not in the storage: each
 //!   build gets its own TMPDIR, so no build sees another's cache.
-//! - `--format docker` is needed: the OCI format drops SHELL.
+//! - `--format docker` is needed: the OCI format ignores SHELL (a warning in the log).
 //! - RUN processes get their own PID namespace: background jobs die with the RUN, as on
-//!   BuildKit.
+//!   BuildKit. With chroot isolation the RUN uses the host's network.
+//! - HOME in a RUN comes from the USER's `/etc/passwd` entry, as on BuildKit.
 
 mod common;
 
