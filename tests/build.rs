@@ -482,7 +482,11 @@ fn evaluate(planned: &[Planned], results: &[Build]) -> Tally {
                 continue;
             };
             tally.pairs += 1;
-            let verdict = compare(original, &results[index], text, &volatile);
+            let verdict = compare(
+                (original, &case.original),
+                (&results[index], text),
+                &volatile,
+            );
             let how = match (variant, &case.naive) {
                 (Variant::Naive, Some((_, how))) => format!(" [{how}]"),
                 _ => String::new(),

@@ -140,10 +140,10 @@ impl Verdict {
     }
 }
 
+/// Compares two builds, each with the Dockerfile text it was built from.
 pub fn compare(
-    original: &Build,
-    variant: &Build,
-    variant_text: &str,
+    (original, original_text): (&Build, &str),
+    (variant, variant_text): (&Build, &str),
     volatile: &GlobSet,
 ) -> Verdict {
     let mut verdict = Verdict {
@@ -180,6 +180,11 @@ pub fn compare(
     };
 
     let mounts = mounts(variant_text);
+    let moved = if mounts.iter().any(|m| m.kind == MountKind::Cache) {
+        tool_cache_dirs(original_text)
+    } else {
+        Vec::new()
+    };
     for difference in differences(before, after) {
         if is_volatile(volatile, &difference) {
             verdict.volatile += 1;
@@ -187,6 +192,8 @@ pub fn compare(
             .iter()
             .any(|m| m.kind == MountKind::Cache && path_is_within(&difference.path, &m.target))
         {
+            verdict.in_cache_mounts += 1;
+        } else if left_by_a_moved_cache(&difference, before, &moved) {
             verdict.in_cache_mounts += 1;
         } else if let Some(note) = stub(&difference, after, &mounts) {
             match note {
@@ -207,6 +214,38 @@ pub fn compare(
     }
     verdict.bytes = Some(bytes);
     verdict
+}
+
+/// Where the original's package managers keep their caches (the model's reading of them):
+/// a fix that mounts a cache elsewhere and points the tool there moves that content out.
+fn tool_cache_dirs(text: &str) -> Vec<String> {
+    let model = Model::build(&dockerfile::parse(text));
+    model
+        .runs
+        .iter()
+        .flat_map(|r| &r.effects.caches)
+        .filter_map(|c| c.dir.clone())
+        .collect()
+}
+
+/// A path inside a cache directory the fix moved, or an empty directory the tool made on
+/// the way to it, present only in the original.
+fn left_by_a_moved_cache(difference: &Difference, before: &Tree, moved: &[String]) -> bool {
+    let path = difference.path.as_str();
+    if moved.iter().any(|dir| path_is_within(path, dir)) {
+        return true;
+    }
+    let made_on_the_way = difference.after.is_none()
+        && difference
+            .before
+            .as_ref()
+            .is_some_and(|e| e.kind == Kind::Dir)
+        && moved.iter().any(|dir| path_is_within(dir, path))
+        && before
+            .children(path)
+            .into_iter()
+            .all(|child| moved.iter().any(|dir| path_is_within(dir, child)));
+    made_on_the_way
 }
 
 /// The line of a build log that says why it failed: the last one that is not buildah's
@@ -327,7 +366,7 @@ mod tests {
         let fixed = built(&[("/root", dir(0)), ("/root/.cache", dir(0))]);
         let text =
             "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n";
-        let verdict = compare(&original, &fixed, text, &volatile_set());
+        let verdict = compare((&original, text), (&fixed, text), &volatile_set());
         assert!(verdict.equivalent(), "{:?}", verdict.problems);
         assert_eq!(verdict.in_cache_mounts, 2);
         assert_eq!(verdict.bytes, Some((10, 0)));
@@ -338,14 +377,18 @@ mod tests {
         let original = built(&[("/home/app", dir(1000))]);
         let fixed = built(&[("/home/app", dir(1000)), ("/home/app/.cache", dir(0))]);
         let text = "FROM python:3.12\nUSER app\nRUN --mount=type=cache,target=/home/app/.cache/pip,uid=1000 pip install x\n";
-        let verdict = compare(&original, &fixed, text, &volatile_set());
+        let verdict = compare((&original, text), (&fixed, text), &volatile_set());
         assert_eq!(verdict.problems.len(), 1, "{:?}", verdict.problems);
         assert!(verdict.problems[0].contains("/home/app/.cache"));
 
         let root_stub = built(&[("/root/.cache", dir(0))]);
         let as_root =
             "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n";
-        let verdict = compare(&built(BASE), &root_stub, as_root, &volatile_set());
+        let verdict = compare(
+            (&built(BASE), as_root),
+            (&root_stub, as_root),
+            &volatile_set(),
+        );
         assert!(verdict.equivalent(), "{:?}", verdict.problems);
         assert_eq!(verdict.stubs.len(), 1);
     }
@@ -355,17 +398,15 @@ mod tests {
         let pyc = "/usr/lib/python3/__pycache__/a.cpython-311.pyc";
         let text = "FROM python:3.12\nRUN true\n";
         let verdict = compare(
-            &built(&[(pyc, file(5, 1))]),
-            &built(&[(pyc, file(5, 2))]),
-            text,
+            (&built(&[(pyc, file(5, 1))]), text),
+            (&built(&[(pyc, file(5, 2))]), text),
             &volatile_set(),
         );
         assert!(verdict.equivalent(), "{:?}", verdict.problems);
         assert_eq!(verdict.volatile, 1);
         let verdict = compare(
-            &built(BASE),
-            &built(&[(pyc, file(5, 2))]),
-            text,
+            (&built(BASE), text),
+            (&built(&[(pyc, file(5, 2))]), text),
             &volatile_set(),
         );
         assert!(!verdict.equivalent());
@@ -380,15 +421,37 @@ mod tests {
             },
             seconds: 0.0,
         };
-        let verdict = compare(&built(BASE), &failed, text, &volatile_set());
+        let verdict = compare((&built(BASE), text), (&failed, text), &volatile_set());
         assert!(verdict.problems[0].contains("Device or resource busy"));
-        assert!(compare(&failed, &failed.clone(), text, &volatile_set()).equivalent());
+        assert!(compare((&failed, text), (&failed.clone(), text), &volatile_set()).equivalent());
         let grown = compare(
-            &built(&[("/a", file(1, 1))]),
-            &built(&[("/a", file(2, 2))]),
-            text,
+            (&built(&[("/a", file(1, 1))]), text),
+            (&built(&[("/a", file(2, 2))]), text),
             &volatile_set(),
         );
         assert!(grown.problems.iter().any(|p| p.contains("grows")));
+    }
+
+    #[test]
+    fn an_empty_directory_a_moved_cache_leaves_behind_is_allowed() {
+        // `pip install … && rm -rf /root/.cache/pip` leaves an empty /root/.cache; pinned to
+        // a mount, pip never makes it.
+        let original_text = "FROM python:3.12\nRUN pip install x && rm -rf /root/.cache/pip\n";
+        let fixed_text = "FROM python:3.12\nRUN --mount=type=cache,target=/var/cache/pip PIP_CACHE_DIR=/var/cache/pip pip install x && rm -rf /root/.cache/pip\n";
+        let original = built(&[("/root/.cache", dir(0))]);
+        let verdict = compare(
+            (&original, original_text),
+            (&built(BASE), fixed_text),
+            &volatile_set(),
+        );
+        assert!(verdict.equivalent(), "{:?}", verdict.problems);
+        // Anything else left there is a difference.
+        let original = built(&[("/root/.cache", dir(0)), ("/root/.cache/other", file(3, 1))]);
+        let verdict = compare(
+            (&original, original_text),
+            (&built(BASE), fixed_text),
+            &volatile_set(),
+        );
+        assert!(!verdict.equivalent());
     }
 }
