@@ -191,9 +191,8 @@ pub fn compare(
         } else if mounts
             .iter()
             .any(|m| m.kind == MountKind::Cache && path_is_within(&difference.path, &m.target))
+            || left_by_a_moved_cache(&difference, before, &moved)
         {
-            verdict.in_cache_mounts += 1;
-        } else if left_by_a_moved_cache(&difference, before, &moved) {
             verdict.in_cache_mounts += 1;
         } else if let Some(note) = stub(&difference, after, &mounts) {
             match note {
