@@ -18,6 +18,7 @@ use crate::syntax::shell::{self, Script};
 
 pub mod commands;
 pub mod effects;
+pub mod images;
 pub mod merge;
 pub mod mounts;
 pub mod paths;
@@ -309,7 +310,7 @@ impl<'a> Builder<'a> {
             None => {
                 let windows = is_windows_image(&base_ref);
                 StageState {
-                    scope: Scope::default(),
+                    scope: Scope::from_image(images::image_env(&base_ref)),
                     workdir: "/".into(),
                     user: User::image_default(&base_ref),
                     windows,

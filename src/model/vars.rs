@@ -70,6 +70,15 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// A stage built on an image starts with the ENV the image is known to set.
+    pub fn from_image(env: Vars) -> Scope {
+        Scope {
+            visible: env.clone(),
+            env,
+            args: Vars::default(),
+        }
+    }
+
     /// A stage built on another starts with its ENV and no ARG.
     pub fn inheriting(parent: &Scope) -> Scope {
         Scope {
