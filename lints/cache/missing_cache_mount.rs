@@ -46,6 +46,7 @@ impl Rule for MissingCacheMount {
                 let user = &run.effects.steps[cache.step].user;
                 match groups.iter_mut().find(|g| {
                     g[0].tool.name == cache.tool.name
+                        && g[0].cache.key == cache.cache.key
                         && g[0].dir == cache.dir
                         && run.effects.steps[g[0].step].user == *user
                 }) {
@@ -66,9 +67,10 @@ fn report(cx: &mut Ctx, run: &Run, uses: &[&CacheUse]) {
     let Some(script) = run.script.as_ref() else { return };
     let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
     let step = &run.effects.steps[first.step];
+    let what = first.cache.what;
     let message = match &first.dir {
-        Some(dir) => format!("{tool} runs without a cache mount on {dir}: every build downloads and builds all packages again"),
-        None => format!("{tool} runs without a cache mount, and its cache directory depends on a HOME or variable docklint cannot tell"),
+        Some(dir) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {what} again"),
+        None => format!("{tool} runs without a cache mount for its {what}, and their directory depends on a HOME or variable docklint cannot tell"),
     };
     let env_disabler = uses.iter().find_map(|u| u.disabled_by_env.clone());
     let (help, fix) = match (&env_disabler, mounts::plan(run, uses)) {
@@ -134,12 +136,23 @@ fn fix(cx: &Ctx, run: &Run, uses: &[&CacheUse], plan: &MountPlan) -> Option<Fix>
         edits.push(Edit::insert(instruction.args_text.to_file(0), format!("{} ", plan.flag())));
     }
     for cache in uses {
-        let command = &script.commands[run.effects.steps[cache.step].command];
+        let step = &run.effects.steps[cache.step];
+        let command = &script.commands[step.command];
+        // Settings the command needs: the pin, and what the tool needs under a mount.
+        let mut prefix = String::new();
         if let Some(var) = plan.pin {
+            prefix.push_str(&format!("{var}={} ", plan.target));
+        }
+        for (name, value) in cache.tool.mount_env {
+            if step.env.get(name).is_none() && !run.exec_form {
+                prefix.push_str(&format!("{name}={value} "));
+            }
+        }
+        if !prefix.is_empty() {
             if !word_is_in_file(&cx.file.text, &command.program.span, &command.program.raw) {
                 return None;
             }
-            edits.push(Edit::insert(command.span.start, format!("{var}={} ", plan.target)));
+            edits.push(Edit::insert(command.span.start, prefix));
         }
         for disabler in &cache.disablers {
             let word = command.env.iter().chain(&command.args).find(|w| w.span == *disabler)?;

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
 use super::paths::{resolve_path, PathPattern};
-use super::tools::{CacheCommand, Tool, TOOLS};
+use super::tools::{Cache, CacheCommand, Dir, Tool, TOOLS};
 use super::users::{Accounts, Certainty, Resolved, User};
 use super::vars::{expand_shell_value, Value, Vars};
 use crate::source::Span;
@@ -175,6 +175,8 @@ pub struct PathEffect {
 #[derive(Debug, Clone)]
 pub struct CacheUse {
     pub tool: &'static Tool,
+    /// Which of the tool's caches.
+    pub cache: &'static Cache,
     /// Index in [`Effects::steps`].
     pub step: usize,
     /// The directory the tool uses, when it can be told.
@@ -954,19 +956,24 @@ impl<'a> Builder<'a> {
         }
         for tool in TOOLS.iter().copied().filter(|t| t.runs_as(&name)) {
             match tool.command(&args) {
-                Some(CacheCommand::Uses) => {
-                    let cache = self.cache_use(tool, step_index, command, &args);
-                    self.effects.caches.push(cache);
+                Some(CacheCommand::Uses(caches)) => {
+                    for cache in caches {
+                        let cache =
+                            self.cache_use(tool, &tool.caches[cache], step_index, command, &args);
+                        self.effects.caches.push(cache);
+                    }
                 }
                 Some(CacheCommand::Purges) => {
-                    let cache = self.cache_use(tool, step_index, command, &args);
-                    let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
-                    self.record_path(
-                        command.span.clone(),
-                        path,
-                        PathKind::RemoveInside,
-                        &format!("{} cache purge", tool.name),
-                    );
+                    for cache in tool.caches {
+                        let cache = self.cache_use(tool, cache, step_index, command, &args);
+                        let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
+                        self.record_path(
+                            command.span.clone(),
+                            path,
+                            PathKind::RemoveInside,
+                            &format!("{} cache purge", tool.name),
+                        );
+                    }
                 }
                 None => {}
             }
@@ -993,6 +1000,7 @@ impl<'a> Builder<'a> {
     fn cache_use(
         &self,
         tool: &'static Tool,
+        cache: &'static Cache,
         step_index: usize,
         command: &Command,
         args: &[&str],
@@ -1000,50 +1008,12 @@ impl<'a> Builder<'a> {
         let step = &self.effects.steps[step_index];
         let words = &command.args[step.args_from.min(command.args.len())..];
         let env = &step.env;
-        let normalise = |value: &str| -> Option<String> {
-            if value.contains('\u{0}') {
-                return None;
-            }
-            let value = if tool.expands_tilde() && value.starts_with('~') {
-                expand_tilde(value, env)?
-            } else {
-                value.to_string()
-            };
-            match (value.starts_with('/'), step.cwd.as_deref()) {
-                (true, _) => Some(resolve_path("/", &value)),
-                (false, Some(cwd)) => Some(resolve_path(cwd, &value)),
-                (false, None) => None,
-            }
-        };
         let inline_names: Vec<&str> = command
             .env
             .iter()
             .filter_map(|w| w.value.split_once('=').map(|(n, _)| n))
             .collect();
-        let mut explicit = false;
-        let mut certainty = Certainty::Known;
-        let dir = if let Some((_, value)) = tool.dir_argument(args) {
-            explicit = true;
-            normalise(&value)
-        } else if let Some(var) = tool.dir_env.iter().find(|v| env.get(v).is_some()) {
-            explicit = inline_names.contains(var);
-            env.known(var).and_then(normalise)
-        } else {
-            let xdg = match env.get("XDG_CACHE_HOME") {
-                Some(Value::Known(x)) => Some(Some(x.as_str())),
-                Some(Value::Unknown) => None,
-                None => Some(None),
-            };
-            certainty = env.home_certainty();
-            match (xdg, env.known("HOME")) {
-                (Some(Some(xdg)), _) => {
-                    certainty = Certainty::Known;
-                    normalise(&tool.default_dir(Some(xdg), "/"))
-                }
-                (Some(None), Some(home)) => normalise(&tool.default_dir(None, home)),
-                _ => None,
-            }
-        };
+        let place = locate(&cache.dir, tool, args, step, &inline_names);
         let mut disablers: Vec<Span> = tool
             .disabling_args(args)
             .into_iter()
@@ -1072,14 +1042,15 @@ impl<'a> Builder<'a> {
             .map(|v| v.to_string());
         CacheUse {
             tool,
+            cache,
             step: step_index,
-            certainty: if dir.is_some() {
-                certainty
+            certainty: if place.dir.is_some() {
+                place.certainty
             } else {
                 Certainty::Unknown
             },
-            dir,
-            explicit,
+            dir: place.dir,
+            explicit: place.explicit,
             disablers,
             disabled_by_env,
         }
@@ -1186,6 +1157,129 @@ fn whole_variable(raw: &str) -> Option<String> {
         .or_else(|| raw.strip_prefix('$'))?;
     (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .then(|| name.to_string())
+}
+
+/// Where a cache is for one command, and how sure that is.
+struct Place {
+    dir: Option<String>,
+    certainty: Certainty,
+    /// Given on the command line or inline: a fix cannot move it.
+    explicit: bool,
+}
+
+/// Resolves a cache directory of the table for a step: its option, variables, XDG and HOME.
+fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -> Place {
+    let env = &step.env;
+    let known = |dir: Option<String>| Place {
+        dir,
+        certainty: Certainty::Known,
+        explicit: false,
+    };
+    let absolute = |value: &str| -> Option<String> {
+        if value.contains('\u{0}') {
+            return None;
+        }
+        let value = if value.starts_with('~') {
+            if !tool.expands_tilde() {
+                return None;
+            }
+            expand_tilde(value, env)?
+        } else {
+            value.to_string()
+        };
+        match (value.starts_with('/'), step.cwd.as_deref()) {
+            (true, _) => Some(resolve_path("/", &value)),
+            (false, Some(cwd)) => Some(resolve_path(cwd, &value)),
+            (false, None) => None,
+        }
+    };
+    // A set variable, as `Some(value)` (`Some(None)` when its value is unknown).
+    let variable = |names: &[&str]| -> Option<(Option<String>, bool)> {
+        names
+            .iter()
+            .find(|n| env.get(n).is_some())
+            .map(|n| (env.known(n).and_then(absolute), inline.contains(n)))
+    };
+    let under_home = |rel: &str| -> Place {
+        Place {
+            dir: env
+                .known("HOME")
+                .filter(|_| !rel.is_empty())
+                .and_then(|home| absolute(&format!("{}/{rel}", home.trim_end_matches('/')))),
+            certainty: env.home_certainty(),
+            explicit: false,
+        }
+    };
+    // An XDG variable: `Some(Some(dir))` set, `Some(None)` unset, `None` unknown.
+    let xdg = |name: &str| match env.get(name) {
+        Some(Value::Known(x)) if !x.trim().is_empty() => Some(Some(x.clone())),
+        Some(Value::Unknown) => None,
+        _ => Some(None),
+    };
+    match dir {
+        Dir::User {
+            env: vars,
+            xdg: sub,
+            home,
+            root,
+            ..
+        } => {
+            if let Some((_, value)) = dir.argument(args) {
+                return Place {
+                    dir: absolute(&value),
+                    certainty: Certainty::Known,
+                    explicit: true,
+                };
+            }
+            if let Some((value, inline)) = variable(vars) {
+                return Place {
+                    explicit: inline,
+                    ..known(value)
+                };
+            }
+            if let (Some(root), Some(0)) = (root, step.user.uid) {
+                return Place {
+                    certainty: step.user.id_certainty,
+                    ..known(Some(root.to_string()))
+                };
+            }
+            match sub.map(|sub| (sub, xdg("XDG_CACHE_HOME"))) {
+                Some((sub, Some(Some(base)))) => {
+                    known(absolute(&format!("{}/{sub}", base.trim_end_matches('/'))))
+                }
+                Some((_, None)) => known(None),
+                _ => under_home(home),
+            }
+        }
+        Dir::Under {
+            env: vars,
+            base,
+            data,
+            home,
+            sub,
+        } => {
+            if let Some((value, inline)) = variable(vars) {
+                return Place {
+                    explicit: inline,
+                    ..known(value)
+                };
+            }
+            if let Some((value, _)) = variable(base) {
+                return known(value.map(|b| format!("{}/{sub}", b.trim_end_matches('/'))));
+            }
+            match data.map(|data| (data, xdg("XDG_DATA_HOME"))) {
+                Some((data, Some(Some(base)))) => known(absolute(&format!(
+                    "{}/{data}/{sub}",
+                    base.trim_end_matches('/')
+                ))),
+                Some((_, None)) => known(None),
+                _ if home.is_empty() => known(None),
+                _ => under_home(&format!("{home}/{sub}")),
+            }
+        }
+        Dir::Fixed(path) => known(Some(path.to_string())),
+        Dir::Workdir(rel) => known(step.cwd.as_deref().map(|cwd| resolve_path(cwd, rel))),
+    }
 }
 
 /// `$VAR` references in a word's value, with the command's environment.

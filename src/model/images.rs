@@ -111,6 +111,10 @@ pub(super) fn default_user_of_image(image: &str) -> Option<&'static str> {
     if name.starts_with("gcr.io/distroless/") && name.contains("nonroot") {
         return Some("nonroot");
     }
+    // .NET's chiseled images run as their `app` user (the others ship it and run as root).
+    if name.starts_with("mcr.microsoft.com/dotnet/") && name.contains("chiseled") {
+        return Some("app");
+    }
     NON_ROOT_IMAGES
         .iter()
         .find(|(repo, _)| image_matches(image, repo))
@@ -231,6 +235,7 @@ const ROOT_IMAGES: &[&str] = &[
     "mcr.microsoft.com/cbl-mariner/base/",
     "ghcr.io/astral-sh/uv",
     "lukemathwalker/cargo-chef",
+    "mcr.microsoft.com/dotnet/",
 ];
 
 /// Whether the image is known to start as root.
@@ -266,7 +271,6 @@ pub(super) fn image_user_is_unknown(image: &str) -> bool {
     let name = image_name(image);
     name.starts_with("bitnami/") || name.starts_with("cgr.dev/chainguard/")
 }
-
 
 /// ENV that images set and that decides where a tool caches: (image, name, value).
 const IMAGE_ENV: &[(&str, &str, &str)] = &[

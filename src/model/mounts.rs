@@ -45,6 +45,8 @@ pub struct MountPlan {
     pub gid: Option<Id>,
     /// `mode=0777` when the user's uid is unknown: any uid can write.
     pub world_writable: bool,
+    /// `sharing=locked`: the tool does not share its cache with concurrent builds.
+    pub locked: bool,
     /// The RUN already has this cache mount (another command was pinned to it): only the
     /// pin is added.
     pub exists: bool,
@@ -66,6 +68,9 @@ impl MountPlan {
         }
         if self.world_writable {
             flag.push_str(",mode=0777");
+        }
+        if self.locked {
+            flag.push_str(",sharing=locked");
         }
         flag
     }
@@ -102,7 +107,7 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
                     .as_ref()
                     .is_some_and(|script| assignable(script, s.command))
         })
-        && !tool.dir_env.is_empty();
+        && first.cache.dir.pin().is_some();
 
     let mut doubts = Vec::new();
     let root = user.uid == Some(0);
@@ -181,11 +186,11 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     }
     if pinnable {
         for dir in [
-            format!("/var/cache/{}", tool.name),
-            format!("/tmp/{}-cache", tool.name),
+            format!("/var/cache/{}", first.cache.key),
+            format!("/tmp/{}-cache", first.cache.key),
         ] {
             if !candidates.iter().any(|(c, _)| *c == dir) {
-                candidates.push((dir, tool.dir_env.first().copied()));
+                candidates.push((dir, first.cache.dir.pin()));
             }
         }
     }
@@ -194,7 +199,7 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
             "{}, and {} cannot be pointed elsewhere from this command: set `{}` and mount that directory",
             moved.unwrap_or_default(),
             tool.name,
-            tool.dir_env.first().copied().unwrap_or("its cache directory")
+            first.cache.dir.pin().unwrap_or("its cache directory")
         ));
     }
     let opaque: Vec<String> = effects
@@ -229,6 +234,7 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
             uid: uid.clone(),
             gid: gid.clone(),
             world_writable,
+            locked: first.cache.locked,
             exists,
             doubts: plan_doubts,
         };

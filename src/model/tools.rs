@@ -1,40 +1,120 @@
 //! Package managers and build tools that keep a download cache: which of their commands use
-//! it, where it is for a given user and environment, and what disables or empties it. One
-//! row per tool; the effects builder reads the rows, rules read the effects.
+//! it, where each cache is for a given user and environment, how a command can be pointed at
+//! another directory, and what disables or empties it. One row per tool; the effects
+//! builder reads the rows, rules read the effects.
+//!
+//! Sources: each tool's documentation and source, checked against the tools themselves in
+//! `tests/cache_dirs.rs` where they can be installed here.
 
-/// One tool's cache, as the tool itself decides it.
+/// One tool.
 pub struct Tool {
     pub name: &'static str,
     /// Program names (after wrappers and `python -m` are read).
-    programs: fn(&str) -> bool,
-    /// Subcommands (the first operand) that download into the cache.
-    uses_cache: &'static [&'static str],
+    programs: &'static [&'static str],
+    /// `pip3.12`-style version suffixes on a program name.
+    versioned: bool,
+    /// Leading operands of the commands that download (`["install"]`, `["pip", "install"]`).
+    uses: &'static [&'static [&'static str]],
+    /// A command with no operand downloads too (`yarn` is `yarn install`).
+    bare: bool,
+    /// Every command may download (maven goals, gradle tasks, sbt commands).
+    any: bool,
     /// Options with which nothing is downloaded.
     offline: &'static [&'static str],
-    /// Options that take the next argument as their value (to find the subcommand).
+    /// Options that take the next argument as their value (to find the operands).
     valued_options: &'static [&'static str],
-    /// The option that sets the directory (`--cache-dir DIR`, `--cache-dir=DIR`).
-    pub dir_option: Option<&'static str>,
-    /// Environment variables that set the directory, strongest first.
-    pub dir_env: &'static [&'static str],
-    /// The directory under `$XDG_CACHE_HOME`, else under `$HOME/.cache`.
-    xdg_subdirectory: &'static str,
-    /// The tool expands `~` in the directory itself (pip does, with `expanduser`).
-    expands_tilde: bool,
-    /// Options that disable the cache, as the tool reads them (abbreviations included).
-    disabling: fn(&str) -> bool,
+    pub caches: &'static [Cache],
+    /// Options that disable the cache.
+    disabling: &'static [Flag],
     /// Environment variables that disable the cache when set.
     pub disabling_env: &'static [&'static str],
-    /// Subcommand sequences that empty the cache.
+    /// Leading operands of the commands that empty the cache.
     purges: &'static [&'static [&'static str]],
-    /// Whether concurrent builds may share the cache (`sharing=shared`).
-    pub shared: bool,
+    /// The tool expands `~` in a directory it is given (pip does, with `expanduser`).
+    expands_tilde: bool,
+    /// Inline settings a command needs once its cache is a mount (uv cannot hard-link
+    /// across file systems and says so on every file: `UV_LINK_MODE=copy`).
+    pub mount_env: &'static [(&'static str, &'static str)],
+}
+
+/// An option as a tool reads it.
+pub enum Flag {
+    Exact(&'static str),
+    /// optparse-style: any unambiguous prefix of the long option, down to `min` characters.
+    Abbreviated {
+        option: &'static str,
+        min: usize,
+    },
+}
+
+impl Flag {
+    fn matches(&self, arg: &str) -> bool {
+        match self {
+            Flag::Exact(option) => arg == *option,
+            Flag::Abbreviated { option, min } => arg.len() >= *min && option.starts_with(arg),
+        }
+    }
+}
+
+/// One cache of a tool.
+pub struct Cache {
+    /// What it holds ("packages", "build cache").
+    pub what: &'static str,
+    /// A short name for a directory of its own (`/var/cache/<key>`).
+    pub key: &'static str,
+    pub dir: Dir,
+    /// The tool locks it against concurrent writers: `sharing=locked`.
+    pub locked: bool,
+    /// Leading operands of the commands that use this cache; empty for every command that
+    /// uses the tool's caches.
+    used_by: &'static [&'static [&'static str]],
+}
+
+/// Where a cache is.
+pub enum Dir {
+    /// `option DIR`, else the first variable of `env` that is set, else
+    /// `$XDG_CACHE_HOME/<xdg>` when `xdg` is given and the variable set, else `$HOME/<home>`;
+    /// for root, `root` when given (yarn classic).
+    User {
+        option: Option<&'static str>,
+        env: &'static [&'static str],
+        xdg: Option<&'static str>,
+        home: &'static str,
+        root: Option<&'static str>,
+    },
+    /// `env` when set, else `<base>/<sub>` where base is the first variable of `base` that is
+    /// set, else `$XDG_DATA_HOME/<data>` when given and set, else `$HOME/<home>`.
+    Under {
+        env: &'static [&'static str],
+        base: &'static [&'static str],
+        data: Option<&'static str>,
+        home: &'static str,
+        sub: &'static str,
+    },
+    /// A directory of the system (`/var/cache/apt`).
+    Fixed(&'static str),
+    /// Relative to the working directory (`.next/cache`).
+    Workdir(&'static str),
+}
+
+impl Dir {
+    /// The variable a command can be given inline to move this cache (nothing else moves
+    /// with it).
+    pub fn pin(&self) -> Option<&'static str> {
+        match self {
+            Dir::User { env, .. } | Dir::Under { env, .. } => env.first().copied(),
+            Dir::Fixed(_) | Dir::Workdir(_) => None,
+        }
+    }
 }
 
 pub static PIP: Tool = Tool {
     name: "pip",
-    programs: is_pip,
-    uses_cache: &["install", "wheel", "download"],
+    programs: &["pip"],
+    versioned: true,
+    uses: &[&["install"], &["wheel"], &["download"]],
+    bare: false,
+    any: false,
     offline: &["--no-index"],
     valued_options: &[
         "--cache-dir",
@@ -54,38 +134,999 @@ pub static PIP: Tool = Tool {
         "--index-url",
         "-i",
         "--extra-index-url",
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-e",
+        "--editable",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "-f",
+        "--find-links",
     ],
-    dir_option: Some("--cache-dir"),
-    dir_env: &["PIP_CACHE_DIR"],
-    xdg_subdirectory: "pip",
-    expands_tilde: true,
-    disabling: is_pip_no_cache_dir,
+    caches: &[Cache {
+        what: "packages",
+        key: "pip",
+        dir: Dir::User {
+            option: Some("--cache-dir"),
+            env: &["PIP_CACHE_DIR"],
+            xdg: Some("pip"),
+            home: ".cache/pip",
+            root: None,
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    // pip reads options with optparse, which takes any unambiguous prefix of a long option:
+    // `--no-cache`, … down to `--no-ca` (`--no-c` could also be `--no-color`).
+    disabling: &[Flag::Abbreviated {
+        option: "--no-cache-dir",
+        min: 7,
+    }],
     disabling_env: &["PIP_NO_CACHE_DIR"],
     purges: &[&["cache", "purge"], &["cache", "remove"]],
-    shared: true,
+    expands_tilde: true,
+    mount_env: &[],
 };
 
-/// Every tool docklint knows the cache of.
-pub static TOOLS: &[&Tool] = &[&PIP];
+pub static UV: Tool = Tool {
+    name: "uv",
+    programs: &["uv"],
+    versioned: false,
+    uses: &[
+        &["pip", "install"],
+        &["pip", "sync"],
+        &["pip", "compile"],
+        &["sync"],
+        &["add"],
+        &["lock"],
+        &["run"],
+        &["tool", "install"],
+        &["tool", "run"],
+        &["python", "install"],
+        &["venv"],
+        &["export"],
+    ],
+    bare: false,
+    any: false,
+    offline: &["--offline"],
+    valued_options: &[
+        "--cache-dir",
+        "--python",
+        "-p",
+        "--directory",
+        "--project",
+        "--index-url",
+        "-i",
+        "--extra-index-url",
+        "--find-links",
+        "-f",
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "--extra",
+        "--group",
+        "--package",
+        "--with",
+        "--target",
+        "--prefix",
+        "--config-file",
+    ],
+    caches: &[Cache {
+        what: "packages",
+        key: "uv",
+        dir: Dir::User {
+            option: Some("--cache-dir"),
+            env: &["UV_CACHE_DIR"],
+            xdg: Some("uv"),
+            home: ".cache/uv",
+            root: None,
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache"), Flag::Exact("-n")],
+    disabling_env: &["UV_NO_CACHE"],
+    purges: &[&["cache", "clean"]],
+    expands_tilde: false,
+    mount_env: &[("UV_LINK_MODE", "copy")],
+};
 
-/// `pip`, `pip3`, `pip3.12`.
-fn is_pip(name: &str) -> bool {
-    name.strip_prefix("pip")
-        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+pub static POETRY: Tool = Tool {
+    name: "poetry",
+    programs: &["poetry"],
+    versioned: false,
+    uses: &[&["install"], &["sync"], &["add"], &["update"], &["lock"]],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[
+        "--directory",
+        "-C",
+        "--project",
+        "-P",
+        "--with",
+        "--without",
+        "--only",
+        "-E",
+        "--extras",
+    ],
+    caches: &[Cache {
+        what: "packages",
+        key: "pypoetry",
+        dir: Dir::User {
+            option: None,
+            env: &["POETRY_CACHE_DIR"],
+            xdg: Some("pypoetry"),
+            home: ".cache/pypoetry",
+            root: None,
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache")],
+    disabling_env: &[],
+    purges: &[&["cache", "clear"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static PIPENV: Tool = Tool {
+    name: "pipenv",
+    programs: &["pipenv"],
+    versioned: false,
+    uses: &[&["install"], &["sync"], &["lock"], &["update"]],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &["--python", "-r", "--requirements"],
+    caches: &[
+        Cache {
+            what: "lock resolution",
+            key: "pipenv",
+            dir: Dir::User {
+                option: None,
+                env: &["PIPENV_CACHE_DIR"],
+                xdg: Some("pipenv"),
+                home: ".cache/pipenv",
+                root: None,
+            },
+            locked: true,
+            used_by: &[],
+        },
+        Cache {
+            what: "packages (through pip)",
+            key: "pip",
+            dir: Dir::User {
+                option: None,
+                env: &["PIP_CACHE_DIR"],
+                xdg: Some("pip"),
+                home: ".cache/pip",
+                root: None,
+            },
+            locked: false,
+            used_by: &[],
+        },
+    ],
+    disabling: &[],
+    disabling_env: &["PIP_NO_CACHE_DIR"],
+    purges: &[&["--clear"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static CONDA: Tool = Tool {
+    name: "conda",
+    programs: &["conda", "mamba", "micromamba"],
+    versioned: false,
+    uses: &[
+        &["install"],
+        &["create"],
+        &["update"],
+        &["upgrade"],
+        &["env", "create"],
+        &["env", "update"],
+    ],
+    bare: false,
+    any: false,
+    offline: &["--offline"],
+    valued_options: &[
+        "-n",
+        "--name",
+        "-p",
+        "--prefix",
+        "-c",
+        "--channel",
+        "-f",
+        "--file",
+        "-r",
+        "--root-prefix",
+    ],
+    caches: &[Cache {
+        what: "packages",
+        key: "conda",
+        dir: Dir::Under {
+            env: &["CONDA_PKGS_DIRS"],
+            base: &["MAMBA_ROOT_PREFIX", "CONDA_DIR"],
+            data: None,
+            home: "",
+            sub: "pkgs",
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["clean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static NPM: Tool = Tool {
+    name: "npm",
+    programs: &["npm"],
+    versioned: false,
+    uses: &[
+        &["ci"],
+        &["install"],
+        &["i"],
+        &["add"],
+        &["in"],
+        &["ins"],
+        &["inst"],
+        &["insta"],
+        &["instal"],
+        &["isnt"],
+        &["isnta"],
+        &["isntal"],
+        &["isntall"],
+        &["install-ci-test"],
+        &["cit"],
+        &["install-test"],
+        &["it"],
+        &["update"],
+        &["up"],
+        &["upgrade"],
+        &["udpate"],
+    ],
+    bare: false,
+    any: false,
+    offline: &["--offline"],
+    valued_options: &[
+        "--cache",
+        "--prefix",
+        "-w",
+        "--workspace",
+        "--registry",
+        "--omit",
+        "--include",
+    ],
+    caches: &[Cache {
+        what: "packages",
+        key: "npm",
+        dir: Dir::User {
+            option: Some("--cache"),
+            env: &["npm_config_cache", "NPM_CONFIG_CACHE"],
+            xdg: None,
+            home: ".npm",
+            root: None,
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["cache", "clean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+/// Yarn classic (1.x). Berry keeps its cache elsewhere and is not recognised here.
+pub static YARN: Tool = Tool {
+    name: "yarn",
+    programs: &["yarn", "yarnpkg"],
+    versioned: false,
+    uses: &[&["install"], &["add"], &["upgrade"], &["import"]],
+    bare: true,
+    any: false,
+    offline: &["--offline"],
+    valued_options: &[
+        "--cache-folder",
+        "--modules-folder",
+        "--cwd",
+        "--registry",
+        "--network-timeout",
+    ],
+    caches: &[Cache {
+        what: "packages",
+        key: "yarn",
+        dir: Dir::User {
+            option: Some("--cache-folder"),
+            env: &["YARN_CACHE_FOLDER"],
+            xdg: Some("yarn"),
+            home: ".cache/yarn",
+            root: Some("/usr/local/share/.cache/yarn"),
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["cache", "clean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static PNPM: Tool = Tool {
+    name: "pnpm",
+    programs: &["pnpm"],
+    versioned: false,
+    uses: &[
+        &["install"],
+        &["i"],
+        &["add"],
+        &["fetch"],
+        &["update"],
+        &["up"],
+    ],
+    bare: true,
+    any: false,
+    offline: &["--offline"],
+    valued_options: &["--store-dir", "--filter", "-F", "--dir", "-C", "--registry"],
+    caches: &[Cache {
+        what: "store",
+        key: "pnpm-store",
+        dir: Dir::Under {
+            env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
+            base: &["PNPM_HOME"],
+            data: Some("pnpm"),
+            home: ".local/share/pnpm",
+            sub: "store",
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["store", "prune"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static BUN: Tool = Tool {
+    name: "bun",
+    programs: &["bun"],
+    versioned: false,
+    uses: &[&["install"], &["i"], &["add"]],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &["--cwd", "--registry", "--cache-dir"],
+    caches: &[Cache {
+        what: "packages",
+        key: "bun",
+        dir: Dir::Under {
+            env: &["BUN_INSTALL_CACHE_DIR"],
+            base: &["BUN_INSTALL"],
+            data: None,
+            home: ".bun",
+            sub: "install/cache",
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache")],
+    disabling_env: &[],
+    purges: &[&["pm", "cache", "rm"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+const GO_BUILDS: &[&[&str]] = &[
+    &["build"],
+    &["install"],
+    &["test"],
+    &["run"],
+    &["generate"],
+    &["vet"],
+];
+
+pub static GO: Tool = Tool {
+    name: "go",
+    programs: &["go"],
+    versioned: false,
+    uses: &[
+        &["build"],
+        &["install"],
+        &["test"],
+        &["run"],
+        &["generate"],
+        &["vet"],
+        &["mod", "download"],
+        &["get"],
+        &["list"],
+    ],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[
+        "-o",
+        "-C",
+        "-ldflags",
+        "-gcflags",
+        "-tags",
+        "-p",
+        "-mod",
+        "-modfile",
+        "-trimpath",
+        "-buildvcs",
+    ],
+    caches: &[
+        Cache {
+            what: "modules",
+            key: "go-mod",
+            dir: Dir::Under {
+                env: &["GOMODCACHE"],
+                base: &["GOPATH"],
+                data: None,
+                home: "go",
+                sub: "pkg/mod",
+            },
+            locked: false,
+            used_by: &[],
+        },
+        Cache {
+            what: "build cache",
+            key: "go-build",
+            dir: Dir::User {
+                option: None,
+                env: &["GOCACHE"],
+                xdg: Some("go-build"),
+                home: ".cache/go-build",
+                root: None,
+            },
+            locked: false,
+            used_by: GO_BUILDS,
+        },
+    ],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["clean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+const CARGO_DOWNLOADS: &[&[&str]] = &[
+    &["build"],
+    &["b"],
+    &["install"],
+    &["fetch"],
+    &["test"],
+    &["t"],
+    &["run"],
+    &["r"],
+    &["check"],
+    &["c"],
+    &["doc"],
+    &["vendor"],
+    &["update"],
+    &["generate-lockfile"],
+    &["clippy"],
+];
+
+pub static CARGO: Tool = Tool {
+    name: "cargo",
+    programs: &["cargo"],
+    versioned: false,
+    uses: CARGO_DOWNLOADS,
+    bare: false,
+    any: false,
+    offline: &["--offline", "--frozen"],
+    valued_options: &[
+        "-p",
+        "--package",
+        "--bin",
+        "--target",
+        "--target-dir",
+        "--features",
+        "-F",
+        "-j",
+        "--jobs",
+        "--manifest-path",
+        "--profile",
+        "--root",
+        "--path",
+        "--git",
+    ],
+    caches: &[
+        Cache {
+            what: "registry index and crates",
+            key: "cargo-registry",
+            dir: Dir::Under {
+                env: &[],
+                base: &["CARGO_HOME"],
+                data: None,
+                home: ".cargo",
+                sub: "registry",
+            },
+            locked: false,
+            used_by: &[],
+        },
+        Cache {
+            what: "git dependencies",
+            key: "cargo-git",
+            dir: Dir::Under {
+                env: &[],
+                base: &["CARGO_HOME"],
+                data: None,
+                home: ".cargo",
+                sub: "git/db",
+            },
+            locked: false,
+            used_by: &[],
+        },
+    ],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static MAVEN: Tool = Tool {
+    name: "maven",
+    programs: &["mvn", "mvnw"],
+    versioned: false,
+    uses: &[],
+    bare: true,
+    any: true,
+    offline: &["-o", "--offline"],
+    valued_options: &[
+        "-f",
+        "--file",
+        "-s",
+        "--settings",
+        "-pl",
+        "--projects",
+        "-P",
+        "--activate-profiles",
+        "-T",
+        "--threads",
+    ],
+    caches: &[Cache {
+        what: "local repository",
+        key: "maven",
+        dir: Dir::Under {
+            env: &[],
+            base: &[],
+            data: None,
+            home: ".m2",
+            sub: "repository",
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["dependency:purge-local-repository"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static GRADLE: Tool = Tool {
+    name: "gradle",
+    programs: &["gradle", "gradlew"],
+    versioned: false,
+    uses: &[],
+    bare: true,
+    any: true,
+    offline: &["--offline"],
+    valued_options: &[
+        "-p",
+        "--project-dir",
+        "-x",
+        "--exclude-task",
+        "-b",
+        "--build-file",
+        "-c",
+        "--settings-file",
+        "-D",
+        "-P",
+    ],
+    caches: &[Cache {
+        what: "dependencies and build cache",
+        key: "gradle",
+        dir: Dir::Under {
+            env: &[],
+            base: &["GRADLE_USER_HOME"],
+            data: None,
+            home: ".gradle",
+            sub: "caches",
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static SBT: Tool = Tool {
+    name: "sbt",
+    programs: &["sbt"],
+    versioned: false,
+    uses: &[],
+    bare: true,
+    any: true,
+    offline: &[],
+    valued_options: &[],
+    caches: &[
+        Cache {
+            what: "coursier downloads",
+            key: "coursier",
+            dir: Dir::User {
+                option: None,
+                env: &["COURSIER_CACHE"],
+                xdg: Some("coursier"),
+                home: ".cache/coursier",
+                root: None,
+            },
+            locked: true,
+            used_by: &[],
+        },
+        Cache {
+            what: "ivy downloads",
+            key: "ivy2",
+            dir: Dir::Under {
+                env: &[],
+                base: &[],
+                data: None,
+                home: ".ivy2",
+                sub: "cache",
+            },
+            locked: true,
+            used_by: &[],
+        },
+    ],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+/// RubyGems and Bundler keep downloaded `.gem` files in `$GEM_HOME/cache` (the gems
+/// themselves are installed beside it, and must stay in the image).
+pub static GEM: Tool = Tool {
+    name: "bundler",
+    programs: &["bundle", "bundler", "gem"],
+    versioned: false,
+    uses: &[&["install"], &["update"]],
+    bare: true,
+    any: false,
+    offline: &["--local"],
+    valued_options: &[
+        "--gemfile",
+        "--jobs",
+        "-j",
+        "--retry",
+        "--path",
+        "--without",
+        "--with",
+        "-v",
+        "--version",
+        "-i",
+        "--install-dir",
+    ],
+    caches: &[Cache {
+        what: "downloaded gems",
+        key: "gems",
+        dir: Dir::Under {
+            env: &[],
+            base: &["BUNDLE_PATH", "GEM_HOME"],
+            data: None,
+            home: "",
+            sub: "cache",
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static COMPOSER: Tool = Tool {
+    name: "composer",
+    programs: &["composer", "composer.phar"],
+    versioned: false,
+    uses: &[
+        &["install"],
+        &["i"],
+        &["update"],
+        &["u"],
+        &["upgrade"],
+        &["require"],
+        &["create-project"],
+    ],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &["--working-dir", "-d"],
+    caches: &[Cache {
+        what: "packages",
+        key: "composer",
+        dir: Dir::Under {
+            env: &["COMPOSER_CACHE_DIR"],
+            base: &["COMPOSER_HOME"],
+            data: None,
+            home: ".cache/composer",
+            sub: "cache",
+        },
+        locked: false,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache")],
+    disabling_env: &[],
+    purges: &[&["clear-cache"], &["clearcache"], &["cc"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static DOTNET: Tool = Tool {
+    name: "dotnet",
+    programs: &["dotnet"],
+    versioned: false,
+    uses: &[
+        &["restore"],
+        &["build"],
+        &["publish"],
+        &["test"],
+        &["run"],
+        &["pack"],
+        &["tool", "install"],
+    ],
+    bare: false,
+    any: false,
+    offline: &["--no-restore"],
+    valued_options: &[
+        "-c",
+        "--configuration",
+        "-o",
+        "--output",
+        "-r",
+        "--runtime",
+        "-f",
+        "--framework",
+        "-s",
+        "--source",
+        "-a",
+        "--arch",
+        "--os",
+    ],
+    caches: &[Cache {
+        what: "NuGet packages",
+        key: "nuget",
+        dir: Dir::User {
+            option: Some("--packages"),
+            env: &["NUGET_PACKAGES"],
+            xdg: None,
+            home: ".nuget/packages",
+            root: None,
+        },
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
+    disabling_env: &[],
+    purges: &[&["nuget", "locals"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+const APT_DOWNLOADS: &[&[&str]] = &[
+    &["install"],
+    &["upgrade"],
+    &["dist-upgrade"],
+    &["full-upgrade"],
+    &["build-dep"],
+    &["reinstall"],
+    &["source"],
+    &["download"],
+];
+
+pub static APT: Tool = Tool {
+    name: "apt",
+    programs: &["apt-get", "apt", "aptitude"],
+    versioned: false,
+    uses: &[
+        &["update"],
+        &["install"],
+        &["upgrade"],
+        &["dist-upgrade"],
+        &["full-upgrade"],
+        &["build-dep"],
+        &["reinstall"],
+        &["source"],
+        &["download"],
+    ],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[
+        "-o",
+        "--option",
+        "-c",
+        "--config-file",
+        "-t",
+        "--target-release",
+    ],
+    caches: &[
+        Cache {
+            what: "downloaded packages",
+            key: "apt",
+            dir: Dir::Fixed("/var/cache/apt"),
+            locked: true,
+            used_by: APT_DOWNLOADS,
+        },
+        Cache {
+            what: "package lists",
+            key: "apt-lists",
+            dir: Dir::Fixed("/var/lib/apt/lists"),
+            locked: true,
+            used_by: &[&["update"]],
+        },
+    ],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["clean"], &["autoclean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+pub static APK: Tool = Tool {
+    name: "apk",
+    programs: &["apk"],
+    versioned: false,
+    uses: &[&["add"], &["update"], &["upgrade"], &["fix"]],
+    bare: false,
+    any: false,
+    offline: &["--no-network"],
+    valued_options: &[
+        "-X",
+        "--repository",
+        "-t",
+        "--virtual",
+        "-p",
+        "--root",
+        "--cache-dir",
+        "--arch",
+    ],
+    caches: &[Cache {
+        what: "packages and indexes",
+        key: "apk",
+        dir: Dir::Fixed("/var/cache/apk"),
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[Flag::Exact("--no-cache")],
+    disabling_env: &[],
+    purges: &[&["cache", "clean"], &["cache", "purge"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+/// An rpm-based package manager whose cache is a fixed directory.
+macro_rules! rpm_tool {
+    ($static:ident, $name:literal, $program:literal, $dir:literal) => {
+        pub static $static: Tool = Tool {
+            name: $name,
+            programs: &[$program],
+            versioned: false,
+            uses: &[
+                &["install"],
+                &["upgrade"],
+                &["update"],
+                &["makecache"],
+                &["groupinstall"],
+                &["reinstall"],
+                &["builddep"],
+            ],
+            bare: false,
+            any: false,
+            offline: &["-C", "--cacheonly"],
+            valued_options: &[
+                "--setopt",
+                "--enablerepo",
+                "--disablerepo",
+                "--releasever",
+                "--installroot",
+                "-x",
+                "--exclude",
+                "--repo",
+            ],
+            caches: &[Cache {
+                what: "metadata and packages",
+                key: $name,
+                dir: Dir::Fixed($dir),
+                locked: true,
+                used_by: &[],
+            }],
+            disabling: &[],
+            disabling_env: &[],
+            purges: &[&["clean"]],
+            expands_tilde: false,
+            mount_env: &[],
+        };
+    };
 }
 
-/// pip reads options with optparse, which takes any unambiguous prefix of a long option:
-/// `--no-cache`, `--no-cach`, … down to `--no-ca` (`--no-c` could also be `--no-color`).
-fn is_pip_no_cache_dir(arg: &str) -> bool {
-    arg.len() >= "--no-ca".len() && "--no-cache-dir".starts_with(arg)
-}
+// dnf 4 (dnf 5, the `dnf` of Fedora 41 and later, keeps /var/cache/libdnf5). RPMs are kept
+// only with `keepcache`; metadata always.
+rpm_tool!(DNF, "dnf", "dnf", "/var/cache/dnf");
+rpm_tool!(DNF5, "dnf5", "dnf5", "/var/cache/libdnf5");
+rpm_tool!(YUM, "yum", "yum", "/var/cache/yum");
+// microdnf on UBI shares yum's directory.
+rpm_tool!(MICRODNF, "microdnf", "microdnf", "/var/cache/yum");
+rpm_tool!(TDNF, "tdnf", "tdnf", "/var/cache/tdnf");
 
-/// What one command line of a tool does with its cache.
+pub static ZYPPER: Tool = Tool {
+    name: "zypper",
+    programs: &["zypper"],
+    versioned: false,
+    uses: &[
+        &["install"],
+        &["in"],
+        &["update"],
+        &["up"],
+        &["dist-upgrade"],
+        &["dup"],
+        &["refresh"],
+        &["ref"],
+    ],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &["--root", "-R", "--repo", "-r"],
+    caches: &[Cache {
+        what: "metadata and packages",
+        key: "zypp",
+        dir: Dir::Fixed("/var/cache/zypp"),
+        locked: true,
+        used_by: &[],
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[&["clean"]],
+    expands_tilde: false,
+    mount_env: &[],
+};
+
+/// Every tool whose cache docklint mounts.
+pub static TOOLS: &[&Tool] = &[
+    &PIP, &UV, &POETRY, &PIPENV, &CONDA, &NPM, &YARN, &PNPM, &BUN, &GO, &CARGO, &MAVEN, &GRADLE,
+    &SBT, &GEM, &COMPOSER, &DOTNET,
+];
+
+/// System package managers: their caches meet the image's own configuration (Debian's
+/// `docker-clean`, Alpine's `/etc/apk/cache`, `keepcache`), and their package lists outlive
+/// the RUN; a mount needs more than the mount. Not mounted yet.
+pub static SYSTEM_TOOLS: &[&Tool] = &[&APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
+
+/// What one command line of a tool does with its caches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheCommand {
-    /// Downloads through the cache.
-    Uses,
-    /// Empties the cache.
+    /// Downloads through these caches (indices into [`Tool::caches`]).
+    Uses(Vec<usize>),
+    /// Empties the caches.
     Purges,
 }
 
@@ -95,25 +1136,52 @@ impl std::fmt::Debug for Tool {
     }
 }
 
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.what)
+    }
+}
+
 impl Tool {
-    /// Whether `name` is one of this tool's programs.
-    pub fn runs_as(&self, name: &str) -> bool {
-        (self.programs)(name)
+    pub fn expands_tilde(&self) -> bool {
+        self.expands_tilde
     }
 
-    /// What `args` (after the program) do with the cache; `None` for anything else.
+    /// Whether `name` (a basename) is one of this tool's programs.
+    pub fn runs_as(&self, name: &str) -> bool {
+        self.programs.iter().any(|p| {
+            name == *p
+                || (self.versioned
+                    && name.strip_prefix(p).is_some_and(|v| {
+                        !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    }))
+        })
+    }
+
+    /// What `args` (after the program) do with the caches; `None` for anything else.
     pub fn command(&self, args: &[&str]) -> Option<CacheCommand> {
         let operands = self.operands(args);
-        if self
-            .purges
-            .iter()
-            .any(|p| operands.len() >= p.len() && operands[..p.len()] == **p)
-        {
+        let starts =
+            |prefix: &[&str]| operands.len() >= prefix.len() && operands[..prefix.len()] == *prefix;
+        if self.purges.iter().any(|p| starts(p)) {
             return Some(CacheCommand::Purges);
         }
-        let sub = operands.first()?;
-        let offline = args.iter().any(|a| self.offline.contains(a));
-        (self.uses_cache.contains(sub) && !offline).then_some(CacheCommand::Uses)
+        if args.iter().any(|a| self.offline.contains(a)) {
+            return None;
+        }
+        let uses =
+            self.any || (self.bare && operands.is_empty()) || self.uses.iter().any(|u| starts(u));
+        if !uses {
+            return None;
+        }
+        let caches = self
+            .caches
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.used_by.is_empty() || c.used_by.iter().any(|u| starts(u)))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>();
+        (!caches.is_empty()).then_some(CacheCommand::Uses(caches))
     }
 
     /// Arguments that are neither options nor option values.
@@ -137,39 +1205,31 @@ impl Tool {
     pub fn disabling_args(&self, args: &[&str]) -> Vec<usize> {
         args.iter()
             .enumerate()
-            .filter(|(_, a)| (self.disabling)(a))
+            .filter(|(_, a)| self.disabling.iter().any(|f| f.matches(a)))
             .map(|(i, _)| i)
             .collect()
     }
+}
 
-    /// The directory given by the option: `(argument index, value)`.
-    pub fn dir_argument(&self, args: &[&str]) -> Option<(usize, String)> {
-        let option = self.dir_option?;
+impl Dir {
+    /// The directory given on the command line: `(argument index, value)`.
+    pub fn argument(&self, args: &[&str]) -> Option<(usize, String)> {
+        let Dir::User {
+            option: Some(option),
+            ..
+        } = self
+        else {
+            return None;
+        };
         let mut found = None;
         for (i, arg) in args.iter().enumerate() {
-            if *arg == option {
+            if arg == option {
                 found = args.get(i + 1).map(|v| (i + 1, v.to_string()));
             } else if let Some(value) = arg.strip_prefix(option).and_then(|r| r.strip_prefix('=')) {
                 found = Some((i, value.to_string()));
             }
         }
         found
-    }
-
-    /// The default directory given `XDG_CACHE_HOME` (when set) and HOME.
-    pub fn default_dir(&self, xdg_cache_home: Option<&str>, home: &str) -> String {
-        match xdg_cache_home.filter(|x| !x.trim().is_empty()) {
-            Some(xdg) => format!("{}/{}", xdg.trim_end_matches('/'), self.xdg_subdirectory),
-            None => format!(
-                "{}/.cache/{}",
-                home.trim_end_matches('/'),
-                self.xdg_subdirectory
-            ),
-        }
-    }
-
-    pub fn expands_tilde(&self) -> bool {
-        self.expands_tilde
     }
 }
 
@@ -179,10 +1239,13 @@ mod tests {
 
     #[test]
     fn pip_commands_and_options() {
-        assert_eq!(PIP.command(&["install", "flask"]), Some(CacheCommand::Uses));
+        assert_eq!(
+            PIP.command(&["install", "flask"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
         assert_eq!(
             PIP.command(&["--cache-dir", "/x", "wheel", "."]),
-            Some(CacheCommand::Uses)
+            Some(CacheCommand::Uses(vec![0]))
         );
         assert_eq!(PIP.command(&["install", "--no-index", "x"]), None);
         assert_eq!(PIP.command(&["cache", "purge"]), Some(CacheCommand::Purges));
@@ -193,10 +1256,41 @@ mod tests {
         );
         assert!(PIP.disabling_args(&["--no-c"]).is_empty());
         assert_eq!(
-            PIP.dir_argument(&["install", "--cache-dir=/c", "x"]),
+            PIP.caches[0]
+                .dir
+                .argument(&["install", "--cache-dir=/c", "x"]),
             Some((1, "/c".into()))
         );
-        assert_eq!(PIP.default_dir(None, "/root/"), "/root/.cache/pip");
-        assert_eq!(PIP.default_dir(Some("/xdg"), "/root"), "/xdg/pip");
+        assert!(PIP.runs_as("pip3.12") && PIP.runs_as("pip") && !PIP.runs_as("pipx"));
+    }
+
+    #[test]
+    fn subcommands_pick_their_caches() {
+        assert_eq!(
+            GO.command(&["mod", "download"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(
+            GO.command(&["build", "-o", "/app", "./cmd"]),
+            Some(CacheCommand::Uses(vec![0, 1]))
+        );
+        assert_eq!(APT.command(&["update"]), Some(CacheCommand::Uses(vec![1])));
+        assert_eq!(
+            APT.command(&["install", "-y", "curl"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(
+            UV.command(&["pip", "install", "--system", "x"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(UV.command(&["cache", "clean"]), Some(CacheCommand::Purges));
+        assert_eq!(YARN.command(&[]), Some(CacheCommand::Uses(vec![0])));
+        assert_eq!(YARN.command(&["build"]), None);
+        assert_eq!(
+            MAVEN.command(&["-B", "package"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(MAVEN.command(&["-o", "package"]), None);
+        assert_eq!(NPM.command(&["run", "build"]), None);
     }
 }
