@@ -1,16 +1,19 @@
 //! A package manager runs without a BuildKit cache mount on the directory it really uses.
 //!
 //! Where the tool caches, what disables its cache and what the rest of the RUN does to the
-//! directory are the model's (`model::effects`, `model::tools`); the mount to add is planned
-//! by `model::mounts`. This rule reports and turns the plan into edits.
+//! directory are the model's (`model::effects`, `model::tools`); the mounts to add are
+//! planned by `model::mounts`. This rule reports one finding per tool and user in a RUN and
+//! turns the plans into edits.
 
 use crate::config::{CacheStrategy, Settings};
 use crate::fix::{Edit, Fix};
-use crate::model::effects::CacheUse;
+use crate::model::effects::{CacheUse, Undo};
 use crate::model::mounts::{self, MountPlan, Plan};
+use crate::model::tools::Pin;
 use crate::model::{Certainty, MountKind, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
+use crate::syntax::shell::{Process, Script};
 
 pub struct MissingCacheMount;
 
@@ -34,62 +37,87 @@ impl Rule for MissingCacheMount {
 
     fn check(&self, cx: &mut Ctx) {
         for run in &cx.model.runs {
-            let uncovered: Vec<&CacheUse> = run
+            let uncovered = run
                 .effects
                 .caches
                 .iter()
-                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()))
-                .collect();
-            // One finding per tool, directory and user.
-            let mut groups: Vec<Vec<&CacheUse>> = Vec::new();
+                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()));
+            // One finding per tool and user; within it, one mount per cache and directory.
+            let mut findings: Vec<Vec<Vec<&CacheUse>>> = Vec::new();
             for cache in uncovered {
                 let user = &run.effects.steps[cache.step].user;
-                match groups.iter_mut().find(|g| {
-                    g[0].tool.name == cache.tool.name
-                        && g[0].cache.key == cache.cache.key
-                        && g[0].dir == cache.dir
-                        && run.effects.steps[g[0].step].user == *user
-                }) {
-                    Some(group) => group.push(cache),
-                    None => groups.push(vec![cache]),
+                let same_tool = |g: &&mut Vec<Vec<&CacheUse>>| {
+                    g[0][0].tool.name == cache.tool.name && run.effects.steps[g[0][0].step].user == *user
+                };
+                match findings.iter_mut().find(same_tool) {
+                    Some(finding) => match finding.iter_mut().find(|g| g[0].cache.key == cache.cache.key && g[0].dir == cache.dir) {
+                        Some(group) => group.push(cache),
+                        None => finding.push(vec![cache]),
+                    },
+                    None => findings.push(vec![vec![cache]]),
                 }
             }
-            for group in groups {
-                report(cx, run, &group);
+            for finding in findings {
+                report(cx, run, &finding);
             }
         }
     }
 }
 
-fn report(cx: &mut Ctx, run: &Run, uses: &[&CacheUse]) {
-    let first = uses[0];
-    let tool = first.tool.name;
+fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
     let Some(script) = run.script.as_ref() else { return };
+    let first = groups[0][0];
+    let tool = first.tool.name;
     let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
-    let step = &run.effects.steps[first.step];
-    let what = first.cache.what;
-    let message = match &first.dir {
-        Some(dir) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {what} again"),
-        None => format!("{tool} runs without a cache mount for its {what}, and their directory depends on a HOME or variable docklint cannot tell"),
+    let dirs: Vec<String> = groups.iter().filter_map(|g| g[0].dir.clone()).collect();
+    let message = match (dirs.as_slice(), groups.len()) {
+        ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {} again", first.cache.what),
+        (_, 1) => format!(
+            "{tool} runs without a cache mount for its {}, and their directory depends on a HOME or variable docklint cannot tell",
+            first.cache.what
+        ),
+        _ => format!("{tool} runs without cache mounts on {}: every build downloads everything again", dirs.join(" and ")),
     };
-    let env_disabler = uses.iter().find_map(|u| u.disabled_by_env.clone());
-    let (help, fix) = match (&env_disabler, mounts::plan(run, uses)) {
+    let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
+    let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(run, g)).collect();
+    let (help, fix) = match &env_disabler {
         // ENV/ARG settings govern other RUNs too: advice, no edit.
-        (Some(var), _) => (
+        Some(var) => (
             format!("`{var}` is set by ENV, ARG or earlier in the RUN and disables {tool}'s cache: remove it and add a cache mount to the RUNs that install"),
             None,
         ),
-        (None, Plan::Advice(why)) => (format!("no fix: {why}"), None),
-        (None, Plan::Mount(plan)) => {
-            let help = help_for(tool, step.user.name.as_str(), run, first, &plan);
-            (help, fix(cx, run, uses, &plan))
+        None => {
+            let mounted: Vec<(&Vec<&CacheUse>, &MountPlan)> = groups
+                .iter()
+                .zip(&plans)
+                .filter_map(|(g, p)| match p {
+                    Plan::Mount(plan) => Some((g, plan)),
+                    Plan::Advice(_) => None,
+                })
+                .collect();
+            let advice: Vec<&str> = plans
+                .iter()
+                .filter_map(|p| match p {
+                    Plan::Advice(why) => Some(why.as_str()),
+                    Plan::Mount(_) => None,
+                })
+                .collect();
+            let mut help = help_for(run, first, &mounted);
+            for why in &advice {
+                help.push_str(&format!(". No fix for one cache: {why}"));
+            }
+            (help, if mounted.is_empty() { None } else { fix(cx, run, script, &mounted) })
         }
     };
     let diagnostic = cx.report(command_span(first), message).help(help);
-    for other in &uses[1..] {
-        diagnostic.label(command_span(other), format!("also uses {tool}'s cache"));
+    for other in groups.iter().flatten().skip(1) {
+        if command_span(other) != command_span(first) {
+            diagnostic.label(command_span(other), format!("also uses {tool}'s cache"));
+        }
     }
-    for disabler in uses.iter().flat_map(|u| &u.disablers) {
+    let mut disablers: Vec<&Span> = groups.iter().flatten().flat_map(|u| &u.disablers).collect();
+    disablers.dedup();
+    for disabler in disablers {
         diagnostic.label(disabler.clone(), format!("disables {tool}'s cache"));
     }
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
@@ -100,79 +128,202 @@ fn report(cx: &mut Ctx, run: &Run, uses: &[&CacheUse]) {
     }
 }
 
-fn help_for(tool: &str, user: &str, run: &Run, first: &CacheUse, plan: &MountPlan) -> String {
-    let who = match (run.effects.steps[first.step].user.uid, first.certainty) {
+fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan)]) -> String {
+    let tool = first.tool.name;
+    let user = &run.effects.steps[first.step].user;
+    let who = match (user.uid, first.certainty) {
         (Some(0), Certainty::Known) => "root".to_string(),
         (Some(0), _) => "root (assumed)".to_string(),
-        _ => format!("`{user}`"),
+        _ => format!("`{}`", user.name),
     };
-    let mut help = match (&first.dir, plan.pin) {
-        (Some(dir), None) => format!("{tool} runs as {who} and caches in {dir}; add `{}` so downloads are reused and stay out of the image", plan.flag()),
-        (_, Some(var)) => format!(
-            "{tool} runs as {who}; {}. The fix mounts a cache on {} and points {tool} there with `{var}`, so downloads are reused and stay out of the image",
-            plan.moved.as_deref().unwrap_or("its usual directory cannot be mounted"),
-            plan.target
-        ),
-        (None, None) => format!("add `{}`", plan.flag()),
-    };
-    if let Some(doubt) = plan.doubts.first() {
+    let mut parts = Vec::new();
+    for (group, plan) in mounted {
+        let what = group[0].cache.what;
+        parts.push(match (&group[0].dir, plan.pin) {
+            (Some(dir), None) => format!("its {what} are in {dir}: add `{}`", plan.flag()),
+            (_, Some(pin)) => format!(
+                "{}; the fix mounts a cache on {} for its {what} and points {tool} there with {}",
+                plan.moved.as_deref().unwrap_or("its usual directory cannot be mounted"),
+                plan.target,
+                match pin {
+                    Pin::Env(var) => format!("`{var}`"),
+                    Pin::Option(option) => format!("`{}`", option.replace("{}", &plan.target)),
+                }
+            ),
+            (None, None) => format!("add `{}`", plan.flag()),
+        });
+        if !plan.undo.is_empty() {
+            parts.push("the fix also drops the removal of what the mount now keeps out of the image".to_string());
+        }
+    }
+    let mut help = format!("{tool} runs as {who}; {}, so downloads are reused and stay out of the image", parts.join("; "));
+    if let Some(doubt) = mounted.iter().flat_map(|(_, p)| &p.doubts).next() {
         help.push_str(&format!(". The fix is unsafe: {doubt}"));
     }
     help.push_str(". A cache mount pays off on a builder that keeps its cache (local, or persistent CI runners); fresh CI builders start empty unless the cache is exported");
     help
 }
 
-/// Adds the mount, pins the tool when the plan moves its cache, and removes what disables
-/// the cache, in one fix: any of these alone would make the build slower or the image bigger.
-fn fix(cx: &Ctx, run: &Run, uses: &[&CacheUse], plan: &MountPlan) -> Option<Fix> {
+/// Adds the mounts, points the tool at them when a plan moves a cache, and removes what
+/// disables the cache or would empty it, in one fix: any of these alone would make the
+/// build slower, the image bigger or the build fail.
+fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &MountPlan)]) -> Option<Fix> {
     let instruction = &cx.df.instructions[run.instruction];
-    // A flag value that would need quoting gets advice only.
-    if plan.target.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '=')) {
+    let text = &cx.file.text;
+    let mut edits = Vec::new();
+    let mut flags = String::new();
+    for (_, plan) in mounted {
+        // A flag value that would need quoting gets advice only.
+        if plan.target.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '=')) {
+            return None;
+        }
+        if !plan.exists {
+            flags.push_str(&plan.flag());
+            flags.push(' ');
+        }
+    }
+    if !flags.is_empty() {
+        edits.push(Edit::insert(instruction.args_text.to_file(0), flags));
+    }
+    // Per command: settings before it, options after its program, disablers out.
+    let mut prefixes: Vec<(usize, String)> = Vec::new();
+    let mut options: Vec<(usize, String)> = Vec::new();
+    for (group, plan) in mounted {
+        for cache in group.iter() {
+            let step = &run.effects.steps[cache.step];
+            let command = &script.commands[step.command];
+            let program = match step.args_from.checked_sub(1).filter(|_| step.wrapped) {
+                Some(i) => command.args.get(i)?,
+                None => &command.program,
+            };
+            if !word_is_in_file(text, &program.span, &program.raw) {
+                return None;
+            }
+            let mut prefix = String::new();
+            let mut option = String::new();
+            match plan.pin {
+                Some(Pin::Env(var)) => prefix.push_str(&format!("{var}={} ", plan.target)),
+                Some(Pin::Option(template)) => {
+                    option.push(' ');
+                    option.push_str(&template.replace("{}", &plan.target));
+                }
+                None => {}
+            }
+            for (name, value) in cache.tool.mount_env {
+                if step.env.get(name).is_none() && !run.exec_form {
+                    prefix.push_str(&format!("{name}={value} "));
+                }
+            }
+            for (program_name, keep) in cache.tool.keep_options {
+                if step.name == *program_name {
+                    option.push(' ');
+                    option.push_str(keep);
+                }
+            }
+            if !prefix.is_empty() && !prefixes.iter().any(|(at, p)| *at == command.span.start && p.contains(&prefix)) {
+                prefixes.push((command.span.start, prefix));
+            }
+            if !option.is_empty() {
+                if run.exec_form {
+                    return None;
+                }
+                if !options.iter().any(|(at, o)| *at == program.span.end && o.contains(option.trim())) {
+                    options.push((program.span.end, option));
+                }
+            }
+            for disabler in &cache.disablers {
+                let word = command.env.iter().chain(&command.args).find(|w| w.span == *disabler)?;
+                if !word_is_in_file(text, disabler, &word.raw) && !run.exec_form {
+                    return None;
+                }
+                edits.push(if run.exec_form { remove_json_element(text, disabler)? } else { remove_word(text, disabler) });
+            }
+        }
+        for undo in &plan.undo {
+            edits.push(undo_edit(text, script, undo)?);
+        }
+    }
+    edits.extend(prefixes.into_iter().map(|(at, p)| Edit::insert(at, p)));
+    edits.extend(options.into_iter().map(|(at, o)| Edit::insert(at, o)));
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    edits.dedup();
+    if edits.windows(2).any(|w| w[0].span.end > w[1].span.start) {
         return None;
     }
-    let script = run.script.as_ref()?;
-    let mut edits = Vec::new();
-    if !plan.exists {
-        edits.push(Edit::insert(instruction.args_text.to_file(0), format!("{} ", plan.flag())));
-    }
-    for cache in uses {
-        let step = &run.effects.steps[cache.step];
-        let command = &script.commands[step.command];
-        // Settings the command needs: the pin, and what the tool needs under a mount.
-        let mut prefix = String::new();
-        if let Some(var) = plan.pin {
-            prefix.push_str(&format!("{var}={} ", plan.target));
-        }
-        for (name, value) in cache.tool.mount_env {
-            if step.env.get(name).is_none() && !run.exec_form {
-                prefix.push_str(&format!("{name}={value} "));
-            }
-        }
-        if !prefix.is_empty() {
-            if !word_is_in_file(&cx.file.text, &command.program.span, &command.program.raw) {
+    let tool = mounted[0].0[0].tool.name;
+    let targets: Vec<&str> = mounted.iter().map(|(_, p)| p.target.as_str()).collect();
+    let disables = mounted.iter().any(|(g, _)| g.iter().any(|u| !u.disablers.is_empty()));
+    let title = format!(
+        "Add {tool} cache mount{} on {}{}",
+        if targets.len() > 1 { "s" } else { "" },
+        targets.join(" and "),
+        if disables { " and stop disabling the cache" } else { "" }
+    );
+    let safe = mounted.iter().all(|(_, p)| p.is_safe());
+    Some(if safe { Fix::safe(title, edits) } else { Fix::unsafe_(title, edits) })
+}
+
+/// Takes a removal the mount makes pointless back out of the RUN.
+fn undo_edit(text: &str, script: &Script, undo: &Undo) -> Option<Edit> {
+    match undo {
+        Undo::Operand { word, .. } => Some(remove_word(text, word)),
+        Undo::Command { command } => {
+            let command = script.commands.get(*command)?;
+            if !word_is_in_file(text, &command.program.span, &command.program.raw) {
                 return None;
             }
-            edits.push(Edit::insert(command.span.start, prefix));
-        }
-        for disabler in &cache.disablers {
-            let word = command.env.iter().chain(&command.args).find(|w| w.span == *disabler)?;
-            if !word_is_in_file(&cx.file.text, disabler, &word.raw) && !run.exec_form {
-                return None;
-            }
-            edits.push(if run.exec_form { remove_json_element(&cx.file.text, disabler)? } else { remove_word(&cx.file.text, disabler) });
+            Some(remove_command(text, command))
         }
     }
-    edits.sort_by_key(|e| e.span.start);
-    edits.dedup();
-    let tool = uses[0].tool.name;
-    let disables = uses.iter().any(|u| !u.disablers.is_empty());
-    let title = match (plan.pin, disables) {
-        (None, false) => format!("Add a {tool} cache mount on {}", plan.target),
-        (None, true) => format!("Add a {tool} cache mount on {} and stop disabling the cache", plan.target),
-        (Some(_), false) => format!("Cache {tool} downloads in a mount on {}", plan.target),
-        (Some(_), true) => format!("Cache {tool} downloads in a mount on {} and stop disabling the cache", plan.target),
-    };
-    Some(if plan.is_safe() { Fix::safe(title, edits) } else { Fix::unsafe_(title, edits) })
+}
+
+/// Removes a command with the `&&` or `;` that joins it to the list, when it sits at the
+/// top of the RUN's shell; anywhere else (a branch, a loop, a pipeline) it becomes `true`.
+fn remove_command(text: &str, command: &crate::syntax::shell::Command) -> Edit {
+    let span = command.span.clone();
+    let top_level = command.context.process == Process::Main && !command.context.conditional && !command.context.in_function;
+    if top_level && command.redirects.is_empty() && command.stdin_heredocs.is_empty() {
+        // `a && rm x` or `a; rm x`: from the end of `a` to the end of the command.
+        let before = skip_blanks_back(text, span.start);
+        if let Some(op) = [ "&&", ";" ].iter().find(|op| text[..before].ends_with(**op)) {
+            let start = skip_blanks_back(text, before - op.len());
+            return Edit::delete(start..span.end);
+        }
+        // `rm x && b`: the command, its operator and what follows up to `b`.
+        let after = skip_blanks_forward(text, span.end);
+        if let Some(op) = ["&&", ";"].iter().find(|op| text[after..].starts_with(**op)) {
+            let end = skip_blanks_forward(text, after + op.len());
+            return Edit::delete(span.start..end);
+        }
+    }
+    Edit::replace(span, "true")
+}
+
+/// The offset before the blanks and line continuations that end at `at`.
+fn skip_blanks_back(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &text[..at];
+        let trimmed = rest.trim_end_matches([' ', '\t']);
+        let trimmed = trimmed.strip_suffix("\\\n").or_else(|| trimmed.strip_suffix("\\\r\n")).unwrap_or(trimmed);
+        if trimmed.len() == at {
+            return at;
+        }
+        at = trimmed.len();
+    }
+}
+
+/// The offset after the blanks and line continuations that start at `at`.
+fn skip_blanks_forward(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        let trimmed = trimmed.strip_prefix("\\\n").or_else(|| trimmed.strip_prefix("\\\r\n")).unwrap_or(trimmed);
+        let next = text.len() - trimmed.len();
+        if next == at {
+            return at;
+        }
+        at = next;
+    }
 }
 
 /// The file holds the word's text at its span (not a word rebuilt from an escaped payload).

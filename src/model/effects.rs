@@ -169,6 +169,19 @@ pub struct PathEffect {
     pub kind: PathKind,
     /// The program that does it (`rm`, `pip cache purge`).
     pub by: String,
+    /// How a fix can take the effect back out (a removal the fix makes pointless).
+    pub undo: Option<Undo>,
+}
+
+/// How a fix can take a removal back out: once what it removes lives in a cache mount,
+/// removing it from the image does nothing, and removing it from the mount empties the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// Drop this operand from the command (`rm -rf /var/lib/apt/lists/* /tmp/*`); the
+    /// command stays valid without it.
+    Operand { command: usize, word: Span },
+    /// Drop the command (`apt-get clean`, `pip cache purge`, `rm` of one path).
+    Command { command: usize },
 }
 
 /// A command that uses a tool's download cache.
@@ -404,6 +417,7 @@ impl<'a> Builder<'a> {
                         path,
                         PathKind::Write { executable: false },
                         "a redirection",
+                        None,
                     );
                 }
             }
@@ -593,6 +607,7 @@ impl<'a> Builder<'a> {
                 path,
                 PathKind::Write { executable: false },
                 "a redirection",
+                None,
             );
         }
     }
@@ -909,7 +924,27 @@ impl<'a> Builder<'a> {
         }
         let step = self.effects.steps[step_index].clone();
         let words = &command.args[args_from.min(command.args.len())..];
-        for path_use in commands::path_uses(&name, &args) {
+        let uses = commands::path_uses(&name, &args);
+        // A removal of several paths loses one operand; of one path, the whole command.
+        let removals = uses
+            .iter()
+            .filter(|u| matches!(u, PathUse::Remove(Operand::Arg(_))))
+            .count();
+        let removes_operands = matches!(name.as_str(), "rm" | "unlink" | "rmdir");
+        for path_use in uses {
+            let undo = match &path_use {
+                PathUse::Remove(Operand::Arg(i)) if removes_operands => match words.get(*i) {
+                    Some(word) if removals > 1 => Some(Undo::Operand {
+                        command: step.command,
+                        word: word.span.clone(),
+                    }),
+                    Some(_) => Some(Undo::Command {
+                        command: step.command,
+                    }),
+                    None => None,
+                },
+                _ => None,
+            };
             let (operand, kind) = match path_use {
                 PathUse::Remove(o) => (o, PathKind::Remove),
                 PathUse::RemoveInside(o) => (o, PathKind::RemoveInside),
@@ -937,7 +972,7 @@ impl<'a> Builder<'a> {
                     _ => PathPattern::Unknown,
                 },
             };
-            self.record_path(command.span.clone(), path, kind, &name);
+            self.record_path(command.span.clone(), path, kind, &name, undo);
         }
         if matches!(
             name.as_str(),
@@ -963,8 +998,8 @@ impl<'a> Builder<'a> {
                         self.effects.caches.push(cache);
                     }
                 }
-                Some(CacheCommand::Purges) => {
-                    for cache in tool.caches {
+                Some(CacheCommand::Purges(caches)) => {
+                    for cache in caches.into_iter().map(|i| &tool.caches[i]) {
                         let cache = self.cache_use(tool, cache, step_index, command, &args);
                         let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
                         self.record_path(
@@ -972,6 +1007,9 @@ impl<'a> Builder<'a> {
                             path,
                             PathKind::RemoveInside,
                             &format!("{} cache purge", tool.name),
+                            Some(Undo::Command {
+                                command: self.effects.steps[step_index].command,
+                            }),
                         );
                     }
                 }
@@ -1105,7 +1143,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn record_path(&mut self, span: Span, path: PathPattern, kind: PathKind, by: &str) {
+    fn record_path(
+        &mut self,
+        span: Span,
+        path: PathPattern,
+        kind: PathKind,
+        by: &str,
+        undo: Option<Undo>,
+    ) {
         if let Some(name) = self.installed_name(&path, kind) {
             self.effects.installs_on_path.push((span.clone(), name));
         }
@@ -1130,6 +1175,7 @@ impl<'a> Builder<'a> {
             path,
             kind,
             by: by.to_string(),
+            undo,
         });
     }
 }
@@ -1278,6 +1324,14 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
             }
         }
         Dir::Fixed(path) => known(Some(path.to_string())),
+        Dir::Configured { path, .. } => match dir.argument(args) {
+            Some((_, value)) => Place {
+                dir: absolute(&value),
+                certainty: Certainty::Known,
+                explicit: true,
+            },
+            None => known(Some(path.to_string())),
+        },
         Dir::Workdir(rel) => known(step.cwd.as_deref().map(|cwd| resolve_path(cwd, rel))),
     }
 }

@@ -11,8 +11,10 @@
 //! - a mount under a home the same RUN creates is created first, as root, and breaks
 //!   `useradd -m`.
 
-use super::effects::{CacheUse, PathKind};
+use super::effects::{CacheUse, PathKind, Undo};
 use super::paths::path_is_within;
+use super::paths::PathPattern;
+use super::tools::{Cache, Pin};
 use super::users::Certainty;
 use super::{MountKind, Run};
 
@@ -37,10 +39,9 @@ impl std::fmt::Display for Id {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountPlan {
     pub target: String,
-    /// The variable to set inline on each command so the tool uses `target`
-    /// (`PIP_CACHE_DIR=/var/cache/pip pip install …`); `None` when `target` is where the
-    /// tool caches anyway.
-    pub pin: Option<&'static str>,
+    /// How each command is pointed at `target`; `None` when `target` is where the tool
+    /// caches anyway.
+    pub pin: Option<Pin>,
     pub uid: Option<Id>,
     pub gid: Option<Id>,
     /// `mode=0777` when the user's uid is unknown: any uid can write.
@@ -52,6 +53,9 @@ pub struct MountPlan {
     pub exists: bool,
     /// Why the cache is not mounted where the tool would put it (set when `pin` is).
     pub moved: Option<String>,
+    /// Removals the mount makes pointless (they would empty the cache), taken out in the
+    /// same fix.
+    pub undo: Vec<Undo>,
     /// What keeps the plan from being proved; empty for a safe fix.
     pub doubts: Vec<String>,
 }
@@ -88,26 +92,32 @@ pub enum Plan {
     Advice(String),
 }
 
-/// Plans one mount for `uses` (the same tool, directory and user in one RUN).
+/// Plans one mount for `uses` (the same cache of one tool, directory and user in one RUN).
 pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     let Some(first) = uses.first() else {
         return Plan::Advice(String::new());
     };
     let tool = first.tool;
+    let cache = first.cache;
     let effects = &run.effects;
-    let step = &effects.steps[first.step];
-    let user = &step.user;
-    let pinnable = !run.exec_form
-        && uses.iter().all(|u| {
-            let s = &effects.steps[u.step];
-            !u.explicit
-                && s.inline_env_reaches
-                && run
-                    .script
-                    .as_ref()
-                    .is_some_and(|script| assignable(script, s.command))
-        })
-        && first.cache.dir.pin().is_some();
+    let user = &effects.steps[first.step].user;
+    let pin = cache.pin().filter(|pin| {
+        !run.exec_form
+            && uses.iter().all(|u| {
+                let step = &effects.steps[u.step];
+                !u.explicit
+                    && match pin {
+                        Pin::Env(_) => {
+                            step.inline_env_reaches
+                                && run
+                                    .script
+                                    .as_ref()
+                                    .is_some_and(|script| assignable(script, step.command))
+                        }
+                        Pin::Option(_) => true,
+                    }
+            })
+    });
 
     let mut doubts = Vec::new();
     let root = user.uid == Some(0);
@@ -163,55 +173,65 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
         .all(|u| u.dir == first.dir && u.certainty == Certainty::Known)
         .then(|| first.dir.clone())
         .flatten();
-    let mut candidates: Vec<(String, Option<&'static str>)> = Vec::new();
-    let moved;
-    match &natural {
-        Some(dir) if home.is_some_and(|h| path_is_within(dir, h)) => {
-            moved = Some(format!(
-                "{dir} is in the home of `{}`, where a mount would leave a root-owned directory in the image",
-                user.name
-            ))
-        }
-        Some(dir) if created_home(dir) => {
-            moved = Some(format!("{dir} is under a home this RUN creates"))
-        }
+    let mut candidates: Vec<(String, Option<Pin>)> = Vec::new();
+    let moved = match &natural {
+        Some(dir) if cache.pinned_only => Some(format!(
+            "{dir} is emptied by the image's own configuration (Debian's `docker-clean` deletes every downloaded package)"
+        )),
+        Some(dir) if home.is_some_and(|h| path_is_within(dir, h)) => Some(format!(
+            "{dir} is in the home of `{}`, where a mount would leave a root-owned directory in the image",
+            user.name
+        )),
+        Some(dir) if created_home(dir) => Some(format!("{dir} is under a home this RUN creates")),
         Some(dir) => {
-            let found = conflicts(run, dir, false);
-            moved = found.fatal.first().or(found.doubts.first()).cloned();
+            let found = conflicts(run, cache, dir, false);
             candidates.push((dir.clone(), None));
+            found.fatal.first().or(found.doubts.first()).cloned()
         }
-        None => {
-            moved = Some(format!("{}'s cache directory depends on a HOME docklint cannot be sure of", tool.name))
-        }
-    }
-    if pinnable {
+        None => Some(format!(
+            "{}'s cache directory depends on a HOME docklint cannot be sure of",
+            tool.name
+        )),
+    };
+    if let Some(pin) = pin {
         for dir in [
-            format!("/var/cache/{}", first.cache.key),
-            format!("/tmp/{}-cache", first.cache.key),
+            format!("/var/cache/{}", cache.key),
+            format!("/tmp/{}-cache", cache.key),
         ] {
             if !candidates.iter().any(|(c, _)| *c == dir) {
-                candidates.push((dir, first.cache.dir.pin()));
+                candidates.push((dir, Some(pin)));
             }
         }
     }
-    if candidates.is_empty() {
-        return Plan::Advice(format!(
-            "{}, and {} cannot be pointed elsewhere from this command: set `{}` and mount that directory",
-            moved.unwrap_or_default(),
+    let advice = |why: Option<String>| {
+        Plan::Advice(format!(
+            "{}, and {} cannot be pointed elsewhere from this command{}",
+            why.unwrap_or_else(|| format!("no directory for {}'s cache can be proved", tool.name)),
             tool.name,
-            first.cache.dir.pin().unwrap_or("its cache directory")
-        ));
+            match cache.pin() {
+                Some(Pin::Env(var)) => format!(": set `{var}` and mount that directory"),
+                _ => String::new(),
+            }
+        ))
+    };
+    if candidates.is_empty() {
+        return advice(moved);
     }
     let opaque: Vec<String> = effects
         .opaque
         .iter()
-        .map(|o| format!("`{}` runs code docklint cannot see, which may remove or fill the mounted directory", o.name))
+        .map(|o| {
+            format!(
+                "`{}` runs code docklint cannot see, which may remove or fill the mounted directory",
+                o.name
+            )
+        })
         .take(1)
         .collect();
-    let mut best: Option<(MountPlan, usize)> = None;
+    let mut best: Option<MountPlan> = None;
     let mut fatal = None;
     for (target, pin) in candidates {
-        let found = conflicts(run, &target, pin.is_some());
+        let found = conflicts(run, cache, &target, pin.is_some());
         if let Some(reason) = found.fatal.into_iter().next() {
             fatal.get_or_insert(reason);
             continue;
@@ -219,10 +239,6 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
         let mut plan_doubts = doubts.clone();
         plan_doubts.extend(found.doubts);
         plan_doubts.extend(opaque.iter().cloned());
-        if natural.is_none() && pin.is_none() {
-            continue;
-        }
-        let score = plan_doubts.len();
         let exists = run
             .mounts
             .iter()
@@ -234,22 +250,21 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
             uid: uid.clone(),
             gid: gid.clone(),
             world_writable,
-            locked: first.cache.locked,
+            locked: cache.locked,
             exists,
+            undo: found.undo,
             doubts: plan_doubts,
         };
-        if best.as_ref().is_none_or(|(_, s)| score < *s) {
-            best = Some((plan, score));
+        // Fewest doubts; then the plan that leaves the user's commands as they are (a mount
+        // elsewhere rather than taking a removal out).
+        let score = |p: &MountPlan| (p.doubts.len(), p.undo.len());
+        if best.as_ref().is_none_or(|b| score(&plan) < score(b)) {
+            best = Some(plan);
         }
     }
     match best {
-        Some((plan, _)) => Plan::Mount(plan),
-        None => Plan::Advice(format!(
-            "{}; {} cannot be pointed elsewhere from this command",
-            fatal
-                .unwrap_or_else(|| format!("no directory for {}'s cache can be proved", tool.name)),
-            tool.name
-        )),
+        Some(plan) => Plan::Mount(plan),
+        None => advice(fatal),
     }
 }
 
@@ -277,41 +292,57 @@ fn assignable(script: &crate::syntax::shell::Script, command: usize) -> bool {
 }
 
 /// What in the RUN would break a cache mount on `target` or make it useless: `fatal` ones
-/// (the build would fail, or the cache be emptied: never a fix, not even an unsafe one) and
-/// doubts (a path docklint cannot resolve, a write that may land in the cache).
+/// (the build would fail, or the cache be emptied: never a fix, not even an unsafe one),
+/// removals of what the mount now holds, which the fix takes out (`undo`), and doubts (a
+/// path docklint cannot resolve, a write that may land in the cache).
 struct Conflicts {
     fatal: Vec<String>,
+    undo: Vec<Undo>,
     doubts: Vec<String>,
 }
 
-fn conflicts(run: &Run, target: &str, pinned: bool) -> Conflicts {
-    use super::paths::PathPattern;
+fn conflicts(run: &Run, cache: &Cache, target: &str, pinned: bool) -> Conflicts {
     let mut out = Conflicts {
         fatal: Vec::new(),
+        undo: Vec::new(),
         doubts: Vec::new(),
     };
+    let mut emptied = false;
     for effect in &run.effects.paths {
         let path = &effect.path;
         let resolved = !matches!(path, PathPattern::Unknown);
+        let is_target = matches!(path, PathPattern::Exact(p) if p == target);
         // A pinned target is used by the pinned commands only: a purge by a command the fix
         // does not pin empties the tool's usual directory, not the mount.
         let unpinned_purge = pinned && effect.by.ends_with("cache purge");
         match effect.kind {
-            PathKind::Remove | PathKind::RemoveInside if path.may_remove(target) && resolved => out.fatal.push(format!(
-                "`{}` removes {}, the mounted directory or a parent of it, and the build would fail (device or resource busy)",
-                effect.by,
-                path.display()
-            )),
-            PathKind::Remove | PathKind::RemoveInside if path.may_be_within(target) && resolved && !unpinned_purge => {
-                out.fatal.push(format!(
-                    "`{}` empties the cache at {}, which would make the mount useless",
-                    effect.by,
-                    path.display()
-                ))
-            }
             PathKind::Remove | PathKind::RemoveInside if !resolved => out.doubts.push(format!(
                 "`{}` removes a path docklint cannot resolve, which may be the mounted directory",
                 effect.by
+            )),
+            PathKind::Remove | PathKind::RemoveInside
+                if (is_target || (path.may_be_within(target) && !path.may_remove(target)))
+                    && !unpinned_purge =>
+            {
+                // It removes the cache itself or what is in it: pointless once that is a mount.
+                match &effect.undo {
+                    Some(undo) => {
+                        emptied = true;
+                        if !out.undo.contains(undo) {
+                            out.undo.push(undo.clone());
+                        }
+                    }
+                    None => out.fatal.push(format!(
+                        "`{}` empties the cache at {}, which would make the mount useless",
+                        effect.by,
+                        path.display()
+                    )),
+                }
+            }
+            PathKind::Remove | PathKind::RemoveInside if path.may_remove(target) => out.fatal.push(format!(
+                "`{}` removes {}, a parent of the mounted directory, and the build would fail (device or resource busy)",
+                effect.by,
+                path.display()
             )),
             PathKind::CreateDirectory { must_not_exist: true } if resolved && path.may_remove(target) => {
                 out.fatal.push(format!(
@@ -320,7 +351,9 @@ fn conflicts(run: &Run, target: &str, pinned: bool) -> Conflicts {
                     path.display()
                 ))
             }
-            PathKind::CreateDirectory { must_not_exist: true } | PathKind::Write { .. } | PathKind::WriteInside { .. }
+            PathKind::CreateDirectory { must_not_exist: true }
+            | PathKind::Write { .. }
+            | PathKind::WriteInside { .. }
                 if path.may_overlap(target) =>
             {
                 out.doubts.push(format!(
@@ -331,6 +364,12 @@ fn conflicts(run: &Run, target: &str, pinned: bool) -> Conflicts {
             }
             _ => {}
         }
+    }
+    if cache.outlives_run && !emptied {
+        out.doubts.push(format!(
+            "later RUNs read the {} from {target} (and so would images built on this one), and a mount would leave none there: the RUN does not remove them itself",
+            cache.what
+        ));
     }
     for mount in &run.mounts {
         if mount.kind != MountKind::Cache {

@@ -28,13 +28,33 @@ pub struct Tool {
     disabling: &'static [Flag],
     /// Environment variables that disable the cache when set.
     pub disabling_env: &'static [&'static str],
-    /// Leading operands of the commands that empty the cache.
-    purges: &'static [&'static [&'static str]],
+    /// The commands that empty caches.
+    purges: &'static [Purge],
     /// The tool expands `~` in a directory it is given (pip does, with `expanduser`).
     expands_tilde: bool,
+    /// Options a program of the tool needs to keep what it downloads (`apt` deletes the
+    /// packages it installed unless told otherwise; `apt-get` keeps them).
+    pub keep_options: &'static [(&'static str, &'static str)],
     /// Inline settings a command needs once its cache is a mount (uv cannot hard-link
     /// across file systems and says so on every file: `UV_LINK_MODE=copy`).
     pub mount_env: &'static [(&'static str, &'static str)],
+}
+
+/// A command that empties caches: its leading operands, an option it needs (`go clean
+/// -cache`), and the keys of the caches it empties (all of the tool's when empty).
+pub struct Purge {
+    operands: &'static [&'static str],
+    with: Option<&'static str>,
+    caches: &'static [&'static str],
+}
+
+/// Empties every cache of the tool.
+const fn purge(operands: &'static [&'static str]) -> Purge {
+    Purge {
+        operands,
+        with: None,
+        caches: &[],
+    }
 }
 
 /// An option as a tool reads it.
@@ -68,6 +88,15 @@ pub struct Cache {
     /// Leading operands of the commands that use this cache; empty for every command that
     /// uses the tool's caches.
     used_by: &'static [&'static [&'static str]],
+    /// Later commands read what it holds (apt's package lists): a mount hides that from the
+    /// RUNs after this one, so it is equivalent only when the RUN removes it anyway.
+    pub outlives_run: bool,
+    /// The option that points a command at another directory (`{}` is the directory), for
+    /// caches no variable moves.
+    pub pin_option: Option<&'static str>,
+    /// The tool's own directory cannot serve as the mount: something in the image empties it
+    /// (Debian's `docker-clean` deletes every downloaded `.deb` from apt's archive).
+    pub pinned_only: bool,
 }
 
 /// Where a cache is.
@@ -91,19 +120,35 @@ pub enum Dir {
         home: &'static str,
         sub: &'static str,
     },
-    /// A directory of the system (`/var/cache/apt`).
+    /// A directory of the system (`/var/cache/apt/archives`).
     Fixed(&'static str),
+    /// A directory of the system that a configuration option given with `-o NAME=DIR`
+    /// moves (apt's `Dir::Cache::Archives`).
+    Configured {
+        path: &'static str,
+        option: &'static str,
+    },
     /// Relative to the working directory (`.next/cache`).
     Workdir(&'static str),
 }
 
-impl Dir {
-    /// The variable a command can be given inline to move this cache (nothing else moves
-    /// with it).
-    pub fn pin(&self) -> Option<&'static str> {
-        match self {
-            Dir::User { env, .. } | Dir::Under { env, .. } => env.first().copied(),
-            Dir::Fixed(_) | Dir::Workdir(_) => None,
+/// How a command can be pointed at another directory for one cache, nothing else moving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    /// An inline variable before the command (`PIP_CACHE_DIR=/var/cache/pip pip …`).
+    Env(&'static str),
+    /// An option after the program (`apt-get -o Dir::Cache::Archives=/var/cache/apt-archives/ …`).
+    Option(&'static str),
+}
+
+impl Cache {
+    pub fn pin(&self) -> Option<Pin> {
+        match (&self.dir, self.pin_option) {
+            (_, Some(option)) => Some(Pin::Option(option)),
+            (Dir::User { env, .. } | Dir::Under { env, .. }, None) => {
+                env.first().copied().map(Pin::Env)
+            }
+            (Dir::Fixed(_) | Dir::Configured { .. } | Dir::Workdir(_), None) => None,
         }
     }
 }
@@ -159,6 +204,9 @@ pub static PIP: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     // pip reads options with optparse, which takes any unambiguous prefix of a long option:
     // `--no-cache`, … down to `--no-ca` (`--no-c` could also be `--no-color`).
@@ -167,8 +215,9 @@ pub static PIP: Tool = Tool {
         min: 7,
     }],
     disabling_env: &["PIP_NO_CACHE_DIR"],
-    purges: &[&["cache", "purge"], &["cache", "remove"]],
+    purges: &[purge(&["cache", "purge"]), purge(&["cache", "remove"])],
     expands_tilde: true,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -228,11 +277,15 @@ pub static UV: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("-n")],
     disabling_env: &["UV_NO_CACHE"],
-    purges: &[&["cache", "clean"]],
+    purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[("UV_LINK_MODE", "copy")],
 };
 
@@ -267,11 +320,15 @@ pub static POETRY: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
-    purges: &[&["cache", "clear"]],
+    purges: &[purge(&["cache", "clear"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -297,6 +354,9 @@ pub static PIPENV: Tool = Tool {
             },
             locked: true,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
         Cache {
             what: "packages (through pip)",
@@ -310,12 +370,20 @@ pub static PIPENV: Tool = Tool {
             },
             locked: false,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
     ],
     disabling: &[],
     disabling_env: &["PIP_NO_CACHE_DIR"],
-    purges: &[&["--clear"]],
+    purges: &[Purge {
+        operands: &[],
+        with: Some("--clear"),
+        caches: &[],
+    }],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -358,11 +426,15 @@ pub static CONDA: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["clean"]],
+    purges: &[purge(&["clean"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -417,11 +489,15 @@ pub static NPM: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["cache", "clean"]],
+    purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -453,11 +529,15 @@ pub static YARN: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["cache", "clean"]],
+    purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -489,11 +569,15 @@ pub static PNPM: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["store", "prune"]],
+    purges: &[purge(&["store", "prune"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -518,11 +602,15 @@ pub static BUN: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
-    purges: &[&["pm", "cache", "rm"]],
+    purges: &[purge(&["pm", "cache", "rm"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -578,6 +666,9 @@ pub static GO: Tool = Tool {
             },
             locked: false,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
         Cache {
             what: "build cache",
@@ -591,12 +682,32 @@ pub static GO: Tool = Tool {
             },
             locked: false,
             used_by: GO_BUILDS,
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
     ],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["clean"]],
+    purges: &[
+        Purge {
+            operands: &["clean"],
+            with: Some("-modcache"),
+            caches: &["go-mod"],
+        },
+        Purge {
+            operands: &["clean"],
+            with: Some("-cache"),
+            caches: &["go-build"],
+        },
+        Purge {
+            operands: &["clean"],
+            with: Some("-testcache"),
+            caches: &["go-build"],
+        },
+    ],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -655,6 +766,9 @@ pub static CARGO: Tool = Tool {
             },
             locked: false,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
         Cache {
             what: "git dependencies",
@@ -668,12 +782,16 @@ pub static CARGO: Tool = Tool {
             },
             locked: false,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
     ],
     disabling: &[],
     disabling_env: &[],
     purges: &[],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -709,11 +827,15 @@ pub static MAVEN: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["dependency:purge-local-repository"]],
+    purges: &[purge(&["dependency:purge-local-repository"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -749,11 +871,15 @@ pub static GRADLE: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
     purges: &[],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -779,6 +905,9 @@ pub static SBT: Tool = Tool {
             },
             locked: true,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
         Cache {
             what: "ivy downloads",
@@ -792,12 +921,16 @@ pub static SBT: Tool = Tool {
             },
             locked: true,
             used_by: &[],
+            outlives_run: false,
+            pin_option: None,
+            pinned_only: false,
         },
     ],
     disabling: &[],
     disabling_env: &[],
     purges: &[],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -836,11 +969,15 @@ pub static GEM: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
     purges: &[],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -873,11 +1010,19 @@ pub static COMPOSER: Tool = Tool {
         },
         locked: false,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
-    purges: &[&["clear-cache"], &["clearcache"], &["cc"]],
+    purges: &[
+        purge(&["clear-cache"]),
+        purge(&["clearcache"]),
+        purge(&["cc"]),
+    ],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -924,11 +1069,15 @@ pub static DOTNET: Tool = Tool {
         },
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
     disabling_env: &[],
-    purges: &[&["nuget", "locals"]],
+    purges: &[purge(&["nuget", "locals"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -971,11 +1120,17 @@ pub static APT: Tool = Tool {
     ],
     caches: &[
         Cache {
-            what: "downloaded packages",
-            key: "apt",
-            dir: Dir::Fixed("/var/cache/apt"),
+            what: "packages",
+            key: "apt-archives",
+            dir: Dir::Configured {
+                path: "/var/cache/apt/archives",
+                option: "Dir::Cache::Archives",
+            },
             locked: true,
             used_by: APT_DOWNLOADS,
+            outlives_run: false,
+            pin_option: Some("-o Dir::Cache::Archives={}/"),
+            pinned_only: true,
         },
         Cache {
             what: "package lists",
@@ -983,12 +1138,27 @@ pub static APT: Tool = Tool {
             dir: Dir::Fixed("/var/lib/apt/lists"),
             locked: true,
             used_by: &[&["update"]],
+            outlives_run: true,
+            pin_option: None,
+            pinned_only: false,
         },
     ],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["clean"], &["autoclean"]],
+    purges: &[
+        Purge {
+            operands: &["clean"],
+            with: None,
+            caches: &["apt-archives"],
+        },
+        Purge {
+            operands: &["autoclean"],
+            with: None,
+            caches: &["apt-archives"],
+        },
+    ],
     expands_tilde: false,
+    keep_options: &[("apt", "-o APT::Keep-Downloaded-Packages=true")],
     mount_env: &[],
 };
 
@@ -1016,11 +1186,15 @@ pub static APK: Tool = Tool {
         dir: Dir::Fixed("/var/cache/apk"),
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
-    purges: &[&["cache", "clean"], &["cache", "purge"]],
+    purges: &[purge(&["cache", "clean"]), purge(&["cache", "purge"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
@@ -1059,11 +1233,15 @@ macro_rules! rpm_tool {
                 dir: Dir::Fixed($dir),
                 locked: true,
                 used_by: &[],
+                outlives_run: false,
+                pin_option: None,
+                pinned_only: false,
             }],
             disabling: &[],
             disabling_env: &[],
-            purges: &[&["clean"]],
+            purges: &[purge(&["clean"])],
             expands_tilde: false,
+            keep_options: &[],
             mount_env: &[],
         };
     };
@@ -1102,32 +1280,36 @@ pub static ZYPPER: Tool = Tool {
         dir: Dir::Fixed("/var/cache/zypp"),
         locked: true,
         used_by: &[],
+        outlives_run: false,
+        pin_option: None,
+        pinned_only: false,
     }],
     disabling: &[],
     disabling_env: &[],
-    purges: &[&["clean"]],
+    purges: &[purge(&["clean"])],
     expands_tilde: false,
+    keep_options: &[],
     mount_env: &[],
 };
 
 /// Every tool whose cache docklint mounts.
 pub static TOOLS: &[&Tool] = &[
     &PIP, &UV, &POETRY, &PIPENV, &CONDA, &NPM, &YARN, &PNPM, &BUN, &GO, &CARGO, &MAVEN, &GRADLE,
-    &SBT, &GEM, &COMPOSER, &DOTNET,
+    &SBT, &GEM, &COMPOSER, &DOTNET, &APT,
 ];
 
-/// System package managers: their caches meet the image's own configuration (Debian's
-/// `docker-clean`, Alpine's `/etc/apk/cache`, `keepcache`), and their package lists outlive
-/// the RUN; a mount needs more than the mount. Not mounted yet.
-pub static SYSTEM_TOOLS: &[&Tool] = &[&APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
+/// System package managers whose caches meet the image's own configuration (Alpine's
+/// `/etc/apk/cache`, dnf's `keepcache`) in ways that could not be checked with the real
+/// tools here: not mounted yet.
+pub static SYSTEM_TOOLS: &[&Tool] = &[&APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
 
 /// What one command line of a tool does with its caches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheCommand {
     /// Downloads through these caches (indices into [`Tool::caches`]).
     Uses(Vec<usize>),
-    /// Empties the caches.
-    Purges,
+    /// Empties these caches.
+    Purges(Vec<usize>),
 }
 
 impl std::fmt::Debug for Tool {
@@ -1163,8 +1345,23 @@ impl Tool {
         let operands = self.operands(args);
         let starts =
             |prefix: &[&str]| operands.len() >= prefix.len() && operands[..prefix.len()] == *prefix;
-        if self.purges.iter().any(|p| starts(p)) {
-            return Some(CacheCommand::Purges);
+        let purged: Vec<usize> = self
+            .purges
+            .iter()
+            .filter(|p| starts(p.operands) && p.with.is_none_or(|option| args.contains(&option)))
+            .flat_map(|p| {
+                self.caches
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| p.caches.is_empty() || p.caches.contains(&c.key))
+                    .map(|(i, _)| i)
+            })
+            .collect();
+        if !purged.is_empty() {
+            let mut purged = purged;
+            purged.sort_unstable();
+            purged.dedup();
+            return Some(CacheCommand::Purges(purged));
         }
         if args.iter().any(|a| self.offline.contains(a)) {
             return None;
@@ -1214,6 +1411,23 @@ impl Tool {
 impl Dir {
     /// The directory given on the command line: `(argument index, value)`.
     pub fn argument(&self, args: &[&str]) -> Option<(usize, String)> {
+        if let Dir::Configured { option, .. } = self {
+            // `-o NAME=DIR`, `--option NAME=DIR`, `-oNAME=DIR`.
+            let mut found = None;
+            for (i, arg) in args.iter().enumerate() {
+                let setting = match *arg {
+                    "-o" | "--option" => args.get(i + 1).copied(),
+                    a => a.strip_prefix("-o"),
+                };
+                if let Some(value) = setting
+                    .and_then(|s| s.strip_prefix(option))
+                    .and_then(|r| r.strip_prefix('='))
+                {
+                    found = Some((i, value.to_string()));
+                }
+            }
+            return found;
+        }
         let Dir::User {
             option: Some(option),
             ..
@@ -1248,7 +1462,10 @@ mod tests {
             Some(CacheCommand::Uses(vec![0]))
         );
         assert_eq!(PIP.command(&["install", "--no-index", "x"]), None);
-        assert_eq!(PIP.command(&["cache", "purge"]), Some(CacheCommand::Purges));
+        assert_eq!(
+            PIP.command(&["cache", "purge"]),
+            Some(CacheCommand::Purges(vec![0]))
+        );
         assert_eq!(PIP.command(&["freeze"]), None);
         assert_eq!(
             PIP.disabling_args(&["install", "--no-cache", "--no-color", "x"]),
@@ -1283,7 +1500,16 @@ mod tests {
             UV.command(&["pip", "install", "--system", "x"]),
             Some(CacheCommand::Uses(vec![0]))
         );
-        assert_eq!(UV.command(&["cache", "clean"]), Some(CacheCommand::Purges));
+        assert_eq!(
+            UV.command(&["cache", "clean"]),
+            Some(CacheCommand::Purges(vec![0]))
+        );
+        assert_eq!(
+            GO.command(&["clean", "-cache"]),
+            Some(CacheCommand::Purges(vec![1]))
+        );
+        assert_eq!(GO.command(&["clean", "./..."]), None);
+        assert_eq!(APT.command(&["clean"]), Some(CacheCommand::Purges(vec![0])));
         assert_eq!(YARN.command(&[]), Some(CacheCommand::Uses(vec![0])));
         assert_eq!(YARN.command(&["build"]), None);
         assert_eq!(
