@@ -19,6 +19,9 @@ catalogue! {
     }
     cache {
         missing_cache_mount::MissingCacheMount,
+        cache_disabled_by_flag::CacheDisabledByFlag,
+        cache_mount_permissions::CacheMountPermissions,
+        apt_cache_mount_without_keep::AptCacheMountWithoutKeep,
     }
     layers {
         consecutive_run::ConsecutiveRun,

@@ -79,6 +79,8 @@ pub struct Run {
     pub shell: RunShell,
     /// What the body does, command by command (empty without a script).
     pub effects: Effects,
+    /// Debian's `docker-clean` is in force when the RUN starts (`None`: unknown).
+    pub docker_clean: Option<bool>,
 }
 
 /// The shell a RUN's body runs in.
@@ -224,6 +226,9 @@ struct StageState {
     shell: RunShell,
     /// Users created by RUN commands in this stage or its ancestors.
     users: users::Accounts,
+    /// Debian's `docker-clean` deletes what apt downloads: `Some(true)` in images known to
+    /// carry it, `Some(false)` once a RUN removed it or in images known not to have apt.
+    docker_clean: Option<bool>,
 }
 
 struct Builder<'a> {
@@ -325,6 +330,7 @@ impl<'a> Builder<'a> {
                         RunShell::default_linux()
                     },
                     users: users::Accounts::of_image(&base_ref),
+                    docker_clean: images::has_docker_clean(&base_ref),
                 }
             }
         };
@@ -422,6 +428,14 @@ impl<'a> Builder<'a> {
         if !effects.rewrites_shell.is_empty() {
             state.shell.replaced_at = Some(n);
         }
+        let docker_clean = state.docker_clean;
+        if effects
+            .paths
+            .iter()
+            .any(|p| p.kind == effects::PathKind::Remove && p.path.may_remove(images::DOCKER_CLEAN))
+        {
+            state.docker_clean = Some(false);
+        }
         self.model.runs.push(Run {
             instruction: n,
             stage,
@@ -434,6 +448,7 @@ impl<'a> Builder<'a> {
             scope,
             shell,
             effects,
+            docker_clean,
         });
     }
 

@@ -303,3 +303,71 @@ fn platform_variant_matches(image: &str, prefix: &str) -> bool {
         is_platform_namespace(namespace) && !prefix.ends_with('/') && rest == prefix
     })
 }
+
+/// The apt configuration of Debian's and Ubuntu's official images that deletes every
+/// downloaded package after each dpkg run.
+pub const DOCKER_CLEAN: &str = "/etc/apt/apt.conf.d/docker-clean";
+
+/// Official images built on Debian or Ubuntu (their non-Alpine tags), and vendor images built
+/// on those: they carry `docker-clean`.
+const DEBIAN_LINEAGE: &[&str] = &[
+    "debian",
+    "ubuntu",
+    "buildpack-deps",
+    "python",
+    "pypy",
+    "node",
+    "golang",
+    "ruby",
+    "php",
+    "perl",
+    "rust",
+    "openjdk",
+    "eclipse-temurin",
+    "maven",
+    "gradle",
+    "julia",
+    "r-base",
+    "haskell",
+    "erlang",
+    "elixir",
+    "swift",
+    "gcc",
+    "clojure",
+    "mono",
+    "nginx",
+    "httpd",
+    "tomcat",
+    "redis",
+    "postgres",
+    "mariadb",
+    "mongo",
+    "rabbitmq",
+    "cassandra",
+    "wordpress",
+    "drupal",
+    "joomla",
+    "nextcloud",
+    "ghost",
+    "nvidia/cuda",
+    "nvcr.io/nvidia/cuda",
+    "pytorch/pytorch",
+    "tensorflow/tensorflow",
+    "ubuntu/",
+    "debian/",
+];
+
+/// Whether the image carries `docker-clean`: `Some(true)` for the Debian lineage above,
+/// `Some(false)` for Alpine tags of it and for images without apt, `None` otherwise.
+pub fn has_docker_clean(image: &str) -> Option<bool> {
+    let (repo, tag) = split_reference(image);
+    let lineage = DEBIAN_LINEAGE
+        .iter()
+        .any(|prefix| image_matches(image, prefix) || platform_variant_matches(image, prefix));
+    match () {
+        _ if repo == "alpine" || repo == "scratch" || repo == "busybox" => Some(false),
+        _ if lineage && tag.contains("alpine") => Some(false),
+        _ if lineage => Some(true),
+        _ => None,
+    }
+}

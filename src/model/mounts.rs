@@ -184,7 +184,7 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
         )),
         Some(dir) if created_home(dir) => Some(format!("{dir} is under a home this RUN creates")),
         Some(dir) => {
-            let found = conflicts(run, cache, dir, false);
+            let found = conflicts(run, Some(cache), dir, false);
             candidates.push((dir.clone(), None));
             found.fatal.first().or(found.doubts.first()).cloned()
         }
@@ -231,7 +231,7 @@ pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
     let mut best: Option<MountPlan> = None;
     let mut fatal = None;
     for (target, pin) in candidates {
-        let found = conflicts(run, cache, &target, pin.is_some());
+        let found = conflicts(run, Some(cache), &target, pin.is_some());
         if let Some(reason) = found.fatal.into_iter().next() {
             fatal.get_or_insert(reason);
             continue;
@@ -295,16 +295,35 @@ fn assignable(script: &crate::syntax::shell::Script, command: usize) -> bool {
 /// (the build would fail, or the cache be emptied: never a fix, not even an unsafe one),
 /// removals of what the mount now holds, which the fix takes out (`undo`), and doubts (a
 /// path docklint cannot resolve, a write that may land in the cache).
-struct Conflicts {
-    fatal: Vec<String>,
-    undo: Vec<Undo>,
-    doubts: Vec<String>,
+/// A removal in the RUN of what a cache mount holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The command's span.
+    pub span: crate::source::Span,
+    /// For messages: `` `rm` removes /root/.cache/pip ``.
+    pub what: String,
+    /// It removes the mount point itself, which fails the build (the mount is busy).
+    pub removes_mount_point: bool,
 }
 
-fn conflicts(run: &Run, cache: &Cache, target: &str, pinned: bool) -> Conflicts {
+pub struct Conflicts {
+    pub fatal: Vec<String>,
+    pub undo: Vec<Undo>,
+    /// What each `undo` takes out.
+    pub undone: Vec<Removal>,
+    pub doubts: Vec<String>,
+}
+
+/// What a RUN does against a cache mount it already has on `target`.
+pub fn against_existing(run: &Run, target: &str) -> Conflicts {
+    conflicts(run, None, target, false)
+}
+
+fn conflicts(run: &Run, cache: Option<&Cache>, target: &str, pinned: bool) -> Conflicts {
     let mut out = Conflicts {
         fatal: Vec::new(),
         undo: Vec::new(),
+        undone: Vec::new(),
         doubts: Vec::new(),
     };
     let mut emptied = false;
@@ -330,6 +349,13 @@ fn conflicts(run: &Run, cache: &Cache, target: &str, pinned: bool) -> Conflicts 
                         emptied = true;
                         if !out.undo.contains(undo) {
                             out.undo.push(undo.clone());
+                            let removes_mount_point = is_target && effect.kind == PathKind::Remove;
+                            let verb = if effect.kind == PathKind::Remove { "removes" } else { "empties" };
+                            out.undone.push(Removal {
+                                span: effect.span.clone(),
+                                what: format!("`{}` {verb} {}", effect.by, path.display()),
+                                removes_mount_point,
+                            });
                         }
                     }
                     None => out.fatal.push(format!(
@@ -365,10 +391,10 @@ fn conflicts(run: &Run, cache: &Cache, target: &str, pinned: bool) -> Conflicts 
             _ => {}
         }
     }
-    if cache.outlives_run && !emptied {
+    if cache.is_some_and(|c| c.outlives_run) && !emptied {
         out.doubts.push(format!(
             "later RUNs read the {} from {target} (and so would images built on this one), and a mount would leave none there: the RUN does not remove them itself",
-            cache.what
+            cache.map_or("", |c| c.what)
         ));
     }
     for mount in &run.mounts {
