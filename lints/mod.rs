@@ -22,6 +22,7 @@ catalogue! {
         cache_disabled_by_flag::CacheDisabledByFlag,
         cache_mount_permissions::CacheMountPermissions,
         apt_cache_mount_without_keep::AptCacheMountWithoutKeep,
+        package_cache_in_layer::PackageCacheInLayer,
     }
     layers {
         consecutive_run::ConsecutiveRun,

@@ -97,6 +97,19 @@ pub struct Cache {
     /// The tool's own directory cannot serve as the mount: something in the image empties it
     /// (Debian's `docker-clean` deletes every downloaded `.deb` from apt's archive).
     pub pinned_only: bool,
+    /// How the classic advice keeps it out of the layer, for builders without cache mounts.
+    pub clean: Clean,
+}
+
+/// Keeping a cache out of the layer without a mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clean {
+    /// An option after the program (`pip --no-cache-dir install …`).
+    Option(&'static str),
+    /// A command appended to the RUN (`&& npm cache clean --force`).
+    Append(&'static str),
+    /// Advice only (removing a toolchain's caches is the author's call).
+    Advice(&'static str),
 }
 
 /// Where a cache is.
@@ -207,6 +220,7 @@ pub static PIP: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache-dir"),
     }],
     // pip reads options with optparse, which takes any unambiguous prefix of a long option:
     // `--no-cache`, … down to `--no-ca` (`--no-c` could also be `--no-color`).
@@ -280,6 +294,7 @@ pub static UV: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("-n")],
     disabling_env: &["UV_NO_CACHE"],
@@ -323,6 +338,7 @@ pub static POETRY: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -357,6 +373,7 @@ pub static PIPENV: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice("set PIPENV_CACHE_DIR and PIP_NO_CACHE_DIR, or remove ~/.cache/pipenv in the same RUN"),
         },
         Cache {
             what: "packages (through pip)",
@@ -373,6 +390,7 @@ pub static PIPENV: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Option("--no-cache-dir"),
         },
     ],
     disabling: &[],
@@ -429,6 +447,7 @@ pub static CONDA: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice("run `conda clean --all --yes` (or `micromamba clean --all --yes`) at the end of the RUN"),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -492,6 +511,7 @@ pub static NPM: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Append("npm cache clean --force"),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -532,6 +552,7 @@ pub static YARN: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Append("yarn cache clean"),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -572,6 +593,9 @@ pub static PNPM: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice(
+            "point the store at a directory you remove at the end of the RUN (`--store-dir`)",
+        ),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -605,6 +629,7 @@ pub static BUN: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -669,6 +694,7 @@ pub static GO: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice("run `go clean -modcache` at the end of the RUN, or build in a stage you do not ship"),
         },
         Cache {
             what: "build cache",
@@ -685,6 +711,7 @@ pub static GO: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice("run `go clean -cache` at the end of the RUN, or build in a stage you do not ship"),
         },
     ],
     disabling: &[],
@@ -769,6 +796,7 @@ pub static CARGO: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/registry at the end of the RUN"),
         },
         Cache {
             what: "git dependencies",
@@ -785,6 +813,7 @@ pub static CARGO: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/git at the end of the RUN"),
         },
     ],
     disabling: &[],
@@ -830,6 +859,9 @@ pub static MAVEN: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice(
+            "build in a stage you do not ship: the local repository stays in the layer",
+        ),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -874,6 +906,7 @@ pub static GRADLE: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice("build in a stage you do not ship: Gradle's caches stay in the layer"),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -908,6 +941,9 @@ pub static SBT: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice(
+                "build in a stage you do not ship: the coursier cache stays in the layer",
+            ),
         },
         Cache {
             what: "ivy downloads",
@@ -924,6 +960,9 @@ pub static SBT: Tool = Tool {
             outlives_run: false,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Advice(
+                "build in a stage you do not ship: the ivy cache stays in the layer",
+            ),
         },
     ],
     disabling: &[],
@@ -972,6 +1011,9 @@ pub static GEM: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice(
+            "remove the gem cache (`rm -rf $GEM_HOME/cache`) at the end of the RUN",
+        ),
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1013,6 +1055,7 @@ pub static COMPOSER: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -1072,6 +1115,7 @@ pub static DOTNET: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Advice("build in a stage you do not ship, or run `dotnet nuget locals all --clear` at the end of the RUN"),
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
     disabling_env: &[],
@@ -1131,6 +1175,7 @@ pub static APT: Tool = Tool {
             outlives_run: false,
             pin_option: Some("-o Dir::Cache::Archives={}/"),
             pinned_only: true,
+            clean: Clean::Append("apt-get clean"),
         },
         Cache {
             what: "package lists",
@@ -1141,6 +1186,7 @@ pub static APT: Tool = Tool {
             outlives_run: true,
             pin_option: None,
             pinned_only: false,
+            clean: Clean::Append("rm -rf /var/lib/apt/lists/*"),
         },
     ],
     disabling: &[],
@@ -1189,6 +1235,7 @@ pub static APK: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -1236,6 +1283,7 @@ macro_rules! rpm_tool {
                 outlives_run: false,
                 pin_option: None,
                 pinned_only: false,
+                clean: Clean::Append(concat!($program, " clean all")),
             }],
             disabling: &[],
             disabling_env: &[],
@@ -1283,6 +1331,7 @@ pub static ZYPPER: Tool = Tool {
         outlives_run: false,
         pin_option: None,
         pinned_only: false,
+        clean: Clean::Append("zypper clean --all"),
     }],
     disabling: &[],
     disabling_env: &[],
