@@ -23,6 +23,7 @@ catalogue! {
         cache_mount_permissions::CacheMountPermissions,
         apt_cache_mount_without_keep::AptCacheMountWithoutKeep,
         package_cache_in_layer::PackageCacheInLayer,
+        cache_mount_wrong_target::CacheMountWrongTarget,
     }
     layers {
         consecutive_run::ConsecutiveRun,

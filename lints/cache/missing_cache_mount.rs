@@ -38,11 +38,18 @@ impl Rule for MissingCacheMount {
 
     fn check(&self, cx: &mut Ctx) {
         for run in &cx.model.runs {
+            // A mount meant for the cache that `cache-mount-wrong-target` moves into place.
+            let retargeted: Vec<&CacheUse> = mounts::misplaced(run)
+                .into_iter()
+                .filter(|m| matches!(mounts::plan(run, &m.uses), Plan::Mount(p) if p.pin.is_none() && p.undo.is_empty()))
+                .flat_map(|m| m.uses)
+                .collect();
             let uncovered = run
                 .effects
                 .caches
                 .iter()
-                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()));
+                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()))
+                .filter(|c| !retargeted.iter().any(|r| std::ptr::eq(*r, *c)));
             // One finding per tool and user; within it, one mount per cache and directory.
             let mut findings: Vec<Vec<Vec<&CacheUse>>> = Vec::new();
             for cache in uncovered {

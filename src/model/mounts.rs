@@ -408,3 +408,79 @@ fn conflicts(run: &Run, cache: Option<&Cache>, target: &str, pinned: bool) -> Co
     }
     out
 }
+
+/// A cache mount meant for a tool's cache that misses it.
+#[derive(Debug)]
+pub struct Misplaced<'r> {
+    pub mount: &'r crate::model::Mount,
+    /// The commands it was meant for (one cache of one tool and user).
+    pub uses: Vec<&'r CacheUse>,
+    /// Why it misses.
+    pub why: String,
+}
+
+/// The RUN's cache mounts that cover none of its caches but were meant for one: the same
+/// tail of path (`.cache/pip`, `pkg/mod`), or a target with `~`, an undefined `$HOME`, or a
+/// relative path.
+pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
+    let mut out: Vec<Misplaced> = Vec::new();
+    let covers_a_use = |target: &str| {
+        run.effects
+            .caches
+            .iter()
+            .any(|c| c.dir.as_deref().is_some_and(|d| path_is_within(d, target)))
+    };
+    for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
+        let (Some(target), Some(raw)) = (mount.target.as_deref(), mount.option("target")) else {
+            continue;
+        };
+        if covers_a_use(target) {
+            continue;
+        }
+        for cache in &run.effects.caches {
+            let Some(dir) = cache.dir.as_deref() else {
+                continue;
+            };
+            if run.cache_mount_covering(dir).is_some() || !target.ends_with(tail(cache.cache)) {
+                continue;
+            }
+            if let Some(found) = out
+                .iter_mut()
+                .find(|m| m.mount.span == mount.span && m.uses[0].cache.key == cache.cache.key)
+            {
+                found.uses.push(cache);
+                continue;
+            }
+            let home_in_scope = run.env.get("HOME").is_some();
+            let why = if raw.contains('~') {
+                format!("`~` is not expanded in a mount target: this mounts {target}")
+            } else if (raw.contains("$HOME") || raw.contains("${HOME}")) && !home_in_scope {
+                format!("BuildKit expands `$HOME` in a mount only from ARG or ENV, and neither sets it here: this mounts {target}")
+            } else if !raw.starts_with('/') && !raw.starts_with('$') {
+                format!("a relative target is joined to WORKDIR: this mounts {target}")
+            } else {
+                let user = &run.effects.steps[cache.step].user;
+                format!(
+                    "{} runs as `{}` and keeps its {} in {dir}, not in {target}",
+                    cache.tool.name, user.name, cache.cache.what
+                )
+            };
+            out.push(Misplaced {
+                mount,
+                uses: vec![cache],
+                why,
+            });
+        }
+    }
+    out
+}
+
+/// The end of a cache's usual path, which a mount meant for it shares (`.cache/pip`).
+fn tail(cache: &Cache) -> &'static str {
+    use crate::model::tools::Dir;
+    match &cache.dir {
+        Dir::User { home, .. } => home,
+        Dir::Under { sub, .. } => sub,
+        Dir::Fixed(path) | Dir::Configured { path, .. } | Dir::Workdir(path) => path,
+    }
+}
