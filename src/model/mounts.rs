@@ -437,11 +437,20 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
         if covers_a_use(target) {
             continue;
         }
+        let unexpanded = raw.contains('~')
+            || raw.contains("$HOME")
+            || raw.contains("${HOME}")
+            || !raw.starts_with(['/', '$']);
         for cache in &run.effects.caches {
             let Some(dir) = cache.dir.as_deref() else {
                 continue;
             };
-            if run.cache_mount_covering(dir).is_some() || !target.ends_with(tail(cache.cache)) {
+            // A directory that rests on a guessed HOME proves no mount wrong.
+            let sure = cache.certainty == Certainty::Known || unexpanded;
+            if !sure
+                || run.cache_mount_covering(dir).is_some()
+                || !target.ends_with(tail(cache.cache))
+            {
                 continue;
             }
             if let Some(found) = out
