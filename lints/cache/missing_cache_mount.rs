@@ -78,7 +78,12 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
     let tool = first.tool.name;
     let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
     let dirs: Vec<String> = groups.iter().filter_map(|g| g[0].dir.clone()).collect();
+    let guessed = groups.iter().flatten().any(|u| u.certainty < Certainty::Known);
     let message = match (dirs.as_slice(), groups.len()) {
+        ([dir], 1) if guessed => format!(
+            "{tool} runs without a cache mount on {dir}: that is where its {} go if the HOME docklint assumes is right, downloaded again on every build",
+            first.cache.what
+        ),
         ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {} again", first.cache.what),
         (_, 1) => format!(
             "{tool} runs without a cache mount for its {}, and their directory depends on a HOME or variable docklint cannot tell",
