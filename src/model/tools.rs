@@ -288,7 +288,7 @@ pub static PIPENV: Tool = Tool {
     valued_options: &["--python", "-r", "--requirements"],
     caches: &[
         Cache {
-            what: "lock resolution",
+            what: "package metadata",
             key: "pipenv",
             dir: Dir::User {
                 option: None,
@@ -481,7 +481,7 @@ pub static PNPM: Tool = Tool {
     offline: &["--offline"],
     valued_options: &["--store-dir", "--filter", "-F", "--dir", "-C", "--registry"],
     caches: &[Cache {
-        what: "store",
+        what: "packages",
         key: "pnpm-store",
         dir: Dir::Under {
             option: Some("--store-dir"),
@@ -713,7 +713,7 @@ pub static MAVEN: Tool = Tool {
         "--threads",
     ],
     caches: &[Cache {
-        what: "local repository",
+        what: "dependencies and plugins",
         key: "maven",
         dir: Dir::Under {
             option: None,
@@ -785,7 +785,7 @@ pub static SBT: Tool = Tool {
     valued_options: &[],
     caches: &[
         Cache {
-            what: "coursier downloads",
+            what: "dependencies (coursier)",
             key: "coursier",
             dir: Dir::User {
                 option: None,
@@ -798,7 +798,7 @@ pub static SBT: Tool = Tool {
             used_by: &[],
         },
         Cache {
-            what: "ivy downloads",
+            what: "dependencies (ivy)",
             key: "ivy2",
             dir: Dir::Under {
                 option: None,
@@ -843,7 +843,7 @@ pub static GEM: Tool = Tool {
         "--install-dir",
     ],
     caches: &[Cache {
-        what: "downloaded gems",
+        what: "gems",
         key: "gems",
         dir: Dir::Under {
             option: None,
