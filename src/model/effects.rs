@@ -1262,6 +1262,13 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
         Some(Value::Unknown) => None,
         _ => Some(None),
     };
+    if let Some((_, value)) = dir.argument(args) {
+        return Place {
+            dir: absolute(&value),
+            certainty: Certainty::Known,
+            explicit: true,
+        };
+    }
     match dir {
         Dir::User {
             env: vars,
@@ -1270,23 +1277,10 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
             root,
             ..
         } => {
-            if let Some((_, value)) = dir.argument(args) {
-                return Place {
-                    dir: absolute(&value),
-                    certainty: Certainty::Known,
-                    explicit: true,
-                };
-            }
             if let Some((value, inline)) = variable(vars) {
                 return Place {
                     explicit: inline,
                     ..known(value)
-                };
-            }
-            if let (Some(root), Some(0)) = (root, step.user.uid) {
-                return Place {
-                    certainty: step.user.id_certainty,
-                    ..known(Some(root.to_string()))
                 };
             }
             match sub.map(|sub| (sub, xdg("XDG_CACHE_HOME"))) {
@@ -1294,15 +1288,23 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
                     known(absolute(&format!("{}/{sub}", base.trim_end_matches('/'))))
                 }
                 Some((_, None)) => known(None),
-                _ => under_home(home),
+                // Root's directory replaces the home's, not XDG_CACHE_HOME (yarn classic).
+                _ => match (root, step.user.uid) {
+                    (Some(root), Some(0)) => Place {
+                        certainty: step.user.id_certainty,
+                        ..known(Some(root.to_string()))
+                    },
+                    _ => under_home(home),
+                },
             }
         }
         Dir::Under {
             env: vars,
             base,
-            data,
+            xdg: from_xdg,
             home,
             sub,
+            ..
         } => {
             if let Some((value, inline)) = variable(vars) {
                 return Place {
@@ -1313,11 +1315,10 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
             if let Some((value, _)) = variable(base) {
                 return known(value.map(|b| format!("{}/{sub}", b.trim_end_matches('/'))));
             }
-            match data.map(|data| (data, xdg("XDG_DATA_HOME"))) {
-                Some((data, Some(Some(base)))) => known(absolute(&format!(
-                    "{}/{data}/{sub}",
-                    base.trim_end_matches('/')
-                ))),
+            match from_xdg.map(|(var, path)| (path, xdg(var))) {
+                Some((path, Some(Some(base)))) => {
+                    known(absolute(&format!("{}/{path}", base.trim_end_matches('/'))))
+                }
                 Some((_, None)) => known(None),
                 _ if home.is_empty() => known(None),
                 _ => under_home(&format!("{home}/{sub}")),

@@ -234,6 +234,7 @@ const ROOT_IMAGES: &[&str] = &[
     "mcr.microsoft.com/azurelinux/base/",
     "mcr.microsoft.com/cbl-mariner/base/",
     "ghcr.io/astral-sh/uv",
+    "oven/bun",
     "lukemathwalker/cargo-chef",
     "mcr.microsoft.com/dotnet/",
 ];

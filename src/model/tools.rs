@@ -124,12 +124,14 @@ pub enum Dir {
         home: &'static str,
         root: Option<&'static str>,
     },
-    /// `env` when set, else `<base>/<sub>` where base is the first variable of `base` that is
-    /// set, else `$XDG_DATA_HOME/<data>` when given and set, else `$HOME/<home>`.
+    /// `option DIR`, else the first variable of `env` that is set, else `<base>/<sub>` where
+    /// base is the first variable of `base` that is set, else `$VAR/<path>` when `xdg` is
+    /// `(VAR, path)` and VAR is set, else `$HOME/<home>/<sub>` (unknown when `home` is empty).
     Under {
+        option: Option<&'static str>,
         env: &'static [&'static str],
         base: &'static [&'static str],
-        data: Option<&'static str>,
+        xdg: Option<(&'static str, &'static str)>,
         home: &'static str,
         sub: &'static str,
     },
@@ -359,7 +361,7 @@ pub static PIPENV: Tool = Tool {
     valued_options: &["--python", "-r", "--requirements"],
     caches: &[
         Cache {
-            what: "lock resolution",
+            what: "package metadata",
             key: "pipenv",
             dir: Dir::User {
                 option: None,
@@ -436,9 +438,10 @@ pub static CONDA: Tool = Tool {
         what: "packages",
         key: "conda",
         dir: Dir::Under {
+            option: None,
             env: &["CONDA_PKGS_DIRS"],
             base: &["MAMBA_ROOT_PREFIX", "CONDA_DIR"],
-            data: None,
+            xdg: None,
             home: "",
             sub: "pkgs",
         },
@@ -579,12 +582,20 @@ pub static PNPM: Tool = Tool {
     offline: &["--offline"],
     valued_options: &["--store-dir", "--filter", "-F", "--dir", "-C", "--registry"],
     caches: &[Cache {
-        what: "store",
+        what: "packages",
         key: "pnpm-store",
         dir: Dir::Under {
-            env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
+            option: Some("--store-dir"),
+            // pnpm 11 and later read `pnpm_config_*` variables, pnpm 10 and earlier
+            // `npm_config_*` (either case).
+            env: &[
+                "pnpm_config_store_dir",
+                "PNPM_CONFIG_STORE_DIR",
+                "npm_config_store_dir",
+                "NPM_CONFIG_STORE_DIR",
+            ],
             base: &["PNPM_HOME"],
-            data: Some("pnpm"),
+            xdg: Some(("XDG_DATA_HOME", "pnpm/store")),
             home: ".local/share/pnpm",
             sub: "store",
         },
@@ -618,9 +629,10 @@ pub static BUN: Tool = Tool {
         what: "packages",
         key: "bun",
         dir: Dir::Under {
+            option: Some("--cache-dir"),
             env: &["BUN_INSTALL_CACHE_DIR"],
             base: &["BUN_INSTALL"],
-            data: None,
+            xdg: Some(("XDG_CACHE_HOME", ".bun/install/cache")),
             home: ".bun",
             sub: "install/cache",
         },
@@ -683,9 +695,10 @@ pub static GO: Tool = Tool {
             what: "modules",
             key: "go-mod",
             dir: Dir::Under {
+                option: None,
                 env: &["GOMODCACHE"],
                 base: &["GOPATH"],
-                data: None,
+                xdg: None,
                 home: "go",
                 sub: "pkg/mod",
             },
@@ -785,9 +798,10 @@ pub static CARGO: Tool = Tool {
             what: "registry index and crates",
             key: "cargo-registry",
             dir: Dir::Under {
+                option: None,
                 env: &[],
                 base: &["CARGO_HOME"],
-                data: None,
+                xdg: None,
                 home: ".cargo",
                 sub: "registry",
             },
@@ -802,9 +816,10 @@ pub static CARGO: Tool = Tool {
             what: "git dependencies",
             key: "cargo-git",
             dir: Dir::Under {
+                option: None,
                 env: &[],
                 base: &["CARGO_HOME"],
-                data: None,
+                xdg: None,
                 home: ".cargo",
                 sub: "git/db",
             },
@@ -845,12 +860,13 @@ pub static MAVEN: Tool = Tool {
         "--threads",
     ],
     caches: &[Cache {
-        what: "local repository",
+        what: "dependencies and plugins",
         key: "maven",
         dir: Dir::Under {
+            option: None,
             env: &[],
             base: &[],
-            data: None,
+            xdg: None,
             home: ".m2",
             sub: "repository",
         },
@@ -895,9 +911,10 @@ pub static GRADLE: Tool = Tool {
         what: "dependencies and build cache",
         key: "gradle",
         dir: Dir::Under {
+            option: None,
             env: &[],
             base: &["GRADLE_USER_HOME"],
-            data: None,
+            xdg: None,
             home: ".gradle",
             sub: "caches",
         },
@@ -927,7 +944,7 @@ pub static SBT: Tool = Tool {
     valued_options: &[],
     caches: &[
         Cache {
-            what: "coursier downloads",
+            what: "dependencies (coursier)",
             key: "coursier",
             dir: Dir::User {
                 option: None,
@@ -946,12 +963,13 @@ pub static SBT: Tool = Tool {
             ),
         },
         Cache {
-            what: "ivy downloads",
+            what: "dependencies (ivy)",
             key: "ivy2",
             dir: Dir::Under {
+                option: None,
                 env: &[],
                 base: &[],
-                data: None,
+                xdg: None,
                 home: ".ivy2",
                 sub: "cache",
             },
@@ -997,12 +1015,13 @@ pub static GEM: Tool = Tool {
         "--install-dir",
     ],
     caches: &[Cache {
-        what: "downloaded gems",
+        what: "gems",
         key: "gems",
         dir: Dir::Under {
+            option: None,
             env: &[],
             base: &["BUNDLE_PATH", "GEM_HOME"],
-            data: None,
+            xdg: None,
             home: "",
             sub: "cache",
         },
@@ -1044,10 +1063,14 @@ pub static COMPOSER: Tool = Tool {
         what: "packages",
         key: "composer",
         dir: Dir::Under {
+            option: None,
             env: &["COMPOSER_CACHE_DIR"],
             base: &["COMPOSER_HOME"],
-            data: None,
-            home: ".cache/composer",
+            // Otherwise composer caches in `$XDG_CACHE_HOME/composer` when an XDG variable is
+            // set, or `~/.cache/composer` when the image has /etc/xdg, else `~/.composer/cache`:
+            // the image decides, and the fix points composer at the mount.
+            xdg: Some(("XDG_CACHE_HOME", "composer")),
+            home: "",
             sub: "cache",
         },
         locked: false,
@@ -1477,10 +1500,14 @@ impl Dir {
             }
             return found;
         }
-        let Dir::User {
+        let (Dir::User {
             option: Some(option),
             ..
-        } = self
+        }
+        | Dir::Under {
+            option: Some(option),
+            ..
+        }) = self
         else {
             return None;
         };
@@ -1528,6 +1555,12 @@ mod tests {
             Some((1, "/c".into()))
         );
         assert!(PIP.runs_as("pip3.12") && PIP.runs_as("pip") && !PIP.runs_as("pipx"));
+        assert_eq!(
+            PNPM.caches[0]
+                .dir
+                .argument(&["install", "--store-dir", "/s", "--frozen-lockfile"]),
+            Some((2, "/s".into()))
+        );
     }
 
     #[test]
