@@ -195,6 +195,23 @@ impl Model {
         Builder::new(df).build()
     }
 
+    /// Whether stage `stage` is `ancestor` or built on it (`FROM ancestor`, transitively).
+    pub fn descends_from(&self, stage: usize, ancestor: usize) -> bool {
+        let mut at = Some(stage);
+        // Parents come before their children, so the walk ends.
+        while let Some(s) = at {
+            if s == ancestor {
+                return true;
+            }
+            at = self
+                .stages
+                .get(s)
+                .and_then(|st| st.parent)
+                .filter(|&p| p < s);
+        }
+        false
+    }
+
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
         let at = self.runs.partition_point(|r| r.instruction < instruction);
         self.runs.get(at).filter(|r| r.instruction == instruction)

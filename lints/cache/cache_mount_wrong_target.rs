@@ -33,7 +33,7 @@ impl Rule for CacheMountWrongTarget {
 
 fn report(cx: &mut Ctx, run: &Run, misplaced: &Misplaced) {
     let tool = misplaced.uses[0].tool.name;
-    let fix = match mounts::plan(run, &misplaced.uses) {
+    let fix = match mounts::plan(cx.model, run, &misplaced.uses) {
         // The mount is moved where the tool caches; a plan that needs the tool pointed
         // elsewhere is `missing-cache-mount`'s to add.
         Plan::Mount(plan) if plan.pin.is_none() && plan.undo.is_empty() => {

@@ -41,7 +41,7 @@ impl Rule for MissingCacheMount {
             // A mount meant for the cache that `cache-mount-wrong-target` moves into place.
             let retargeted: Vec<&CacheUse> = mounts::misplaced(run)
                 .into_iter()
-                .filter(|m| matches!(mounts::plan(run, &m.uses), Plan::Mount(p) if p.pin.is_none() && p.undo.is_empty()))
+                .filter(|m| matches!(mounts::plan(cx.model, run, &m.uses), Plan::Mount(p) if p.pin.is_none() && p.undo.is_empty()))
                 .flat_map(|m| m.uses)
                 .collect();
             let uncovered = run
@@ -92,7 +92,7 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
         _ => format!("{tool} runs without cache mounts on {}: every build downloads everything again", dirs.join(" and ")),
     };
     let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
-    let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(run, g)).collect();
+    let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(cx.model, run, g)).collect();
     let (help, fix) = match &env_disabler {
         // ENV/ARG settings govern other RUNs too: advice, no edit.
         Some(var) => (

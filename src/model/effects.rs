@@ -222,6 +222,9 @@ pub struct Effects {
     pub background: Vec<Span>,
     pub paths: Vec<PathEffect>,
     pub caches: Vec<CacheUse>,
+    /// Commands that install offline from a tool's cache (what a mount in an earlier RUN
+    /// would take away from them).
+    pub cache_reads: Vec<CacheUse>,
     /// Commands whose effects docklint cannot see (builds, scripts, installers).
     pub opaque: Vec<Opaque>,
     /// Commands that may add executables to a PATH directory, with the name when it is
@@ -996,6 +999,13 @@ impl<'a> Builder<'a> {
                         let cache =
                             self.cache_use(tool, &tool.caches[cache], step_index, command, &args);
                         self.effects.caches.push(cache);
+                    }
+                }
+                Some(CacheCommand::Reads(caches)) => {
+                    for cache in caches {
+                        let cache =
+                            self.cache_use(tool, &tool.caches[cache], step_index, command, &args);
+                        self.effects.cache_reads.push(cache);
                     }
                 }
                 Some(CacheCommand::Purges(caches)) => {

@@ -16,7 +16,7 @@ use super::paths::path_is_within;
 use super::paths::PathPattern;
 use super::tools::{Cache, Pin};
 use super::users::Certainty;
-use super::{MountKind, Run};
+use super::{Model, MountKind, Run};
 
 /// A uid or gid for the mount: a number, or a build argument (`uid=${UID}`) so that
 /// `--build-arg` keeps them in step with `useradd -u $UID`.
@@ -93,7 +93,88 @@ pub enum Plan {
 }
 
 /// Plans one mount for `uses` (the same cache of one tool, directory and user in one RUN).
-pub fn plan(run: &Run, uses: &[&CacheUse]) -> Plan {
+///
+/// What a mount holds is gone from the image: a later RUN that reads the same cache (`go
+/// build` after `go mod download`, `dotnet publish --no-restore` after `dotnet restore`) must
+/// see the same mount, or it downloads everything again, or fails offline.
+pub fn plan(model: &Model, run: &Run, uses: &[&CacheUse]) -> Plan {
+    match plan_in_run(run, uses) {
+        Plan::Mount(mut plan) => {
+            if let Some(first) = uses.first() {
+                if let Some(doubt) = later_readers(model, run, first, &plan.target) {
+                    plan.doubts.push(doubt);
+                }
+            }
+            Plan::Mount(plan)
+        }
+        advice => advice,
+    }
+}
+
+/// How many later RUNs reading one cache are followed (the check stays linear in the file).
+const MAX_LATER_READERS: usize = 32;
+
+/// Later RUNs of the stage (or of stages built on it) that read the cache a mount on
+/// `target` would hold, and would not see that mount.
+fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Option<String> {
+    let same_cache =
+        |u: &&CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
+    let mut checked = 0;
+    for later in model
+        .runs
+        .iter()
+        .filter(|r| r.instruction > run.instruction && model.descends_from(r.stage, run.stage))
+    {
+        let uses: Vec<&CacheUse> = later.effects.caches.iter().filter(same_cache).collect();
+        let reads: Vec<&CacheUse> = later
+            .effects
+            .cache_reads
+            .iter()
+            .filter(same_cache)
+            .collect();
+        if uses.is_empty() && reads.is_empty() {
+            continue;
+        }
+        checked += 1;
+        if checked > MAX_LATER_READERS {
+            return Some(format!(
+                "more than {MAX_LATER_READERS} later RUNs use the {} too: docklint does not follow them all",
+                first.cache.what
+            ));
+        }
+        let mounted_there = later
+            .mounts
+            .iter()
+            .any(|m| m.kind == MountKind::Cache && m.target.as_deref() == Some(target));
+        if mounted_there {
+            continue;
+        }
+        let program = |u: &CacheUse| later.effects.steps[u.step].name.clone();
+        if let Some(read) = reads.first() {
+            return Some(format!(
+                "a later RUN runs `{}` offline from the {} this mount would take out of the image",
+                program(read),
+                first.cache.what
+            ));
+        }
+        // It gets the same mount from its own fix, when that is safe.
+        let same_mount = matches!(
+            plan_in_run(later, &uses),
+            Plan::Mount(p) if p.target == target && p.is_safe()
+        );
+        if !same_mount {
+            return Some(format!(
+                "a later RUN runs `{}` on the {} too, and would not find in the image what this mount keeps",
+                program(uses[0]),
+                first.cache.what
+            ));
+        }
+    }
+    None
+}
+
+/// [`plan`] within the RUN alone.
+fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
     let Some(first) = uses.first() else {
         return Plan::Advice(String::new());
     };

@@ -1382,6 +1382,9 @@ pub enum CacheCommand {
     Uses(Vec<usize>),
     /// Empties these caches.
     Purges(Vec<usize>),
+    /// Installs offline from what these caches hold (`dotnet publish --no-restore`,
+    /// `cargo build --offline`, `mvn -o`).
+    Reads(Vec<usize>),
 }
 
 impl std::fmt::Debug for Tool {
@@ -1435,9 +1438,6 @@ impl Tool {
             purged.dedup();
             return Some(CacheCommand::Purges(purged));
         }
-        if args.iter().any(|a| self.offline.contains(a)) {
-            return None;
-        }
         let uses =
             self.any || (self.bare && operands.is_empty()) || self.uses.iter().any(|u| starts(u));
         if !uses {
@@ -1450,7 +1450,15 @@ impl Tool {
             .filter(|(_, c)| c.used_by.is_empty() || c.used_by.iter().any(|u| starts(u)))
             .map(|(i, _)| i)
             .collect::<Vec<_>>();
-        (!caches.is_empty()).then_some(CacheCommand::Uses(caches))
+        if caches.is_empty() {
+            return None;
+        }
+        if args.iter().any(|a| self.offline.contains(a)) {
+            // Offline, a tool installs from what its cache already holds (pip's `--no-index`
+            // reads a directory of its own instead).
+            return (self.name != "pip").then_some(CacheCommand::Reads(caches));
+        }
+        Some(CacheCommand::Uses(caches))
     }
 
     /// Arguments that are neither options nor option values.
@@ -1538,6 +1546,10 @@ mod tests {
             Some(CacheCommand::Uses(vec![0]))
         );
         assert_eq!(PIP.command(&["install", "--no-index", "x"]), None);
+        assert_eq!(
+            CARGO.command(&["build", "--offline"]),
+            Some(CacheCommand::Reads(vec![0, 1]))
+        );
         assert_eq!(
             PIP.command(&["cache", "purge"]),
             Some(CacheCommand::Purges(vec![0]))
