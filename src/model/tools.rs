@@ -1610,7 +1610,10 @@ mod tests {
             MAVEN.command(&["-B", "package"]),
             Some(CacheCommand::Uses(vec![0]))
         );
-        assert_eq!(MAVEN.command(&["-o", "package"]), None);
+        assert_eq!(
+            MAVEN.command(&["-o", "package"]),
+            Some(CacheCommand::Reads(vec![0]))
+        );
         assert_eq!(NPM.command(&["run", "build"]), None);
     }
 }
