@@ -720,7 +720,8 @@ pub fn reach(program: &str, args: &[&str]) -> Reach {
         | "add-apt-repository" => DistroPackages,
         "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "conda" | "mamba" | "micromamba"
         | "npm" | "yarn" | "pnpm" | "bun" | "gem" | "bundle" | "bundler" | "composer" | "cargo"
-        | "rustup" | "mvn" | "gradle" | "sbt" | "dotnet" | "nuget" | "corepack" => PackagePrefix,
+        | "rustup" | "mvn" | "gradle" | "sbt" | "dotnet" | "nuget" | "corepack" | "yarnpkg"
+        | "composer.phar" => PackagePrefix,
         "go" if matches!(
             sub,
             "mod"

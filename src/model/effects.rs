@@ -171,6 +171,9 @@ pub struct PathEffect {
     pub by: String,
     /// How a fix can take the effect back out (a removal the fix makes pointless).
     pub undo: Option<Undo>,
+    /// A tool's own cache-emptying command (`pip cache purge`): it empties the directory the
+    /// tool would use, so not one the tool is pointed away from.
+    pub purge: bool,
 }
 
 /// How a fix can take a removal back out: once what it removes lives in a cache mount,
@@ -909,6 +912,9 @@ impl<'a> Builder<'a> {
         if commands::builtin(&name, &args).is_some() && !step.wrapped {
             return;
         }
+        // A tool keeps its cache even when it also runs code docklint cannot see (`go run`,
+        // `./mvnw`).
+        self.tool_caches(step_index, command, &name, &args);
         let reach = if self.runs_parsed_text(step_index, &name, &args) {
             Reach::Operands
         } else {
@@ -992,6 +998,10 @@ impl<'a> Builder<'a> {
             self.accounts
                 .learn(&name, &resolved, self.start.instruction);
         }
+    }
+
+    /// The caches of the tools a step runs: uses, offline reads and purges.
+    fn tool_caches(&mut self, step_index: usize, command: &Command, name: &str, args: &[&str]) {
         for tool in TOOLS.iter().copied().filter(|t| t.runs_as(&name)) {
             match tool.command(&args) {
                 Some(CacheCommand::Uses(caches)) => {
@@ -1009,14 +1019,21 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Some(CacheCommand::Purges(caches)) => {
+                    let words: Vec<&str> = args
+                        .iter()
+                        .filter(|a| !a.starts_with('-'))
+                        .take(2)
+                        .copied()
+                        .collect();
+                    let purge_name = format!("{name} {}", words.join(" "));
                     for cache in caches.into_iter().map(|i| &tool.caches[i]) {
                         let cache = self.cache_use(tool, cache, step_index, command, &args);
                         let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
-                        self.record_path(
+                        self.record_purge(
                             command.span.clone(),
                             path,
                             PathKind::RemoveInside,
-                            &format!("{} cache purge", tool.name),
+                            &purge_name,
                             Some(Undo::Command {
                                 command: self.effects.steps[step_index].command,
                             }),
@@ -1025,6 +1042,21 @@ impl<'a> Builder<'a> {
                 }
                 None => {}
             }
+        }
+    }
+
+    /// A command that empties a tool's cache.
+    fn record_purge(
+        &mut self,
+        span: Span,
+        path: PathPattern,
+        kind: PathKind,
+        by: &str,
+        undo: Option<Undo>,
+    ) {
+        self.record_path(span, path, kind, by, undo);
+        if let Some(effect) = self.effects.paths.last_mut() {
+            effect.purge = true;
         }
     }
 
@@ -1186,6 +1218,7 @@ impl<'a> Builder<'a> {
             kind,
             by: by.to_string(),
             undo,
+            purge: false,
         });
     }
 }

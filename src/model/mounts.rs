@@ -414,7 +414,7 @@ fn conflicts(run: &Run, cache: Option<&Cache>, target: &str, pinned: bool) -> Co
         let is_target = matches!(path, PathPattern::Exact(p) if p == target);
         // A pinned target is used by the pinned commands only: a purge by a command the fix
         // does not pin empties the tool's usual directory, not the mount.
-        let unpinned_purge = pinned && effect.by.ends_with("cache purge");
+        let unpinned_purge = pinned && effect.purge;
         match effect.kind {
             PathKind::Remove | PathKind::RemoveInside if !resolved => out.doubts.push(format!(
                 "`{}` removes a path docklint cannot resolve, which may be the mounted directory",
