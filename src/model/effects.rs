@@ -1002,19 +1002,19 @@ impl<'a> Builder<'a> {
 
     /// The caches of the tools a step runs: uses, offline reads and purges.
     fn tool_caches(&mut self, step_index: usize, command: &Command, name: &str, args: &[&str]) {
-        for tool in TOOLS.iter().copied().filter(|t| t.runs_as(&name)) {
-            match tool.command(&args) {
+        for tool in TOOLS.iter().copied().filter(|t| t.runs_as(name)) {
+            match tool.command(args) {
                 Some(CacheCommand::Uses(caches)) => {
                     for cache in caches {
                         let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, &args);
+                            self.cache_use(tool, &tool.caches[cache], step_index, command, args);
                         self.effects.caches.push(cache);
                     }
                 }
                 Some(CacheCommand::Reads(caches)) => {
                     for cache in caches {
                         let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, &args);
+                            self.cache_use(tool, &tool.caches[cache], step_index, command, args);
                         self.effects.cache_reads.push(cache);
                     }
                 }
@@ -1027,7 +1027,7 @@ impl<'a> Builder<'a> {
                         .collect();
                     let purge_name = format!("{name} {}", words.join(" "));
                     for cache in caches.into_iter().map(|i| &tool.caches[i]) {
-                        let cache = self.cache_use(tool, cache, step_index, command, &args);
+                        let cache = self.cache_use(tool, cache, step_index, command, args);
                         let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
                         self.record_purge(
                             command.span.clone(),
