@@ -6,6 +6,9 @@
 //! Sources: each tool's documentation and source, checked against the tools themselves in
 //! `tests/cache_dirs.rs` where they can be installed here.
 
+/// Options that make a tool print its version or usage and exit.
+const INFORMATIONAL: &[&str] = &["--version", "-version", "-v", "-V", "--help", "-help", "-h"];
+
 /// One tool.
 pub struct Tool {
     pub name: &'static str,
@@ -1438,8 +1441,13 @@ impl Tool {
             purged.dedup();
             return Some(CacheCommand::Purges(purged));
         }
-        let uses =
-            self.any || (self.bare && operands.is_empty()) || self.uses.iter().any(|u| starts(u));
+        // `yarn --version` and `mvn -v` print and exit: a bare command downloads only when
+        // it is not asked about the tool itself.
+        let informational = operands.is_empty() && args.iter().any(|a| INFORMATIONAL.contains(a));
+        let uses = !informational
+            && (self.any
+                || (self.bare && operands.is_empty())
+                || self.uses.iter().any(|u| starts(u)));
         if !uses {
             return None;
         }
@@ -1606,6 +1614,12 @@ mod tests {
         assert_eq!(APT.command(&["clean"]), Some(CacheCommand::Purges(vec![0])));
         assert_eq!(YARN.command(&[]), Some(CacheCommand::Uses(vec![0])));
         assert_eq!(YARN.command(&["build"]), None);
+        assert_eq!(YARN.command(&["--version"]), None);
+        assert_eq!(MAVEN.command(&["-v"]), None);
+        assert_eq!(
+            MAVEN.command(&["-V", "package"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
         assert_eq!(
             MAVEN.command(&["-B", "package"]),
             Some(CacheCommand::Uses(vec![0]))
