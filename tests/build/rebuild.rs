@@ -34,8 +34,11 @@
 //!   removed from the image, the archive relocated for the install
 //!   (`-o Dir::Cache::Archives=/var/cache/apt-keep/`, which docker-clean does not empty; apt
 //!   makes its `partial/`), and archive and lists in one relocated mount (lists need their
-//!   `partial/` made first) all build. docklint's own apt fix, once there is one, must build
-//!   too. What each variant leaves in its image is listed against the original's.
+//!   `partial/` made first) all build. With `apt` instead of `apt-get` the relocated archive
+//!   stays empty (apt deletes what it installed unless `APT::Keep-Downloaded-Packages` is
+//!   true) and the offline rebuild fails; with the option it builds. docklint's own apt fix,
+//!   once there is one, must build too. What each variant leaves in its image is listed
+//!   against the original's.
 //!
 //! What a build downloads is counted by a proxy the online builds go through
 //! (`build/traffic.rs`): connections, bytes each way. Online builds run one at a time, so
@@ -562,6 +565,16 @@ fn scenarios(root: &Path) -> (Vec<Scenario>, Vec<String>) {
         (
             "one-relocated-mount",
             "archive and lists in one relocated mount",
+            true,
+        ),
+        (
+            "apt-relocated",
+            "archive relocated, apt instead of apt-get",
+            false,
+        ),
+        (
+            "apt-relocated-kept",
+            "archive relocated, apt keeping its downloads",
             true,
         ),
     ];
