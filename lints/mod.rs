@@ -19,6 +19,11 @@ catalogue! {
     }
     cache {
         missing_cache_mount::MissingCacheMount,
+        cache_disabled_by_flag::CacheDisabledByFlag,
+        cache_mount_permissions::CacheMountPermissions,
+        apt_cache_mount_without_keep::AptCacheMountWithoutKeep,
+        package_cache_in_layer::PackageCacheInLayer,
+        cache_mount_wrong_target::CacheMountWrongTarget,
     }
     layers {
         consecutive_run::ConsecutiveRun,

@@ -1,6 +1,8 @@
 //! Fixes: byte-range edits with a title and an applicability, applied until the file is
 //! stable, reverted when they would break parsing.
 
+pub mod shell;
+
 use crate::rule::Diagnostic;
 use crate::source::Span;
 
@@ -68,11 +70,11 @@ impl Fix {
         }
     }
 
-    fn start(&self) -> usize {
+    pub fn start(&self) -> usize {
         self.edits.first().map_or(0, |e| e.span.start)
     }
 
-    fn end(&self) -> usize {
+    pub fn end(&self) -> usize {
         self.edits.iter().map(|e| e.span.end).max().unwrap_or(0)
     }
 }
@@ -85,6 +87,18 @@ pub fn apply<'d>(
     diagnostics: &'d [Diagnostic],
     min: Applicability,
 ) -> (String, Vec<&'d Diagnostic>) {
+    apply_in_regions(text, diagnostics, min, |fix| fix.start()..fix.end())
+}
+
+/// [`apply`], where two fixes are applied in one pass only if their regions (the text each
+/// fix was reasoned from, such as the instructions it edits) neither overlap nor touch:
+/// each fix assumed the rest of its region unchanged.
+pub fn apply_in_regions<'d>(
+    text: &str,
+    diagnostics: &'d [Diagnostic],
+    min: Applicability,
+    region: impl Fn(&Fix) -> Span,
+) -> (String, Vec<&'d Diagnostic>) {
     let mut candidates: Vec<&Diagnostic> = diagnostics
         .iter()
         .filter(|d| {
@@ -93,15 +107,18 @@ pub fn apply<'d>(
                 .is_some_and(|f| f.applicability >= min && !f.edits.is_empty())
         })
         .collect();
-    candidates.sort_by_key(|d| d.fix.as_ref().map(|f| (f.start(), f.end())));
+    // Of fixes starting together, the one reasoned on less text goes first: a cache mount on
+    // a RUN before merging it with the next (the merge is then judged again, on the result).
+    candidates.sort_by_key(|d| d.fix.as_ref().map(|f| (region(f).start, region(f).end)));
     let mut taken: Vec<&Diagnostic> = Vec::new();
     let mut last_end: Option<usize> = None;
     for diagnostic in candidates {
         let Some(fix) = &diagnostic.fix else { continue };
-        if last_end.is_some_and(|end| fix.start() <= end) || !edits_valid(text, &fix.edits) {
+        let region = region(fix);
+        if last_end.is_some_and(|end| region.start <= end) || !edits_valid(text, &fix.edits) {
             continue;
         }
-        last_end = Some(fix.end());
+        last_end = Some(region.end.max(fix.end()));
         taken.push(diagnostic);
     }
     let edits: Vec<&Edit> = taken
@@ -153,6 +170,7 @@ mod tests {
             message: String::new(),
             help: None,
             labels: vec![],
+            anchors: vec![],
             fix: Some(Fix::new("t", applicability, edits)),
         }
     }

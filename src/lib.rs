@@ -83,7 +83,7 @@ fn run_phase(
 ) {
     for rule in lints::rules()
         .iter()
-        .filter(|r| r.phase() == phase && settings.is_enabled(r.meta()))
+        .filter(|r| r.phase() == phase && rule::is_active(**r, settings))
     {
         let mut cx = Ctx {
             file,
@@ -224,7 +224,8 @@ fn fix_pass(
     min: Applicability,
     reverted: &mut Vec<FixRecord>,
 ) -> Option<Pass> {
-    let (new_text, taken) = fix::apply(text, diagnostics, min);
+    let (new_text, taken) =
+        fix::apply_in_regions(text, diagnostics, min, |f| instruction_region(df, f));
     let new_df = dockerfile::parse(&new_text);
     if !parses_worse(df, &new_df) {
         let batches = vec![replacements(&taken)];
@@ -300,6 +301,25 @@ fn replacements(taken: &[&Diagnostic]) -> Vec<Replacement> {
         .collect()
 }
 
+/// The instructions a fix edits, from the first one's start to the last one's end (its edits
+/// alone when they touch no instruction): two fixes reasoned on one instruction are not
+/// applied in the same pass.
+fn instruction_region(df: &Dockerfile, fix: &fix::Fix) -> source::Span {
+    let (start, end) = (fix.start(), fix.end());
+    // Instructions are in file order: the touched ones are a run found by binary search.
+    let first = df.instructions.partition_point(|i| i.span.end < start);
+    let mut hits = df.instructions[first..]
+        .iter()
+        .take_while(|i| i.span.start <= end);
+    match hits.next() {
+        Some(first) => {
+            let last = hits.last().unwrap_or(first);
+            first.span.start.min(start)..last.span.end.max(end)
+        }
+        None => start..end,
+    }
+}
+
 fn parses_worse(before: &Dockerfile, after: &Dockerfile) -> bool {
     after.errors.len() > before.errors.len()
 }
@@ -319,6 +339,7 @@ mod tests {
             message: String::new(),
             help: None,
             labels: Vec::new(),
+            anchors: Vec::new(),
             fix: Some(Fix::safe("test fix", vec![edit])),
         }
     }

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         } => context(&dir, dockerfile.as_deref(), format),
         Command::DebugParse { files } => debug_parse(&files),
         Command::DebugDockerignore => debug_dockerignore(),
+        Command::DebugEffects { files } => debug_effects(&files),
     })
 }
 
@@ -143,6 +144,25 @@ fn debug_dockerignore() -> u8 {
         };
         let result = serde_json::json!({"case": n + 1, "agrees": agrees, "excluded": excluded, "error": error});
         let _ = writeln!(out, "{result}");
+    }
+    EXIT_CLEAN
+}
+
+fn debug_effects(files: &[PathBuf]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    for path in files {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return failed(format!("{}: {e}", path.display())),
+        };
+        let file = SourceFile::from_bytes(path, bytes);
+        let df = docklint::syntax::dockerfile::parse(&file.text);
+        let model = docklint::model::Model::build(&df);
+        let mut line = model.effects_json(&df, &file.text);
+        line["file"] = serde_json::Value::String(path.display().to_string());
+        if writeln!(out, "{line}").is_err() {
+            return EXIT_FAILED;
+        }
     }
     EXIT_CLEAN
 }

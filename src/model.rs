@@ -1,10 +1,13 @@
-//! The semantic model of a Dockerfile: what each instruction runs with.
+//! The semantic model of a Dockerfile: what each instruction runs with, and what each RUN
+//! does.
 //!
 //! Stages (names, `FROM <stage>` inheritance, which ones the final target reaches), the
 //! variables in scope (ARG and ENV, expanded where their values are known), WORKDIR, SHELL
 //! and the user a RUN executes as, with the HOME and uid that decide where package managers
-//! put their caches. What cannot be known from the file is marked as a guess, so rules can
-//! downgrade a fix instead of making a wrong one.
+//! put their caches; and, per RUN, its [`effects`]: the commands it runs with their
+//! environment, the state it leaves, the paths it touches. What cannot be known from the
+//! file is marked as a guess or unknown, so rules can downgrade a fix instead of making a
+//! wrong one. Knowledge of commands lives in [`commands`] and [`tools`], nowhere else.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -13,11 +16,20 @@ use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
 use crate::syntax::shell::{self, Script};
 
+pub mod commands;
+pub mod effects;
+pub mod images;
+pub mod merge;
+pub mod mounts;
+pub mod paths;
+pub mod tools;
 mod users;
 mod vars;
 
+pub use effects::Effects;
+pub use paths::{path_is_within, resolve_path};
 pub use users::{Certainty, User};
-pub use vars::{expand, Value, Vars};
+pub use vars::{expand, Scope, Value, Vars};
 
 #[derive(Debug)]
 pub struct Model {
@@ -53,12 +65,86 @@ pub struct Run {
     pub stage: usize,
     /// Commands of the RUN; `None` when the body is not sh (Windows, a non-shell `#!` script).
     pub script: Option<Script>,
+    /// `RUN ["…"]`: no shell runs the command line.
+    pub exec_form: bool,
     pub mounts: Vec<Mount>,
     pub user: User,
     pub workdir: String,
     /// The environment the command sees: ENV, and ARGs (build args are environment
     /// variables of RUN commands).
     pub env: Vars,
+    /// The stage's variables at this RUN (ARG or ENV: an ARG can change with `--build-arg`).
+    pub scope: Scope,
+    /// The shell that runs the body.
+    pub shell: RunShell,
+    /// What the body does, command by command (empty without a script).
+    pub effects: Effects,
+    /// Debian's `docker-clean` is in force when the RUN starts (`None`: unknown).
+    pub docker_clean: Option<bool>,
+}
+
+/// The shell a RUN's body runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunShell {
+    /// SHELL, or `/bin/sh -c`.
+    pub argv: Vec<String>,
+    pub kind: ShellKind,
+    /// `-e` / `-o errexit` in SHELL: a failing command ends the shell.
+    pub errexit: bool,
+    /// An earlier RUN of the stage may have replaced the shell binary (`ln -sf bash /bin/sh`).
+    pub replaced_at: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellKind {
+    /// `sh` (dash, BusyBox ash) or bash: docklint reads the body.
+    Posix,
+    /// PowerShell, cmd, fish, csh, zsh …: another language.
+    Other,
+}
+
+impl RunShell {
+    fn default_linux() -> RunShell {
+        RunShell {
+            argv: vec!["/bin/sh".into(), "-c".into()],
+            kind: ShellKind::Posix,
+            errexit: false,
+            replaced_at: None,
+        }
+    }
+
+    fn of_argv(argv: Vec<String>) -> RunShell {
+        let program = argv.first().map(String::as_str).unwrap_or("");
+        let name = commands::basename(program).to_ascii_lowercase();
+        let kind = if matches!(name.as_str(), "sh" | "bash" | "dash" | "ash") {
+            ShellKind::Posix
+        } else {
+            ShellKind::Other
+        };
+        let mut errexit = false;
+        let mut i = 1;
+        while let Some(arg) = argv.get(i) {
+            i += 1;
+            match arg.strip_prefix('-') {
+                Some("o") if argv.get(i).is_some_and(|o| o == "errexit") => errexit = true,
+                Some(flags) if !flags.starts_with('-') => errexit |= flags.contains('e'),
+                _ => {}
+            }
+            if arg.starts_with('-') && arg.ends_with('o') {
+                i += 1;
+            }
+        }
+        RunShell {
+            argv,
+            kind,
+            errexit,
+            replaced_at: None,
+        }
+    }
+
+    pub fn program(&self) -> &str {
+        self.argv.first().map_or("/bin/sh", String::as_str)
+    }
 }
 
 impl Run {
@@ -104,43 +190,31 @@ impl Mount {
     }
 }
 
-/// `path` is `dir` or inside it (both absolute, clean).
-pub fn path_is_within(path: &str, dir: &str) -> bool {
-    let dir = dir.trim_end_matches('/');
-    dir.is_empty()
-        || path == dir
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// Joins `path` to `base` like BuildKit does for WORKDIR and mount targets, and cleans it.
-pub fn resolve_path(base: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{base}/{path}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 impl Model {
     pub fn build(df: &Dockerfile) -> Model {
         Builder::new(df).build()
     }
 
+    /// Whether stage `stage` is `ancestor` or built on it (`FROM ancestor`, transitively).
+    pub fn descends_from(&self, stage: usize, ancestor: usize) -> bool {
+        let mut at = Some(stage);
+        // Parents come before their children, so the walk ends.
+        while let Some(s) = at {
+            if s == ancestor {
+                return true;
+            }
+            at = self
+                .stages
+                .get(s)
+                .and_then(|st| st.parent)
+                .filter(|&p| p < s);
+        }
+        false
+    }
+
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
-        self.runs.iter().find(|r| r.instruction == instruction)
+        let at = self.runs.partition_point(|r| r.instruction < instruction);
+        self.runs.get(at).filter(|r| r.instruction == instruction)
     }
 
     /// The stage a `--from` / `FROM` reference names: a stage name or index before `before`.
@@ -162,13 +236,16 @@ impl Model {
 /// Per-stage state carried from instruction to instruction.
 #[derive(Debug, Clone)]
 struct StageState {
-    env: Vars,
-    args: Vars,
+    scope: Scope,
     workdir: String,
     user: User,
     windows: bool,
+    shell: RunShell,
     /// Users created by RUN commands in this stage or its ancestors.
     users: users::Accounts,
+    /// Debian's `docker-clean` deletes what apt downloads: `Some(true)` in images known to
+    /// carry it, `Some(false)` once a RUN removed it or in images known not to have apt.
+    docker_clean: Option<bool>,
 }
 
 struct Builder<'a> {
@@ -202,7 +279,7 @@ impl<'a> Builder<'a> {
         for (n, instruction) in self.df.instructions.iter().enumerate() {
             if froms.first().is_none_or(|&first| n < first) {
                 if let Args::Arg(args) = &instruction.args {
-                    self.model.global_args.declare_args(args, &Vars::default());
+                    self.model.global_args.declare_global_args(args);
                 }
                 continue;
             }
@@ -245,21 +322,37 @@ impl<'a> Builder<'a> {
             .stage_named(base_expanded.as_deref().unwrap_or(&image), index);
         let base_ref = base_expanded.clone().unwrap_or_else(|| image.clone());
         let state = match parent {
-            Some(p) => self.states[p].clone(),
-            None => StageState {
-                env: Vars::default(),
-                args: Vars::default(),
-                workdir: "/".into(),
-                user: User::image_default(&base_ref),
-                windows: is_windows_image(&base_ref) || self.df.escape == '`',
-                users: users::Accounts::of_image(&base_ref),
-            },
+            Some(p) => {
+                let parent = &self.states[p];
+                StageState {
+                    scope: Scope::inheriting(&parent.scope),
+                    ..parent.clone()
+                }
+            }
+            None => {
+                let windows = is_windows_image(&base_ref);
+                StageState {
+                    scope: Scope::from_image(images::image_env(&base_ref)),
+                    workdir: "/".into(),
+                    user: User::image_default(&base_ref),
+                    windows,
+                    shell: if windows {
+                        RunShell {
+                            argv: vec!["cmd".into(), "/S".into(), "/C".into()],
+                            kind: ShellKind::Other,
+                            errexit: false,
+                            replaced_at: None,
+                        }
+                    } else {
+                        RunShell::default_linux()
+                    },
+                    users: users::Accounts::of_image(&base_ref),
+                    docker_clean: images::has_docker_clean(&base_ref),
+                }
+            }
         };
         let windows = state.windows;
-        self.states.push(StageState {
-            args: Vars::default(),
-            ..state
-        });
+        self.states.push(state);
         self.model.stages.push(Stage {
             index,
             name,
@@ -275,22 +368,20 @@ impl<'a> Builder<'a> {
 
     fn instruction(&mut self, n: usize, instruction: &Instruction) {
         let stage = self.model.stages.len() - 1;
+        let escape = self.df.escape;
         let state = &mut self.states[stage];
-        let scope = state.args.overlay(&state.env);
         match &instruction.args {
-            Args::Arg(args) => {
-                state
-                    .args
-                    .declare_args_from_global(args, &scope, &self.model.global_args)
-            }
-            Args::Env(pairs) => state.env.set_pairs(pairs, &scope, self.df.escape),
+            Args::Arg(args) => state
+                .scope
+                .declare_args(args, &self.model.global_args, escape),
+            Args::Env(pairs) => state.scope.set_env(pairs, escape),
             Args::Workdir(dir) => {
-                let dir =
-                    expand(&dir.value, &scope, self.df.escape).unwrap_or_else(|| dir.value.clone());
+                let dir = expand(&dir.value, state.scope.visible(), escape)
+                    .unwrap_or_else(|| dir.value.clone());
                 state.workdir = resolve_path(&state.workdir, &dir);
             }
             Args::User(user) => {
-                let spec = expand(&user.value, &scope, self.df.escape)
+                let spec = expand(&user.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| user.value.clone());
                 state.user = state.users.resolve(&spec);
             }
@@ -302,6 +393,7 @@ impl<'a> Builder<'a> {
                 state.windows = ["cmd", "powershell", "pwsh"]
                     .iter()
                     .any(|w| program.trim_end_matches(".exe").ends_with(w));
+                state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
             _ => {}
@@ -310,11 +402,12 @@ impl<'a> Builder<'a> {
 
     fn run(&mut self, n: usize, stage: usize, instruction: &Instruction, command: &Command) {
         let state = &self.states[stage];
-        let env = state.args.overlay(&state.env);
+        let env = state.scope.visible().clone();
+        let posix = state.shell.kind == ShellKind::Posix && !state.windows;
         let script = match command {
-            _ if state.windows => None,
-            Command::Shell(body) => Some(shell::parse(body)),
-            Command::Exec(argv) => Some(shell::parse_exec(argv)),
+            _ if !posix => None,
+            Command::Shell(body) => Some(shell::parse_with(body, &commands::Launchers)),
+            Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
             Command::Script { .. } => None,
         };
         let mounts = instruction
@@ -331,17 +424,49 @@ impl<'a> Builder<'a> {
             .collect();
         let mut user = state.user.clone();
         user.apply_env(&env);
-        let run = Run {
+        let scope = state.scope.clone();
+        let shell = state.shell.clone();
+        let workdir = state.workdir.clone();
+        let state = &mut self.states[stage];
+        let effects = match &script {
+            Some(script) => effects::build(
+                script,
+                &effects::Start {
+                    instruction: n,
+                    env: &env,
+                    user: &user,
+                    workdir: &workdir,
+                    shell_program: shell.program(),
+                },
+                &mut state.users,
+            ),
+            None => Effects::default(),
+        };
+        if !effects.rewrites_shell.is_empty() {
+            state.shell.replaced_at = Some(n);
+        }
+        let docker_clean = state.docker_clean;
+        if effects
+            .paths
+            .iter()
+            .any(|p| p.kind == effects::PathKind::Remove && p.path.may_remove(images::DOCKER_CLEAN))
+        {
+            state.docker_clean = Some(false);
+        }
+        self.model.runs.push(Run {
             instruction: n,
             stage,
             script,
+            exec_form: matches!(command, Command::Exec(_)),
             mounts,
             user,
-            workdir: state.workdir.clone(),
+            workdir,
             env,
-        };
-        self.states[stage].users.learn(run.commands());
-        self.model.runs.push(run);
+            scope,
+            shell,
+            effects,
+            docker_clean,
+        });
     }
 
     /// The final stage and, transitively, every stage it starts from, copies or mounts from.
@@ -360,8 +485,7 @@ impl<'a> Builder<'a> {
 
     fn dependencies(&self, stage: usize) -> Vec<usize> {
         let s = &self.model.stages[stage];
-        let state = &self.states[stage];
-        let stage_scope = state.args.overlay(&state.env);
+        let stage_scope = self.states[stage].scope.visible();
         // COPY/ADD --from (expanded with the stage's variables), RUN --mount=from= (with the
         // RUN's own environment).
         let copies = self.df.instructions[s.instructions.clone()]
@@ -369,7 +493,7 @@ impl<'a> Builder<'a> {
             .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
             .filter_map(|i| i.flag("from")?.value.as_deref())
             .map(|reference| {
-                expand(reference, &stage_scope, '\\').unwrap_or_else(|| reference.to_string())
+                expand(reference, stage_scope, '\\').unwrap_or_else(|| reference.to_string())
             });
         let mounts = self
             .model
@@ -475,3 +599,44 @@ fn parse_mount(value: &str, span: Span, workdir: &str, env: &Vars, escape: char)
 
 #[cfg(test)]
 mod tests;
+
+impl Model {
+    /// What the model knows of each RUN, as JSON: the corpus check audits fixes with it
+    /// (`docklint debug-effects`).
+    pub fn effects_json(&self, df: &Dockerfile, text: &str) -> serde_json::Value {
+        use serde_json::json;
+        let runs: Vec<serde_json::Value> = self
+            .runs
+            .iter()
+            .map(|run| {
+                let instruction = &df.instructions[run.instruction];
+                let e = &run.effects;
+                let body = match instruction.command() {
+                    Some(Command::Shell(body)) => body.as_str().to_string(),
+                    _ => String::new(),
+                };
+                json!({
+                    "start": instruction.span.start,
+                    "end": instruction.span.end,
+                    "text": text.get(instruction.span.clone()).unwrap_or(""),
+                    "source": text.get(instruction.args_text.to_file(0)..instruction.span.end).unwrap_or(""),
+                    "body": body,
+                    "cache_mounts": run.mounts.iter()
+                        .filter(|m| m.kind == MountKind::Cache)
+                        .map(|m| m.target.clone())
+                        .collect::<Vec<_>>(),
+                    "paths": e.paths.iter()
+                        .map(|p| json!({"kind": format!("{:?}", p.kind), "path": p.path.display(), "by": p.by,
+                                        "exact": matches!(p.path, paths::PathPattern::Exact(_)),
+                                        "glob": matches!(p.path, paths::PathPattern::Glob(_))}))
+                        .collect::<Vec<_>>(),
+                    "leaks": e.leaks.iter().map(|l| l.what.clone()).collect::<Vec<_>>(),
+                    "background": e.background.len(),
+                    "opaque": e.opaque.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
+                    "approximate": e.approximate,
+                })
+            })
+            .collect();
+        json!({ "runs": runs })
+    }
+}

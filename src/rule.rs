@@ -82,6 +82,14 @@ pub trait Rule: Sync + Send {
         Phase::Lint
     }
 
+    /// Whether the rule has anything to say under these settings (a rule for one cache
+    /// strategy is silent under the other). A rule that does not apply cannot make a
+    /// suppression of it unused.
+    fn applies(&self, settings: &Settings) -> bool {
+        let _ = settings;
+        true
+    }
+
     /// Checks the rule's `[rules.<name>]` table of lint.toml; a rule without options
     /// accepts none.
     fn check_options(&self, options: &toml::Table) -> Result<(), String> {
@@ -90,6 +98,11 @@ pub trait Rule: Sync + Send {
             None => Ok(()),
         }
     }
+}
+
+/// Whether `rule` runs under `settings`: selected, and applicable.
+pub fn is_active(rule: &dyn Rule, settings: &Settings) -> bool {
+    settings.is_enabled(rule.meta()) && rule.applies(settings)
 }
 
 /// What a rule sees, and where it reports.
@@ -116,6 +129,7 @@ impl Ctx<'_> {
             message: message.into(),
             help: None,
             labels: Vec::new(),
+            anchors: Vec::new(),
             fix: None,
         });
         self.diagnostics.last_mut().expect("just pushed")
@@ -141,10 +155,18 @@ pub struct Diagnostic {
     pub message: String,
     pub help: Option<String>,
     pub labels: Vec<Label>,
+    /// Other instructions the diagnostic is about: a suppression on any of them silences
+    /// it too (`consecutive-run` is about both RUNs).
+    pub anchors: Vec<Span>,
     pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
+    pub fn anchor(&mut self, span: Span) -> &mut Self {
+        self.anchors.push(span);
+        self
+    }
+
     pub fn help(&mut self, help: impl Into<String>) -> &mut Self {
         self.help = Some(help.into());
         self

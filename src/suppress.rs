@@ -1,7 +1,7 @@
 //! Suppression comments: our own, hadolint's and BuildKit's `# check=skip=`.
 //!
 //! - `# docklint ignore=rule-a,family -- reason` on the line(s) before an instruction
-//!   silences those rules on that instruction;
+//!   silences those rules on that instruction (`all` silences every rule);
 //! - `# docklint ignore-file=rule-a` anywhere silences them in the whole file;
 //! - `# hadolint ignore=DL3059` / `# hadolint global ignore=...` and `# check=skip=Name`
 //!   silence the rules that are equivalents of theirs (by alias).
@@ -102,10 +102,11 @@ impl Suppressions {
         diagnostics.retain(|d| {
             let mut suppressed = false;
             for s in &mut self.items {
-                let in_scope = s
-                    .scope
-                    .as_ref()
-                    .is_none_or(|scope| scope.start <= d.span.start && d.span.start <= scope.end);
+                let in_scope = s.scope.as_ref().is_none_or(|scope| {
+                    std::iter::once(&d.span)
+                        .chain(&d.anchors)
+                        .any(|at| scope.start <= at.start && at.start <= scope.end)
+                });
                 if in_scope && s.rules.contains(&d.rule) {
                     s.used = true;
                     suppressed = true;
@@ -196,7 +197,7 @@ fn resolve(origin: Origin, name: &str) -> Vec<&'static str> {
         Origin::Docklint => rules
             .iter()
             .map(|r| r.meta())
-            .filter(|m| m.name == name || m.family == name)
+            .filter(|m| name == "all" || m.name == name || m.family == name)
             .map(|m| m.name)
             .collect(),
         Origin::Hadolint | Origin::BuildkitCheck => rules

@@ -9,56 +9,15 @@
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use docklint::config::{Config, Overrides, Resolver, Settings};
+use std::path::Path;
+
+use common::{blocks, doc_settings, rule_documents};
 use docklint::emit::{self, FileReport};
 use docklint::fix::Applicability;
 use docklint::rule::{Diagnostic, FixAvailability};
 use docklint::source::SourceFile;
-
-#[derive(Debug)]
-struct Block {
-    kind: String,
-    text: String,
-    line: usize,
-}
-
-/// Fenced blocks: (info string, content, line of the fence).
-fn blocks(markdown: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut current: Option<Block> = None;
-    for (n, line) in markdown.lines().enumerate() {
-        match (&mut current, line.strip_prefix("```")) {
-            (None, Some(info)) => {
-                current = Some(Block {
-                    kind: info.trim().to_string(),
-                    text: String::new(),
-                    line: n + 1,
-                })
-            }
-            (Some(_), Some(rest)) if rest.trim().is_empty() => out.extend(current.take()),
-            (Some(block), _) => {
-                block.text.push_str(line);
-                block.text.push('\n');
-            }
-            (None, None) => {}
-        }
-    }
-    out
-}
-
-fn settings(rule: &'static str, toml: Option<&str>) -> Settings {
-    let explicit = toml.map(|t| {
-        Config::parse(t, Path::new("lint.toml"))
-            .unwrap_or_else(|e| panic!("toml block: {}", e.message))
-    });
-    let mut resolver = Resolver::new(explicit, true, Overrides::default());
-    resolver
-        .settings_for(Path::new("Dockerfile"))
-        .expect("settings")
-        .fixing_only(&[rule])
-}
 
 fn render(text: &str, diagnostics: Vec<Diagnostic>) -> String {
     let report = FileReport {
@@ -108,7 +67,7 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
             ["dockerfile", kind] => {
-                let settings = settings(rule.meta().name, toml.as_deref());
+                let settings = doc_settings(rule.meta().name, toml.as_deref());
                 let file = SourceFile::new("Dockerfile", block.text.clone());
                 let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
                     .into_iter()
@@ -199,29 +158,6 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     } else {
         Err(failures)
     }
-}
-
-fn rule_documents() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .expect("lints/ readable")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("lints"),
-        &mut out,
-    );
-    out
 }
 
 #[test]

@@ -15,8 +15,57 @@ const TWO_PAIRS: &str = "FROM python:3.12\nRUN echo a\nRUN echo b\nRUN echo c\n"
 
 #[test]
 fn next_instruction_suppression_covers_only_that_instruction() {
-    let text = "FROM python:3.12\nRUN echo a\n# docklint ignore=consecutive-run -- on purpose\n\nRUN echo b\nRUN echo c\n";
-    assert_eq!(rules_reported(text), [("consecutive-run", 6)]);
+    let text = "FROM python:3.12\nRUN echo a\n# docklint ignore=missing-cache-mount -- on purpose\n\nRUN pip install x\nRUN pip install y\n";
+    assert_eq!(
+        rules_reported(text),
+        [
+            ("consecutive-run", 5),
+            ("consecutive-run", 6),
+            ("missing-cache-mount", 6)
+        ]
+    );
+}
+
+#[test]
+fn a_suppression_on_either_run_of_a_pair_keeps_them_apart() {
+    // Above the first RUN of the pair: the finding is about both RUNs.
+    let text = "FROM python:3.12\n# docklint ignore=consecutive-run -- a layer of its own\nRUN echo a\nRUN echo b\n";
+    assert_eq!(rules_reported(text), []);
+    let fixed = docklint::fix(
+        &SourceFile::new("Dockerfile", text.to_string()),
+        &Settings::defaults(),
+        docklint::fix::Applicability::Unsafe,
+    );
+    assert_eq!(fixed.text, text, "neither deleted nor merged");
+    // On the middle one of three: it stays apart from both neighbours.
+    let text =
+        "FROM python:3.12\nRUN echo a\n# docklint ignore=consecutive-run\nRUN echo b\nRUN echo c\n";
+    assert_eq!(rules_reported(text), []);
+}
+
+#[test]
+fn suppressions_of_rules_a_strategy_switches_off_are_kept() {
+    let dir = std::env::temp_dir().join(format!("docklint-suppress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config =
+        docklint::config::Config::parse("cache-strategy = \"clean\"\n", &dir.join("lint.toml"))
+            .unwrap_or_else(|e| panic!("{}", e.message));
+    let mut resolver = docklint::config::Resolver::new(Some(config), true, Default::default());
+    let settings = resolver
+        .settings_for(&dir.join("Dockerfile"))
+        .expect("settings");
+    let text = "FROM python:3.12\n# docklint ignore=missing-cache-mount -- kaniko has no --mount\nRUN pip install --no-cache-dir x\n";
+    let file = SourceFile::new("Dockerfile", text.to_string());
+    assert!(docklint::lint(&file, &settings).is_empty());
+    let fixed = docklint::fix(&file, &settings, docklint::fix::Applicability::Unsafe);
+    assert_eq!(fixed.text, text);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ignore_all_silences_every_rule_on_the_instruction() {
+    let text = "FROM python:3.12\nRUN echo a\n# docklint ignore=all\nRUN pip install x\n";
+    assert_eq!(rules_reported(text), []);
 }
 
 #[test]

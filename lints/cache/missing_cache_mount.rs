@@ -1,15 +1,20 @@
 //! A package manager runs without a BuildKit cache mount on the directory it really uses.
 //!
-//! pip: the cache directory is `--cache-dir`, else `$PIP_CACHE_DIR`, else
-//! `$XDG_CACHE_HOME/pip`, else `$HOME/.cache/pip` of the user the RUN executes as.
+//! Where the tool caches, what disables its cache and what the rest of the RUN does to the
+//! directory are the model's (`model::effects`, `model::tools`); the mounts to add are
+//! planned by `model::mounts`. This rule reports one finding per tool and user in a RUN and
+//! turns the plans into edits.
 
-use crate::config::CacheStrategy;
+use crate::config::{CacheStrategy, Settings};
+use crate::fix::shell::{remove_json_element, remove_word, undo_edit, word_is_in_file};
 use crate::fix::{Edit, Fix};
-use crate::model::{Certainty, Run, Value, Vars};
+use crate::model::effects::CacheUse;
+use crate::model::mounts::{self, MountPlan, Plan};
+use crate::model::tools::Pin;
+use crate::model::{Certainty, MountKind, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
-use crate::syntax::dockerfile::{Command, Instruction};
-use crate::syntax::shell;
+use crate::syntax::shell::Script;
 
 pub struct MissingCacheMount;
 
@@ -27,246 +32,253 @@ impl Rule for MissingCacheMount {
         &META
     }
 
+    fn applies(&self, settings: &Settings) -> bool {
+        settings.cache_strategy == CacheStrategy::Mount
+    }
+
     fn check(&self, cx: &mut Ctx) {
-        if cx.settings.cache_strategy == CacheStrategy::Clean {
-            return;
-        }
         for run in &cx.model.runs {
-            let instruction = &cx.df.instructions[run.instruction];
-            let installs: Vec<PipInstall> = run.commands().iter().filter_map(|c| PipInstall::of(c, run)).collect();
-            let mut dirs: Vec<&CacheDir> = Vec::new();
-            for install in &installs {
-                if !dirs.contains(&&install.dir) {
-                    dirs.push(&install.dir);
+            // A mount meant for the cache that `cache-mount-wrong-target` moves into place.
+            let retargeted: Vec<&CacheUse> = mounts::misplaced(run)
+                .into_iter()
+                .filter(|m| matches!(mounts::plan(cx.model, run, &m.uses), Plan::Mount(p) if p.pin.is_none() && p.undo.is_empty()))
+                .flat_map(|m| m.uses)
+                .collect();
+            let uncovered = run
+                .effects
+                .caches
+                .iter()
+                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()))
+                .filter(|c| !retargeted.iter().any(|r| std::ptr::eq(*r, *c)));
+            // One finding per tool and user; within it, one mount per cache and directory.
+            let mut findings: Vec<Vec<Vec<&CacheUse>>> = Vec::new();
+            for cache in uncovered {
+                let user = &run.effects.steps[cache.step].user;
+                let same_tool = |g: &&mut Vec<Vec<&CacheUse>>| {
+                    g[0][0].tool.name == cache.tool.name && run.effects.steps[g[0][0].step].user == *user
+                };
+                match findings.iter_mut().find(same_tool) {
+                    Some(finding) => match finding.iter_mut().find(|g| g[0].cache.key == cache.cache.key && g[0].dir == cache.dir) {
+                        Some(group) => group.push(cache),
+                        None => finding.push(vec![cache]),
+                    },
+                    None => findings.push(vec![vec![cache]]),
                 }
             }
-            for dir in dirs {
-                let group: Vec<&PipInstall> = installs.iter().filter(|i| &i.dir == dir).collect();
-                report(cx, run, instruction, dir, &group);
+            for finding in findings {
+                report(cx, run, &finding);
             }
         }
     }
 }
 
-/// Where pip puts its cache in one RUN, and how sure we are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum CacheDir {
-    /// (directory, certainty of the directory)
-    At(String, Certainty),
-    /// HOME (or a variable the path needs) is unknown.
-    Unknown,
-}
-
-/// A `pip install|wheel|download` (also `python -m pip`).
-struct PipInstall<'c> {
-    command: &'c shell::Command,
-    dir: CacheDir,
-    /// `--no-cache-dir` options and inline `PIP_NO_CACHE_DIR=` assignments.
-    disablers: Vec<Span>,
-}
-
-impl<'c> PipInstall<'c> {
-    fn of(command: &'c shell::Command, run: &Run) -> Option<PipInstall<'c>> {
-        let args = pip_arguments(command)?;
-        let subcommand = subcommand(args)?;
-        if !matches!(subcommand.value.as_str(), "install" | "wheel" | "download") || args.iter().any(|w| w.value == "--no-index") {
-            return None;
-        }
-        // Inline `NAME=value pip ...` assignments, laid over the RUN's environment.
-        let mut inline = Vars::default();
-        let mut disablers = Vec::new();
-        for assignment in &command.env {
-            if let Some((name, value)) = assignment.value.split_once('=') {
-                let value = if assignment.literal { Value::Known(value.to_string()) } else { Value::Unknown };
-                inline.set(name, value);
-                if name == "PIP_NO_CACHE_DIR" {
-                    disablers.push(assignment.span.clone());
+fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
+    let Some(script) = run.script.as_ref() else { return };
+    let first = groups[0][0];
+    let tool = first.tool.name;
+    let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
+    let dirs: Vec<String> = groups.iter().filter_map(|g| g[0].dir.clone()).collect();
+    let guessed = groups.iter().flatten().any(|u| u.certainty < Certainty::Known);
+    let message = match (dirs.as_slice(), groups.len()) {
+        ([dir], 1) if guessed => format!(
+            "{tool} runs without a cache mount on {dir}: that is where its {} go if the HOME docklint assumes is right, downloaded again on every build",
+            first.cache.what
+        ),
+        ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {} again", first.cache.what),
+        (_, 1) => format!(
+            "{tool} runs without a cache mount for its {}, and their directory depends on a HOME or variable docklint cannot tell",
+            first.cache.what
+        ),
+        _ => format!("{tool} runs without cache mounts on {}: every build downloads everything again", dirs.join(" and ")),
+    };
+    let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
+    let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(cx.model, run, g)).collect();
+    let (help, fix) = match &env_disabler {
+        // ENV/ARG settings govern other RUNs too: advice, no edit.
+        Some(var) => (
+            format!("`{var}` is set by ENV, ARG or earlier in the RUN and disables {tool}'s cache: remove it and add a cache mount to the RUNs that install"),
+            None,
+        ),
+        None => {
+            let mounted: Vec<(&Vec<&CacheUse>, &MountPlan)> = groups
+                .iter()
+                .zip(&plans)
+                .filter_map(|(g, p)| match p {
+                    Plan::Mount(plan) => Some((g, plan)),
+                    Plan::Advice(_) => None,
+                })
+                .collect();
+            let advice: Vec<&str> = plans
+                .iter()
+                .filter_map(|p| match p {
+                    Plan::Advice(why) => Some(why.as_str()),
+                    Plan::Mount(_) => None,
+                })
+                .collect();
+            let help = if mounted.is_empty() {
+                format!("No fix: {}", advice.join("; "))
+            } else {
+                let mut help = help_for(run, first, &mounted);
+                for why in &advice {
+                    help.push_str(&format!(". No fix for one cache: {why}"));
                 }
-            }
+                help
+            };
+            (help, if mounted.is_empty() { None } else { fix(cx, run, script, &mounted) })
         }
-        let mut option_dir = None;
-        for (i, word) in args.iter().enumerate() {
-            if word.value == "--no-cache-dir" {
-                disablers.push(word.span.clone());
-            } else if let Some(dir) = word.value.strip_prefix("--cache-dir=") {
-                option_dir = Some(dir.to_string());
-            } else if word.value == "--cache-dir" {
-                option_dir = args.get(i + 1).map(|w| w.value.clone());
-            }
-        }
-        let dir = match option_dir {
-            Some(dir) => CacheDir::At(crate::model::resolve_path(&run.workdir, &dir), Certainty::Known),
-            None => default_cache_dir(&inline, run),
-        };
-        Some(PipInstall { command, dir, disablers })
-    }
-}
-
-/// The arguments after `pip`, `pip3.12`, `python -m pip` and the like.
-fn pip_arguments(command: &shell::Command) -> Option<&[shell::Word]> {
-    let program = command.program.value.rsplit('/').next()?;
-    if is_versioned(program, "pip") {
-        return Some(&command.args);
-    }
-    if is_versioned(program, "python") {
-        let m = command.args.iter().position(|w| w.value == "-m" || w.value == "-mpip")?;
-        let module = if command.args[m].value == "-mpip" { m } else { m + 1 };
-        return (command.args.get(module)?.value.ends_with("pip")).then(|| &command.args[module + 1..]);
-    }
-    None
-}
-
-/// `pip`, `pip3`, `pip3.12` (and likewise for `python`).
-fn is_versioned(program: &str, name: &str) -> bool {
-    program.strip_prefix(name).is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-}
-
-/// The pip subcommand: the first word that is neither an option nor an option's value.
-fn subcommand(args: &[shell::Word]) -> Option<&shell::Word> {
-    const WITH_VALUE: &[&str] = &[
-        "--cache-dir", "--log", "--proxy", "--retries", "--timeout", "--exists-action", "--trusted-host", "--cert",
-        "--client-cert", "--python", "--use-feature", "--use-deprecated", "--root-user-action", "--keyring-provider",
-        "--index-url", "-i", "--extra-index-url",
-    ];
-    let takes_value = |i: usize| i > 0 && WITH_VALUE.contains(&args[i - 1].value.as_str());
-    args.iter().enumerate().find(|&(i, w)| !w.value.starts_with('-') && !takes_value(i)).map(|(_, w)| w)
-}
-
-fn default_cache_dir(inline: &Vars, run: &Run) -> CacheDir {
-    let known_dir = |name: &str| match inline.get(name).or_else(|| run.env.get(name)) {
-        Some(Value::Known(v)) if v.starts_with('/') => Some(Some(v.trim_end_matches('/').to_string())),
-        Some(Value::Known(_)) | None => Some(None),
-        Some(Value::Unknown) => None,
     };
-    match (known_dir("PIP_CACHE_DIR"), known_dir("XDG_CACHE_HOME")) {
-        (Some(Some(dir)), _) => CacheDir::At(dir, Certainty::Known),
-        (None, _) | (Some(None), None) => CacheDir::Unknown,
-        (Some(None), Some(Some(xdg))) => CacheDir::At(format!("{xdg}/pip"), Certainty::Known),
-        (Some(None), Some(None)) => match &run.user.home {
-            Some(home) if run.user.home_certainty > Certainty::Unknown => {
-                let home = home.trim_end_matches('/');
-                CacheDir::At(format!("{home}/.cache/pip"), run.user.home_certainty)
-            }
-            _ => CacheDir::Unknown,
-        },
-    }
-}
-
-fn report(cx: &mut Ctx, run: &Run, instruction: &Instruction, dir: &CacheDir, installs: &[&PipInstall]) {
-    let CacheDir::At(path, dir_certainty) = dir else {
-        let first = installs[0];
-        cx.report(first.command.span.clone(), "pip runs without a cache mount, and its cache directory depends on a HOME docklint cannot tell")
-            .help(format!(
-                "the RUN executes as `{}`; set `ENV PIP_CACHE_DIR=/tmp/pip-cache` and add `--mount=type=cache,target=/tmp/pip-cache` (with `uid`/`gid` of that user)",
-                run.user.name
-            ));
-        return;
-    };
-    if run.cache_mount_covering(path).is_some() {
-        return;
-    }
-    let first = installs[0];
-    let user = match (run.user.is_root(), run.user.id_certainty) {
-        (true, Certainty::Known) => "root".to_string(),
-        (true, _) => "root (assumed: docklint does not know this base image's user)".to_string(),
-        (false, Certainty::Known) => format!("`{}`", run.user.name),
-        (false, _) => format!("`{}` (its uid is a guess)", run.user.name),
-    };
-    let message = format!("pip runs without a cache mount on {path}: every build downloads and builds all packages again");
-    let mount = mount_flag(path, run);
-    // ENV/ARG PIP_NO_CACHE_DIR also governs other RUNs: advise, do not edit.
-    let env_disables = run.env.get("PIP_NO_CACHE_DIR").is_some();
-    let help = if env_disables {
-        format!("`PIP_NO_CACHE_DIR` is set by ENV or ARG and disables the cache: remove it and add `{mount}` to the RUNs that install")
-    } else {
-        format!("pip runs as {user} and caches in {path}; add `{mount}` so downloads are reused and stay out of the image")
-    };
-    let fix = if env_disables { None } else { fix(cx, run, instruction, path, *dir_certainty, &mount, installs) };
-    let diagnostic = cx.report(first.command.span.clone(), message).help(help);
-    for other in &installs[1..] {
-        diagnostic.label(other.command.span.clone(), "also uses pip's cache");
-    }
-    for install in installs {
-        for disabler in &install.disablers {
-            diagnostic.label(disabler.clone(), "disables pip's cache");
+    let diagnostic = cx.report(command_span(first), message).help(help);
+    for other in groups.iter().flatten().skip(1) {
+        if command_span(other) != command_span(first) {
+            diagnostic.label(command_span(other), format!("also uses {tool}'s cache"));
         }
     }
-    for mount in run.mounts.iter().filter(|m| m.kind == crate::model::MountKind::Cache) {
-        diagnostic.label(mount.span.clone(), format!("a cache mount, but not on {path}"));
+    let mut disablers: Vec<&Span> = groups.iter().flatten().flat_map(|u| &u.disablers).collect();
+    disablers.dedup();
+    for disabler in disablers {
+        diagnostic.label(disabler.clone(), format!("disables {tool}'s cache"));
+    }
+    for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
+        diagnostic.label(mount.span.clone(), "a cache mount, but not where this tool caches");
     }
     if let Some(fix) = fix {
         diagnostic.fix(fix);
     }
 }
 
-fn mount_flag(path: &str, run: &Run) -> String {
-    let mut flag = format!("--mount=type=cache,target={path}");
-    if !run.user.is_root() {
-        if let Some(uid) = run.user.uid {
-            flag.push_str(&format!(",uid={uid},gid={}", run.user.gid.unwrap_or(uid)));
+fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan)]) -> String {
+    let tool = first.tool.name;
+    let user = &run.effects.steps[first.step].user;
+    let who = match (user.uid, first.certainty) {
+        (Some(0), Certainty::Known) => "root".to_string(),
+        (Some(0), _) => "root (assumed)".to_string(),
+        _ => format!("`{}`", user.name),
+    };
+    let mut parts = Vec::new();
+    for (group, plan) in mounted {
+        let what = group[0].cache.what;
+        parts.push(match (&group[0].dir, plan.pin) {
+            (Some(dir), None) => format!("it keeps its {what} in {dir}: add `{}`", plan.flag()),
+            (_, Some(pin)) => format!(
+                "{}; the fix mounts a cache on {} for its {what} and points {tool} there with {}",
+                plan.moved.as_deref().unwrap_or("its usual directory cannot be mounted"),
+                plan.target,
+                match pin {
+                    Pin::Env(var) => format!("`{var}`"),
+                    Pin::Option(option) => format!("`{}`", option.replace("{}", &plan.target)),
+                }
+            ),
+            (None, None) => format!("add `{}`", plan.flag()),
+        });
+        if !plan.undo.is_empty() {
+            parts.push("the fix also drops the removal of what the mount now keeps out of the image".to_string());
         }
     }
-    flag
+    let mut help = format!("{tool} runs as {who}; {}, so downloads are reused and stay out of the image", parts.join("; "));
+    if let Some(doubt) = mounted.iter().flat_map(|(_, p)| &p.doubts).next() {
+        help.push_str(&format!(". The fix is unsafe: {doubt}"));
+    }
+    help.push_str(". A cache mount pays off on a builder that keeps its cache (local, or persistent CI runners); fresh CI builders start empty unless the cache is exported (GitHub Actions does not keep cache mounts in its cache by default)");
+    help
 }
 
-/// Adds the mount and removes what disables the cache, in one fix: either alone would make
-/// the build slower or the image bigger. Safe only when the directory and the user's ids
-/// are known; a guess gives an unsafe fix, and nothing known gives none.
-fn fix(cx: &Ctx, run: &Run, instruction: &Instruction, path: &str, dir_certainty: Certainty, mount: &str, installs: &[&PipInstall]) -> Option<Fix> {
-    let id_certainty = if run.user.is_root() { Certainty::Known } else { run.user.id_certainty };
-    let certainty = dir_certainty.min(id_certainty);
-    // A path that would need quoting inside the flag's CSV value gets advice only.
-    let plain_path = !path.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '='));
-    if certainty == Certainty::Unknown || run.user.uid.is_none() || !plain_path {
+/// Adds the mounts, points the tool at them when a plan moves a cache, and removes what
+/// disables the cache or would empty it, in one fix: any of these alone would make the
+/// build slower, the image bigger or the build fail.
+fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &MountPlan)]) -> Option<Fix> {
+    let instruction = &cx.df.instructions[run.instruction];
+    let text = &cx.file.text;
+    let mut edits = Vec::new();
+    let mut flags = String::new();
+    for (_, plan) in mounted {
+        // A flag value that would need quoting gets advice only.
+        if plan.target.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '=')) {
+            return None;
+        }
+        if !plan.exists {
+            flags.push_str(&plan.flag());
+            flags.push(' ');
+        }
+    }
+    if !flags.is_empty() {
+        edits.push(Edit::insert(instruction.args_text.to_file(0), flags));
+    }
+    // Per command: settings before it, options after its program, disablers out.
+    let mut prefixes: Vec<(usize, String)> = Vec::new();
+    let mut options: Vec<(usize, String)> = Vec::new();
+    for (group, plan) in mounted {
+        for cache in group.iter() {
+            let step = &run.effects.steps[cache.step];
+            let command = &script.commands[step.command];
+            let program = match step.args_from.checked_sub(1).filter(|_| step.wrapped) {
+                Some(i) => command.args.get(i)?,
+                None => &command.program,
+            };
+            if !word_is_in_file(text, &program.span, &program.raw) {
+                return None;
+            }
+            let mut prefix = String::new();
+            let mut option = String::new();
+            match plan.pin {
+                Some(Pin::Env(var)) => prefix.push_str(&format!("{var}={} ", plan.target)),
+                Some(Pin::Option(template)) => {
+                    option.push(' ');
+                    option.push_str(&template.replace("{}", &plan.target));
+                }
+                None => {}
+            }
+            for (name, value) in cache.tool.mount_env {
+                if step.env.get(name).is_none() && !run.exec_form {
+                    prefix.push_str(&format!("{name}={value} "));
+                }
+            }
+            for keep in cache.tool.keep_options {
+                let args: Vec<&str> = command.args[step.args_from..].iter().map(|w| w.raw.as_str()).collect();
+                if (keep.program.is_empty() || step.name == keep.program) && !keep.is_given(&args) {
+                    option.push(' ');
+                    option.push_str(keep.option);
+                }
+            }
+            if !prefix.is_empty() && !prefixes.iter().any(|(at, p)| *at == command.span.start && p.contains(&prefix)) {
+                prefixes.push((command.span.start, prefix));
+            }
+            if !option.is_empty() {
+                if run.exec_form {
+                    return None;
+                }
+                if !options.iter().any(|(at, o)| *at == program.span.end && o.contains(option.trim())) {
+                    options.push((program.span.end, option));
+                }
+            }
+            for disabler in &cache.disablers {
+                let word = command.env.iter().chain(&command.args).find(|w| w.span == *disabler)?;
+                if !word_is_in_file(text, disabler, &word.raw) && !run.exec_form {
+                    return None;
+                }
+                edits.push(if run.exec_form { remove_json_element(text, disabler)? } else { remove_word(text, disabler) });
+            }
+        }
+        for undo in &plan.undo {
+            edits.push(undo_edit(text, script, undo)?);
+        }
+    }
+    edits.extend(prefixes.into_iter().map(|(at, p)| Edit::insert(at, p)));
+    edits.extend(options.into_iter().map(|(at, o)| Edit::insert(at, o)));
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    edits.dedup();
+    if edits.windows(2).any(|w| w[0].span.end > w[1].span.start) {
         return None;
     }
-    let exec_form = matches!(instruction.command(), Some(Command::Exec(_)));
-    let mut edits = vec![Edit::insert(instruction.args_text.to_file(0), format!("{mount} "))];
-    for install in installs {
-        for disabler in &install.disablers {
-            edits.push(if exec_form { remove_json_element(&cx.file.text, disabler)? } else { remove_word(&cx.file.text, disabler) });
-        }
-    }
-    let title = if installs.iter().any(|i| !i.disablers.is_empty()) {
-        format!("Add a pip cache mount on {path} and stop disabling the cache")
-    } else {
-        format!("Add a pip cache mount on {path}")
-    };
-    Some(match certainty {
-        Certainty::Known => Fix::safe(title, edits),
-        _ => Fix::unsafe_(title, edits),
-    })
+    let tool = mounted[0].0[0].tool.name;
+    let targets: Vec<&str> = mounted.iter().map(|(_, p)| p.target.as_str()).collect();
+    let disables = mounted.iter().any(|(g, _)| g.iter().any(|u| !u.disablers.is_empty()));
+    let title = format!(
+        "Add {tool} cache mount{} on {}{}",
+        if targets.len() > 1 { "s" } else { "" },
+        targets.join(" and "),
+        if disables { " and stop disabling the cache" } else { "" }
+    );
+    let safe = mounted.iter().all(|(_, p)| p.is_safe());
+    Some(if safe { Fix::safe(title, edits) } else { Fix::unsafe_(title, edits) })
 }
 
-/// Deletes a shell word with the blank after it (or before it); a word alone on a
-/// continued line goes with its line.
-fn remove_word(text: &str, span: &Span) -> Edit {
-    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i + 1);
-    let before = &text[line_start..span.start];
-    let after = text[span.end..line_end].trim_end_matches(['\n', '\r']);
-    if before.trim().is_empty() && after.trim() == "\\" {
-        return Edit::delete(line_start..line_end);
-    }
-    let following = after.len() - after.trim_start_matches([' ', '\t']).len();
-    if following > 0 && !after.trim().is_empty() {
-        return Edit::delete(span.start..span.end + following);
-    }
-    let preceding = before.len() - before.trim_end_matches([' ', '\t']).len();
-    Edit::delete(span.start - preceding..span.end + following)
-}
-
-/// Deletes a JSON array element (`"--no-cache-dir", `) given the span of its content.
-fn remove_json_element(text: &str, span: &Span) -> Option<Edit> {
-    let open = span.start.checked_sub(1).filter(|&i| text.as_bytes().get(i) == Some(&b'"'))?;
-    let close = (text.as_bytes().get(span.end) == Some(&b'"')).then_some(span.end + 1)?;
-    let after = &text[close..];
-    let trimmed = after.trim_start();
-    if let Some(rest) = trimmed.strip_prefix(',') {
-        let end = close + (after.len() - trimmed.len()) + 1 + (rest.len() - rest.trim_start().len());
-        return Some(Edit::delete(open..end));
-    }
-    let before = text[..open].trim_end();
-    let comma = before.strip_suffix(',')?;
-    Some(Edit::delete(comma.len()..close))
-}

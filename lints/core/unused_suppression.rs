@@ -30,8 +30,9 @@ impl Rule for UnusedSuppression {
         for s in &ours {
             let message = if s.rules.is_empty() {
                 format!("`{}` is not a docklint rule or family", s.name)
-            } else if s.used || !all_enabled(cx, s) {
-                // A rule the configuration turns off cannot be judged here.
+            } else if s.used || !all_active(cx, s) {
+                // A rule the configuration turns off (or whose strategy is not in use)
+                // cannot be judged here.
                 continue;
             } else if s.scope.is_none() {
                 format!("`{}` is suppressed in this file but reports nothing", s.name)
@@ -47,8 +48,8 @@ impl Rule for UnusedSuppression {
     }
 }
 
-fn all_enabled(cx: &Ctx, s: &Suppression) -> bool {
-    s.rules.iter().all(|r| crate::lints::find(r).is_some_and(|rule| cx.settings.is_enabled(rule.meta())))
+fn all_active(cx: &Ctx, s: &Suppression) -> bool {
+    s.rules.iter().all(|r| crate::lints::find(r).is_some_and(|rule| crate::rule::is_active(rule, cx.settings)))
 }
 
 /// Removes the name from its list, or the whole comment line when it is the only name.

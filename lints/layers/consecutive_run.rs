@@ -1,10 +1,10 @@
 //! RUN instructions that follow each other with the same flags: one layer each, where one
-//! would do.
+//! would do. Whether joining them is equivalent is the model's call (`model::merge`).
 
 use crate::fix::{Edit, Fix};
+use crate::model::merge::{self, Join};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
-use crate::syntax::dockerfile::{Command, Instruction, Keyword};
-use crate::syntax::shell::{self, Shape};
+use crate::syntax::dockerfile::{Instruction, Keyword};
 
 pub struct ConsecutiveRun;
 
@@ -23,6 +23,7 @@ impl Rule for ConsecutiveRun {
     }
 
     fn check(&self, cx: &mut Ctx) {
+        let mut file_style: Option<Option<Style>> = None;
         for stage in &cx.model.stages {
             let range = stage.instructions.clone();
             for i in range.start + 1..range.end {
@@ -30,11 +31,48 @@ impl Rule for ConsecutiveRun {
                 if first.keyword != Keyword::Run || second.keyword != Keyword::Run || !same_flags(first, second) {
                     continue;
                 }
-                let fix = (!stage.windows).then(|| merge(cx, i - 1, i)).flatten();
+                let (Some(a), Some(b)) = (cx.model.run_at(i - 1), cx.model.run_at(i)) else {
+                    continue;
+                };
+                let join = merge::join(cx.df, a, b);
+                let style = Style::of(cx.text(first.span.clone())).unwrap_or_else(|| {
+                    file_style
+                        .get_or_insert_with(|| Style::of_file(cx))
+                        .clone()
+                        .unwrap_or_default()
+                });
+                let (fix, help) = match &join {
+                    Join::Impossible(why) => (None, format!("chain the commands with `&&` in one RUN; no fix: {why}")),
+                    Join::Possible { subshell, doubts } => {
+                        let fix = merge_fix(cx, first, second, !subshell.is_empty(), &style);
+                        let help = match (doubts.first(), subshell.first()) {
+                            (Some(doubt), _) => format!(
+                                "chain the commands with `&&` in one RUN; the fix is unsafe because {}",
+                                doubt.reason
+                            ),
+                            (None, Some(state)) => format!(
+                                "chain the commands with `&&` in one RUN; the fix runs the first part in a subshell because {}",
+                                state.reason.trim_end_matches(" (kept in a subshell)")
+                            ),
+                            (None, None) => "chain the commands with `&&` in one RUN; each RUN adds a layer and a cache step".to_string(),
+                        };
+                        let fix = fix.map(|edits| match doubts.first() {
+                            None => Fix::safe("Merge into the previous RUN", edits),
+                            Some(_) => Fix::unsafe_("Merge into the previous RUN (may change what the build does)", edits),
+                        });
+                        (fix, help)
+                    }
+                };
                 let diagnostic = cx
                     .report(second.keyword_span.start..second.line_end, "this RUN follows another RUN with the same flags: two layers where one would do")
                     .label(first.keyword_span.clone(), "previous RUN")
-                    .help("chain the commands with `&&` in one RUN; each RUN adds a layer and a cache step");
+                    .anchor(first.span.clone())
+                    .help(help);
+                if let Join::Possible { doubts, .. } = &join {
+                    for doubt in doubts.iter().take(3) {
+                        diagnostic.label(doubt.span.clone(), doubt.reason.clone());
+                    }
+                }
                 if let Some(fix) = fix {
                     diagnostic.fix(fix);
                 }
@@ -52,27 +90,11 @@ fn same_flags(a: &Instruction, b: &Instruction) -> bool {
     strings(a) == strings(b)
 }
 
-/// The fix joining `second` onto `first` with `&&`, when that runs exactly the same commands.
-fn merge(cx: &Ctx, first: usize, second: usize) -> Option<Fix> {
-    let (a, b) = (&cx.df.instructions[first], &cx.df.instructions[second]);
-    let (Some(Command::Shell(a_body)), Some(Command::Shell(b_body))) = (a.command(), b.command()) else {
-        return None;
-    };
-    if !a.heredocs.is_empty() || !b.heredocs.is_empty() || cx.df.escape != '\\' {
-        return None;
-    }
-    let a_shape = Shape::of(a_body.as_str())?;
-    let b_shape = Shape::of(b_body.as_str())?;
-    // `A && B` must run B exactly when B would have run: B is an and-list, and A leaves no
-    // shell state behind (directory, variables, options) and does not end in an operator.
-    if a_shape.comment || a_shape.trailing_operator || b_shape.comment || !b_shape.and_list_only {
-        return None;
-    }
-    let run = cx.model.run_at(first)?;
-    if run.script.as_ref().is_none_or(|s| s.fallback.is_some()) || changes_shell_state(run.commands()) || a_shape.assignment {
-        return None;
-    }
-    let between = a.span.end..b.args_text.to_file(0);
+/// The edits joining `second` onto `first` with `&&` (the first in a subshell when it leaves
+/// shell state), comments between them kept inside; `None` when a suppression comment sits
+/// between them.
+fn merge_fix(cx: &Ctx, first: &Instruction, second: &Instruction, subshell: bool, style: &Style) -> Option<Vec<Edit>> {
+    let between = first.span.end..second.args_text.to_file(0);
     let comments: Vec<&str> = cx
         .df
         .comments
@@ -83,9 +105,11 @@ fn merge(cx: &Ctx, first: usize, second: usize) -> Option<Fix> {
     if comments.iter().any(|c| is_pragma(c)) {
         return None;
     }
-    let style = Style::for_merge(a, cx);
     let newline = cx.file.newline();
     let mut joint = String::new();
+    if subshell {
+        joint.push(')');
+    }
     joint.push_str(if style.leading_operator { " \\" } else { " && \\" });
     joint.push_str(newline);
     for comment in comments {
@@ -97,7 +121,11 @@ fn merge(cx: &Ctx, first: usize, second: usize) -> Option<Fix> {
     if style.leading_operator {
         joint.push_str("&& ");
     }
-    Some(Fix::safe("Merge into the previous RUN", vec![Edit::replace(between, joint)]))
+    let mut edits = vec![Edit::replace(between, joint)];
+    if subshell {
+        edits.push(Edit::insert(first.args_text.to_file(0), "("));
+    }
+    Some(edits)
 }
 
 fn is_pragma(comment: &str) -> bool {
@@ -105,31 +133,24 @@ fn is_pragma(comment: &str) -> bool {
     body.starts_with("docklint") || body.starts_with("hadolint") || body.starts_with("check=")
 }
 
-/// Commands whose effect outlives them in the shell: merging would carry it into the next RUN.
-fn changes_shell_state(commands: &[shell::Command]) -> bool {
-    const STATEFUL: &[&str] = &[
-        "cd", "pushd", "popd", "export", "unset", "set", "source", ".", "umask", "alias", "unalias", "shopt", "ulimit", "trap",
-        "readonly", "declare", "typeset", "local", "eval", "exec", "exit", "return", "shift", "hash",
-    ];
-    commands.iter().any(|c| STATEFUL.contains(&c.program.value.as_str()))
-}
-
 /// How a RUN continues its lines: indentation, and `&&` leading or trailing.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Style {
     indent: String,
     leading_operator: bool,
 }
 
+impl Default for Style {
+    /// Four spaces and a leading `&&`.
+    fn default() -> Self {
+        Style { indent: "    ".into(), leading_operator: true }
+    }
+}
+
 impl Style {
-    /// The style of the previous RUN; if it shows none, that of the file's other RUNs; else
-    /// four spaces and a leading `&&`.
-    fn for_merge(previous: &Instruction, cx: &Ctx) -> Style {
-        let runs = cx.df.instructions.iter().filter(|i| i.keyword == Keyword::Run);
-        std::iter::once(previous)
-            .chain(runs)
-            .find_map(|run| Style::of(cx.text(run.span.clone())))
-            .unwrap_or(Style { indent: "    ".into(), leading_operator: true })
+    /// The style of the file's first RUN that shows one.
+    fn of_file(cx: &Ctx) -> Option<Style> {
+        cx.df.instructions.iter().filter(|i| i.keyword == Keyword::Run).find_map(|run| Style::of(cx.text(run.span.clone())))
     }
 
     /// The first continuation line that starts with `&&`/`||`, or follows one ending in `&& \`.

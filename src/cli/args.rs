@@ -47,6 +47,9 @@ pub enum Command {
     /// Check .dockerignore matching cases (JSON lines on stdin). Used by the corpus check.
     #[command(hide = true)]
     DebugDockerignore,
+    /// Print what the model knows of each RUN (JSON lines). Used by the corpus check.
+    #[command(hide = true)]
+    DebugEffects { files: Vec<PathBuf> },
 }
 
 /// Formats of `rules` and `context`.

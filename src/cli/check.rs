@@ -573,6 +573,7 @@ fn rejected_dockerignore(path: PathBuf, severity: Severity) -> Option<FileReport
         message: format!("Docker rejects this .dockerignore: {}", error.message),
         help: Some("`docker build` fails before it starts; fix or remove this line".into()),
         labels: Vec::new(),
+        anchors: Vec::new(),
         fix: None,
     };
     Some(FileReport {

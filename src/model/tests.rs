@@ -29,11 +29,51 @@ fn useradd_with_uid_and_home() {
 }
 
 #[test]
-fn useradd_without_uid_is_a_guess_above_existing_users() {
-    let run = last_run("FROM node:20\nRUN useradd -m app\nUSER app\nRUN id\n");
-    assert_eq!(run.user.uid, Some(1001), "node already has uid 1000");
-    assert_eq!(run.user.id_certainty, Certainty::Guessed);
-    assert_eq!(run.user.home.as_deref(), Some("/home/app"));
+fn a_uid_the_file_does_not_give_is_unknown_never_guessed() {
+    for create in [
+        "useradd -m app",
+        "useradd -r -m app",
+        "adduser --system --home /home/app app",
+        "adduser -S -h /home/app app",
+    ] {
+        let run = last_run(&format!("FROM node:20\nRUN {create}\nUSER app\nRUN id\n"));
+        assert_eq!(
+            (run.user.uid, run.user.id_certainty),
+            (None, Certainty::Unknown),
+            "{create}"
+        );
+        assert_eq!(run.user.home.as_deref(), Some("/home/app"), "{create}");
+    }
+}
+
+#[test]
+fn arg_defaults_resolve_account_ids_and_usermod_changes_them() {
+    let run = last_run("FROM debian\nARG UID=1500\nRUN useradd -m -u $UID app\nUSER app\nRUN id\n");
+    assert_eq!(
+        (run.user.uid, run.user.id_certainty),
+        (Some(1500), Certainty::Known)
+    );
+    assert_eq!(run.user.id_args, Some(("UID".to_string(), None)));
+    let run = last_run(
+        "FROM debian\nRUN useradd -m -u 1000 app && usermod -d /srv/app -m app\nUSER app\nRUN id\n",
+    );
+    assert_eq!(run.user.home.as_deref(), Some("/srv/app"));
+    let run = last_run(
+        "FROM debian\nRUN useradd -m -u 1000 app\nRUN usermod -u 2000 app\nUSER app\nRUN id\n",
+    );
+    assert_eq!(run.user.uid, Some(2000));
+}
+
+#[test]
+fn official_images_with_other_users() {
+    let run = last_run("FROM odoo:17\nRUN pip install x\n");
+    assert_eq!((run.user.name.as_str(), run.user.uid), ("odoo", None));
+    let run = last_run("FROM postgres:16-alpine\nUSER postgres\nRUN id\n");
+    assert_eq!(run.user.uid, Some(70));
+    let run = last_run("FROM postgres:16\nUSER postgres\nRUN id\n");
+    assert_eq!(run.user.uid, Some(999));
+    let run = last_run("FROM haproxy:2.9\nRUN id\n");
+    assert_eq!(run.user.uid, Some(99));
 }
 
 #[test]
@@ -162,6 +202,12 @@ fn unknown_base_images_make_root_a_guess() {
         let run = last_run(&format!("FROM {base}\nRUN pip install x\n"));
         assert_eq!(run.user.id_certainty, Certainty::Known, "{base}");
     }
+    let run = last_run("FROM someofficial-but-unlisted\nRUN pip install x\n");
+    assert_eq!(
+        run.user.id_certainty,
+        Certainty::Guessed,
+        "only listed images are known to run as root"
+    );
     let run = last_run("FROM localhost:5000/python\nRUN pip install x\n");
     assert_eq!(
         run.user.id_certainty,
@@ -174,4 +220,219 @@ fn unknown_base_images_make_root_a_guess() {
         Certainty::Known,
         "an explicit USER root is certain"
     );
+}
+
+mod effects {
+    use super::*;
+    use crate::model::effects::PathKind;
+    use crate::model::paths::PathPattern;
+
+    fn pip_dir(text: &str) -> Option<String> {
+        let run = last_run(text);
+        let [cache] = run.effects.caches.as_slice() else {
+            panic!("one pip cache use in {text:?}: {:?}", run.effects.caches)
+        };
+        cache.dir.clone()
+    }
+
+    #[test]
+    fn the_environment_each_command_sees() {
+        let cases = [
+            ("RUN pip install x", Some("/root/.cache/pip")),
+            (
+                "RUN HOME=/tmp pip install --no-cache-dir x",
+                Some("/tmp/.cache/pip"),
+            ),
+            (
+                "RUN export HOME=/srv && pip install x",
+                Some("/srv/.cache/pip"),
+            ),
+            ("RUN export PIP_CACHE_DIR=/pc; pip install x", Some("/pc")),
+            (
+                "RUN PIP_CACHE_DIR=/pc && pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            ("RUN HOME=/h && pip install x", Some("/h/.cache/pip")),
+            ("RUN if true; then export HOME=/h; fi; pip install x", None),
+            ("RUN (export HOME=/h; pip install x)", None),
+            ("RUN env HOME=/e pip install x", Some("/e/.cache/pip")),
+            (
+                "RUN env -u HOME XDG_CACHE_HOME=/x pip install x",
+                Some("/x/pip"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir ~/pc x",
+                Some("/root/pc"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir=~/pc x",
+                Some("/root/pc"),
+            ),
+            (
+                "WORKDIR /app\nRUN pip install --cache-dir rel x",
+                Some("/app/rel"),
+            ),
+            ("RUN cd /w && pip install --cache-dir rel x", Some("/w/rel")),
+            ("RUN . /venv/bin/activate && pip install x", None),
+            ("ENV PIP_CACHE_DIR=/env\nRUN pip install x", Some("/env")),
+            (
+                "RUN timeout 600 nice -n 5 python3.12 -m pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "ARG V=3.12\nRUN python${V} -m pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "RUN conda run -n base pip install x",
+                Some("/root/.cache/pip"),
+            ),
+            (
+                "RUN cat r.txt | xargs pip install",
+                Some("/root/.cache/pip"),
+            ),
+        ];
+        for (body, expected) in cases {
+            let text = format!("FROM python:3.12\n{body}\n");
+            assert_eq!(pip_dir(&text).as_deref(), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn users_switched_by_wrappers() {
+        let base = "FROM python:3.12\nRUN useradd -m -u 1000 app\n";
+        let cases = [
+            (
+                "RUN sudo -u app pip install x",
+                Some("/home/app/.cache/pip"),
+            ),
+            ("RUN sudo -u app -E pip install x", Some("/root/.cache/pip")),
+            (
+                "RUN su app -c 'pip install x'",
+                Some("/home/app/.cache/pip"),
+            ),
+            ("RUN su -m app -c 'pip install x'", Some("/root/.cache/pip")),
+            ("RUN gosu app pip install x", Some("/home/app/.cache/pip")),
+            (
+                "RUN runuser -u app -- pip install x",
+                Some("/home/app/.cache/pip"),
+            ),
+            (
+                "RUN sudo -u app sh -c 'pip install x'",
+                Some("/home/app/.cache/pip"),
+            ),
+        ];
+        for (body, expected) in cases {
+            let text = format!("{base}{body}\n");
+            let run = last_run(&text);
+            let [cache] = run.effects.caches.as_slice() else {
+                panic!("{body}: {:?}", run.effects.caches)
+            };
+            assert_eq!(cache.dir.as_deref(), expected, "{body}");
+            let user = &run.effects.steps[cache.step].user;
+            let expected_uid = if expected.is_some_and(|d| d.starts_with("/home")) {
+                1000
+            } else {
+                0
+            };
+            if !body.contains("-E") && !body.contains("-m ") {
+                assert_eq!(user.uid, Some(expected_uid), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn paths_removed_and_created() {
+        let run = last_run("FROM python:3.12\nRUN pip install x && rm -rf ~/.cache /tmp/* && pip cache purge && mkdir /data && mkdir -p /a/b\n");
+        let paths: Vec<(PathKind, PathPattern)> = run
+            .effects
+            .paths
+            .iter()
+            .map(|p| (p.kind, p.path.clone()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                (PathKind::Remove, PathPattern::Exact("/root/.cache".into())),
+                (PathKind::Remove, PathPattern::Glob("/tmp/*".into())),
+                (
+                    PathKind::RemoveInside,
+                    PathPattern::Exact("/root/.cache/pip".into())
+                ),
+                (
+                    PathKind::CreateDirectory {
+                        must_not_exist: true
+                    },
+                    PathPattern::Exact("/data".into())
+                ),
+                (
+                    PathKind::CreateDirectory {
+                        must_not_exist: false
+                    },
+                    PathPattern::Exact("/a/b".into())
+                ),
+            ]
+        );
+        let run = last_run("FROM debian\nRUN rm -rf \"$UNSET_DIR\"\n");
+        assert_eq!(run.effects.paths[0].path, PathPattern::Unknown);
+    }
+
+    #[test]
+    fn state_left_in_the_shell() {
+        let leaks = |body: &str| -> Vec<String> {
+            let run = last_run(&format!(
+                "FROM debian\nSHELL [\"/bin/bash\", \"-c\"]\nRUN {body}\n"
+            ));
+            run.effects.leaks.iter().map(|l| l.what.clone()).collect()
+        };
+        for body in [
+            "command cd /tmp",
+            "builtin cd /tmp",
+            "read V < /etc/hostname",
+            ": \"${X:=1}\"",
+            "let N=5",
+            "printf -v V x",
+            "getopts ab opt",
+            "mapfile -t L < /etc/hosts",
+            "for i in 1 2; do :; done",
+            "f() { :; }",
+            "alias ll='ls -l'",
+            "umask 077",
+            "set -e",
+            "trap 'rm -f /x' EXIT",
+            "export A=1",
+            "hash -r",
+            "exec >/log",
+            "exit 0",
+            "X=1",
+            "(( i++ ))",
+        ] {
+            assert!(!leaks(body).is_empty(), "{body} leaves state");
+        }
+        for body in [
+            "cd /tmp | cat",
+            "(cd /tmp && make)",
+            "sh -c 'cd /x'",
+            "apt-get update",
+            "echo hi > /x",
+            "test -f /x",
+            "env cd /x",
+        ] {
+            assert!(leaks(body).is_empty(), "{body}: {:?}", leaks(body));
+        }
+    }
+
+    #[test]
+    fn wrappers_unwrapped_to_the_program() {
+        let run = last_run("FROM debian\nRUN sudo -E -u app nohup nice -n 5 timeout 10 apt-get update && command -v x\n");
+        let names: Vec<&str> = run.effects.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["apt-get", "command"]);
+        assert!(run.effects.steps[0].wrapped);
+    }
+
+    #[test]
+    fn escape_backtick_on_linux_still_reads_the_body() {
+        let run = last_run("# escape=`\nFROM python:3.12\nRUN pip install `\n    flask\n");
+        assert_eq!(run.effects.caches.len(), 1);
+    }
 }

@@ -1,14 +1,20 @@
 //! The user a RUN executes as: name, uid/gid and HOME, and how sure we are of them.
 //!
-//! Sources, most certain first: `ENV HOME`; users the file creates (`useradd`, Debian and
-//! BusyBox `adduser`, `groupadd`/`addgroup`) with their explicit options; users that official
-//! images are known to ship (`node` in `node:*`, ...); otherwise a guess or nothing.
+//! Sources, most certain first: `ENV HOME`; users the file creates or changes (`useradd`,
+//! Debian and BusyBox `adduser`, `usermod`, `groupadd`/`addgroup`) with their explicit
+//! options, ARG defaults resolved; users that images are known to ship (`node` in `node:*`,
+//! `postgres` with uid 70 on Alpine and 999 on Debian, ...). A uid the file does not give
+//! (`useradd` without `-u`, a system user) is unknown, never guessed.
 
+use super::images::{
+    default_user_of_image, image_matches, image_runs_as_root, image_user_is_unknown,
+    split_reference, COMMON_USERS, IMAGE_USERS,
+};
 use crate::model::vars::Vars;
-use crate::syntax::shell::Command;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Certainty {
+    #[default]
     Unknown,
     Guessed,
     Known,
@@ -22,18 +28,59 @@ pub struct User {
     pub gid: Option<u32>,
     /// How sure the uid and gid are.
     pub id_certainty: Certainty,
+    /// The build arguments the uid and gid come from (`useradd -u $UID` with `ARG UID=1500`):
+    /// `--build-arg` may change them, so a mount should name the argument.
+    pub id_args: Option<(String, Option<String>)>,
     /// The HOME the command sees.
     pub home: Option<String>,
     pub home_certainty: Certainty,
+    /// The RUN instruction that created the account (with its home), if the file did.
+    pub created_at: Option<usize>,
 }
 
 impl User {
     pub fn root() -> User {
-        Account::root().as_user("root".into(), None)
+        User::known("root", 0, 0, "/root")
+    }
+
+    fn known(name: &str, uid: u32, gid: u32, home: &str) -> User {
+        User {
+            name: name.into(),
+            uid: Some(uid),
+            gid: Some(gid),
+            id_certainty: Certainty::Known,
+            id_args: None,
+            home: Some(home.into()),
+            home_certainty: Certainty::Known,
+            created_at: None,
+        }
+    }
+
+    /// This account as `USER name[:group]` selects it.
+    fn as_user(&self, name: &str, gid: Option<u32>) -> User {
+        User {
+            name: name.into(),
+            gid: gid.or(self.gid),
+            ..self.clone()
+        }
     }
 
     pub fn is_root(&self) -> bool {
         self.uid == Some(0)
+    }
+
+    /// A user docklint knows nothing about.
+    pub fn unknown(name: &str) -> User {
+        User {
+            name: name.into(),
+            uid: None,
+            gid: None,
+            id_certainty: Certainty::Unknown,
+            id_args: None,
+            home: None,
+            home_certainty: Certainty::Unknown,
+            created_at: None,
+        }
     }
 
     /// The user an image runs as when the file has no USER yet.
@@ -41,14 +88,7 @@ impl User {
         let accounts = Accounts::of_image(image);
         match default_user_of_image(image) {
             Some(name) => accounts.resolve(name),
-            None if image_user_is_unknown(image) => User {
-                name: "(the base image's user)".into(),
-                uid: None,
-                gid: None,
-                id_certainty: Certainty::Unknown,
-                home: None,
-                home_certainty: Certainty::Unknown,
-            },
+            None if image_user_is_unknown(image) => User::unknown("(the base image's user)"),
             None if image_runs_as_root(image) => User::root(),
             // Most images run as root, but an image we do not know may set USER.
             None => User {
@@ -75,172 +115,46 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Account {
-    name: String,
-    uid: Option<u32>,
-    gid: Option<u32>,
-    id_certainty: Certainty,
-    home: Option<String>,
-    home_certainty: Certainty,
-}
-
-impl Account {
-    fn root() -> Account {
-        Account::known("root", 0, 0, "/root")
-    }
-
-    fn known(name: &str, uid: u32, gid: u32, home: &str) -> Account {
-        Account {
-            name: name.into(),
-            uid: Some(uid),
-            gid: Some(gid),
-            id_certainty: Certainty::Known,
-            home: Some(home.into()),
-            home_certainty: Certainty::Known,
-        }
-    }
-
-    fn as_user(&self, name: String, gid: Option<u32>) -> User {
-        User {
-            name,
-            uid: self.uid,
-            gid: gid.or(self.gid),
-            id_certainty: self.id_certainty,
-            home: self.home.clone(),
-            home_certainty: self.home_certainty,
-        }
-    }
-}
-
 /// The accounts a stage knows: from its base image and from commands run so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounts {
-    users: Vec<Account>,
+    users: Vec<User>,
     groups: Vec<(String, u32)>,
 }
 
-/// Users that official images ship: (image prefix, name, uid, gid, home).
-const IMAGE_USERS: &[(&str, &str, u32, u32, &str)] = &[
-    ("node", "node", 1000, 1000, "/home/node"),
-    ("jupyter/", "jovyan", 1000, 100, "/home/jovyan"),
-    ("quay.io/jupyter/", "jovyan", 1000, 100, "/home/jovyan"),
-    ("postgres", "postgres", 999, 999, "/var/lib/postgresql"),
-    ("mcr.microsoft.com/dotnet/", "app", 1654, 1654, "/home/app"),
-    (
-        "gcr.io/distroless/",
-        "nonroot",
-        65532,
-        65532,
-        "/home/nonroot",
-    ),
-    (
-        "cgr.dev/chainguard/",
-        "nonroot",
-        65532,
-        65532,
-        "/home/nonroot",
-    ),
-];
-
-/// Accounts of every Debian, Ubuntu and Alpine base.
-const COMMON_USERS: &[(&str, u32, u32, &str)] = &[
-    ("nobody", 65534, 65534, "/nonexistent"),
-    ("www-data", 33, 33, "/var/www"),
-];
-
-fn image_name(image: &str) -> &str {
-    let image = image.strip_prefix("docker.io/").unwrap_or(image);
-    image.strip_prefix("library/").unwrap_or(image)
+/// An argument of an account command, resolved: its value when known, and the variable it
+/// is when the whole word is one (`$UID`, `${UID}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub value: Option<String>,
+    pub variable: Option<String>,
 }
 
-/// The repository of an image reference: no digest, no tag (a `:` before the last `/` is a
-/// registry port, not a tag).
-fn repository(image: &str) -> &str {
-    let name = image_name(image);
-    let name = name.split('@').next().unwrap_or(name);
-    match name.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => name,
+impl Resolved {
+    pub fn literal(value: &str) -> Resolved {
+        Resolved {
+            value: Some(value.to_string()),
+            variable: None,
+        }
     }
-}
-
-/// `prefix` names a repository, or a namespace when it ends with `/`.
-fn image_matches(image: &str, prefix: &str) -> bool {
-    let repo = repository(image);
-    if prefix.ends_with('/') {
-        repo.starts_with(prefix)
-    } else {
-        repo == prefix
-    }
-}
-
-fn default_user_of_image(image: &str) -> Option<&'static str> {
-    let name = image_name(image);
-    if name.starts_with("jupyter/") || name.starts_with("quay.io/jupyter/") {
-        return Some("jovyan");
-    }
-    if name.starts_with("gcr.io/distroless/") && name.contains("nonroot") {
-        return Some("nonroot");
-    }
-    None
-}
-
-/// Vendor images known to run as root (Docker's official images, names without a `/`,
-/// do too). Entries ending in `/` are namespaces.
-const ROOT_IMAGES: &[&str] = &[
-    "nvidia/cuda",
-    "pytorch/pytorch",
-    "tensorflow/tensorflow",
-    "continuumio/",
-    "condaforge/",
-    "mambaorg/micromamba-root",
-    "ubuntu/",
-    "public.ecr.aws/amazonlinux/",
-    "public.ecr.aws/docker/library/",
-    "registry.access.redhat.com/ubi8",
-    "registry.access.redhat.com/ubi9",
-    "registry.access.redhat.com/ubi8/ubi",
-    "registry.access.redhat.com/ubi9/ubi",
-    "registry.access.redhat.com/ubi8/ubi-minimal",
-    "registry.access.redhat.com/ubi9/ubi-minimal",
-    "quay.io/centos/",
-    "mcr.microsoft.com/devcontainers/",
-    "mcr.microsoft.com/vscode/devcontainers/",
-    "ghcr.io/astral-sh/uv",
-];
-
-/// Official images (`python`, `library/python`, `docker.io/python`) and the vendor images
-/// above start as root. `scratch` has no users at all.
-fn image_runs_as_root(image: &str) -> bool {
-    let repo = repository(image);
-    let official = !repo.is_empty() && !repo.contains('/') && !repo.contains('$');
-    official
-        || ROOT_IMAGES
-            .iter()
-            .any(|prefix| image_matches(image, prefix))
-}
-
-/// Images known not to run as root by default, with a user the file cannot tell.
-fn image_user_is_unknown(image: &str) -> bool {
-    let name = image_name(image);
-    name.starts_with("bitnami/") || name.starts_with("cgr.dev/chainguard/")
 }
 
 impl Accounts {
     pub fn of_image(image: &str) -> Accounts {
-        let mut users = vec![Account::root()];
+        let mut users = vec![User::root()];
         users.extend(
             COMMON_USERS
                 .iter()
-                .map(|&(n, u, g, h)| Account::known(n, u, g, h)),
+                .map(|&(n, u, g, h)| User::known(n, u, g, h)),
         );
-        users.extend(
-            IMAGE_USERS
-                .iter()
-                .filter(|(prefix, ..)| image_matches(image, prefix))
-                .map(|&(_, n, u, g, h)| Account::known(n, u, g, h)),
-        );
+        let tag = split_reference(image).1;
+        let mut seen: Vec<&str> = Vec::new();
+        for &(prefix, variant, name, uid, gid, home) in IMAGE_USERS {
+            if image_matches(image, prefix) && tag.contains(variant) && !seen.contains(&name) {
+                seen.push(name);
+                users.push(User::known(name, uid, gid, home));
+            }
+        }
         Accounts {
             users,
             groups: vec![("root".into(), 0)],
@@ -260,23 +174,19 @@ impl Accounts {
             .rev()
             .find(|a| a.name == user || (numeric.is_some() && a.uid == numeric));
         match (account, numeric) {
-            (Some(account), _) => account.as_user(user.into(), gid),
+            (Some(account), _) => account.as_user(user, gid),
             // A uid without an account: Docker runs it with HOME=/.
             (None, Some(uid)) => User {
-                name: user.into(),
                 uid: Some(uid),
                 gid: gid.or(Some(uid)),
                 id_certainty: Certainty::Known,
                 home: Some("/".into()),
                 home_certainty: Certainty::Guessed,
+                ..User::unknown(user)
             },
             (None, None) => User {
-                name: user.into(),
-                uid: None,
                 gid,
-                id_certainty: Certainty::Unknown,
-                home: None,
-                home_certainty: Certainty::Unknown,
+                ..User::unknown(user)
             },
         }
     }
@@ -289,60 +199,63 @@ impl Accounts {
             .map(|&(_, id)| id)
     }
 
-    /// The uid a new regular user would get: one above the highest regular uid known.
-    fn next_regular_uid(&self) -> u32 {
-        self.users
-            .iter()
-            .filter_map(|a| a.uid)
-            .filter(|&u| (1000..60000).contains(&u))
-            .max()
-            .map_or(1000, |u| u + 1)
-    }
-
-    /// Learns the users and groups these commands create.
-    pub fn learn(&mut self, commands: &[Command]) {
-        for command in commands {
-            let program = command.program.value.rsplit('/').next().unwrap_or_default();
-            let args: Vec<&str> = command.args.iter().map(|w| w.value.as_str()).collect();
-            match program {
-                "useradd" => self.useradd(&args),
-                "adduser" if args.iter().any(|a| a.starts_with("--")) => self.debian_adduser(&args),
-                "adduser" => self.busybox_adduser(&args),
-                "groupadd" | "addgroup" => self.groupadd(&args),
-                _ => {}
+    /// Learns what an account command does (`useradd`, `adduser`, `usermod`, `groupadd`,
+    /// `addgroup`), run by RUN instruction `instruction`.
+    pub fn learn(&mut self, program: &str, args: &[Resolved], instruction: usize) {
+        match program {
+            "useradd" => self.useradd(args, instruction),
+            "adduser"
+                if args
+                    .iter()
+                    .any(|a| a.value.as_deref().is_some_and(|v| v.starts_with("--"))) =>
+            {
+                self.debian_adduser(args, instruction)
             }
+            "adduser" => self.busybox_adduser(args, instruction),
+            "usermod" => self.usermod(args),
+            "groupadd" | "addgroup" => self.groupadd(args),
+            _ => {}
         }
     }
 
-    fn add_user(
-        &mut self,
-        name: &str,
-        uid: Option<u32>,
-        gid: Option<u32>,
-        home: Option<String>,
-        home_certainty: Certainty,
-    ) {
-        let (uid, id_certainty) = match uid {
-            Some(uid) => (uid, Certainty::Known),
-            None => (self.next_regular_uid(), Certainty::Guessed),
-        };
-        let gid = gid.unwrap_or(uid);
-        self.users.push(Account {
-            name: name.into(),
-            uid: Some(uid),
-            gid: Some(gid),
-            id_certainty,
-            home,
-            home_certainty,
-        });
-    }
-
-    fn group_arg(&self, value: Option<&str>) -> Option<u32> {
-        let value = value?;
+    fn group_arg(&self, value: Option<&Resolved>) -> Option<u32> {
+        let value = value?.value.as_deref()?;
         value.parse().ok().or_else(|| self.group_id(value))
     }
 
-    fn useradd(&mut self, args: &[&str]) {
+    /// Adds an account; `group` is the group option's argument (a name or a number).
+    fn add_user(
+        &mut self,
+        name: &str,
+        uid: Option<&Resolved>,
+        group: Option<&Resolved>,
+        home: Option<String>,
+        home_certainty: Certainty,
+        instruction: usize,
+    ) {
+        let gid = self.group_arg(group);
+        let gid_arg = group.and_then(|g| g.variable.clone());
+        let uid_value = uid.and_then(|u| u.value.as_deref()?.parse::<u32>().ok());
+        let id_args = uid
+            .and_then(|u| u.variable.clone())
+            .map(|uid_arg| (uid_arg, gid_arg));
+        self.users.push(User {
+            name: name.into(),
+            uid: uid_value,
+            gid: gid.or(uid_value),
+            id_certainty: if uid_value.is_some() {
+                Certainty::Known
+            } else {
+                Certainty::Unknown
+            },
+            id_args,
+            home,
+            home_certainty,
+            created_at: Some(instruction),
+        });
+    }
+
+    fn useradd(&mut self, args: &[Resolved], instruction: usize) {
         let parsed = Options::parse(
             args,
             "bcdefgGkKpsuRPZ",
@@ -364,22 +277,38 @@ impl Accounts {
                 ("selinux-user", 'Z'),
             ],
         );
-        let Some(name) = parsed.operands.last() else {
+        let Some(name) = parsed.operands.last().and_then(|n| n.value.as_deref()) else {
             return;
         };
-        let home = match parsed.value('d') {
-            Some(dir) => dir.to_string(),
-            None => format!(
-                "{}/{name}",
-                parsed.value('b').unwrap_or("/home").trim_end_matches('/')
-            ),
+        let (home, certainty) = match parsed.value('d') {
+            Some(dir) => (dir.value.clone(), Certainty::Known),
+            None => match parsed.value('b') {
+                Some(base) => (
+                    base.value
+                        .as_deref()
+                        .map(|b| format!("{}/{name}", b.trim_end_matches('/'))),
+                    Certainty::Known,
+                ),
+                None => (Some(format!("/home/{name}")), Certainty::Known),
+            },
         };
-        let uid = parsed.value('u').and_then(|u| u.parse().ok());
-        let gid = self.group_arg(parsed.value('g'));
-        self.add_user(name, uid, gid, Some(home), Certainty::Known);
+        let certainty = if home.is_some() {
+            certainty
+        } else {
+            Certainty::Unknown
+        };
+        let name = name.to_string();
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            parsed.value('g'),
+            home,
+            certainty,
+            instruction,
+        );
     }
 
-    fn debian_adduser(&mut self, args: &[&str]) {
+    fn debian_adduser(&mut self, args: &[Resolved], instruction: usize) {
         let parsed = Options::parse(
             args,
             "",
@@ -402,59 +331,141 @@ impl Accounts {
                 ("key", 'K'),
             ],
         );
-        let Some(name) = parsed.operands.first() else {
+        let Some(name) = parsed.operands.first().and_then(|n| n.value.clone()) else {
             return;
         };
         let system = parsed.has_long("system");
         let (home, certainty) = match parsed.value('h') {
-            Some(dir) => (dir.to_string(), Certainty::Known),
+            Some(dir) => (dir.value.clone(), Certainty::Known),
             // Recent adduser gives system users /nonexistent, older ones /home/<name>.
-            None if system => ("/nonexistent".to_string(), Certainty::Guessed),
-            None => (format!("/home/{name}"), Certainty::Known),
+            None if system => (Some("/nonexistent".to_string()), Certainty::Guessed),
+            None => (Some(format!("/home/{name}")), Certainty::Known),
         };
-        let uid = parsed.value('u').and_then(|u| u.parse().ok());
-        let gid = self.group_arg(parsed.value('g').or(parsed.value('G')));
-        self.add_user(name, uid, gid, Some(home), certainty);
+        let group = parsed.value('g').or(parsed.value('G'));
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            group,
+            home,
+            certainty,
+            instruction,
+        );
     }
 
-    fn busybox_adduser(&mut self, args: &[&str]) {
+    fn busybox_adduser(&mut self, args: &[Resolved], instruction: usize) {
         let parsed = Options::parse(args, "hgsGuk", &[]);
-        let Some(name) = parsed.operands.first() else {
+        let Some(name) = parsed.operands.first().and_then(|n| n.value.clone()) else {
             return;
         };
-        let home = parsed
-            .value('h')
-            .map_or_else(|| format!("/home/{name}"), str::to_string);
-        let uid = parsed.value('u').and_then(|u| u.parse().ok());
-        let gid = self.group_arg(parsed.value('G').or(parsed.operands.get(1).copied()));
-        self.add_user(name, uid, gid, Some(home), Certainty::Known);
+        let home = match parsed.value('h') {
+            Some(h) => h.value.clone(),
+            None => Some(format!("/home/{name}")),
+        };
+        let certainty = if home.is_some() {
+            Certainty::Known
+        } else {
+            Certainty::Unknown
+        };
+        let group = parsed.value('G').or(parsed.operands.get(1).copied());
+        self.add_user(
+            &name,
+            parsed.value('u'),
+            group,
+            home,
+            certainty,
+            instruction,
+        );
     }
 
-    fn groupadd(&mut self, args: &[&str]) {
+    /// `usermod -d HOME [-m]`, `-u UID`, `-g GROUP`, `-l NEWNAME`.
+    fn usermod(&mut self, args: &[Resolved]) {
+        let parsed = Options::parse(
+            args,
+            "cdefgGlLpsuRPZ",
+            &[
+                ("comment", 'c'),
+                ("home", 'd'),
+                ("expiredate", 'e'),
+                ("inactive", 'f'),
+                ("gid", 'g'),
+                ("groups", 'G'),
+                ("login", 'l'),
+                ("password", 'p'),
+                ("shell", 's'),
+                ("uid", 'u'),
+                ("root", 'R'),
+                ("prefix", 'P'),
+                ("selinux-user", 'Z'),
+            ],
+        );
+        let Some(name) = parsed.operands.last().and_then(|n| n.value.clone()) else {
+            // An account we cannot name may be any of them.
+            for account in &mut self.users {
+                if account.uid != Some(0) {
+                    account.home_certainty = account.home_certainty.min(Certainty::Guessed);
+                    account.id_certainty = account.id_certainty.min(Certainty::Guessed);
+                }
+            }
+            return;
+        };
+        let gid = self.group_arg(parsed.value('g'));
+        let Some(account) = self.users.iter_mut().rev().find(|a| a.name == name) else {
+            return;
+        };
+        if let Some(home) = parsed.value('d') {
+            account.home = home.value.clone();
+            account.home_certainty = if home.value.is_some() {
+                Certainty::Known
+            } else {
+                Certainty::Unknown
+            };
+        }
+        if let Some(uid) = parsed.value('u') {
+            account.uid = uid.value.as_deref().and_then(|u| u.parse().ok());
+            account.id_certainty = if account.uid.is_some() {
+                Certainty::Known
+            } else {
+                Certainty::Unknown
+            };
+            account.id_args = uid.variable.clone().map(|v| (v, None));
+        }
+        if parsed.value('g').is_some() {
+            account.gid = gid;
+        }
+        if let Some(new_name) = parsed.value('l').and_then(|l| l.value.clone()) {
+            account.name = new_name;
+        }
+    }
+
+    fn groupadd(&mut self, args: &[Resolved]) {
         let parsed = Options::parse(
             args,
             "gKp",
             &[("gid", 'g'), ("key", 'K'), ("password", 'p')],
         );
         if let (Some(name), Some(gid)) = (
-            parsed.operands.last(),
-            parsed.value('g').and_then(|g| g.parse().ok()),
+            parsed.operands.last().and_then(|n| n.value.clone()),
+            parsed
+                .value('g')
+                .and_then(|g| g.value.as_deref()?.parse().ok()),
         ) {
-            self.groups.push((name.to_string(), gid));
+            self.groups.push((name, gid));
         }
     }
 }
 
 /// getopt-style options: short ones (clustered, `-ms /bin/sh`), long ones (`--uid=1`, `--uid 1`).
 struct Options<'a> {
-    values: Vec<(char, &'a str)>,
-    longs: Vec<&'a str>,
-    operands: Vec<&'a str>,
+    values: Vec<(char, &'a Resolved)>,
+    longs: Vec<String>,
+    operands: Vec<&'a Resolved>,
+    /// Values glued to their option (`-u1000`, `--uid=1000`), resolved apart.
+    glued: Vec<(char, Resolved)>,
 }
 
 impl<'a> Options<'a> {
     fn parse(
-        args: &[&'a str],
+        args: &'a [Resolved],
         short_with_value: &str,
         long_with_value: &[(&str, char)],
     ) -> Options<'a> {
@@ -462,32 +473,44 @@ impl<'a> Options<'a> {
             values: Vec::new(),
             longs: Vec::new(),
             operands: Vec::new(),
+            glued: Vec::new(),
         };
         let mut i = 0;
         while i < args.len() {
-            let arg = args[i];
+            let arg = &args[i];
             i += 1;
-            if let Some(long) = arg.strip_prefix("--") {
+            let Some(text) = arg.value.as_deref() else {
+                parsed.operands.push(arg);
+                continue;
+            };
+            if let Some(long) = text.strip_prefix("--") {
                 let (name, inline) = long
                     .split_once('=')
                     .map_or((long, None), |(n, v)| (n, Some(v)));
                 match long_with_value.iter().find(|(n, _)| *n == name) {
-                    Some(&(_, key)) => {
-                        let value = inline.or_else(|| args.get(i).copied().inspect(|_| i += 1));
-                        parsed.values.extend(value.map(|v| (key, v)));
-                    }
-                    None => parsed.longs.push(name),
+                    Some(&(_, key)) => match inline {
+                        Some(v) => parsed.glued.push((key, Resolved::literal(v))),
+                        None => {
+                            if let Some(value) = args.get(i) {
+                                parsed.values.push((key, value));
+                                i += 1;
+                            }
+                        }
+                    },
+                    None => parsed.longs.push(name.to_string()),
                 }
-            } else if let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) {
+            } else if let Some(cluster) = text.strip_prefix('-').filter(|c| !c.is_empty()) {
                 for (at, c) in cluster.char_indices() {
                     if short_with_value.contains(c) {
                         let rest = &cluster[at + c.len_utf8()..];
-                        let value = if rest.is_empty() {
-                            args.get(i).copied().inspect(|_| i += 1)
+                        if rest.is_empty() {
+                            if let Some(value) = args.get(i) {
+                                parsed.values.push((c, value));
+                                i += 1;
+                            }
                         } else {
-                            Some(rest)
-                        };
-                        parsed.values.extend(value.map(|v| (c, v)));
+                            parsed.glued.push((c, Resolved::literal(rest)));
+                        }
                         break;
                     }
                 }
@@ -498,15 +521,17 @@ impl<'a> Options<'a> {
         parsed
     }
 
-    fn value(&self, key: char) -> Option<&'a str> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|&(_, v)| v)
+    fn value(&self, key: char) -> Option<&Resolved> {
+        let separate = self.values.iter().rposition(|(k, _)| *k == key);
+        let glued = self.glued.iter().rposition(|(k, _)| *k == key);
+        match (separate, glued) {
+            (_, Some(g)) => Some(&self.glued[g].1),
+            (Some(s), None) => Some(self.values[s].1),
+            (None, None) => None,
+        }
     }
 
     fn has_long(&self, name: &str) -> bool {
-        self.longs.contains(&name)
+        self.longs.iter().any(|l| l == name)
     }
 }

@@ -1,4 +1,11 @@
-//! Variables in scope (ARG and ENV) and BuildKit's word expansion.
+//! Variables in scope (ARG and ENV), BuildKit's word expansion, and the shell's expansion of
+//! the parameter references the model can follow.
+//!
+//! Variables live in persistent maps: a RUN keeps a snapshot of its stage's scope at no cost,
+//! and an ENV or ARG costs `O(log n)` time and a few small nodes, so a file of thousands of
+//! them stays linear in time and memory.
+
+use rpds::RedBlackTreeMapSync;
 
 use crate::syntax::dockerfile::KeyValue;
 
@@ -10,19 +17,15 @@ pub enum Value {
     Unknown,
 }
 
-/// Ordered variables; later declarations win.
+/// Variables by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vars {
-    entries: Vec<(String, Value)>,
+    map: RedBlackTreeMapSync<String, Value>,
 }
 
 impl Vars {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        self.map.get(name)
     }
 
     /// The value if it is known.
@@ -33,58 +36,98 @@ impl Vars {
         }
     }
 
-    pub fn set(&mut self, name: &str, value: Value) {
-        self.entries.retain(|(n, _)| n != name);
-        self.entries.push((name.to_string(), value));
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
     }
 
-    /// `self` with `top` laid over it (ENV wins over ARG of the same name).
-    pub fn overlay(&self, top: &Vars) -> Vars {
-        let mut out = self.clone();
-        for (name, value) in &top.entries {
-            out.set(name, value.clone());
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.map.insert_mut(name.to_string(), value);
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove_mut(name);
+    }
+
+    /// Global ARGs (before the first FROM), each default expanded with those before it.
+    pub fn declare_global_args(&mut self, args: &[KeyValue]) {
+        for arg in args {
+            let value = match &arg.value {
+                Some(v) => expand(&v.value, self, '\\').map_or(Value::Unknown, Value::Known),
+                None => Value::Unknown,
+            };
+            self.set(&arg.key.value, value);
         }
-        out
+    }
+}
+
+/// A stage's variables: ENV (inherited by stages built on it) and ARG (per stage), with ENV
+/// winning over an ARG of the same name whatever their order.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    env: Vars,
+    args: Vars,
+    visible: Vars,
+}
+
+impl Scope {
+    /// A stage built on an image starts with the ENV the image is known to set.
+    pub fn from_image(env: Vars) -> Scope {
+        Scope {
+            visible: env.clone(),
+            env,
+            args: Vars::default(),
+        }
+    }
+
+    /// A stage built on another starts with its ENV and no ARG.
+    pub fn inheriting(parent: &Scope) -> Scope {
+        Scope {
+            env: parent.env.clone(),
+            args: Vars::default(),
+            visible: parent.env.clone(),
+        }
+    }
+
+    /// What an instruction sees: ENV over ARG (build args are environment variables of RUN
+    /// commands too).
+    pub fn visible(&self) -> &Vars {
+        &self.visible
+    }
+
+    pub fn env(&self) -> &Vars {
+        &self.env
     }
 
     /// ENV pairs, each value expanded with what is in scope before it.
-    pub fn set_pairs(&mut self, pairs: &[KeyValue], scope: &Vars, escape: char) {
-        let mut scope = scope.clone();
+    pub fn set_env(&mut self, pairs: &[KeyValue], escape: char) {
         for pair in pairs {
             let raw = pair.value.as_ref().map_or("", |v| v.value.as_str());
-            let value = expand(raw, &scope, escape).map_or(Value::Unknown, Value::Known);
-            scope.set(&pair.key.value, value.clone());
-            self.set(&pair.key.value, value);
-        }
-    }
-
-    /// Global ARGs (before the first FROM).
-    pub fn declare_args(&mut self, args: &[KeyValue], scope: &Vars) {
-        let mut scope = scope.overlay(self);
-        for arg in args {
-            let value = match &arg.value {
-                Some(v) => expand(&v.value, &scope, '\\').map_or(Value::Unknown, Value::Known),
-                None => Value::Unknown,
-            };
-            scope.set(&arg.key.value, value.clone());
-            self.set(&arg.key.value, value);
+            let value = expand(raw, &self.visible, escape).map_or(Value::Unknown, Value::Known);
+            self.env.set(&pair.key.value, value.clone());
+            self.visible.set(&pair.key.value, value);
         }
     }
 
     /// A stage's ARGs: `ARG NAME` takes the global default if there is one.
-    pub fn declare_args_from_global(&mut self, args: &[KeyValue], scope: &Vars, global: &Vars) {
-        let mut scope = scope.clone();
+    pub fn declare_args(&mut self, args: &[KeyValue], global: &Vars, escape: char) {
         for arg in args {
+            let name = &arg.key.value;
             let value = match &arg.value {
-                Some(v) => expand(&v.value, &scope, '\\').map_or(Value::Unknown, Value::Known),
-                None => global
-                    .get(&arg.key.value)
-                    .cloned()
-                    .unwrap_or(Value::Unknown),
+                Some(v) => {
+                    expand(&v.value, &self.visible, escape).map_or(Value::Unknown, Value::Known)
+                }
+                None => global.get(name).cloned().unwrap_or(Value::Unknown),
             };
-            scope.set(&arg.key.value, value.clone());
-            self.set(&arg.key.value, value);
+            self.args.set(name, value.clone());
+            if !self.env.contains(name) {
+                self.visible.set(name, value);
+            }
         }
+    }
+
+    /// Whether `name` is an ARG of this stage (and not shadowed by ENV).
+    pub fn is_arg(&self, name: &str) -> bool {
+        self.args.contains(name) && !self.env.contains(name)
     }
 }
 
@@ -92,102 +135,150 @@ impl Vars {
 /// `$VAR`, `${VAR}`, `${VAR:-x}`, `${VAR-x}`, `${VAR:+x}`, `${VAR+x}` substituted.
 /// Undeclared variables are empty (as in BuildKit). `None` when a variable's value is unknown.
 pub fn expand(word: &str, vars: &Vars, escape: char) -> Option<String> {
-    let mut out = String::with_capacity(word.len());
-    let chars: Vec<char> = word.chars().collect();
-    let mut i = 0;
-    let mut in_double = false;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\'' if !in_double => {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&c| c == '\'')
-                    .map_or(chars.len(), |p| i + 1 + p);
-                out.extend(&chars[i + 1..end]);
-                i = end + 1;
-            }
-            '"' => {
-                in_double = !in_double;
-                i += 1;
-            }
-            c if c == escape && i + 1 < chars.len() => {
-                out.push(chars[i + 1]);
-                i += 2;
-            }
-            '$' => {
-                let (value, next) = variable(&chars, i + 1, vars, escape)?;
-                out.push_str(&value);
-                i = next;
-            }
-            c => {
-                out.push(c);
-                i += 1;
+    Expander {
+        vars,
+        escape: Some(escape),
+        dockerfile: true,
+    }
+    .run(word)
+}
+
+/// Expands the parameter references left in a shell word's value (quotes already removed):
+/// `$VAR`, `${VAR}` and the `-`/`+` defaults. A variable `vars` does not hold may still come
+/// from the base image, so it is unknown. `None` when a value is unknown or the word holds
+/// more than that (`$( )`, arithmetic, `${#…}`, `${…%…}`, special parameters).
+pub fn expand_shell_value(value: &str, vars: &Vars) -> Option<String> {
+    if value.contains("$(") || value.contains('`') || value.contains("$[") {
+        return None;
+    }
+    Expander {
+        vars,
+        escape: None,
+        dockerfile: false,
+    }
+    .run(value)
+}
+
+struct Expander<'a> {
+    vars: &'a Vars,
+    /// The escape character, for Dockerfile words (shell values have none left).
+    escape: Option<char>,
+    /// A Dockerfile word (quotes are syntax, undeclared variables empty) or a shell value
+    /// (quotes already gone, undeclared variables unknown).
+    dockerfile: bool,
+}
+
+impl Expander<'_> {
+    fn run(&self, word: &str) -> Option<String> {
+        let mut out = String::with_capacity(word.len());
+        let chars: Vec<char> = word.chars().collect();
+        let mut i = 0;
+        let mut in_double = false;
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                '\'' if self.dockerfile && !in_double => {
+                    let end = chars[i + 1..]
+                        .iter()
+                        .position(|&c| c == '\'')
+                        .map_or(chars.len(), |p| i + 1 + p);
+                    out.extend(&chars[i + 1..end]);
+                    i = end + 1;
+                }
+                '"' if self.dockerfile => {
+                    in_double = !in_double;
+                    i += 1;
+                }
+                c if Some(c) == self.escape && i + 1 < chars.len() => {
+                    out.push(chars[i + 1]);
+                    i += 2;
+                }
+                '$' => {
+                    let (value, next) = self.variable(&chars, i + 1)?;
+                    out.push_str(&value);
+                    i = next;
+                }
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
             }
         }
+        Some(out)
     }
-    Some(out)
-}
 
-/// Reads a variable reference after `$` at `start`; returns its value and the next index.
-fn variable(chars: &[char], start: usize, vars: &Vars, escape: char) -> Option<(String, usize)> {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if chars.get(start) == Some(&'{') {
-        let close = matching_brace(chars, start)?;
-        let inner: String = chars[start + 1..close].iter().collect();
-        let name_len = inner.find(|c: char| !is_name(c)).unwrap_or(inner.len());
-        let (name, modifier) = inner.split_at(name_len);
-        let value = lookup(name, vars)?;
-        let set = value.is_some();
-        let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
-        let result = match modifier {
-            "" => value.unwrap_or_default(),
-            m if m.starts_with(":-") => {
-                if non_empty {
-                    value.unwrap_or_default()
-                } else {
-                    expand(&m[2..], vars, escape)?
-                }
+    /// Reads a variable reference after `$` at `start`; returns its value and the next index.
+    fn variable(&self, chars: &[char], start: usize) -> Option<(String, usize)> {
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if chars.get(start) == Some(&'{') {
+            let close = matching_brace(chars, start)?;
+            let inner: String = chars[start + 1..close].iter().collect();
+            let name_len = inner.find(|c: char| !is_name(c)).unwrap_or(inner.len());
+            let (name, modifier) = inner.split_at(name_len);
+            if name.is_empty() {
+                return None;
             }
-            m if m.starts_with('-') => {
-                if set {
-                    value.unwrap_or_default()
-                } else {
-                    expand(&m[1..], vars, escape)?
+            let value = self.lookup(name)?;
+            let set = value.is_some();
+            let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
+            let result = match modifier {
+                "" => value.unwrap_or_default(),
+                m if m.starts_with(":-") => {
+                    if non_empty {
+                        value.unwrap_or_default()
+                    } else {
+                        self.run(&m[2..])?
+                    }
                 }
-            }
-            m if m.starts_with(":+") => {
-                if non_empty {
-                    expand(&m[2..], vars, escape)?
-                } else {
-                    String::new()
+                m if m.starts_with('-') => {
+                    if set {
+                        value.unwrap_or_default()
+                    } else {
+                        self.run(&m[1..])?
+                    }
                 }
-            }
-            m if m.starts_with('+') => {
-                if set {
-                    expand(&m[1..], vars, escape)?
-                } else {
-                    String::new()
+                m if m.starts_with(":+") => {
+                    if non_empty {
+                        self.run(&m[2..])?
+                    } else {
+                        String::new()
+                    }
                 }
-            }
-            _ => return None,
-        };
-        return Some((result, close + 1));
+                m if m.starts_with('+') => {
+                    if set {
+                        self.run(&m[1..])?
+                    } else {
+                        String::new()
+                    }
+                }
+                _ => return None,
+            };
+            return Some((result, close + 1));
+        }
+        let name_len = chars[start..].iter().take_while(|&&c| is_name(c)).count();
+        if name_len == 0 {
+            // `$` before nothing, or a special parameter (`$$`, `$?`, `$1`) in shell text.
+            return match chars.get(start) {
+                Some(c) if !self.dockerfile && !c.is_whitespace() && *c != '/' => None,
+                _ => Some(("$".to_string(), start)),
+            };
+        }
+        let name: String = chars[start..start + name_len].iter().collect();
+        if !self.dockerfile && name.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        Some((self.lookup(&name)?.unwrap_or_default(), start + name_len))
     }
-    let name_len = chars[start..].iter().take_while(|&&c| is_name(c)).count();
-    if name_len == 0 {
-        return Some(("$".to_string(), start));
-    }
-    let name: String = chars[start..start + name_len].iter().collect();
-    Some((lookup(&name, vars)?.unwrap_or_default(), start + name_len))
-}
 
-/// `Some(Some(v))` known, `Some(None)` undeclared (empty), `None` unknown.
-fn lookup(name: &str, vars: &Vars) -> Option<Option<String>> {
-    match vars.get(name) {
-        Some(Value::Known(v)) => Some(Some(v.clone())),
-        Some(Value::Unknown) => None,
-        None => Some(None),
+    /// `Some(Some(v))` known, `Some(None)` undeclared (empty in a Dockerfile word), `None`
+    /// unknown.
+    fn lookup(&self, name: &str) -> Option<Option<String>> {
+        match self.vars.get(name) {
+            Some(Value::Known(v)) => Some(Some(v.clone())),
+            Some(Value::Unknown) => None,
+            None if self.dockerfile => Some(None),
+            None => None,
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-//! Shell layer: the simple commands of a RUN body, with their words mapped to file spans.
+//! Shell layer: the simple commands of a RUN body, with their words mapped to file spans,
+//! and where each one runs (the RUN's shell, a subshell, a child shell) for the model.
 //!
 //! Bodies are parsed with brush-parser (pinned: its AST changes between 0.x releases; only
 //! `shell/adapter.rs` sees its types). Bodies it rejects go through a forgiving tokeniser of
 //! our own (`shell/fallback.rs`), so rules always see commands; plain text (words and list
 //! operators only, half of real bodies) goes straight to the tokeniser, which splits it the
 //! same way, faster. Nested shell text is entered: `sh -c '…'` payloads, heredocs fed to a
-//! shell, command and process substitutions.
+//! shell, command and process substitutions, and whatever a [`Launchers`] table says runs
+//! shell text (`su -c`, `sudo sh -c` …: that knowledge lives in the model).
 
 mod adapter;
 mod fallback;
@@ -32,6 +34,98 @@ pub struct Word {
     pub literal: bool,
 }
 
+/// The process a command runs in, as seen from the RUN's shell: what it changes in shell
+/// state (variables, directory, options, functions, command hashing) reaches later commands
+/// only from `Main`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Process {
+    /// The shell that runs the RUN body.
+    #[default]
+    Main,
+    /// A forked copy of it: `( … )`, `$( … )`, a pipeline element, a job sent to the background.
+    Subshell,
+    /// A new shell process: an `sh -c` payload, a heredoc fed to a shell.
+    Child,
+}
+
+/// Where a command sits in the body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    pub process: Process,
+    /// It may not run although everything before it succeeded: a branch of `if`/`case`, a
+    /// loop body, the right of `||`, a function body.
+    pub conditional: bool,
+    /// In a function body: it runs only when the function is called.
+    pub in_function: bool,
+}
+
+impl Context {
+    fn subshell(self) -> Context {
+        Context {
+            process: self.process.max(Process::Subshell),
+            ..self
+        }
+    }
+
+    fn child(self) -> Context {
+        Context {
+            process: Process::Child,
+            ..self
+        }
+    }
+
+    fn conditional(self) -> Context {
+        Context {
+            conditional: true,
+            ..self
+        }
+    }
+}
+
+/// A redirection operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `<`
+    Read,
+    /// `>`, `>|`
+    Write,
+    /// `>>`
+    Append,
+    /// `<>`
+    ReadWrite,
+    /// `<&`, `>&` (a file descriptor, or in bash `>& file`)
+    Duplicate,
+    /// `&>`, `&>>` (bash; in sh, `&` ends the command and `>` follows)
+    OutputAndError,
+}
+
+/// A file redirection of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    /// The descriptor written before the operator (`2>`), if any.
+    pub fd: Option<u32>,
+    pub target: Word,
+}
+
+impl Redirect {
+    /// Whether it may create or change the target file.
+    pub fn writes(&self) -> bool {
+        match self.kind {
+            RedirectKind::Write
+            | RedirectKind::Append
+            | RedirectKind::ReadWrite
+            | RedirectKind::OutputAndError => true,
+            RedirectKind::Duplicate => !self
+                .target
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'-'),
+            RedirectKind::Read => false,
+        }
+    }
+}
+
 /// A simple command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
@@ -40,33 +134,142 @@ pub struct Command {
     pub program: Word,
     /// Arguments; redirections and their targets excluded.
     pub args: Vec<Word>,
+    /// File redirections (heredocs and here-strings excluded).
+    pub redirects: Vec<Redirect>,
     /// File span from the first prefix assignment or the program to the last argument.
     pub span: Span,
     /// Heredoc bodies fed to this command's stdin (`python - <<'PY'`), mapped to the file.
     pub stdin_heredocs: Vec<MappedText>,
+    pub context: Context,
+    /// The command (index in [`Script::commands`]) whose word or shell text holds this one:
+    /// the shell of an `sh -c` payload or of a heredoc, the command whose argument holds a
+    /// `$( … )`.
+    pub parent: Option<usize>,
+}
+
+/// Shell state that is no command: what a merge of two RUNs would carry from one into the
+/// next, and what the model must follow within a RUN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateKind {
+    /// `NAME=value` with no command: a shell variable (in the environment when NAME is).
+    Assignment(Word),
+    /// `name() { … }`.
+    Function(String),
+    /// The variable of a `for`/`select` loop.
+    LoopVariable(String),
+    /// `(( … ))`, `for (( … ))`, `[[ … ]]` (`BASH_REMATCH`): bash state.
+    Arithmetic,
+    /// `… &`, `coproc`: a job still running when the next command starts.
+    Background,
+    /// A redirection of a compound command (`{ …; } > file`).
+    Redirect(Redirect),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellState {
+    pub kind: StateKind,
+    /// File span of the construct (its first word for a background list).
+    pub span: Span,
+    pub context: Context,
 }
 
 /// The simple commands of a body, in source order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
     pub commands: Vec<Command>,
+    /// Bare assignments, functions, loop variables, background jobs, in source order.
+    pub states: Vec<ShellState>,
+    /// The last and-or list at the top level holds a compound command (`for`, `if`, `{ }`,
+    /// `( )` …): under `set -e`, failures inside it no longer stop the shell once that list
+    /// is joined to more commands with `&&`.
+    pub tail_compound: bool,
     /// `Some(reason)` when brush-parser rejected the body (or shell text nested in it) and
-    /// the tokeniser produced those commands.
+    /// the tokeniser produced those commands: their contexts are then approximate.
     pub fallback: Option<String>,
 }
 
+/// Where a shell invocation reads its script from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellInput {
+    /// The argument at this index (of the command's arguments) is shell text.
+    CommandString(usize),
+    /// Shell text comes on stdin (a heredoc).
+    Stdin,
+}
+
+/// Which commands run shell text they are given. The shell layer knows only the shells
+/// themselves ([`ShellsOnly`]); the model's command table also sees through `su -c`,
+/// `sudo`, `env` and other wrappers.
+pub trait Launchers {
+    /// `args` are the values of the command's arguments.
+    fn shell_input(&self, program: &str, args: &[&str]) -> Option<ShellInput>;
+}
+
+/// `sh`, `bash`, `dash`, `ash` (any directory) and nothing else.
+pub struct ShellsOnly;
+
+impl Launchers for ShellsOnly {
+    fn shell_input(&self, program: &str, args: &[&str]) -> Option<ShellInput> {
+        let name = program.rsplit('/').next().unwrap_or_default();
+        matches!(name, "sh" | "bash" | "dash" | "ash")
+            .then(|| shell_options_input(args))
+            .flatten()
+    }
+}
+
+/// Where a POSIX shell given these arguments reads its script: `-c` takes the first operand,
+/// no operand (or `-s`) means stdin, a script file operand means neither.
+pub fn shell_options_input(args: &[&str]) -> Option<ShellInput> {
+    let (mut command_string, mut stdin) = (false, false);
+    let mut i = 0;
+    while let Some(&arg) = args.get(i) {
+        i += 1;
+        if arg == "--" || arg == "-" {
+            break;
+        }
+        if arg.starts_with("--") {
+            continue;
+        }
+        let Some(flags) = arg.strip_prefix('-').or_else(|| arg.strip_prefix('+')) else {
+            i -= 1;
+            break;
+        };
+        command_string |= arg.starts_with('-') && flags.contains('c');
+        stdin |= flags.contains('s');
+        // `-o pipefail`, `-O extglob`: the option name is the next argument.
+        if flags.contains(['o', 'O']) {
+            i += 1;
+        }
+    }
+    match (command_string, stdin || i >= args.len()) {
+        (true, _) => (i < args.len()).then_some(ShellInput::CommandString(i)),
+        (false, true) => Some(ShellInput::Stdin),
+        (false, false) => None,
+    }
+}
+
 /// Parses a shell-form RUN body (BuildKit-joined text, a heredoc script, or BuildKit's
-/// `cmdline + "\n" + heredoc + TERMINATOR`).
+/// `cmdline + "\n" + heredoc + TERMINATOR`), entering plain shells only.
 pub fn parse(body: &MappedText) -> Script {
+    parse_with(body, &ShellsOnly)
+}
+
+/// [`parse`], entering the shell text of whatever `launchers` says runs some.
+pub fn parse_with(body: &MappedText, launchers: &dyn Launchers) -> Script {
     let mut script = Script::default();
-    script.fallback = parse_into(body, 0, &mut script.commands);
+    let mut parser = Parser {
+        launchers,
+        script: &mut script,
+    };
+    let (fallback, tail_compound) = parser.text(body, 0, Context::default(), None);
+    script.fallback = fallback;
+    script.tail_compound = tail_compound;
     script
 }
 
-/// Exec-form RUN: each element is the unescaped JSON string (mapped to the file).
-/// `["sh","-c","…"]` (also bash/dash/ash, `/bin/sh`, `-ec`/`-xc` style flags) parses the
-/// payload as shell; anything else is one command with argv.
-pub fn parse_exec(argv: &[MappedText]) -> Script {
+/// Exec-form RUN: each element is the unescaped JSON string (mapped to the file). A shell
+/// with `-c` (as `launchers` sees it) parses the payload; anything else is one command.
+pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
     let mut script = Script::default();
     let mut words = argv.iter().map(exec_word);
     let Some(program) = words.next() else {
@@ -74,7 +277,8 @@ pub fn parse_exec(argv: &[MappedText]) -> Script {
     };
     let args: Vec<Word> = words.collect();
     let span = program.span.start..args.last().map_or(program.span.end, |w| w.span.end);
-    let payload = match shell_input(&program, &args) {
+    let values: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
+    let payload = match launchers.shell_input(&program.value, &values) {
         Some(ShellInput::CommandString(i)) => argv.get(i + 1),
         _ => None,
     };
@@ -82,11 +286,19 @@ pub fn parse_exec(argv: &[MappedText]) -> Script {
         env: Vec::new(),
         program,
         args,
+        redirects: Vec::new(),
         span,
         stdin_heredocs: Vec::new(),
+        context: Context::default(),
+        parent: None,
     });
     if let Some(payload) = payload {
-        script.fallback = parse_into(payload, 1, &mut script.commands).map(nested_reason);
+        let mut parser = Parser {
+            launchers,
+            script: &mut script,
+        };
+        let (fallback, _) = parser.text(payload, 1, Context::default().child(), Some(0));
+        script.fallback = fallback.map(nested_reason);
     }
     script
 }
@@ -112,6 +324,40 @@ struct RawCommand {
     heredocs: Vec<HeredocBody>,
     /// Words searched only for command substitutions (redirection targets, `for` lists).
     subst_only: Vec<Range<usize>>,
+    redirects: Vec<RawRedirect>,
+    context: Context,
+}
+
+#[derive(Debug, Clone)]
+struct RawRedirect {
+    kind: RedirectKind,
+    fd: Option<u32>,
+    target: Range<usize>,
+}
+
+/// Shell state as body byte ranges.
+#[derive(Debug)]
+struct RawState {
+    kind: RawStateKind,
+    range: Range<usize>,
+    context: Context,
+}
+
+#[derive(Debug)]
+enum RawStateKind {
+    Function(String),
+    LoopVariable(String),
+    Arithmetic,
+    Background,
+    Redirect(RawRedirect),
+}
+
+/// What the adapter or the tokeniser found in one text.
+#[derive(Debug, Default)]
+struct RawScript {
+    commands: Vec<RawCommand>,
+    states: Vec<RawState>,
+    tail_compound: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -125,24 +371,164 @@ struct HeredocBody {
 /// Shell text nested deeper than this (`sh -c "sh -c '…'"`, `$( $( ) )`) is not entered.
 const MAX_NESTING: u8 = 8;
 
-/// Appends the commands of `body` to `out`; returns the fallback reason, if any.
-fn parse_into(body: &MappedText, depth: u8, out: &mut Vec<Command>) -> Option<String> {
-    let text = body.as_str();
-    let (raws, mut fallback) = if fallback::is_plain(text) {
-        (fallback::tokenise(text, 0..text.len()), None)
-    } else {
-        match adapter::simple_commands(text) {
-            Ok(raws) => (raws, None),
-            Err(reason) => (fallback::tokenise(text, 0..text.len()), Some(reason)),
+struct Parser<'a> {
+    launchers: &'a dyn Launchers,
+    script: &'a mut Script,
+}
+
+impl Parser<'_> {
+    /// Appends the commands of `body` (run in `context`, held by the command `parent`);
+    /// returns the fallback reason, if any, and whether its last list holds a compound command.
+    fn text(
+        &mut self,
+        body: &MappedText,
+        depth: u8,
+        context: Context,
+        parent: Option<usize>,
+    ) -> (Option<String>, bool) {
+        let text = body.as_str();
+        let (raw, mut fallback) = if fallback::is_plain(text) {
+            (fallback::tokenise(text, 0..text.len()), None)
+        } else {
+            match adapter::simple_commands(text) {
+                Ok(raw) => (raw, None),
+                Err(reason) => (fallback::tokenise(text, 0..text.len()), Some(reason)),
+            }
+        };
+        let under = |c: Context| Context {
+            process: c.process.max(context.process),
+            conditional: c.conditional || context.conditional,
+            in_function: c.in_function || context.in_function,
+        };
+        for state in &raw.states {
+            let kind = match &state.kind {
+                RawStateKind::Function(name) => StateKind::Function(name.clone()),
+                RawStateKind::LoopVariable(name) => StateKind::LoopVariable(name.clone()),
+                RawStateKind::Arithmetic => StateKind::Arithmetic,
+                RawStateKind::Background => StateKind::Background,
+                RawStateKind::Redirect(r) => StateKind::Redirect(build_redirect(body, r)),
+            };
+            self.script.states.push(ShellState {
+                kind,
+                span: body.span_to_file(state.range.clone()),
+                context: under(state.context),
+            });
         }
-    };
-    for raw in &raws {
-        let nested = expand(body, raw, depth, out);
-        if fallback.is_none() {
-            fallback = nested.map(nested_reason);
+        for command in &raw.commands {
+            let nested = self.command(body, command, depth, under(command.context), parent);
+            if fallback.is_none() {
+                fallback = nested.map(nested_reason);
+            }
+        }
+        (fallback, raw.tail_compound)
+    }
+
+    /// Builds the command of `raw` and the commands nested in it, appending them in source
+    /// order; returns a nested fallback reason, if any.
+    fn command(
+        &mut self,
+        body: &MappedText,
+        raw: &RawCommand,
+        depth: u8,
+        context: Context,
+        parent: Option<usize>,
+    ) -> Option<String> {
+        let (command, mut substitutions) = build_command(body, raw, context, parent);
+        let first_nested = self.script.commands.len() + usize::from(command.is_some());
+        let mut reason = None;
+        let Some(mut command) = command else {
+            // An assignment-only command: shell variables, and the substitutions they run.
+            for range in raw.words.iter().take(raw.env_count) {
+                let (word, _) = build_word(body, range.clone());
+                self.script.states.push(ShellState {
+                    span: word.span.clone(),
+                    kind: StateKind::Assignment(word),
+                    context,
+                });
+            }
+            for substitution in substitutions {
+                let nested =
+                    self.nested(&body.slice(substitution), depth, context.subshell(), parent);
+                reason = reason.or(nested);
+            }
+            return reason;
+        };
+        let values: Vec<&str> = command.args.iter().map(|w| w.value.as_str()).collect();
+        let input = self.launchers.shell_input(&command.program.value, &values);
+        let index = self.script.commands.len();
+        let mut payload = None;
+        if let Some(ShellInput::CommandString(i)) = input {
+            if let Some(range) = raw.words.get(raw.env_count + 1 + i) {
+                // Substitutions inside the payload are found by parsing it.
+                substitutions.retain(|s| !(range.start <= s.start && s.end <= range.end));
+                payload = Some(unquoted_text(body, range.clone()));
+            }
+        }
+        let mut shell_heredocs = Vec::new();
+        for heredoc in &raw.heredocs {
+            let script = heredoc_text(body, heredoc);
+            match input {
+                Some(ShellInput::Stdin) => shell_heredocs.push(script),
+                // An empty heredoc has nothing to look inside.
+                _ if !script.is_empty() => command.stdin_heredocs.push(script),
+                _ => {}
+            }
+        }
+        self.script.commands.push(command);
+        for substitution in substitutions {
+            let nested = self.nested(
+                &body.slice(substitution),
+                depth,
+                context.subshell(),
+                Some(index),
+            );
+            reason = reason.or(nested);
+        }
+        for text in payload.iter().chain(&shell_heredocs) {
+            let nested = self.nested(text, depth, context.child(), Some(index));
+            reason = reason.or(nested);
+        }
+        self.sort_from(first_nested);
+        reason
+    }
+
+    fn nested(
+        &mut self,
+        text: &MappedText,
+        depth: u8,
+        context: Context,
+        parent: Option<usize>,
+    ) -> Option<String> {
+        if depth >= MAX_NESTING {
+            return None;
+        }
+        self.text(text, depth + 1, context, parent).0
+    }
+
+    /// Puts the commands from `start` on in source order, keeping their parent links.
+    fn sort_from(&mut self, start: usize) {
+        let commands = &mut self.script.commands;
+        if commands.len() <= start + 1 {
+            return;
+        }
+        let tail: Vec<Command> = commands.drain(start..).collect();
+        let mut order: Vec<usize> = (0..tail.len()).collect();
+        order.sort_by_key(|&i| tail[i].span.start);
+        let mut new_index = vec![0; tail.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = start + new;
+        }
+        let mut slots: Vec<Option<Command>> = tail.into_iter().map(Some).collect();
+        for &old in &order {
+            let Some(mut command) = slots[old].take() else {
+                continue;
+            };
+            if let Some(parent) = command.parent.filter(|&p| p >= start) {
+                command.parent = Some(new_index[parent - start]);
+            }
+            commands.push(command);
         }
     }
-    fallback
 }
 
 fn nested_reason(reason: String) -> String {
@@ -154,47 +540,14 @@ fn nested_reason(reason: String) -> String {
     }
 }
 
-/// Builds the command of `raw` and the commands nested in it, appending them to `out` in
-/// source order; returns a nested fallback reason, if any.
-fn expand(
-    body: &MappedText,
-    raw: &RawCommand,
-    depth: u8,
-    out: &mut Vec<Command>,
-) -> Option<String> {
-    let (mut command, mut substitutions) = build_command(body, raw);
-    let input = command
-        .as_ref()
-        .and_then(|c| shell_input(&c.program, &c.args));
-    let mut nested = Nested::new(depth);
-    if let Some(ShellInput::CommandString(i)) = input {
-        if let Some(payload) = raw.words.get(raw.env_count + 1 + i) {
-            // Substitutions inside the payload are found by parsing it.
-            substitutions.retain(|s| !(payload.start <= s.start && s.end <= payload.end));
-            nested.parse(&unquoted_text(body, payload.clone()));
-        }
-    }
-    for substitution in substitutions {
-        nested.parse(&body.slice(substitution));
-    }
-    for heredoc in &raw.heredocs {
-        let script = heredoc_text(body, heredoc);
-        match (&mut command, input) {
-            (Some(_), Some(ShellInput::Stdin)) => nested.parse(&script),
-            // An empty heredoc has nothing to look inside.
-            (Some(command), _) if !script.is_empty() => command.stdin_heredocs.push(script),
-            _ => {}
-        }
-    }
-    out.extend(command);
-    nested.commands.sort_by_key(|c| c.span.start);
-    out.append(&mut nested.commands);
-    nested.reason
-}
-
 /// The command of `raw` (`None` when it only assigns) and the body ranges of the scripts in
 /// its command substitutions.
-fn build_command(body: &MappedText, raw: &RawCommand) -> (Option<Command>, Vec<Range<usize>>) {
+fn build_command(
+    body: &MappedText,
+    raw: &RawCommand,
+    context: Context,
+    parent: Option<usize>,
+) -> (Option<Command>, Vec<Range<usize>>) {
     let mut substitutions = Vec::new();
     let mut add_substitutions = |facts: lex::WordFacts, at: usize| {
         substitutions.extend(facts.substitutions.into_iter().map(|s| shift(s, at)));
@@ -211,30 +564,24 @@ fn build_command(body: &MappedText, raw: &RawCommand) -> (Option<Command>, Vec<R
             range.start,
         );
     }
-    (command_from_words(words, raw.env_count), substitutions)
+    let command = command_from_words(words, raw.env_count).map(|mut command| {
+        command.redirects = raw
+            .redirects
+            .iter()
+            .map(|r| build_redirect(body, r))
+            .collect();
+        command.context = context;
+        command.parent = parent;
+        command
+    });
+    (command, substitutions)
 }
 
-/// Commands of shell text nested in one command, parsed up to [`MAX_NESTING`] deep.
-struct Nested {
-    depth: u8,
-    commands: Vec<Command>,
-    reason: Option<String>,
-}
-
-impl Nested {
-    fn new(depth: u8) -> Self {
-        Nested {
-            depth,
-            commands: Vec::new(),
-            reason: None,
-        }
-    }
-
-    fn parse(&mut self, script: &MappedText) {
-        if self.depth < MAX_NESTING {
-            let reason = parse_into(script, self.depth + 1, &mut self.commands);
-            self.reason = self.reason.take().or(reason);
-        }
+fn build_redirect(body: &MappedText, raw: &RawRedirect) -> Redirect {
+    Redirect {
+        kind: raw.kind,
+        fd: raw.fd,
+        target: build_word(body, raw.target.clone()).0,
     }
 }
 
@@ -266,54 +613,12 @@ fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
         env,
         program,
         args,
+        redirects: Vec::new(),
         span: start..end.max(start),
         stdin_heredocs: Vec::new(),
+        context: Context::default(),
+        parent: None,
     })
-}
-
-/// Where a shell invocation reads its script from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ShellInput {
-    /// `-c`: the argument at this index.
-    CommandString(usize),
-    /// No script operand (or `-s`): stdin.
-    Stdin,
-}
-
-/// `sh`/`bash`/`dash`/`ash` (any directory): where its script comes from; `None` for other
-/// programs and for a script file operand.
-fn shell_input(program: &Word, args: &[Word]) -> Option<ShellInput> {
-    let name = program.value.rsplit('/').next().unwrap_or_default();
-    if !matches!(name, "sh" | "bash" | "dash" | "ash") {
-        return None;
-    }
-    let (mut command_string, mut stdin) = (false, false);
-    let mut i = 0;
-    while let Some(arg) = args.get(i) {
-        let arg = arg.value.as_str();
-        i += 1;
-        if arg == "--" || arg == "-" {
-            break;
-        }
-        if arg.starts_with("--") {
-            continue;
-        }
-        let Some(flags) = arg.strip_prefix('-').or_else(|| arg.strip_prefix('+')) else {
-            i -= 1;
-            break;
-        };
-        command_string |= arg.starts_with('-') && flags.contains('c');
-        stdin |= flags.contains('s');
-        // `-o pipefail`, `-O extglob`: the option name is the next argument.
-        if flags.contains(['o', 'O']) {
-            i += 1;
-        }
-    }
-    match (command_string, stdin || i >= args.len()) {
-        (true, _) => (i < args.len()).then_some(ShellInput::CommandString(i)),
-        (false, true) => Some(ShellInput::Stdin),
-        (false, false) => None,
-    }
 }
 
 /// The value of the word at `range` as shell text mapped to the file (quoted content maps
@@ -529,7 +834,7 @@ mod tests {
         let text = "A=1 x 'a b'\"c\" >out 2>&1 <in; y|z&&w||v & if a; then b; fi\n\
             case $k in (p) c1 ;; q) c2;; esac; for i in $(ls); do d; done; f() { g; }\n\
             cat <<-EOF | sh\n\tdoc line\n\tEOF\nlast # comment";
-        let raws = fallback::tokenise(text, 0..text.len());
+        let raws = fallback::tokenise(text, 0..text.len()).commands;
         let words: Vec<Vec<&str>> = raws
             .iter()
             .map(|r| r.words.iter().map(|w| &text[w.clone()]).collect())
@@ -633,14 +938,16 @@ mod tests {
                 })
                 .collect()
         };
-        let script = parse_exec(&argv(&["python", "-m", "pip", "install", "$X"]));
+        let script = parse_exec(
+            &argv(&["python", "-m", "pip", "install", "$X"]),
+            &ShellsOnly,
+        );
         assert_eq!(lines(&script), ["python -m pip install $X"]);
         assert!(script.commands[0].args[3].literal);
-        let script = parse_exec(&argv(&[
-            "/bin/sh",
-            "-ec",
-            "apt-get update && pip install x",
-        ]));
+        let script = parse_exec(
+            &argv(&["/bin/sh", "-ec", "apt-get update && pip install x"]),
+            &ShellsOnly,
+        );
         assert_eq!(
             lines(&script),
             [
@@ -653,7 +960,7 @@ mod tests {
             script.commands[2].program.span.start,
             BASE + 6 + 4 + 3 + 4 + 19
         );
-        assert_eq!(parse_exec(&[]), Script::default());
+        assert_eq!(parse_exec(&[], &ShellsOnly), Script::default());
     }
 
     #[test]
@@ -692,6 +999,25 @@ mod tests {
         assert_eq!(in_file(&pip.span), "pip \\\n  install x");
     }
 
+    type PlainSummary = (Vec<(Vec<Range<usize>>, usize, Context)>, usize);
+
+    /// Commands (words, assignments, context) and background jobs: what the plain path and
+    /// brush must agree on.
+    fn plain_summary(raw: RawScript) -> PlainSummary {
+        let commands = raw
+            .commands
+            .into_iter()
+            .filter(|r| !r.words.is_empty())
+            .map(|r| (r.words, r.env_count, r.context))
+            .collect();
+        let jobs = raw
+            .states
+            .iter()
+            .filter(|s| matches!(s.kind, RawStateKind::Background))
+            .count();
+        (commands, jobs)
+    }
+
     #[test]
     fn plain_text_takes_the_tokeniser_with_the_same_result() {
         let plain = [
@@ -701,14 +1027,11 @@ mod tests {
         ];
         for text in plain {
             assert!(fallback::is_plain(text), "{text:?}");
-            let words = |raws: Vec<RawCommand>| -> Vec<(Vec<Range<usize>>, usize)> {
-                raws.into_iter()
-                    .filter(|r| !r.words.is_empty())
-                    .map(|r| (r.words, r.env_count))
-                    .collect()
-            };
-            let by_brush = adapter::simple_commands(text).map(words);
-            assert_eq!(by_brush, Ok(words(fallback::tokenise(text, 0..text.len()))));
+            let by_brush = adapter::simple_commands(text).map(plain_summary);
+            assert_eq!(
+                by_brush,
+                Ok(plain_summary(fallback::tokenise(text, 0..text.len())))
+            );
         }
         let not_plain = [
             "a && && b",
@@ -876,7 +1199,7 @@ mod tests {
             MappedText::contiguous("-c", BASE),
             body(text),
         ];
-        let _ = parse_exec(&argv);
+        let _ = parse_exec(&argv, &ShellsOnly);
     }
 
     #[test]
@@ -1000,7 +1323,7 @@ mod tests {
             let start = std::time::Instant::now();
             let result = std::panic::catch_unwind(|| match run {
                 corpus::Run::Shell(body) => parse(body),
-                corpus::Run::Exec(argv) => parse_exec(argv),
+                corpus::Run::Exec(argv) => parse_exec(argv, &ShellsOnly),
             });
             self.seconds += start.elapsed().as_secs_f64();
             let Ok(script) = result else {
@@ -1047,14 +1370,8 @@ mod tests {
                 return;
             }
             self.plain += 1;
-            let summary = |raws: Vec<RawCommand>| -> Vec<(Vec<Range<usize>>, usize)> {
-                raws.into_iter()
-                    .filter(|r| !r.words.is_empty())
-                    .map(|r| (r.words, r.env_count))
-                    .collect()
-            };
-            let by_brush = adapter::simple_commands(text).map(summary);
-            let by_tokeniser = summary(fallback::tokenise(text, 0..text.len()));
+            let by_brush = adapter::simple_commands(text).map(plain_summary);
+            let by_tokeniser = plain_summary(fallback::tokenise(text, 0..text.len()));
             if by_brush.as_ref() != Ok(&by_tokeniser) {
                 self.plain_mismatches
                     .push(format!("{text:?}: {by_brush:?} vs {by_tokeniser:?}"));

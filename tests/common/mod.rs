@@ -154,3 +154,76 @@ pub fn docklint_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
+
+/// A fenced code block of a rule document.
+#[derive(Debug)]
+pub struct Block {
+    /// The info string: `dockerfile bad`, `toml`, ...
+    pub kind: String,
+    pub text: String,
+    /// Line of the opening fence (1-based).
+    pub line: usize,
+}
+
+/// The fenced blocks of a markdown document.
+pub fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut current: Option<Block> = None;
+    for (n, line) in markdown.lines().enumerate() {
+        match (&mut current, line.strip_prefix("```")) {
+            (None, Some(info)) => {
+                current = Some(Block {
+                    kind: info.trim().to_string(),
+                    text: String::new(),
+                    line: n + 1,
+                })
+            }
+            (Some(_), Some(rest)) if rest.trim().is_empty() => out.extend(current.take()),
+            (Some(block), _) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// The settings a rule document's blocks are checked with: the default configuration, or
+/// the document's preceding ```` ```toml ```` block, fixing only `rule`.
+pub fn doc_settings(rule: &'static str, toml: Option<&str>) -> docklint::config::Settings {
+    use docklint::config::{Config, Overrides, Resolver};
+    let explicit = toml.map(|t| {
+        Config::parse(t, Path::new("lint.toml"))
+            .unwrap_or_else(|e| panic!("toml block: {}", e.message))
+    });
+    let mut resolver = Resolver::new(explicit, true, Overrides::default());
+    resolver
+        .settings_for(Path::new("Dockerfile"))
+        .expect("settings")
+        .fixing_only(&[rule])
+}
+
+/// Every `lints/**/*.md`, sorted.
+pub fn rule_documents() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("lints/ readable")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("lints"),
+        &mut out,
+    );
+    out
+}

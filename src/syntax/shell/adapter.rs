@@ -17,14 +17,17 @@ use brush_parser::ast;
 use brush_parser::{Parser, ParserOptions, SourceSpan};
 
 use super::lex::{self, is_blank};
-use super::{fallback, HeredocBody, RawCommand};
+use super::{
+    fallback, Context, HeredocBody, RawCommand, RawRedirect, RawScript, RawState, RawStateKind,
+    RedirectKind,
+};
 use crate::source::floor_char_boundary;
 
 /// How far around brush's position a word whose text is not there is searched for.
 const SEARCH_WINDOW: usize = 64;
 
-/// The simple commands of `text`, or brush's reason for rejecting it.
-pub(super) fn simple_commands(text: &str) -> Result<Vec<RawCommand>, String> {
+/// The simple commands of `text` and its shell state, or brush's reason for rejecting it.
+pub(super) fn simple_commands(text: &str) -> Result<RawScript, String> {
     if let Some(reason) = screen(text) {
         return Err(reason.to_owned());
     }
@@ -33,9 +36,29 @@ pub(super) fn simple_commands(text: &str) -> Result<Vec<RawCommand>, String> {
         text,
         chars: CharIndex::new(text),
         out: Vec::new(),
+        states: Vec::new(),
+        context: Context::default(),
     };
     walker.program(&program);
-    Ok(walker.out)
+    Ok(RawScript {
+        commands: walker.out,
+        states: walker.states,
+        tail_compound: program
+            .complete_commands
+            .last()
+            .and_then(|list| list.0.last())
+            .is_some_and(|item| has_compound(&item.0)),
+    })
+}
+
+/// Whether an and-or list runs a compound command (or an extended test) at its top.
+fn has_compound(list: &ast::AndOrList) -> bool {
+    std::iter::once(&list.first)
+        .chain(list.additional.iter().map(|next| match next {
+            ast::AndOr::And(p) | ast::AndOr::Or(p) => p,
+        }))
+        .flat_map(|p| &p.seq)
+        .any(|c| !matches!(c, ast::Command::Simple(_)))
 }
 
 fn parse_program(text: &str) -> Result<ast::Program, String> {
@@ -313,6 +336,9 @@ struct Walker<'a> {
     text: &'a str,
     chars: CharIndex,
     out: Vec<RawCommand>,
+    states: Vec<RawState>,
+    /// Where the commands being walked run.
+    context: Context,
 }
 
 impl Walker<'_> {
@@ -322,20 +348,63 @@ impl Walker<'_> {
         }
     }
 
+    /// Walks `f` with the context changed by `change`, then restores it.
+    fn within(&mut self, change: impl FnOnce(Context) -> Context, f: impl FnOnce(&mut Self)) {
+        let saved = self.context;
+        self.context = change(saved);
+        f(self);
+        self.context = saved;
+    }
+
+    fn state(&mut self, kind: RawStateKind, range: Range<usize>) {
+        self.states.push(RawState {
+            kind,
+            range,
+            context: self.context,
+        });
+    }
+
     fn compound_list(&mut self, list: &ast::CompoundList) {
-        for ast::CompoundListItem(and_or, _) in &list.0 {
-            self.pipeline(&and_or.first);
-            for next in &and_or.additional {
-                match next {
-                    ast::AndOr::And(pipeline) | ast::AndOr::Or(pipeline) => self.pipeline(pipeline),
+        for ast::CompoundListItem(and_or, separator) in &list.0 {
+            let first = self.out.len();
+            if matches!(separator, ast::SeparatorOperator::Async) {
+                self.within(Context::subshell, |w| w.and_or(and_or));
+                let at = self.out[first..]
+                    .iter()
+                    .find_map(|c| c.words.first().cloned())
+                    .unwrap_or(0..0);
+                self.state(RawStateKind::Background, at);
+            } else {
+                self.and_or(and_or);
+            }
+        }
+    }
+
+    fn and_or(&mut self, list: &ast::AndOrList) {
+        self.pipeline(&list.first);
+        for next in &list.additional {
+            match next {
+                ast::AndOr::And(pipeline) => self.pipeline(pipeline),
+                ast::AndOr::Or(pipeline) => {
+                    self.within(Context::conditional, |w| w.pipeline(pipeline))
                 }
             }
         }
     }
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) {
-        for command in &pipeline.seq {
-            self.command(command);
+        // Every element of a pipeline of several commands runs in a subshell (bash without
+        // `lastpipe`, dash, ash).
+        if pipeline.seq.len() > 1 {
+            self.within(Context::subshell, |w| {
+                for command in &pipeline.seq {
+                    w.command(command);
+                }
+            });
+        } else {
+            for command in &pipeline.seq {
+                self.command(command);
+            }
         }
     }
 
@@ -347,47 +416,86 @@ impl Walker<'_> {
                 self.redirect_list(redirects.as_ref());
             }
             ast::Command::Function(function) => {
-                self.compound(&function.body.0);
-                self.redirect_list(function.body.1.as_ref());
+                let range = self.word_range(&function.fname);
+                self.state(RawStateKind::Function(function.fname.value.clone()), range);
+                self.within(
+                    |c| Context {
+                        in_function: true,
+                        ..c.conditional()
+                    },
+                    |w| {
+                        w.compound(&function.body.0);
+                        w.redirect_list(function.body.1.as_ref());
+                    },
+                );
             }
-            ast::Command::ExtendedTest(..) => {}
+            ast::Command::ExtendedTest(test, _) => {
+                let range = self.span(&test.loc);
+                self.state(RawStateKind::Arithmetic, range);
+            }
         }
     }
 
     fn compound(&mut self, compound: &ast::CompoundCommand) {
         match compound {
-            ast::CompoundCommand::Arithmetic(_) => {}
-            ast::CompoundCommand::ArithmeticForClause(c) => self.compound_list(&c.body.list),
+            ast::CompoundCommand::Arithmetic(c) => {
+                let range = self.span(&c.loc);
+                self.state(RawStateKind::Arithmetic, range);
+            }
+            ast::CompoundCommand::ArithmeticForClause(c) => {
+                let range = self.span(&c.loc);
+                self.state(RawStateKind::Arithmetic, range);
+                self.within(Context::conditional, |w| w.compound_list(&c.body.list));
+            }
             ast::CompoundCommand::BraceGroup(c) => self.compound_list(&c.list),
-            ast::CompoundCommand::Subshell(c) => self.compound_list(&c.list),
+            ast::CompoundCommand::Subshell(c) => {
+                self.within(Context::subshell, |w| w.compound_list(&c.list))
+            }
             ast::CompoundCommand::ForClause(c) => {
+                let range = self.span(&c.loc);
+                self.state(RawStateKind::LoopVariable(c.variable_name.clone()), range);
                 self.substitution_words(c.values.iter().flatten());
-                self.compound_list(&c.body.list);
+                self.within(Context::conditional, |w| w.compound_list(&c.body.list));
             }
             ast::CompoundCommand::CaseClause(c) => {
                 self.substitution_words(std::iter::once(&c.value));
-                for case in &c.cases {
-                    if let Some(list) = &case.cmd {
-                        self.compound_list(list);
+                self.within(Context::conditional, |w| {
+                    for case in &c.cases {
+                        if let Some(list) = &case.cmd {
+                            w.compound_list(list);
+                        }
                     }
-                }
+                });
             }
             ast::CompoundCommand::IfClause(c) => {
                 self.compound_list(&c.condition);
-                self.compound_list(&c.then);
-                for branch in c.elses.iter().flatten() {
-                    if let Some(condition) = &branch.condition {
-                        self.compound_list(condition);
+                self.within(Context::conditional, |w| {
+                    w.compound_list(&c.then);
+                    for branch in c.elses.iter().flatten() {
+                        if let Some(condition) = &branch.condition {
+                            w.compound_list(condition);
+                        }
+                        w.compound_list(&branch.body);
                     }
-                    self.compound_list(&branch.body);
-                }
+                });
             }
             ast::CompoundCommand::WhileClause(c) | ast::CompoundCommand::UntilClause(c) => {
                 self.compound_list(&c.0);
-                self.compound_list(&c.1.list);
+                self.within(Context::conditional, |w| w.compound_list(&c.1.list));
             }
-            ast::CompoundCommand::Coprocess(c) => self.command(&c.body),
+            ast::CompoundCommand::Coprocess(c) => {
+                let range = self.span(&c.loc);
+                self.state(RawStateKind::Background, range);
+                self.within(Context::subshell, |w| w.command(&c.body));
+            }
         }
+    }
+
+    /// The body range of a word, or an empty range at brush's position when it is not found.
+    fn word_range(&self, word: &ast::Word) -> Range<usize> {
+        self.find_word(word)
+            .or_else(|| word.loc.as_ref().map(|l| self.span(l)))
+            .unwrap_or(0..0)
     }
 
     /// Words that are no command's arguments but may hold command substitutions.
@@ -399,6 +507,7 @@ impl Walker<'_> {
         if !subst_only.is_empty() {
             self.out.push(RawCommand {
                 subst_only,
+                context: self.context,
                 ..RawCommand::default()
             });
         }
@@ -407,13 +516,20 @@ impl Walker<'_> {
     /// Redirections of a compound command: only their targets' substitutions matter.
     fn redirect_list(&mut self, redirects: Option<&ast::RedirectList>) {
         let Some(redirects) = redirects else { return };
-        let mut command = RawCommand::default();
+        let mut command = RawCommand {
+            context: self.context,
+            ..RawCommand::default()
+        };
         let mut check = WordCheck::default();
         let mut later = Vec::new();
         for redirect in &redirects.0 {
             self.redirect(redirect, &mut command, &mut check, &mut later);
         }
         command.heredocs.clear();
+        for redirect in std::mem::take(&mut command.redirects) {
+            let range = redirect.target.clone();
+            self.state(RawStateKind::Redirect(redirect), range);
+        }
         if !command.subst_only.is_empty() {
             self.out.push(command);
         }
@@ -421,7 +537,10 @@ impl Walker<'_> {
     }
 
     fn simple(&mut self, simple: &ast::SimpleCommand) {
-        let mut command = RawCommand::default();
+        let mut command = RawCommand {
+            context: self.context,
+            ..RawCommand::default()
+        };
         let mut check = WordCheck::default();
         // Commands of process substitutions, emitted after this one.
         let mut later = Vec::new();
@@ -450,7 +569,10 @@ impl Walker<'_> {
             return;
         };
         let end = lex::scan_word(self.text.as_bytes(), extent.end.min(self.text.len()));
-        let mut repaired = fallback::tokenise(self.text, extent.start..end);
+        let mut repaired = fallback::tokenise(self.text, extent.start..end).commands;
+        for raw in &mut repaired {
+            raw.context = command.context;
+        }
         if let Some(first) = repaired.first_mut() {
             first.heredocs = command.heredocs;
         }
@@ -491,16 +613,21 @@ impl Walker<'_> {
         check: &mut WordCheck,
         later: &mut Vec<RawCommand>,
     ) {
-        let target = match redirect {
-            ast::IoRedirect::File(_, _, target) => match target {
+        let (target, kind, fd) = match redirect {
+            ast::IoRedirect::File(fd, kind, target) => match target {
                 ast::IoFileRedirectTarget::Filename(word)
-                | ast::IoFileRedirectTarget::Duplicate(word) => word,
+                | ast::IoFileRedirectTarget::Duplicate(word) => {
+                    (word, Some(redirect_kind(kind)), *fd)
+                }
                 ast::IoFileRedirectTarget::Fd(_) => return,
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, subshell) => {
                     return later.append(&mut self.nested_list(&subshell.list));
                 }
             },
-            ast::IoRedirect::HereString(_, word) | ast::IoRedirect::OutputAndError(word, _) => word,
+            ast::IoRedirect::HereString(_, word) => (word, None, None),
+            ast::IoRedirect::OutputAndError(word, _) => {
+                (word, Some(RedirectKind::OutputAndError), None)
+            }
             ast::IoRedirect::HereDocument(fd, heredoc) => {
                 // The delimiter joins the overlap check only when found: brush may have
                 // stripped its quotes.
@@ -514,6 +641,13 @@ impl Walker<'_> {
             }
         };
         if let Some(range) = self.locate_word(target, check) {
+            if let Some(kind) = kind {
+                command.redirects.push(RawRedirect {
+                    kind,
+                    fd: fd.and_then(|fd| u32::try_from(fd).ok()),
+                    target: range.clone(),
+                });
+            }
             command.subst_only.push(range);
         }
     }
@@ -521,7 +655,7 @@ impl Walker<'_> {
     /// Commands of a nested list (process substitution), collected apart.
     fn nested_list(&mut self, list: &ast::CompoundList) -> Vec<RawCommand> {
         let outer = std::mem::take(&mut self.out);
-        self.compound_list(list);
+        self.within(Context::subshell, |w| w.compound_list(list));
         std::mem::replace(&mut self.out, outer)
     }
 
@@ -614,6 +748,18 @@ impl Walker<'_> {
             content: at..at + value.len(),
             strip_tabs: false,
         })
+    }
+}
+
+fn redirect_kind(kind: &ast::IoFileRedirectKind) -> RedirectKind {
+    match kind {
+        ast::IoFileRedirectKind::Read => RedirectKind::Read,
+        ast::IoFileRedirectKind::Write | ast::IoFileRedirectKind::Clobber => RedirectKind::Write,
+        ast::IoFileRedirectKind::Append => RedirectKind::Append,
+        ast::IoFileRedirectKind::ReadAndWrite => RedirectKind::ReadWrite,
+        ast::IoFileRedirectKind::DuplicateInput | ast::IoFileRedirectKind::DuplicateOutput => {
+            RedirectKind::Duplicate
+        }
     }
 }
 

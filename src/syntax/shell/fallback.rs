@@ -6,10 +6,14 @@
 use std::ops::Range;
 
 use super::lex::{self, is_blank};
-use super::{HeredocBody, RawCommand};
+use super::{
+    Context, HeredocBody, Process, RawCommand, RawRedirect, RawScript, RawState, RawStateKind,
+    RedirectKind,
+};
 
-/// The simple commands of `text[range]`, in source order.
-pub(super) fn tokenise(text: &str, range: Range<usize>) -> Vec<RawCommand> {
+/// The simple commands of `text[range]`, in source order. Their contexts are exact for plain
+/// text (list operators and pipes only) and approximate otherwise.
+pub(super) fn tokenise(text: &str, range: Range<usize>) -> RawScript {
     let b = &text.as_bytes()[..range.end.min(text.len())];
     let mut t = Tokeniser {
         text,
@@ -22,7 +26,11 @@ pub(super) fn tokenise(text: &str, range: Range<usize>) -> Vec<RawCommand> {
     t.finish_command();
     t.out
         .retain(|c| !c.words.is_empty() || !c.subst_only.is_empty());
-    t.out
+    RawScript {
+        commands: t.out,
+        states: t.states,
+        tail_compound: false,
+    }
 }
 
 /// Whether a quote, `$( )`, `${ }` or backquote is left open at the end of `text` (heredoc
@@ -140,6 +148,12 @@ struct Tokeniser<'a> {
     cases: Vec<bool>,
     /// Inside a `for`/`select` header: its words are no command.
     in_loop_header: bool,
+    /// The context of the command being read, set by the operator before it.
+    next: Context,
+    /// Index in `out` where the current and-or list starts (a `&` sends it all to the
+    /// background).
+    list_start: usize,
+    states: Vec<RawState>,
 }
 
 struct PendingHeredoc {
@@ -182,6 +196,7 @@ impl Tokeniser<'_> {
             (b'\n', _) => {
                 self.pos += 1;
                 self.separator();
+                self.list_start = self.out.len();
                 self.read_heredoc_bodies();
             }
             (b'#', _) => self.pos = lex::line_end(b, self.pos),
@@ -196,13 +211,30 @@ impl Tokeniser<'_> {
                 }
             }
             (b'&', Some(b'>')) => self.redirection(self.pos),
-            (b'&', Some(b'&')) | (b'|', Some(b'|' | b'&')) => {
+            (b'&', Some(b'&')) => {
                 self.pos += 2;
                 self.separator();
             }
-            (b';' | b'&' | b'|' | b')', _) => {
+            (b'|', Some(b'|')) => {
+                self.pos += 2;
+                self.separator();
+                self.next = self.next.conditional();
+            }
+            (b'|', _) => {
+                self.pos += if next == Some(b'&') { 2 } else { 1 };
+                // Both sides of a pipe run in subshells.
+                self.current.context = self.current.context.subshell();
+                self.separator();
+                self.next = self.next.subshell();
+            }
+            (b'&', _) => {
+                self.pos += 1;
+                self.background();
+            }
+            (b';' | b')', _) => {
                 self.pos += 1;
                 self.separator();
+                self.list_start = self.out.len();
             }
             (b'(', Some(b'(')) if self.at_command_start() => {
                 // `(( … ))` arithmetic command.
@@ -287,6 +319,22 @@ impl Tokeniser<'_> {
                 owner: self.out.len(),
             });
         } else {
+            let kind = match *op {
+                "<" => Some(RedirectKind::Read),
+                ">" | ">|" => Some(RedirectKind::Write),
+                ">>" => Some(RedirectKind::Append),
+                "<>" => Some(RedirectKind::ReadWrite),
+                "<&" | ">&" => Some(RedirectKind::Duplicate),
+                "&>" | "&>>" => Some(RedirectKind::OutputAndError),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                self.current.redirects.push(RawRedirect {
+                    kind,
+                    fd: fd.parse().ok(),
+                    target: target.clone(),
+                });
+            }
             self.current.subst_only.push(target);
         }
     }
@@ -415,9 +463,35 @@ impl Tokeniser<'_> {
         self.finish_command();
     }
 
+    /// `&`: the and-or list before it runs in the background.
+    fn background(&mut self) {
+        self.separator();
+        let list = &mut self.out[self.list_start..];
+        for command in list.iter_mut() {
+            command.context.process = command.context.process.max(Process::Subshell);
+        }
+        let at = list
+            .iter()
+            .find_map(|c| c.words.first().cloned())
+            .unwrap_or(0..0);
+        self.states.push(RawState {
+            kind: RawStateKind::Background,
+            range: at,
+            context: Context::default(),
+        });
+        self.list_start = self.out.len();
+    }
+
     fn finish_command(&mut self) {
+        let mut command = std::mem::take(&mut self.current);
+        command.context = Context {
+            process: command.context.process.max(self.next.process),
+            conditional: command.context.conditional || self.next.conditional,
+            in_function: false,
+        };
+        self.next = Context::default();
         // Always pushed (empty ones are dropped at the end) so heredoc owners stay valid.
-        self.out.push(std::mem::take(&mut self.current));
+        self.out.push(command);
     }
 
     /// After a newline: the bodies of the heredocs opened on the line just ended.

@@ -1,0 +1,275 @@
+//! Whether two consecutive RUNs can become one.
+//!
+//! Each RUN is a fresh shell. Joined as `first && second`, the second part would run in the
+//! shell the first one leaves: its directory, variables, options, functions, traps and
+//! command hash table; with the jobs it left running; after it may have replaced the shell
+//! binary itself; and with `-e` no longer stopping the first part, which now sits left of
+//! `&&`. The join is equivalent only when the model proves each of those the same:
+//! - shell state the first RUN leaves is kept apart by running it in a subshell,
+//!   `(first) && second` (which also keeps its command hash table);
+//! - everything else is a doubt, and a doubt makes the merge unsafe.
+
+use super::effects::Effects;
+use super::{MountKind, Run, ShellKind};
+use crate::source::Span;
+use crate::syntax::dockerfile::{Command, Dockerfile};
+use crate::syntax::shell::{Script, Shape};
+
+/// Something that may make the joined RUN behave differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doubt {
+    pub span: Span,
+    pub reason: String,
+}
+
+/// How two RUNs join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Join {
+    /// `first && second` (or `(first) && second` when `subshell`), with what may still differ
+    /// (empty: equivalent).
+    Possible {
+        /// State the first RUN leaves in its shell, kept in a subshell.
+        subshell: Vec<Doubt>,
+        doubts: Vec<Doubt>,
+    },
+    /// The two cannot be joined as text (why).
+    Impossible(String),
+}
+
+/// How `first` and `second` (consecutive RUNs with the same flags) join.
+pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
+    let a = &df.instructions[first.instruction];
+    let b = &df.instructions[second.instruction];
+    let (Some(Command::Shell(a_body)), Some(Command::Shell(b_body))) = (a.command(), b.command())
+    else {
+        return Join::Impossible("exec-form RUNs cannot be joined with `&&`".into());
+    };
+    if !a.heredocs.is_empty() || !b.heredocs.is_empty() {
+        return Join::Impossible("RUNs with heredocs are not joined".into());
+    }
+    if df.escape != '\\' {
+        return Join::Impossible("the file's escape character is not `\\`".into());
+    }
+    if first.shell.kind != ShellKind::Posix || second.shell.kind != ShellKind::Posix {
+        return Join::Impossible("the SHELL is not sh or bash".into());
+    }
+    let (Some(a_script), Some(b_script)) = (&first.script, &second.script) else {
+        return Join::Impossible("the shell text was not read".into());
+    };
+    if a_script.fallback.is_some() || b_script.fallback.is_some() {
+        return Join::Impossible("the shell text was not fully understood".into());
+    }
+    let (Some(a_shape), Some(b_shape)) = (Shape::of(a_body.as_str()), Shape::of(b_body.as_str()))
+    else {
+        return Join::Impossible("a quote or group does not close".into());
+    };
+    if a_shape.comment || a_shape.trailing_operator {
+        return Join::Impossible("the first RUN ends in a comment or an operator".into());
+    }
+    if !b_shape.and_list_only {
+        // `first && x; y` would run y even when first fails.
+        return Join::Impossible(
+            "the second RUN is more than one `&&` chain: joined, its later commands would run even when the first RUN fails"
+                .into(),
+        );
+    }
+
+    let whole = |run: &Run| df.instructions[run.instruction].span.clone();
+    let ea = &first.effects;
+    let eb = &second.effects;
+    let subshell: Vec<Doubt> = ea
+        .leaks
+        .iter()
+        .map(|l| Doubt {
+            span: l.span.clone(),
+            reason: format!("the first RUN {} (kept in a subshell)", l.what),
+        })
+        .collect();
+    let mut doubts = Vec::new();
+    let mut doubt = |span: Span, reason: String| doubts.push(Doubt { span, reason });
+
+    if let Some(job) = ea.background.first() {
+        doubt(
+            job.clone(),
+            "the first RUN starts a job in the background: it would still run while the second part runs".into(),
+        );
+    }
+    if let Some(o) = ea.opaque.first() {
+        doubt(
+            o.span.clone(),
+            format!(
+                "`{}` runs code docklint cannot see: it may leave a process running or replace a program the second part uses",
+                o.name
+            ),
+        );
+    }
+    if ea.opaque.is_empty() {
+        if let Some(span) = ea.rewrites_shell.first() {
+            if !interpreter_independent(b_script, eb) {
+                doubt(
+                    span.clone(),
+                    "the first RUN may replace the shell binary: the second RUN would run in the new shell, joined it runs in the old one".into(),
+                );
+            }
+        }
+    }
+    let errexit = first.shell.errexit || sets_errexit(a_script, ea);
+    if errexit && (a_script.tail_compound || !subshell.is_empty()) {
+        doubt(
+            whole(first),
+            "with `-e`, a failure inside a compound command or subshell left of `&&` no longer stops the shell: a build that failed could pass".into(),
+        );
+    }
+    // A program the first RUN found on PATH and then may have installed again, earlier on
+    // PATH: the joined shell keeps the path it found first.
+    if subshell.is_empty() && ea.opaque.is_empty() {
+        let stale = ea.looked_up.iter().find_map(|(name, at)| {
+            let (install, _) = ea.installs_on_path.iter().find(|(span, installed)| {
+                span.start >= *at && installed.as_ref().is_none_or(|n| n == name)
+            })?;
+            eb.looked_up
+                .iter()
+                .any(|(n, _)| n == name)
+                .then_some((name, install))
+        });
+        if let Some((name, install)) = stale {
+            doubt(
+                install.clone(),
+                format!(
+                    "the first RUN may install a new `{name}` earlier on PATH after running it, and its shell keeps the path it found first"
+                ),
+            );
+        }
+    }
+    for mount in &first.mounts {
+        let writable_bind = mount.kind == MountKind::Bind
+            && (mount.option("rw").is_some() || mount.option("readwrite").is_some());
+        if mount.kind == MountKind::Tmpfs || writable_bind {
+            doubt(
+                mount.span.clone(),
+                "each RUN gets this mount fresh: joined, the second part sees what the first wrote there".into(),
+            );
+        }
+    }
+    if let Some(parameter) = [
+        "$_",
+        "${_}",
+        "$LINENO",
+        "${LINENO}",
+        "$SECONDS",
+        "$!",
+        "${!}",
+        "$BASH_COMMAND",
+    ]
+    .iter()
+    .find(|p| b_body.as_str().contains(**p))
+    {
+        doubt(
+            whole(second),
+            format!("the second RUN reads `{parameter}`, which depends on what ran before it in the shell"),
+        );
+    }
+    Join::Possible { subshell, doubts }
+}
+
+/// `set -e` or `set -o errexit` in the RUN's shell.
+fn sets_errexit(script: &Script, effects: &Effects) -> bool {
+    effects.steps.iter().any(|step| {
+        step.name == "set" && {
+            let args = step.args(script);
+            args.iter().enumerate().any(|(i, w)| {
+                let v = w.value.as_str();
+                (v.starts_with('-') && !v.starts_with("--") && v.contains('e'))
+                    || (v == "-o" && args.get(i + 1).is_some_and(|n| n.value == "errexit"))
+            })
+        }
+    })
+}
+
+/// Whether the second RUN means the same in any POSIX shell: external programs and portable
+/// builtins, no bash-only syntax.
+fn interpreter_independent(script: &Script, effects: &Effects) -> bool {
+    let portable_builtin = |name: &str, args: &[crate::syntax::shell::Word]| match name {
+        "true" | "false" | ":" | "test" | "[" => true,
+        // dash's echo reads backslash escapes, bash's does not.
+        "echo" | "printf" => args
+            .iter()
+            .all(|a| !a.value.contains('\\') && !a.value.starts_with('-')),
+        _ => false,
+    };
+    let steps_portable = effects.steps.iter().all(|step| {
+        let args = step.args(script);
+        super::commands::builtin(&step.name, &[]).is_none() || portable_builtin(&step.name, args)
+    });
+    let words_portable = script.commands.iter().all(|c| {
+        std::iter::once(&c.program)
+            .chain(&c.args)
+            .chain(&c.env)
+            .chain(c.redirects.iter().map(|r| &r.target))
+            .all(|w| portable_word(&w.raw))
+    }) && script.commands.iter().all(|c| {
+        c.redirects
+            .iter()
+            .all(|r| r.kind != crate::syntax::shell::RedirectKind::OutputAndError)
+    });
+    steps_portable && words_portable && script.states.is_empty()
+}
+
+/// A word without bash-only expansions: `$'…'`, brace expansion, `${x//…}`-style operators,
+/// arrays, process substitution.
+fn portable_word(raw: &str) -> bool {
+    if raw.contains("$'") || raw.contains("<(") || raw.contains(">(") || raw.contains("=(") {
+        return false;
+    }
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\'' {
+            i += raw[i + 1..].find('\'').map_or(b.len(), |k| k + 2);
+            continue;
+        }
+        if b[i] == b'{' {
+            let braced_parameter = i > 0 && b[i - 1] == b'$';
+            let end = raw[i..].find('}').map_or(b.len(), |k| i + k);
+            let inner = &raw[(i + 1).min(end)..end];
+            if braced_parameter {
+                let name_len = inner
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(inner.len());
+                let operator = &inner[name_len..];
+                let posix = ["", ":-", "-", ":=", "=", ":+", "+", ":?", "?"]
+                    .iter()
+                    .any(|op| {
+                        if op.is_empty() {
+                            operator.is_empty()
+                        } else {
+                            operator.starts_with(op)
+                        }
+                    });
+                if name_len == 0 || !posix {
+                    return false;
+                }
+            } else if inner.contains(',') || inner.contains("..") {
+                return false;
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portable_words() {
+        assert!(portable_word("\"${HOME:-/root}/x\""));
+        assert!(portable_word("'{a,b}'"));
+        assert!(!portable_word("{a,b}"));
+        assert!(!portable_word("${x//a/b}"));
+        assert!(!portable_word("$'\\n'"));
+        assert!(!portable_word("file{1..3}"));
+    }
+}
