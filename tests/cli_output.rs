@@ -142,8 +142,8 @@ fn concise_statistics_and_quiet() {
     ));
     assert_eq!(
         concise,
-        "./a/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads and builds all packages again\n\
-         ./b/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads and builds all packages again\n\
+        "./a/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads its packages again\n\
+         ./b/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads its packages again\n\
          ./b/Dockerfile:3:1: info [consecutive-run] this RUN follows another RUN with the same flags: two layers where one would do\n"
     );
     let statistics = stdout(&docklint(dir.path(), &["check", "--statistics", "."]));

@@ -237,6 +237,7 @@ mod tests {
             message: String::new(),
             help: None,
             labels: Vec::new(),
+            anchors: Vec::new(),
             fix,
         }
     }
