@@ -27,6 +27,7 @@ catalogue! {
     }
     layers {
         consecutive_run::ConsecutiveRun,
+        update_without_install::UpdateWithoutInstall,
     }
 }
 

@@ -17,8 +17,10 @@ use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword}
 use crate::syntax::shell::{self, Script};
 
 pub mod commands;
+pub mod cost;
 pub mod effects;
 pub mod images;
+pub mod indexes;
 pub mod merge;
 pub mod mounts;
 pub mod paths;
@@ -210,6 +212,29 @@ impl Model {
                 .filter(|&p| p < s);
         }
         false
+    }
+
+    /// Per stage: whether its layers end up in a built image. The final stage and the stages
+    /// named in `targets` (`--target`) are built images; a stage's layers are in the image
+    /// of every stage that starts from it (`FROM <stage>`). A stage that is only copied or
+    /// mounted from ships none of its layers: how many it has changes no image.
+    pub fn ships_layers(&self, targets: &[String]) -> Vec<bool> {
+        let mut ships = vec![false; self.stages.len()];
+        let built = self.stages.iter().filter(|s| {
+            s.index + 1 == self.stages.len()
+                || s.name
+                    .as_deref()
+                    .is_some_and(|n| targets.iter().any(|t| t.eq_ignore_ascii_case(n)))
+        });
+        for stage in built {
+            let mut at = Some(stage.index);
+            // Parents come before their children, so the walk ends.
+            while let Some(s) = at.filter(|&s| !ships[s]) {
+                ships[s] = true;
+                at = self.stages[s].parent.filter(|&p| p < s);
+            }
+        }
+        ships
     }
 
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
