@@ -28,6 +28,7 @@ catalogue! {
     layers {
         consecutive_run::ConsecutiveRun,
         update_without_install::UpdateWithoutInstall,
+        cleanup_in_later_layer::CleanupInLaterLayer,
     }
 }
 

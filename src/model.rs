@@ -158,6 +158,31 @@ impl Run {
         self.script.as_ref().map_or(&[], |s| &s.commands)
     }
 
+    /// Whether what a command downloads into its tool's cache is still in the layer when
+    /// the RUN ends: not in a cache mount, not disabled, not deleted (by Debian's
+    /// `docker-clean` or `apt` for apt's archive, or by the RUN itself).
+    pub fn keeps_cache(&self, cache: &effects::CacheUse) -> bool {
+        let Some(dir) = cache.dir.as_deref() else {
+            return false;
+        };
+        if self.cache_mount_covering(dir).is_some()
+            || !cache.disablers.is_empty()
+            || cache.disabled_by_env.is_some()
+        {
+            return false;
+        }
+        let is_apt_archive = std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        if is_apt_archive && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt") {
+            return false;
+        }
+        let removed = self.effects.paths.iter().any(|p| {
+            p.kind.removes()
+                && !matches!(p.path, paths::PathPattern::Unknown)
+                && (p.path.may_remove(dir) || p.path.may_be_within(dir))
+        });
+        !removed
+    }
+
     /// Cache mounts whose target is `dir` or a parent of it.
     pub fn cache_mount_covering(&self, dir: &str) -> Option<&Mount> {
         self.mounts

@@ -148,14 +148,15 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span) {
         Some(why) => format!("{help}; {why}"),
         None => help,
     };
-    let diagnostic = cx
-        .report(
-            refresh,
-            format!(
-                "`{refresh_text}` refreshes the package index in a RUN that installs nothing from it: the layer caches the index apart from the install, which then reads an index as old as the cached layer"
-            ),
-        )
-        .help(help);
+    let message = match install {
+        Some(_) => format!(
+            "`{refresh_text}` refreshes the package index in a RUN that installs nothing from it: the layer caches the index apart from the install, which then reads an index as old as the cached layer"
+        ),
+        None => format!(
+            "`{refresh_text}` refreshes the package index, and nothing after it in this stage installs from it: the index only adds to the layer"
+        ),
+    };
+    let diagnostic = cx.report(refresh, message).help(help);
     if let Some(install) = install {
         let instruction = &df.instructions[install.instruction];
         diagnostic
