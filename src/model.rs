@@ -21,6 +21,7 @@ pub mod cost;
 pub mod effects;
 pub mod images;
 pub mod indexes;
+pub mod manifests;
 pub mod merge;
 pub mod mounts;
 pub mod paths;
@@ -40,6 +41,27 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// ARGs declared before the first FROM (usable in FROM lines).
     pub global_args: Vars,
+    /// COPY and ADD instructions that copy from the build context, in file order.
+    pub context_copies: Vec<ContextCopy>,
+}
+
+/// A COPY or ADD from the build context (no `--from`).
+#[derive(Debug, Clone)]
+pub struct ContextCopy {
+    pub instruction: usize,
+    pub stage: usize,
+    /// Sources as written.
+    pub sources: Vec<String>,
+    /// The destination, absolute (joined to WORKDIR, variables expanded); `None` when it
+    /// cannot be resolved.
+    pub dest: Option<String>,
+}
+
+impl ContextCopy {
+    /// It copies the whole context (`COPY . .`).
+    pub fn copies_everything(&self) -> bool {
+        self.sources.len() == 1 && matches!(self.sources[0].as_str(), "." | "./")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -171,8 +193,11 @@ impl Run {
         {
             return false;
         }
-        let is_apt_archive = std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
-        if is_apt_archive && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt") {
+        let is_apt_archive =
+            std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        if is_apt_archive
+            && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt")
+        {
             return false;
         }
         let removed = self.effects.paths.iter().any(|p| {
@@ -317,6 +342,7 @@ impl<'a> Builder<'a> {
             model: Model {
                 stages: Vec::new(),
                 runs: Vec::new(),
+                context_copies: Vec::new(),
                 global_args: Vars::default(),
             },
             states: Vec::new(),
@@ -459,6 +485,16 @@ impl<'a> Builder<'a> {
                         push_switch(&mut state.switched, switch);
                     }
                 }
+                let dest = copy.dest.as_ref().and_then(|d| {
+                    let dest = expand(&d.value, state.scope.visible(), escape)?;
+                    Some(resolve_path(&state.workdir, &dest))
+                });
+                self.model.context_copies.push(ContextCopy {
+                    instruction: n,
+                    stage,
+                    sources: copy.sources.iter().map(|s| s.value.clone()).collect(),
+                    dest,
+                });
             }
             _ => {}
         }

@@ -130,7 +130,11 @@ impl Delimiter {
 
 /// The comment lines between two instructions; `None` when one is a suppression comment
 /// (a join would make it apply to the other RUN).
-fn comments_between<'t>(file: &'t SourceFile, df: &Dockerfile, between: &Span) -> Option<Vec<&'t str>> {
+fn comments_between<'t>(
+    file: &'t SourceFile,
+    df: &Dockerfile,
+    between: &Span,
+) -> Option<Vec<&'t str>> {
     let comments: Vec<&str> = df
         .comments
         .iter()
@@ -293,7 +297,10 @@ fn heredoc_lines(file: &SourceFile, df: &Dockerfile, body: Span) -> Option<Strin
     if !inner_lines && continuations_survive(raw) {
         return Some(raw.to_string());
     }
-    let instruction = df.instructions.iter().find(|i| i.span.start <= body.start && body.end <= i.span.end)?;
+    let instruction = df
+        .instructions
+        .iter()
+        .find(|i| i.span.start <= body.start && body.end <= i.span.end)?;
     match instruction.command() {
         Some(Command::Shell(logical)) => Some(logical.as_str().to_string()),
         _ => None,

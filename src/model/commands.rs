@@ -1142,7 +1142,10 @@ mod tests {
             }]
         );
         assert_eq!(
-            path_uses("curl", &["-fsSL", "-o", "/tmp/x.tgz", "https://example.com/x.tgz"]),
+            path_uses(
+                "curl",
+                &["-fsSL", "-o", "/tmp/x.tgz", "https://example.com/x.tgz"]
+            ),
             [PathUse::Write {
                 at: Operand::Arg(2),
                 executable: false

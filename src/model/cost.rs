@@ -99,10 +99,9 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
             Some((_, IndexUse::Install { .. })) => Some(Work::Install),
             Some((_, IndexUse::Refresh)) => None,
             None if run.effects.caches.iter().any(|c| c.step == i) => Some(
-                if SLOW_PROGRAMS
-                    .iter()
-                    .any(|(p, ops, w)| *p == step.name && *w == Work::Build && operands.starts_with(ops))
-                    || operands.first().is_some_and(|o| BUILD_OPERANDS.contains(o))
+                if SLOW_PROGRAMS.iter().any(|(p, ops, w)| {
+                    *p == step.name && *w == Work::Build && operands.starts_with(ops)
+                }) || operands.first().is_some_and(|o| BUILD_OPERANDS.contains(o))
                 {
                     Work::Build
                 } else {
@@ -157,12 +156,24 @@ mod tests {
             slow("apt-get update && apt-get install -y curl"),
             ["`apt-get install` installs packages"]
         );
-        assert_eq!(slow("pip install -r requirements.txt"), ["`pip install` installs packages"]);
+        assert_eq!(
+            slow("pip install -r requirements.txt"),
+            ["`pip install` installs packages"]
+        );
         assert_eq!(slow("go build -o /app ."), ["`go build` builds"]);
         assert_eq!(slow("mvn -B package"), ["`mvn package` builds"]);
-        assert_eq!(slow("curl -fsSL https://example.com/x -o /x"), ["`curl` downloads"]);
-        assert_eq!(slow("make -j4 && make install"), ["`make` builds", "`make install` builds"]);
-        assert_eq!(slow("apk add --no-cache curl"), ["`apk add` installs packages"]);
+        assert_eq!(
+            slow("curl -fsSL https://example.com/x -o /x"),
+            ["`curl` downloads"]
+        );
+        assert_eq!(
+            slow("make -j4 && make install"),
+            ["`make` builds", "`make install` builds"]
+        );
+        assert_eq!(
+            slow("apk add --no-cache curl"),
+            ["`apk add` installs packages"]
+        );
         assert!(slow("apt-get update").is_empty());
         assert!(slow("mkdir -p /app && chown app /app").is_empty());
         assert!(slow("npm --version").is_empty());

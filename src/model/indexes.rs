@@ -85,8 +85,7 @@ pub static ZYPPER: PackageIndex = PackageIndex {
     dir: "/var/cache/zypp",
 };
 
-pub static INDEXES: &[&PackageIndex] =
-    &[&APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
+pub static INDEXES: &[&PackageIndex] = &[&APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
 
 /// What a command does with a package index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,15 +102,21 @@ impl PackageIndex {
     pub fn use_of(&self, args: &[&str]) -> Option<IndexUse> {
         let operands = self.tool.operands(args);
         let starts = |prefix: &[&str]| operands.starts_with(prefix);
-        if args.iter().any(|a| matches!(*a, "--help" | "-h" | "--version")) {
+        if args
+            .iter()
+            .any(|a| matches!(*a, "--help" | "-h" | "--version"))
+        {
             return None;
         }
         if self.refresh.iter().any(|r| starts(r)) {
             return Some(IndexUse::Refresh);
         }
-        self.install.iter().any(|i| starts(i)).then(|| IndexUse::Install {
-            refreshes: args.iter().any(|a| self.self_refreshing.contains(a)),
-        })
+        self.install
+            .iter()
+            .any(|i| starts(i))
+            .then(|| IndexUse::Install {
+                refreshes: args.iter().any(|a| self.self_refreshing.contains(a)),
+            })
     }
 }
 

@@ -61,7 +61,10 @@ pub fn same_flags(df: &Dockerfile, a: &Run, b: &Run) -> bool {
         v.sort();
         (i.flags_named("mount").count(), v)
     }
-    let (ia, ib) = (&df.instructions[a.instruction], &df.instructions[b.instruction]);
+    let (ia, ib) = (
+        &df.instructions[a.instruction],
+        &df.instructions[b.instruction],
+    );
     others(ia) == others(ib) && mounts(ia, a) == mounts(ib, b)
 }
 
