@@ -50,24 +50,35 @@ struct Found<'m> {
 }
 
 /// The first install of the COPY's stage after it that reads its manifests from what the
-/// COPY brought; `None` when there is none, or the stage installed the same way before it
-/// (the author layered the install already).
+/// COPY brought; `None` when there is none, or the stage ran the same tool before the COPY
+/// (the author layered the install already: `cargo chef cook`, `npm ci` after copying
+/// package.json).
 fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let model = cx.model;
-    let installs = model.runs.iter().filter(|r| r.stage == copy.stage).flat_map(|run| {
-        let script = run.script.as_ref();
-        run.effects.steps.iter().filter_map(move |step| {
-            let args: Vec<&str> = step.args(script?).iter().map(|w| w.value.as_str()).collect();
-            Some((run, step, manifests::install(&step.name, &args)?))
-        })
-    });
-    let mut before = Vec::new();
-    for (run, step, install) in installs {
+    let steps = model
+        .runs
+        .iter()
+        .filter(|r| r.stage == copy.stage)
+        .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
+    let mut before: Vec<(&Step, &Run)> = Vec::new();
+    for (run, step) in steps {
         if run.instruction < copy.instruction {
-            before.push(install.installer);
+            before.push((step, run));
             continue;
         }
-        if before.contains(&install.installer) {
+        let Some(script) = run.script.as_ref() else { continue };
+        let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
+        let Some(install) = manifests::install(&step.name, &args) else { continue };
+        let tool = install.installer.tool;
+        let ran_before = before.iter().any(|(s, r)| {
+            let Some(script) = r.script.as_ref() else { return false };
+            let global = s
+                .args(script)
+                .iter()
+                .any(|w| matches!(w.value.as_str(), "-g" | "--global" | "global"));
+            tool.runs_as(&s.name) && !global
+        });
+        if ran_before {
             return None;
         }
         let Some(cwd) = step.cwd.as_deref() else { continue };
@@ -101,12 +112,17 @@ fn relative(path: &str, dir: &str) -> String {
         .to_string()
 }
 
-/// The manifests of an install as paths relative to the context root.
-fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
-    let join = |name: &str| match found.dir.as_str() {
+/// `name` in the directory `dir` of the context (`""`: its root).
+fn in_dir(dir: &str, name: &str) -> String {
+    match dir {
         "" => name.to_string(),
         dir => format!("{dir}/{name}"),
-    };
+    }
+}
+
+/// The manifests of an install as paths relative to the context root.
+fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
+    let join = |name: &str| in_dir(&found.dir, name);
     match found.install.named.is_empty() {
         true => found.install.installer.manifests.iter().map(|m| join(m)).collect(),
         false => {
@@ -126,8 +142,27 @@ fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: 
         Some(context) => all.iter().filter(|m| context.sends(m, false)).cloned().collect(),
         None => Vec::new(),
     };
-    let named = if present.is_empty() { &all } else { &present };
-    let listed = named.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+    // Without the context's view, the files the install needs (or names).
+    let required: Vec<String> = match found.install.named.is_empty() {
+        true => found
+            .install
+            .installer
+            .required
+            .iter()
+            .map(|r| in_dir(&found.dir, r))
+            .collect(),
+        false => all.clone(),
+    };
+    let (named, separator) = match present.is_empty() {
+        true if found.install.named.is_empty() => (&required, " or "),
+        true => (&required, ", "),
+        false => (&present, ", "),
+    };
+    let listed = named
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(separator);
     let fix = move_fix(cx, copy, found, &present, context);
     let mut help = format!("copy only the manifests first ({listed}), run the install, then copy the rest");
     if found.install.needs_sources {
@@ -137,11 +172,15 @@ fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: 
                 unless.join(" ")
             ));
         } else {
-            help.push_str(" (the project's own build needs its sources: fetch the dependencies alone first, as cargo-chef does)");
+            help.push_str(&format!(
+                " (the build itself needs the sources: to fetch the dependencies alone first, {})",
+                found.install.installer.fetch_first
+            ));
         }
     }
     match &fix {
         Ok(_) => help.push_str("; the fix is unsafe: the install no longer sees the other files (a lifecycle script or a path dependency may need them)"),
+        Err(_) if found.install.needs_sources => {}
         Err(why) => help.push_str(&format!("; no fix: {why}")),
     }
     let diagnostic = cx
@@ -170,17 +209,25 @@ fn move_fix(
     if found.install.needs_sources {
         return Err("the install builds the project itself".into());
     }
+    let in_project = |name: &str| in_dir(&found.dir, name);
     let required = match found.install.named.is_empty() {
-        true => present.iter().any(|m| m.ends_with(installer.manifests[0])),
+        true => installer
+            .required
+            .iter()
+            .any(|r| present.contains(&in_project(r))),
         false => present.len() == found.install.named.len(),
     };
     if !required {
         return Err("the context lacks the manifest the install reads".into());
     }
-    let in_project = |name: &str| match found.dir.as_str() {
-        "" => name.to_string(),
-        dir => format!("{dir}/{name}"),
-    };
+    for manifest in present {
+        let text = context.read(manifest).unwrap_or_default();
+        if let Some(word) = installer.refers.find(&text, &found.install.args) {
+            return Err(format!(
+                "`{manifest}` has `{word}`: the install needs more of the project than its manifests"
+            ));
+        }
+    }
     if let Some(layout) = installer.layouts.iter().find(|l| {
         context.sends(&in_project(l), false) || context.sends(&in_project(l), true) || context.sends(l, false)
     }) {
