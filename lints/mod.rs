@@ -27,6 +27,9 @@ catalogue! {
     }
     layers {
         consecutive_run::ConsecutiveRun,
+        update_without_install::UpdateWithoutInstall,
+        cleanup_in_later_layer::CleanupInLaterLayer,
+        copy_all_before_install::CopyAllBeforeInstall,
     }
 }
 

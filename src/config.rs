@@ -64,6 +64,7 @@ struct RawConfig {
     severity: Option<BTreeMap<Spanned<String>, Level>>,
     per_file_ignores: Option<BTreeMap<String, Vec<Spanned<String>>>>,
     context: Option<BTreeMap<String, String>>,
+    targets: Option<BTreeMap<String, Vec<String>>>,
     rules: Option<BTreeMap<Spanned<String>, Spanned<toml::Table>>>,
 }
 
@@ -88,6 +89,8 @@ pub struct Config {
     severity: BTreeMap<String, Level>,
     per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
     context: BTreeMap<String, String>,
+    /// Stages built with `--target`, by Dockerfile glob.
+    targets: Vec<(globset::GlobMatcher, Vec<String>)>,
     rules: BTreeMap<String, toml::Table>,
 }
 
@@ -126,19 +129,21 @@ impl Config {
             };
             severity.insert(rule.meta().name.to_string(), level);
         }
-        let mut per_file_ignores = Vec::new();
-        for (pattern, list) in raw.per_file_ignores.unwrap_or_default() {
-            let glob = globset::GlobBuilder::new(&pattern)
+        let glob = |table: &str, pattern: &str| {
+            globset::GlobBuilder::new(pattern)
                 .literal_separator(true)
                 .build()
-                .map_err(|e| {
-                    error(
-                        None,
-                        format!("invalid [per-file-ignores] pattern `{pattern}`: {e}"),
-                    )
-                })?;
+                .map(|g| g.compile_matcher())
+                .map_err(|e| error(None, format!("invalid [{table}] pattern `{pattern}`: {e}")))
+        };
+        let mut per_file_ignores = Vec::new();
+        for (pattern, list) in raw.per_file_ignores.unwrap_or_default() {
             let list = names(Some(list), false)?.unwrap_or_default();
-            per_file_ignores.push((glob.compile_matcher(), list));
+            per_file_ignores.push((glob("per-file-ignores", &pattern)?, list));
+        }
+        let mut targets = Vec::new();
+        for (pattern, stages) in raw.targets.unwrap_or_default() {
+            targets.push((glob("targets", &pattern)?, stages));
         }
         let mut rules = BTreeMap::new();
         for (name, table) in raw.rules.unwrap_or_default() {
@@ -161,6 +166,7 @@ impl Config {
             severity,
             per_file_ignores,
             context: raw.context.unwrap_or_default(),
+            targets,
             rules,
         })
     }
@@ -263,6 +269,9 @@ pub struct Settings {
     rules: BTreeMap<String, toml::Table>,
     /// The build context of this Dockerfile, when the config or `--context` names one.
     pub context: Option<PathBuf>,
+    /// Stages of this Dockerfile that are built with `--target` (`[targets]`): each is a
+    /// final stage as much as the last one.
+    pub targets: Vec<String>,
     /// Rules whose fixes `fix` applies (`None`: all).
     fixable: Option<Vec<&'static str>>,
 }
@@ -376,15 +385,25 @@ impl Resolver {
             .unwrap_or_else(|| pick(&|c| c.select.clone()));
         let mut ignore = pick(&|c| c.ignore.clone());
         ignore.extend(self.overrides.ignore.iter().cloned());
+        let mut targets = Vec::new();
         if let Some(config) = config {
             let absolute =
                 std::path::absolute(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
-            let config_dir =
-                std::path::absolute(&config.dir).unwrap_or_else(|_| config.dir.clone());
+            // A config read from a bare file name lives in the current directory.
+            let dir = match config.dir.as_os_str().is_empty() {
+                true => Path::new("."),
+                false => config.dir.as_path(),
+            };
+            let config_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
             let relative = absolute.strip_prefix(&config_dir).unwrap_or(&absolute);
             for (glob, names) in &config.per_file_ignores {
                 if glob.is_match(relative) {
                     ignore.extend(names.iter().cloned());
+                }
+            }
+            for (glob, stages) in &config.targets {
+                if glob.is_match(relative) {
+                    targets.extend(stages.iter().cloned());
                 }
             }
         }
@@ -438,6 +457,7 @@ impl Resolver {
                 .context
                 .clone()
                 .or_else(|| config.and_then(|c| context_of(c, dockerfile))),
+            targets,
             fixable: None,
         }
     }
@@ -501,6 +521,20 @@ mod tests {
         assert!(s.is_enabled(cache));
         assert_eq!(s.severity_of(cache), Severity::Error);
         assert_eq!(s.fail_on, FailOn::Warning);
+    }
+
+    #[test]
+    fn targets_match_dockerfile_globs() {
+        let config = Config::parse(
+            "[targets]\n\"services/*/Dockerfile\" = [\"runtime\"]\n\"services/api/Dockerfile\" = [\"dev\"]\n",
+            Path::new("/p/lint.toml"),
+        )
+        .unwrap();
+        let resolver = Resolver::new(None, false, Overrides::default());
+        let api = resolver.resolve(Path::new("/p/services/api/Dockerfile"), Some(&config));
+        assert_eq!(api.targets, ["runtime", "dev"]);
+        let other = resolver.resolve(Path::new("/p/tools/Dockerfile"), Some(&config));
+        assert!(other.targets.is_empty());
     }
 
     #[test]

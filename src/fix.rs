@@ -1,6 +1,7 @@
 //! Fixes: byte-range edits with a title and an applicability, applied until the file is
 //! stable, reverted when they would break parsing.
 
+pub mod merge;
 pub mod shell;
 
 use crate::rule::Diagnostic;

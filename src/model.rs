@@ -17,8 +17,11 @@ use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword}
 use crate::syntax::shell::{self, Script};
 
 pub mod commands;
+pub mod cost;
 pub mod effects;
 pub mod images;
+pub mod indexes;
+pub mod manifests;
 pub mod merge;
 pub mod mounts;
 pub mod paths;
@@ -38,6 +41,27 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// ARGs declared before the first FROM (usable in FROM lines).
     pub global_args: Vars,
+    /// COPY and ADD instructions that copy from the build context, in file order.
+    pub context_copies: Vec<ContextCopy>,
+}
+
+/// A COPY or ADD from the build context (no `--from`).
+#[derive(Debug, Clone)]
+pub struct ContextCopy {
+    pub instruction: usize,
+    pub stage: usize,
+    /// Sources as written.
+    pub sources: Vec<String>,
+    /// The destination, absolute (joined to WORKDIR, variables expanded); `None` when it
+    /// cannot be resolved.
+    pub dest: Option<String>,
+}
+
+impl ContextCopy {
+    /// It copies the whole context (`COPY . .`).
+    pub fn copies_everything(&self) -> bool {
+        self.sources.len() == 1 && matches!(self.sources[0].as_str(), "." | "./")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +180,34 @@ impl Run {
         self.script.as_ref().map_or(&[], |s| &s.commands)
     }
 
+    /// Whether what a command downloads into its tool's cache is still in the layer when
+    /// the RUN ends: not in a cache mount, not disabled, not deleted (by Debian's
+    /// `docker-clean` or `apt` for apt's archive, or by the RUN itself).
+    pub fn keeps_cache(&self, cache: &effects::CacheUse) -> bool {
+        let Some(dir) = cache.dir.as_deref() else {
+            return false;
+        };
+        if self.cache_mount_covering(dir).is_some()
+            || !cache.disablers.is_empty()
+            || cache.disabled_by_env.is_some()
+        {
+            return false;
+        }
+        let is_apt_archive =
+            std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        if is_apt_archive
+            && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt")
+        {
+            return false;
+        }
+        let removed = self.effects.paths.iter().any(|p| {
+            p.kind.removes()
+                && !matches!(p.path, paths::PathPattern::Unknown)
+                && (p.path.may_remove(dir) || p.path.may_be_within(dir))
+        });
+        !removed
+    }
+
     /// Cache mounts whose target is `dir` or a parent of it.
     pub fn cache_mount_covering(&self, dir: &str) -> Option<&Mount> {
         self.mounts
@@ -216,6 +268,29 @@ impl Model {
         false
     }
 
+    /// Per stage: whether its layers end up in a built image. The final stage and the stages
+    /// named in `targets` (`--target`) are built images; a stage's layers are in the image
+    /// of every stage that starts from it (`FROM <stage>`). A stage that is only copied or
+    /// mounted from ships none of its layers: how many it has changes no image.
+    pub fn ships_layers(&self, targets: &[String]) -> Vec<bool> {
+        let mut ships = vec![false; self.stages.len()];
+        let built = self.stages.iter().filter(|s| {
+            s.index + 1 == self.stages.len()
+                || s.name
+                    .as_deref()
+                    .is_some_and(|n| targets.iter().any(|t| t.eq_ignore_ascii_case(n)))
+        });
+        for stage in built {
+            let mut at = Some(stage.index);
+            // Parents come before their children, so the walk ends.
+            while let Some(s) = at.filter(|&s| !ships[s]) {
+                ships[s] = true;
+                at = self.stages[s].parent.filter(|&p| p < s);
+            }
+        }
+        ships
+    }
+
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
         let at = self.runs.partition_point(|r| r.instruction < instruction);
         self.runs.get(at).filter(|r| r.instruction == instruction)
@@ -267,6 +342,7 @@ impl<'a> Builder<'a> {
             model: Model {
                 stages: Vec::new(),
                 runs: Vec::new(),
+                context_copies: Vec::new(),
                 global_args: Vars::default(),
             },
             states: Vec::new(),
@@ -409,6 +485,16 @@ impl<'a> Builder<'a> {
                         push_switch(&mut state.switched, switch);
                     }
                 }
+                let dest = copy.dest.as_ref().and_then(|d| {
+                    let dest = expand(&d.value, state.scope.visible(), escape)?;
+                    Some(resolve_path(&state.workdir, &dest))
+                });
+                self.model.context_copies.push(ContextCopy {
+                    instruction: n,
+                    stage,
+                    sources: copy.sources.iter().map(|s| s.value.clone()).collect(),
+                    dest,
+                });
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::context::ContextFiles;
 use crate::fix::Fix;
 use crate::model::Model;
 use crate::source::{SourceFile, Span};
@@ -137,6 +138,21 @@ impl Ctx<'_> {
 
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
+    }
+
+    /// The build context: the one lint.toml or `--context` names, else the Dockerfile's
+    /// directory; `None` for standard input without a name, or when it cannot be read.
+    pub fn build_context(&self) -> Option<ContextFiles> {
+        let path = &self.file.path;
+        let dir = match &self.settings.context {
+            Some(dir) => dir.clone(),
+            None if path.as_os_str() == "-" => return None,
+            None => match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            },
+        };
+        ContextFiles::open(&dir, Some(path)).ok()
     }
 }
 

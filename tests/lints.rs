@@ -4,7 +4,9 @@
 //! - ```` ```dockerfile fixed ```` / ```` ```dockerfile fixed-unsafe ````: what the preceding
 //!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
 //! - ```` ```dockerfile good ````: the rule reports nothing;
-//! - ```` ```toml ````: lint.toml settings for the blocks after it.
+//! - ```` ```toml ````: lint.toml settings for the blocks after it;
+//! - ```` ```text <path> ````: a file of the build context of the `dockerfile` blocks after
+//!   it (the first one after a `dockerfile` block starts a new context).
 //!
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
@@ -13,7 +15,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{blocks, doc_settings, rule_documents};
+use common::{blocks, doc_settings, rule_documents, DocContexts, TempDir};
 use docklint::emit::{self, FileReport};
 use docklint::fix::Applicability;
 use docklint::rule::{Diagnostic, FixAvailability};
@@ -59,15 +61,18 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     let mut failures = Vec::new();
     let mut snapshot = String::new();
     let mut toml: Option<String> = None;
+    let contexts_dir = TempDir::new("doc-contexts");
+    let mut contexts = DocContexts::new(contexts_dir.path());
     let mut last_bad: Option<(String, usize)> = None;
     let (mut with_fix, mut without_fix) = (0, 0);
     for block in blocks(&markdown) {
         let at = format!("{}:{}", path.display(), block.line);
         let words: Vec<&str> = block.kind.split_whitespace().collect();
+        let context = contexts.see(&block).to_path_buf();
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
             ["dockerfile", kind] => {
-                let settings = doc_settings(rule.meta().name, toml.as_deref());
+                let settings = doc_settings(rule.meta().name, toml.as_deref(), &context);
                 let file = SourceFile::new("Dockerfile", block.text.clone());
                 let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
                     .into_iter()

@@ -905,6 +905,24 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                 executable: true,
             }]
         }
+        // `curl -o FILE`, `wget -O FILE` (not `-`, standard output).
+        "curl" | "wget" => {
+            let options: &[&str] = match name {
+                "curl" => &["-o", "--output"],
+                _ => &["-O", "--output-document"],
+            };
+            let at = option_operand(args, options).filter(|at| match at {
+                Operand::Arg(i) => args[*i] != "-",
+                Operand::ArgFrom(i, from) => args[*i].get(*from..) != Some("-"),
+                Operand::WorkingDirectory => false,
+            });
+            at.map(|at| PathUse::Write {
+                at,
+                executable: false,
+            })
+            .into_iter()
+            .collect()
+        }
         "find" => {
             let root = operands
                 .first()
@@ -1123,6 +1141,17 @@ mod tests {
                 executable: true
             }]
         );
+        assert_eq!(
+            path_uses(
+                "curl",
+                &["-fsSL", "-o", "/tmp/x.tgz", "https://example.com/x.tgz"]
+            ),
+            [PathUse::Write {
+                at: Operand::Arg(2),
+                executable: false
+            }]
+        );
+        assert!(path_uses("wget", &["-O", "-", "https://example.com/x"]).is_empty());
         assert!(path_uses("chmod", &["644", "/x"]).is_empty());
         assert_eq!(path_uses("chmod", &["+x", "/usr/local/bin/x"]).len(), 2);
         assert_eq!(reach("make", &["install"]), Reach::Unknown);

@@ -146,6 +146,21 @@ impl Instruction {
         self.flags_named(name).next()
     }
 
+    /// The heredoc of a RUN whose whole command is one heredoc (`RUN <<EOF` and nothing
+    /// else on the line): BuildKit hands its body to the shell as the script.
+    pub fn heredoc_script(&self) -> Option<&Heredoc> {
+        match (self.heredocs.as_slice(), self.command()) {
+            ([heredoc], Some(Command::Shell(_)))
+                if self.keyword == Keyword::Run
+                    && heredoc.fd.is_none()
+                    && shell_words(self.args_text.as_str()).len() == 1 =>
+            {
+                Some(heredoc)
+            }
+            _ => None,
+        }
+    }
+
     /// The command of RUN, CMD and ENTRYPOINT.
     pub fn command(&self) -> Option<&Command> {
         match &self.args {

@@ -190,18 +190,80 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
 }
 
 /// The settings a rule document's blocks are checked with: the default configuration, or
-/// the document's preceding ```` ```toml ```` block, fixing only `rule`.
-pub fn doc_settings(rule: &'static str, toml: Option<&str>) -> docklint::config::Settings {
+/// the document's preceding ```` ```toml ```` block, fixing only `rule`; `context` is the
+/// build context (an empty directory when the document gives none).
+pub fn doc_settings(
+    rule: &'static str,
+    toml: Option<&str>,
+    context: &Path,
+) -> docklint::config::Settings {
     use docklint::config::{Config, Overrides, Resolver};
     let explicit = toml.map(|t| {
         Config::parse(t, Path::new("lint.toml"))
             .unwrap_or_else(|e| panic!("toml block: {}", e.message))
     });
-    let mut resolver = Resolver::new(explicit, true, Overrides::default());
+    let overrides = Overrides {
+        context: Some(context.to_path_buf()),
+        ..Overrides::default()
+    };
+    let mut resolver = Resolver::new(explicit, true, overrides);
     resolver
         .settings_for(Path::new("Dockerfile"))
         .expect("settings")
         .fixing_only(&[rule])
+}
+
+/// The path of a context-file block (```` ```text requirements.txt ````), if it is one.
+pub fn context_file(block: &Block) -> Option<&str> {
+    match block.kind.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["text", path] => Some(path),
+        _ => None,
+    }
+}
+
+/// The build contexts of a rule document, made under `root`: context-file blocks are the
+/// files of the context of the `dockerfile` blocks after them; the first context-file block
+/// after a `dockerfile` block starts a new context. Before any, the context is empty.
+pub struct DocContexts {
+    root: PathBuf,
+    current: PathBuf,
+    made: usize,
+    /// A `dockerfile` block came since the last context-file block.
+    used: bool,
+}
+
+impl DocContexts {
+    pub fn new(root: &Path) -> DocContexts {
+        let current = root.join("context-0");
+        let _ = std::fs::remove_dir_all(&current);
+        std::fs::create_dir_all(&current).expect("create context dir");
+        DocContexts {
+            root: root.to_path_buf(),
+            current,
+            made: 0,
+            used: true,
+        }
+    }
+
+    /// Takes a block in document order; returns the context a `dockerfile` block is checked in.
+    pub fn see(&mut self, block: &Block) -> &Path {
+        if let Some(path) = context_file(block) {
+            if std::mem::take(&mut self.used) {
+                self.made += 1;
+                self.current = self.root.join(format!("context-{}", self.made));
+                let _ = std::fs::remove_dir_all(&self.current);
+                std::fs::create_dir_all(&self.current).expect("create context dir");
+            }
+            let file = self.current.join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).expect("create context parent");
+            }
+            std::fs::write(&file, &block.text).expect("write context file");
+        } else if block.kind.starts_with("dockerfile") {
+            self.used = true;
+        }
+        &self.current
+    }
 }
 
 /// Every `lints/**/*.md`, sorted.
