@@ -123,13 +123,8 @@ impl Suppressions {
 /// its own above it, indented like it. None outside every instruction.
 pub fn ignore_edit(file: &SourceFile, df: &Dockerfile, offset: usize, rule: &str) -> Option<Edit> {
     let text = &file.text;
-    let at = df
-        .instructions
-        .partition_point(|i| i.span.end < offset);
-    let instruction = df
-        .instructions
-        .get(at)
-        .filter(|i| i.span.start <= offset)?;
+    let at = df.instructions.partition_point(|i| i.span.end < offset);
+    let instruction = df.instructions.get(at).filter(|i| i.span.start <= offset)?;
     let existing = Suppressions::collect(text, df)
         .items
         .into_iter()

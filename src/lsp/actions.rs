@@ -129,10 +129,8 @@ fn fix_all_edit(file: &SourceFile, settings: &Settings) -> Option<TextEdit> {
         .take_while(|(x, y)| x == y)
         .map(|(x, _)| x.len_utf8())
         .sum();
-    let edit = crate::fix::Edit::replace(
-        prefix..old.len() - suffix,
-        &new[prefix..new.len() - suffix],
-    );
+    let edit =
+        crate::fix::Edit::replace(prefix..old.len() - suffix, &new[prefix..new.len() - suffix]);
     Some(convert::text_edit(file, &edit))
 }
 

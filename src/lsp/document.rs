@@ -24,7 +24,9 @@ impl Kind {
     /// `.dockerignore` and `<name>.dockerignore` are ignore files; the client sends only
     /// what it was set up for, so everything else is a Dockerfile.
     pub fn of(path: &Path) -> Kind {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase());
         match name {
             Some(name) if name.ends_with(".dockerignore") || name == ".dockerignore" => {
                 Kind::DockerIgnore

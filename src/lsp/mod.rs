@@ -25,10 +25,9 @@ use lsp_types::{
     DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileSystemWatcher, GlobPattern,
-    HoverParams, HoverProviderCapability, InitializeParams, PublishDiagnosticsParams,
-    Registration, RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions, Uri,
+    HoverParams, HoverProviderCapability, InitializeParams, PublishDiagnosticsParams, Registration,
+    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 
 use crate::config::{Overrides, Resolver, Settings, CONFIG_FILE_NAME};
@@ -178,17 +177,17 @@ impl<'c> Server<'c> {
                 {
                     let uri = p.text_document.uri;
                     // Full sync: the last change holds the whole text.
-                    if let (Some(doc), Some(change)) =
-                        (self.documents.get_mut(&uri), p.content_changes.into_iter().last())
-                    {
+                    if let (Some(doc), Some(change)) = (
+                        self.documents.get_mut(&uri),
+                        p.content_changes.into_iter().last(),
+                    ) {
                         doc.set_text(p.text_document.version, change.text);
                         self.dirty.insert(uri);
                     }
                 }
             }
             DidSaveTextDocument::METHOD => {
-                if let Ok(p) = n.extract::<DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD)
-                {
+                if let Ok(p) = n.extract::<DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD) {
                     let saved = convert::path_of(&p.text_document.uri);
                     if saved.is_some_and(|p| p.ends_with(CONFIG_FILE_NAME)) {
                         self.configuration_changed();
@@ -200,8 +199,7 @@ impl<'c> Server<'c> {
                 }
             }
             DidCloseTextDocument::METHOD => {
-                if let Ok(p) =
-                    n.extract::<DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
+                if let Ok(p) = n.extract::<DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
                 {
                     let uri = p.text_document.uri;
                     self.documents.remove(&uri);
