@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod emit;
 pub mod fix;
+pub mod lsp;
 pub mod model;
 pub mod rule;
 pub mod source;
@@ -36,6 +37,31 @@ pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
         diagnostics.iter_mut().for_each(|d| d.fix = None);
     }
     diagnostics
+}
+
+/// Lints a `.dockerignore`: a line Docker rejects is a `syntax-error` there (`docker build`
+/// fails before it starts). Nothing when `syntax-error` is off.
+pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
+    let Some(rule) = lints::find("syntax-error").map(|r| r.meta()) else {
+        return Vec::new();
+    };
+    if !settings.is_enabled(rule) {
+        return Vec::new();
+    }
+    let Err(error) = syntax::dockerignore::DockerIgnore::parse(&file.text) else {
+        return Vec::new();
+    };
+    vec![Diagnostic {
+        rule: rule.name,
+        family: rule.family,
+        severity: settings.severity_of(rule),
+        span: error.span,
+        message: format!("Docker rejects this .dockerignore: {}", error.message),
+        help: Some("`docker build` fails before it starts; fix or remove this line".into()),
+        labels: Vec::new(),
+        anchors: Vec::new(),
+        fix: None,
+    }]
 }
 
 fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<Diagnostic> {

@@ -38,6 +38,10 @@ fn main() -> ExitCode {
             dockerfile,
             format,
         } => context(&dir, dockerfile.as_deref(), format),
+        Command::Lsp => match docklint::lsp::run_stdio() {
+            Ok(()) => EXIT_CLEAN,
+            Err(e) => failed(format!("language server: {e}")),
+        },
         Command::DebugParse { files } => debug_parse(&files),
         Command::DebugDockerignore => debug_dockerignore(),
         Command::DebugEffects { files } => debug_effects(&files),
@@ -85,7 +89,8 @@ fn rules(format: DataFormat) -> u8 {
 fn explain(name: &str) -> u8 {
     match docklint::config::find_rule(name) {
         Some(rule) => {
-            let _ = std::io::stdout().write_all(rule.meta().doc.as_bytes());
+            let doc = docklint::emit::explain::render(rule.meta());
+            let _ = std::io::stdout().write_all(doc.as_bytes());
             EXIT_CLEAN
         }
         None => failed(format!(

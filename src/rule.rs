@@ -45,6 +45,10 @@ pub enum Phase {
     AfterSuppressions,
 }
 
+/// Where the rules' documentation is published: `<family>/<rule>.md` under it, as in
+/// `lints/`.
+pub const DOCS_URL: &str = "https://github.com/docklint/docklint/blob/main/lints";
+
 pub struct Meta {
     pub name: &'static str,
     pub family: &'static str,
@@ -58,6 +62,15 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The published page of the rule's `.md` (`lints/<family>/<rule_name>.md`).
+    pub fn docs_url(&self) -> String {
+        format!(
+            "{DOCS_URL}/{}/{}.md",
+            self.family,
+            self.name.replace('-', "_")
+        )
+    }
+
     /// First paragraph under "## What it does".
     pub fn summary(&self) -> String {
         let after = self

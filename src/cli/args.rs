@@ -40,6 +40,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DataFormat::Text)]
         format: DataFormat,
     },
+    /// Run the language server on standard input and output (diagnostics, quick fixes,
+    /// rule documentation on hover).
+    Lsp,
     /// Print BuildKit's view of the parse (keywords, flags, lines, heredocs), one JSON line
     /// per file. Used by the corpus check.
     #[command(hide = true)]

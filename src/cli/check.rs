@@ -13,9 +13,9 @@ use docklint::emit::escape;
 use docklint::emit::paint::Paint;
 use docklint::emit::{self, FileReport, Format, Options, Printer};
 use docklint::fix::Applicability;
-use docklint::rule::{Diagnostic, Severity};
+use docklint::rule::Diagnostic;
 use docklint::source::SourceFile;
-use docklint::syntax::dockerignore::{self, DockerIgnore};
+use docklint::syntax::dockerignore;
 use docklint::walk::{self, Found, Input};
 use docklint::FixOutcome;
 
@@ -160,8 +160,9 @@ struct Done {
     diagnostics: Vec<Diagnostic>,
     /// What fixing did (fix and diff modes).
     outcome: Option<FixOutcome>,
-    /// The file's `.dockerignore` (when `syntax-error` is on), and that rule's severity.
-    dockerignore: Option<(PathBuf, Severity)>,
+    /// The file's `.dockerignore` (when `syntax-error` is on), and the settings it is
+    /// linted with.
+    dockerignore: Option<(PathBuf, Settings)>,
 }
 
 /// One run's output and counts.
@@ -333,9 +334,9 @@ impl Run {
             dockerignore,
         } = done;
         // Each .dockerignore is read once, however many Dockerfiles use it.
-        if let Some((path, severity)) = dockerignore {
+        if let Some((path, settings)) = dockerignore {
             if self.reported_dockerignores.insert(path.clone()) {
-                if let Some(report) = rejected_dockerignore(path, severity) {
+                if let Some(report) = rejected_dockerignore(path, &settings) {
                     self.report(&report, 0, fail_on)?;
                 }
             }
@@ -542,9 +543,9 @@ fn process(input: &Input, settings: &Settings, stdin: Option<&[u8]>, mode: Mode)
     }))
 }
 
-/// The `.dockerignore` Docker would use for this Dockerfile, with the severity a problem
-/// in it has (none when `syntax-error` is off).
-fn dockerignore_of(dockerfile: &Path, settings: &Settings) -> Option<(PathBuf, Severity)> {
+/// The `.dockerignore` Docker would use for this Dockerfile (none when `syntax-error`,
+/// the only rule that reads it, is off).
+fn dockerignore_of(dockerfile: &Path, settings: &Settings) -> Option<(PathBuf, Settings)> {
     let rule = docklint::lints::find("syntax-error")?.meta();
     if !settings.is_enabled(rule) {
         return None;
@@ -556,28 +557,13 @@ fn dockerignore_of(dockerfile: &Path, settings: &Settings) -> Option<(PathBuf, S
             .unwrap_or_default()
     });
     let path = dockerignore::locate(Some(dockerfile), &context)?;
-    Some((path, settings.severity_of(rule)))
+    Some((path, settings.clone()))
 }
 
-/// A `.dockerignore` Docker rejects, as a `syntax-error` at the line it refuses (a build
-/// fails before it starts); none when Docker accepts it.
-fn rejected_dockerignore(path: PathBuf, severity: Severity) -> Option<FileReport> {
-    let rule = docklint::lints::find("syntax-error")?.meta();
+/// A `.dockerignore` Docker rejects, as a `syntax-error` at the line it refuses; none when
+/// Docker accepts it.
+fn rejected_dockerignore(path: PathBuf, settings: &Settings) -> Option<FileReport> {
     let file = SourceFile::from_bytes(&path, std::fs::read(&path).ok()?);
-    let error = DockerIgnore::parse(&file.text).err()?;
-    let diagnostic = Diagnostic {
-        rule: rule.name,
-        family: rule.family,
-        severity,
-        span: error.span,
-        message: format!("Docker rejects this .dockerignore: {}", error.message),
-        help: Some("`docker build` fails before it starts; fix or remove this line".into()),
-        labels: Vec::new(),
-        anchors: Vec::new(),
-        fix: None,
-    };
-    Some(FileReport {
-        file,
-        diagnostics: vec![diagnostic],
-    })
+    let diagnostics = docklint::lint_dockerignore(&file, settings);
+    (!diagnostics.is_empty()).then_some(FileReport { file, diagnostics })
 }

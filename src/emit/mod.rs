@@ -6,6 +6,7 @@ pub mod concise;
 pub mod diff;
 pub mod escape;
 pub mod excerpt;
+pub mod explain;
 pub mod json;
 pub mod paint;
 pub mod statistics;
