@@ -56,7 +56,15 @@ pub struct Meta {
     pub doc: &'static str,
 }
 
+/// Where the rules' documentation is published: the repository's `lints/` folder.
+const DOCS_BASE: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/lints/");
+
 impl Meta {
+    /// The address of the rule's `.md` (`lints/<family>/<rule_name>.md`).
+    pub fn doc_url(&self) -> String {
+        format!("{DOCS_BASE}{}/{}.md", self.family, self.name.replace('-', "_"))
+    }
+
     /// First paragraph under "## What it does".
     pub fn summary(&self) -> String {
         let after = self
