@@ -62,7 +62,11 @@ const DOCS_BASE: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/lints/
 impl Meta {
     /// The address of the rule's `.md` (`lints/<family>/<rule_name>.md`).
     pub fn doc_url(&self) -> String {
-        format!("{DOCS_BASE}{}/{}.md", self.family, self.name.replace('-', "_"))
+        format!(
+            "{DOCS_BASE}{}/{}.md",
+            self.family,
+            self.name.replace('-', "_")
+        )
     }
 
     /// First paragraph under "## What it does".

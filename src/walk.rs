@@ -136,8 +136,11 @@ fn expand(path: &Path, stdin_name: Option<&Path>) -> Box<dyn Iterator<Item = Fou
 
 /// `.dockerignore` or `<dockerfile>.dockerignore`.
 fn is_dockerignore_name(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".dockerignore"))
+    path.file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".dockerignore")
+    })
 }
 
 /// A `.dockerignore` given by name (a pre-commit hook passes the changed ones) is linted
@@ -167,7 +170,10 @@ fn users_of_dockerignore(path: &Path) -> impl Iterator<Item = Found> {
             .collect()
     } else {
         let dockerfile = dir.join(&stem);
-        vec![dockerfile].into_iter().filter(|p| p.is_file()).collect()
+        vec![dockerfile]
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect()
     };
     users.sort();
     users.into_iter().map(|p| Found::Lint(Input::File(p)))

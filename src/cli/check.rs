@@ -453,7 +453,8 @@ impl Run {
                 None => (None, std::mem::take(&mut self.totals)),
             };
             let summary = match self.mode {
-                Mode::Lint if summary_to_stderr => None,
+                // Workflow commands are read in a job log, beside the summary.
+                Mode::Lint if summary_to_stderr && self.format != Format::Github => None,
                 Mode::Lint => Some(totals.check_summary()),
                 Mode::Fix(min) => Some(totals.fix_summary(min)),
                 Mode::Diff(min) => Some(totals.diff_summary(min)),

@@ -5,7 +5,6 @@
 use super::xml::{escape, DECLARATION};
 use super::{range, FileReport};
 
-
 pub const FOOTER: &str = "</checkstyle>\n";
 
 pub fn start(out: &mut String) {

@@ -195,7 +195,9 @@ impl Writer {
         )?;
         let json = serde_json::to_vec_pretty(&driver).map_err(io::Error::other)?;
         write_indented(out, &json, RUN_INDENT + 2)?;
-        out.write_all(b"\n      },\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": ")?;
+        out.write_all(
+            b"\n      },\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": ",
+        )?;
         self.results = Some(ArrayWriter::nested(RUN_INDENT));
         Ok(())
     }
@@ -257,7 +259,9 @@ fn descriptor(meta: &'static Meta) -> RuleDescriptor {
         default_configuration: Configuration {
             level: level(meta.severity),
         },
-        properties: RuleProperties { tags: [meta.family] },
+        properties: RuleProperties {
+            tags: [meta.family],
+        },
     }
 }
 
@@ -400,8 +404,14 @@ mod tests {
     #[test]
     fn paths_become_uri_references() {
         assert_eq!(uri(Path::new("./app/Dockerfile")), "app/Dockerfile");
-        assert_eq!(uri(Path::new("my app/Docker file")), "my%20app/Docker%20file");
-        assert_eq!(uri(Path::new("/srv/x#1/Dockerfile")), "file:///srv/x%231/Dockerfile");
+        assert_eq!(
+            uri(Path::new("my app/Docker file")),
+            "my%20app/Docker%20file"
+        );
+        assert_eq!(
+            uri(Path::new("/srv/x#1/Dockerfile")),
+            "file:///srv/x%231/Dockerfile"
+        );
         assert_eq!(uri(Path::new("é")), "%C3%A9");
     }
 
