@@ -47,7 +47,7 @@ pub enum Phase {
 
 /// Where the rules' documentation is published: `<family>/<rule>.md` under it, as in
 /// `lints/`.
-pub const DOCS_URL: &str = "https://github.com/docklint/docklint/blob/main/lints";
+pub const DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/lints");
 
 pub struct Meta {
     pub name: &'static str,

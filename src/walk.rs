@@ -128,9 +128,55 @@ fn expand(path: &Path, stdin_name: Option<&Path>) -> Box<dyn Iterator<Item = Fou
             message: e.to_string(),
         },
         Ok(m) if m.is_dir() => return Box::new(walk_dir(path)),
+        Ok(_) if is_dockerignore_name(path) => return Box::new(users_of_dockerignore(path)),
         Ok(_) => Found::Lint(Input::File(path.to_path_buf())),
     };
     Box::new(std::iter::once(found))
+}
+
+/// `.dockerignore` or `<dockerfile>.dockerignore`.
+fn is_dockerignore_name(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".dockerignore")
+    })
+}
+
+/// A `.dockerignore` given by name (a pre-commit hook passes the changed ones) is linted
+/// through the Dockerfiles that use it: `<name>.dockerignore` through `<name>` beside it,
+/// `.dockerignore` through the Dockerfiles in its directory. With none, nothing is linted.
+fn users_of_dockerignore(path: &Path) -> impl Iterator<Item = Found> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let stem = name
+        .as_deref()
+        .and_then(|n| n.get(..n.len() - ".dockerignore".len()))
+        .unwrap_or_default()
+        .to_string();
+    let mut users: Vec<PathBuf> = if stem.is_empty() {
+        let listed = std::fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        });
+        listed
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| is_dockerfile_name(&e.file_name().to_string_lossy()))
+            .map(|e| dir.join(e.file_name()))
+            .collect()
+    } else {
+        let dockerfile = dir.join(&stem);
+        vec![dockerfile]
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect()
+    };
+    users.sort();
+    users.into_iter().map(|p| Found::Lint(Input::File(p)))
 }
 
 fn walk_dir(dir: &Path) -> impl Iterator<Item = Found> {

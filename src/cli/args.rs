@@ -71,6 +71,16 @@ pub enum CheckFormat {
     Concise,
     /// One JSON array.
     Json,
+    /// A SARIF 2.1.0 log (GitHub code scanning), with rule documentation and fixes.
+    Sarif,
+    /// GitHub Actions workflow commands: annotations on the lines.
+    Github,
+    /// GitLab's Code Quality report (JSON).
+    Gitlab,
+    /// Checkstyle XML.
+    Checkstyle,
+    /// JUnit XML: a test suite per file, a failing test per diagnostic.
+    Junit,
 }
 
 impl From<CheckFormat> for Format {
@@ -79,6 +89,11 @@ impl From<CheckFormat> for Format {
             CheckFormat::Text => Format::Text,
             CheckFormat::Concise => Format::Concise,
             CheckFormat::Json => Format::Json,
+            CheckFormat::Sarif => Format::Sarif,
+            CheckFormat::Github => Format::Github,
+            CheckFormat::Gitlab => Format::Gitlab,
+            CheckFormat::Checkstyle => Format::Checkstyle,
+            CheckFormat::Junit => Format::Junit,
         }
     }
 }

@@ -34,10 +34,11 @@ enum Mode {
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    // Every run of `check --format json` prints one array, even one that fails early.
+    // Every run of `check --format json` prints one array, even one that fails early (and
+    // the other report formats one report).
     let empty_array = || {
-        if args.format() == Format::Json {
-            println!("[]");
+        if args.format().is_report() {
+            let _ = io::stdout().write_all(&Printer::<Vec<u8>>::empty_report(args.format()));
         }
     };
     let refuse = |message: String| {
@@ -111,12 +112,15 @@ fn misuse(args: &CheckArgs) -> Option<String> {
                 .into(),
         );
     }
-    if args.fix && args.reads_stdin() && args.format() == Format::Json {
+    if args.fix && args.reads_stdin() && args.format().is_report() {
         return Some(
-            "--fix with \"-\" prints the fixed file on standard output, where the JSON would \
-             go; use --diff, or --format json without --fix"
+            "--fix with \"-\" prints the fixed file on standard output, where the report would \
+             go; use --diff, or the report format without --fix"
                 .into(),
         );
+    }
+    if args.statistics && !args.format().has_statistics() {
+        return Some("--statistics is shown as text, concise or json".into());
     }
     None
 }
@@ -441,7 +445,7 @@ impl Run {
     fn finish(mut self) -> u8 {
         let written = (|| -> io::Result<()> {
             self.data.flush()?;
-            let summary_to_stderr = self.format == Format::Json;
+            let summary_to_stderr = self.format.is_report();
             let (mut out, totals) = match self.printer.take() {
                 Some(printer) => {
                     let (out, totals) = printer.finish()?;
@@ -450,7 +454,8 @@ impl Run {
                 None => (None, std::mem::take(&mut self.totals)),
             };
             let summary = match self.mode {
-                Mode::Lint if summary_to_stderr => None,
+                // Workflow commands are read in a job log, beside the summary.
+                Mode::Lint if summary_to_stderr && self.format != Format::Github => None,
                 Mode::Lint => Some(totals.check_summary()),
                 Mode::Fix(min) => Some(totals.fix_summary(min)),
                 Mode::Diff(min) => Some(totals.diff_summary(min)),

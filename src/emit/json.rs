@@ -47,32 +47,66 @@ pub struct JsonEdit<'a> {
 }
 
 /// Writes one JSON array an element at a time, so that no run holds its whole output:
-/// `[]` when empty, else pretty-printed elements indented by two spaces.
+/// `[]` when empty, else pretty-printed elements one level deeper than the array.
 #[derive(Debug, Default)]
 pub struct ArrayWriter {
     items: usize,
+    /// Spaces before the array's closing bracket: 0 for a document that is one array,
+    /// more for an array inside a document (SARIF's results).
+    indent: usize,
     /// One element's text, kept between elements to save its allocations.
     buffer: Vec<u8>,
 }
 
 impl ArrayWriter {
+    /// An array that is the value of a member `indent` spaces deep in a document.
+    pub fn nested(indent: usize) -> Self {
+        ArrayWriter {
+            indent,
+            ..ArrayWriter::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+
     pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
         self.buffer.clear();
         serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
-        // One level deeper than serde_json puts it: two spaces before every line (strings
-        // hold no raw line breaks in JSON).
-        for (i, line) in self.buffer.split(|&b| b == b'\n').enumerate() {
-            out.write_all(if i == 0 { b"  " } else { b"\n  " })?;
-            out.write_all(line)?;
-        }
+        out.write_all(&b" ".repeat(self.indent + 2))?;
+        write_indented(out, &self.buffer, self.indent + 2)?;
         self.items += 1;
         Ok(())
     }
 
     pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
-        out.write_all(if self.items == 0 { b"[]\n" } else { b"\n]\n" })
+        if self.items == 0 {
+            out.write_all(b"[]")?;
+        } else {
+            out.write_all(b"\n")?;
+            out.write_all(&b" ".repeat(self.indent))?;
+            out.write_all(b"]")?;
+        }
+        if self.indent == 0 {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
+}
+
+/// Pretty-printed JSON with every line after the first `indent` spaces deeper (strings
+/// hold no raw line breaks in JSON, so every line break is serde_json's).
+pub fn write_indented(out: &mut impl Write, json: &[u8], indent: usize) -> io::Result<()> {
+    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+            out.write_all(&b" ".repeat(indent))?;
+        }
+        out.write_all(line)?;
+    }
+    Ok(())
 }
 
 /// The diagnostics of one file, as array elements.
