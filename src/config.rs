@@ -61,6 +61,7 @@ struct RawConfig {
     ignore: Option<Vec<Spanned<String>>>,
     fail_on: Option<FailOn>,
     cache_strategy: Option<CacheStrategy>,
+    targets: Option<Vec<String>>,
     severity: Option<BTreeMap<Spanned<String>, Level>>,
     per_file_ignores: Option<BTreeMap<String, Vec<Spanned<String>>>>,
     context: Option<BTreeMap<String, String>>,
@@ -85,6 +86,7 @@ pub struct Config {
     ignore: Option<Vec<String>>,
     fail_on: Option<FailOn>,
     cache_strategy: Option<CacheStrategy>,
+    targets: Option<Vec<String>>,
     severity: BTreeMap<String, Level>,
     per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
     context: BTreeMap<String, String>,
@@ -158,6 +160,7 @@ impl Config {
             ignore,
             fail_on: raw.fail_on,
             cache_strategy: raw.cache_strategy,
+            targets: raw.targets,
             severity,
             per_file_ignores,
             context: raw.context.unwrap_or_default(),
@@ -233,6 +236,8 @@ pub struct Settings {
     severity: HashMap<&'static str, Severity>,
     pub fail_on: FailOn,
     pub cache_strategy: CacheStrategy,
+    /// Stages built as images with `--target`, besides the last stage of each file.
+    pub targets: Vec<String>,
     rules: BTreeMap<String, toml::Table>,
     /// The build context of this Dockerfile, when the config or `--context` names one.
     pub context: Option<PathBuf>,
@@ -397,6 +402,7 @@ impl Resolver {
                 .rev()
                 .find_map(|c| c.cache_strategy)
                 .unwrap_or(CacheStrategy::Mount),
+            targets: pick(&|c| c.targets.clone()),
             rules,
             context: self
                 .overrides
