@@ -138,6 +138,24 @@ impl Ctx<'_> {
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
     }
+
+    /// The build context of the file: the one configured (`[context]`, `--context`), else
+    /// the directory of a Dockerfile read from disk; `None` for text that is no file
+    /// (standard input, the documentation's examples).
+    pub fn build_context(&self) -> Option<std::path::PathBuf> {
+        if let Some(context) = &self.settings.context {
+            return Some(context.clone());
+        }
+        if !self.file.path.is_file() {
+            return None;
+        }
+        let parent = self.file.path.parent()?;
+        Some(if parent.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            parent.to_path_buf()
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
