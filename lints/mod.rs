@@ -28,6 +28,16 @@ catalogue! {
     layers {
         consecutive_run::ConsecutiveRun,
     }
+    stages {
+        build_tools_in_final_stage::BuildToolsInFinalStage,
+        missing_multistage_split::MissingMultistageSplit,
+        heavy_base_image::HeavyBaseImage,
+        unused_stage::UnusedStage,
+        dev_dependencies_in_final_stage::DevDependenciesInFinalStage,
+    }
+    build {
+        build_heap_too_large::BuildHeapTooLarge,
+    }
 }
 
 /// Every rule, in catalogue order.

@@ -4,7 +4,9 @@
 //! - ```` ```dockerfile fixed ```` / ```` ```dockerfile fixed-unsafe ````: what the preceding
 //!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
 //! - ```` ```dockerfile good ````: the rule reports nothing;
-//! - ```` ```toml ````: lint.toml settings for the blocks after it.
+//! - ```` ```toml ````: lint.toml settings for the blocks after it;
+//! - ```` ```<language> <path> ```` (`json package.json`, `text .dockerignore`): a file of the
+//!   build context the blocks after it are linted with.
 //!
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
@@ -13,7 +15,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{blocks, doc_settings, rule_documents};
+use common::{blocks, doc_settings, rule_documents, TempDir};
 use docklint::emit::{self, FileReport};
 use docklint::fix::Applicability;
 use docklint::rule::{Diagnostic, FixAvailability};
@@ -59,6 +61,7 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     let mut failures = Vec::new();
     let mut snapshot = String::new();
     let mut toml: Option<String> = None;
+    let mut context: Option<TempDir> = None;
     let mut last_bad: Option<(String, usize)> = None;
     let (mut with_fix, mut without_fix) = (0, 0);
     for block in blocks(&markdown) {
@@ -66,8 +69,17 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
         let words: Vec<&str> = block.kind.split_whitespace().collect();
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
+            [language, path] if *language != "dockerfile" => {
+                context
+                    .get_or_insert_with(|| TempDir::new("doc-context"))
+                    .write(path, &block.text);
+            }
             ["dockerfile", kind] => {
-                let settings = doc_settings(rule.meta().name, toml.as_deref());
+                let settings = doc_settings(
+                    rule.meta().name,
+                    toml.as_deref(),
+                    context.as_ref().map(|c| c.path()),
+                );
                 let file = SourceFile::new("Dockerfile", block.text.clone());
                 let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
                     .into_iter()
@@ -141,7 +153,7 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                     other => failures.push(format!("{at}: unknown block kind `{other}`")),
                 }
             }
-            ["text", ..] | ["sh"] | [] => {}
+            ["text"] | ["sh"] | [] => {}
             _ => failures.push(format!("{at}: unknown block `{}`", block.kind)),
         }
     }

@@ -62,7 +62,7 @@ pub fn doc_cases(contexts: &Path) -> Vec<Case> {
                         original: block.text.clone(),
                         context,
                         naive: None,
-                        settings: doc_settings(rule.meta().name, toml.as_deref()),
+                        settings: doc_settings(rule.meta().name, toml.as_deref(), None),
                         notes,
                     });
                 }

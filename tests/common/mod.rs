@@ -150,14 +150,23 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
 }
 
 /// The settings a rule document's blocks are checked with: the default configuration, or
-/// the document's preceding ```` ```toml ```` block, fixing only `rule`.
-pub fn doc_settings(rule: &'static str, toml: Option<&str>) -> docklint::config::Settings {
+/// the document's preceding ```` ```toml ```` block, and the build context of its file
+/// blocks; fixing only `rule`.
+pub fn doc_settings(
+    rule: &'static str,
+    toml: Option<&str>,
+    context: Option<&Path>,
+) -> docklint::config::Settings {
     use docklint::config::{Config, Overrides, Resolver};
     let explicit = toml.map(|t| {
         Config::parse(t, Path::new("lint.toml"))
             .unwrap_or_else(|e| panic!("toml block: {}", e.message))
     });
-    let mut resolver = Resolver::new(explicit, true, Overrides::default());
+    let overrides = Overrides {
+        context: context.map(Path::to_path_buf),
+        ..Overrides::default()
+    };
+    let mut resolver = Resolver::new(explicit, true, overrides);
     resolver
         .settings_for(Path::new("Dockerfile"))
         .expect("settings")
