@@ -47,6 +47,9 @@
 //!   the summary lists them; `tests/lints.rs` still checks them without a build.
 //! - `RUN --network` and `--security`: buildah 1.28 refuses them ("RUN only supports the
 //!   --mount flag"); such examples are skipped by name.
+//! - relative mount targets (`target=~/.cache/pip`, `target=pkg/mod`): BuildKit joins them
+//!   to WORKDIR, buildah 1.28 refuses them ("must be an absolute path"). Such examples are
+//!   skipped by name; `tests/lints.rs` checks where docklint moves the mount.
 //! - mount stubs: buildah removes a mount's target directory after the RUN when it made it,
 //!   but keeps the missing parents it created, owned by root (mode 755). BuildKit's newer
 //!   versions remove those too. When the image already had the target, buildah 1.28 removes
@@ -408,8 +411,14 @@ fn skip_reason<'a>(
                     }
                 }
                 (Keyword::Run, _) => {
-                    for flag in instruction.flags.iter().filter(|f| f.name != "mount") {
-                        unsupported.insert(format!("RUN --{}", flag.name));
+                    for flag in &instruction.flags {
+                        if flag.name != "mount" {
+                            unsupported.insert(format!("RUN --{}", flag.name));
+                        } else if flag.value.as_deref().is_some_and(has_relative_target) {
+                            unsupported.insert(
+                                "a relative mount target (BuildKit joins it to WORKDIR)".into(),
+                            );
+                        }
                     }
                 }
                 _ => {}
@@ -430,6 +439,16 @@ fn skip_reason<'a>(
         ));
     }
     (!reasons.is_empty()).then(|| Skip::Other(reasons.join("; ")))
+}
+
+/// A `--mount` value whose target, as written, is neither absolute nor a variable.
+fn has_relative_target(mount: &str) -> bool {
+    mount.split(',').any(|option| {
+        option
+            .split_once('=')
+            .filter(|(key, _)| ["target", "dst", "destination"].contains(key))
+            .is_some_and(|(_, value)| !value.starts_with('/') && !value.starts_with('$'))
+    })
 }
 
 /// `python:3.12` -> `docker.io/library/python:3.12`, as the short-name settings resolve it.

@@ -324,6 +324,9 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
             continue;
         }
         let mut plan_doubts = doubts.clone();
+        if let Some((_, why)) = run.switched.iter().find(|(t, _)| *t == tool.name) {
+            plan_doubts.push(why.clone());
+        }
         if tool.unproved {
             plan_doubts.push(format!(
                 "{}'s cache mount follows its documentation and source; no build here proves it",

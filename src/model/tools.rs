@@ -1424,14 +1424,20 @@ rpm_tool!(
     &[KEEP_RPMS, REFRESH]
 );
 // yum has no `--refresh`: its metadata may be older in the mount than a fresh build's.
-rpm_tool!(YUM, "yum", "yum", "/var/cache/yum", None, &[KEEP_RPMS]);
-// microdnf on UBI shares yum's directory.
+rpm_tool!(
+    YUM,
+    "yum",
+    "yum",
+    "/var/cache/yum",
+    Some("`yum` is dnf on RHEL 8 and later, whose cache is /var/cache/dnf"),
+    &[KEEP_RPMS]
+);
 rpm_tool!(
     MICRODNF,
     "microdnf",
     "microdnf",
     "/var/cache/yum",
-    None,
+    Some("microdnf's default directory differs between its versions"),
     &[KEEP_RPMS, REFRESH]
 );
 rpm_tool!(
@@ -1484,6 +1490,69 @@ pub static ZYPPER: Tool = Tool {
     unproved: true,
     mount_env: &[],
 };
+
+/// Files and commands that make a tool run as another major version, whose caches are
+/// elsewhere: Yarn 2+ ("berry") keeps packages in `~/.yarn/berry/cache` or the project's
+/// `.yarn/cache`, and with Plug'n'Play loads them from there when the app runs, so no mount
+/// may take them out of the image. The global `yarn` of the Node images is Yarn 1; a
+/// project's `.yarnrc.yml` (`yarnPath`) or corepack switches it.
+struct Switch {
+    tool: &'static str,
+    /// Context files that switch it (a directory or glob source may hold them too).
+    files: &'static [&'static str],
+    /// Commands that switch it: the program and its leading operands.
+    commands: &'static [&'static [&'static str]],
+    /// What the other version does with its cache.
+    then: &'static str,
+}
+
+static SWITCHES: &[Switch] = &[Switch {
+    tool: "yarn",
+    files: &[".yarnrc.yml", ".yarn"],
+    commands: &[&["corepack"], &["yarn", "set"], &["yarn", "policies"]],
+    then: "Yarn 2 and later keep packages elsewhere, and with Plug'n'Play load them from that cache when the app runs",
+}];
+
+/// A COPY or ADD source that may switch a tool: one of its files, or a source that may
+/// hold one (the context's root, a directory, a glob).
+pub fn switched_by_source(source: &str) -> Option<(&'static str, String)> {
+    let path = source.trim_start_matches("./").trim_end_matches('/');
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let opaque = path.is_empty()
+        || path == "."
+        || source.ends_with('/')
+        || path.contains(['*', '?', '['])
+        || !name.contains('.');
+    SWITCHES.iter().find_map(|s| {
+        if opaque {
+            Some((s.tool, format!("`{source}` from the build context may hold a {} that switches {} to another version: {}", s.files[0], s.tool, s.then)))
+        } else if s.files.contains(&name) {
+            Some((s.tool, format!("the build context's {name} may switch {} to another version: {}", s.tool, s.then)))
+        } else {
+            None
+        }
+    })
+}
+
+/// A command that switches a tool to another version.
+pub fn switched_by_command(program: &str, args: &[&str]) -> Option<(&'static str, String)> {
+    SWITCHES.iter().find_map(|s| {
+        s.commands
+            .iter()
+            .find(|c| c[0] == program && args.len() + 1 >= c.len() && c[1..] == args[..c.len() - 1])
+            .map(|c| {
+                (
+                    s.tool,
+                    format!(
+                        "`{}` may switch {} to another version: {}",
+                        c.join(" "),
+                        s.tool,
+                        s.then
+                    ),
+                )
+            })
+    })
+}
 
 /// Every tool whose cache docklint mounts.
 pub static TOOLS: &[&Tool] = &[
