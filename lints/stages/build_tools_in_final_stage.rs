@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::model::builds::Ecosystem;
-use crate::model::families::is_dev_environment;
+use crate::model::families::{is_dev_environment, is_toolbox_base};
 use crate::model::packages::{self, build_tool, runtime_library, BuildTool, Installed};
 use crate::model::{image_programs, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
@@ -36,6 +36,14 @@ impl Rule for BuildToolsInFinalStage {
         for stage in cx.model.final_stages(&cx.settings.targets) {
             let runs = cx.model.runs_in_image(stage);
             let program_runs = image_programs(cx.df, cx.model, stage);
+            // No program of its own on an OS or language image: a base or build
+            // environment (`golang`, `php` keep compilers for the images built on them).
+            let root = &cx.model.stages[cx.model.stage_chain(stage)[0]];
+            if program_runs.is_empty()
+                && is_toolbox_base(root.base_expanded.as_deref().unwrap_or(&root.base))
+            {
+                continue;
+            }
             let fetches = runs.iter().any(|r| runs_git_fetch(cx, r));
             let mut by_command: Vec<(Span, Vec<(Installed, BuildTool)>)> = Vec::new();
             for installed in packages::installed(&runs) {

@@ -1,6 +1,6 @@
-//! A stage no final image needs: it is not the last stage nor a configured target, and no
-//! stage they need is built FROM it, copies from it or mounts from it
-//! (`Model::stages_needed`).
+//! A stage no final image needs: it is not the last stage nor a target, and no stage they
+//! need is built FROM it, copies from it or mounts from it (`Model::stages_needed`). The
+//! targets are those lint.toml lists; without a list, every named stage nothing else needs.
 
 use crate::fix::{line_start, Edit, Fix};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
@@ -22,12 +22,13 @@ impl Rule for UnusedStage {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let needed = cx.model.stages_needed(&cx.settings.targets);
-        let finals = cx.model.final_stages(&cx.settings.targets);
-        let final_names: Vec<String> = finals
-            .iter()
-            .map(|&s| stage_label(cx, s))
-            .collect();
+        let configured = !cx.settings.targets.is_empty();
+        let targets = if configured {
+            cx.settings.targets.clone()
+        } else {
+            possible_targets(cx)
+        };
+        let needed = cx.model.stages_needed(&targets);
         for stage in &cx.model.stages {
             if needed[stage.index] {
                 continue;
@@ -39,12 +40,22 @@ impl Rule for UnusedStage {
             let start = block_start(cx, from.span.start);
             let end = block_start(cx, cx.df.instructions[next.from].span.start);
             let label = stage_label(cx, stage.index);
+            let why = if configured {
+                format!(
+                    "neither the last stage nor the targets lint.toml lists ({}) build on it, copy from it or mount it",
+                    cx.settings.targets.join(", ")
+                )
+            } else {
+                let unnamed = if stage.name.is_none() {
+                    "it has no name for `--target` to pick, and "
+                } else {
+                    ""
+                };
+                format!("{unnamed}no stage that can be built (the last one, or a named one nothing else needs, which `--target` may pick) builds on it, copies from it or mounts it")
+            };
             cx.report(
                 from.keyword_span.start..from.line_end,
-                format!(
-                    "{label} is built for nothing: {} does not build on it, copy from it or mount it",
-                    final_names.join(" and ")
-                ),
+                format!("{label} is built for nothing: {why}"),
             )
             .help(
                 "BuildKit skips it, the legacy builder and kaniko build it anyway; delete it, or list it in `targets` in lint.toml if you build it with `--target`",
@@ -55,6 +66,22 @@ impl Rule for UnusedStage {
             ));
         }
     }
+}
+
+/// Without `targets` in lint.toml, every named stage no other stage needs may be built with
+/// `--target` (`test`, `dev`, `update`, `validate`, …): files with several targets are
+/// common, and what a bake file or CI job builds is not in the Dockerfile.
+fn possible_targets(cx: &Ctx) -> Vec<String> {
+    let stages = &cx.model.stages;
+    stages
+        .iter()
+        .filter(|s| {
+            !stages
+                .iter()
+                .any(|other| other.index != s.index && other.needs.contains(&s.index))
+        })
+        .filter_map(|s| s.name.clone())
+        .collect()
 }
 
 fn stage_label(cx: &Ctx, index: usize) -> String {

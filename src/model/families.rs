@@ -306,9 +306,17 @@ pub fn heavy(image: &str) -> Option<Heavy> {
 }
 
 /// Images meant to be worked in, not shipped: dev containers (a `.devcontainer` folder, or a
-/// stage on a dev container image). Build tools are their purpose.
+/// stage on a dev container image) and files named for development (`Dockerfile.dev`,
+/// `dev.Dockerfile`, `Dockerfile-devel`). Build tools are their purpose.
 pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool {
-    path.components().any(|c| c.as_os_str() == ".devcontainer")
+    let named_for_development = path.file_name().is_some_and(|name| {
+        name.to_string_lossy()
+            .to_ascii_lowercase()
+            .split(['.', '-', '_'])
+            .any(|word| matches!(word, "dev" | "devel" | "development" | "devcontainer"))
+    });
+    named_for_development
+        || path.components().any(|c| c.as_os_str() == ".devcontainer")
         || model.stages.iter().any(|s| {
             let base = s.base_expanded.as_deref().unwrap_or(&s.base);
             [
@@ -318,6 +326,25 @@ pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool 
             .iter()
             .any(|prefix| image_matches(base, prefix))
         })
+}
+
+/// Operating system and language images whose default command is a shell or a REPL: an
+/// image built on one without a CMD or ENTRYPOINT of its own runs no program of its own. It
+/// is a base or a build environment for others to build on (the official `golang`, `rust`
+/// and `php` images keep their compilers on purpose).
+const SHELL_IMAGES: &[&str] = &[
+    "debian", "ubuntu", "alpine", "busybox", "fedora", "centos", "rockylinux", "almalinux",
+    "amazonlinux", "archlinux", "oraclelinux", "opensuse/", "redhat/", "registry.access.redhat.com/",
+    "mcr.microsoft.com/azurelinux/", "mcr.microsoft.com/cbl-mariner/", "buildpack-deps", "python",
+    "node", "golang", "rust", "gcc", "ruby", "php", "perl", "openjdk", "eclipse-temurin",
+    "amazoncorretto", "maven", "gradle", "nvidia/cuda", "mcr.microsoft.com/dotnet/sdk",
+];
+
+/// Whether an image built on `base` (variables expanded) without a CMD or ENTRYPOINT of its
+/// own is a base or build environment rather than an application: `base` runs a shell or a
+/// REPL by default, or docklint cannot tell what it is (a variable).
+pub fn is_toolbox_base(base: &str) -> bool {
+    base.contains('$') || SHELL_IMAGES.iter().any(|prefix| image_matches(base, prefix))
 }
 
 /// The Debian or Ubuntu release a tag names (`1.22-bookworm` → `bookworm`).
