@@ -347,6 +347,22 @@ pub fn is_toolbox_base(base: &str) -> bool {
     base.contains('$') || SHELL_IMAGES.iter().any(|prefix| image_matches(base, prefix))
 }
 
+/// Shells and REPLs: an image whose CMD is one of them alone (`bash`, `php -a`, `python3`)
+/// is meant to be worked in or built on, like an image without a command.
+const INTERACTIVE: &[&str] = &[
+    "sh", "bash", "ash", "zsh", "dash", "fish", "python", "python3", "ipython", "node", "php",
+    "irb", "ruby", "jshell", "ghci", "iex", "erl", "pwsh", "powershell", "cmd",
+];
+
+/// Whether the words of a CMD (exec form, or a shell form split at blanks) only start a
+/// shell or a REPL.
+pub fn is_interactive_command(words: &[&str]) -> bool {
+    !words.is_empty()
+        && words.iter().all(|w| {
+            w.starts_with('-') || INTERACTIVE.contains(&super::commands::basename(w))
+        })
+}
+
 /// The Debian or Ubuntu release a tag names (`1.22-bookworm` → `bookworm`).
 pub fn suite_of(image: &str) -> Option<&'static str> {
     let tag = split_reference(image).1;
