@@ -683,6 +683,35 @@ pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<Strin
     out
 }
 
+/// The command the image of `stage` runs, as words: its ENTRYPOINT then its CMD (an
+/// ENTRYPOINT resets the CMD set before it), exec form as written, shell form split at
+/// blanks. Empty when the file sets neither.
+pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
+    let words = |command: &Command| -> Vec<String> {
+        match command {
+            Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
+            Command::Shell(body) | Command::Script { body, .. } => {
+                body.as_str().split_whitespace().map(str::to_string).collect()
+            }
+        }
+    };
+    let (mut entrypoint, mut cmd) = (Vec::new(), Vec::new());
+    for s in model.stage_chain(stage) {
+        for instruction in &df.instructions[model.stages[s].instructions.clone()] {
+            match &instruction.args {
+                Args::Entrypoint(c) => {
+                    entrypoint = words(c);
+                    cmd.clear();
+                }
+                Args::Cmd(c) => cmd = words(c),
+                _ => {}
+            }
+        }
+    }
+    entrypoint.extend(cmd);
+    entrypoint
+}
+
 /// The account `name` (a name or uid) in `image`, when docklint knows the image has it.
 pub fn image_account(image: &str, name: &str) -> Option<User> {
     let user = users::Accounts::of_image(image).resolve(name);

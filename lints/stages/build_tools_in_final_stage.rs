@@ -6,12 +6,11 @@
 use std::collections::HashSet;
 
 use crate::model::builds::Ecosystem;
-use crate::model::families::{is_dev_environment, is_interactive_command, is_toolbox_base};
+use crate::model::families::{is_base_for_others, is_dev_environment};
 use crate::model::packages::{self, build_tool, runtime_library, BuildTool, Installed};
 use crate::model::{image_programs, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
-use crate::syntax::dockerfile::{Args, Command};
 
 pub struct BuildToolsInFinalStage;
 
@@ -37,7 +36,7 @@ impl Rule for BuildToolsInFinalStage {
         for stage in cx.model.final_stages(&cx.settings.targets) {
             let runs = cx.model.runs_in_image(stage);
             let program_runs = image_programs(cx.df, cx.model, stage);
-            if is_toolbox(cx, stage, &program_runs) {
+            if is_base_for_others(cx.df, cx.model, stage) {
                 continue;
             }
             let fetches = runs.iter().any(|r| runs_git_fetch(cx, r));
@@ -46,6 +45,10 @@ impl Rule for BuildToolsInFinalStage {
                 let Some(tool) = build_tool(&installed.package.name) else {
                     continue;
                 };
+                // `$PHPIZE_DEPS`: offered to the images built on this one, on purpose.
+                if installed.package.published {
+                    continue;
+                }
                 if tool == BuildTool::Fetch && !fetches {
                     continue;
                 }
@@ -66,33 +69,6 @@ impl Rule for BuildToolsInFinalStage {
             }
         }
     }
-}
-
-/// A base or build environment, where compilers are the point: no program of its own on an
-/// OS or language image (`golang`, `rust`), or a CMD that only starts a shell or a REPL
-/// (`php -a` after `docker-php-entrypoint`, `bash`).
-fn is_toolbox(cx: &Ctx, stage: usize, programs: &[String]) -> bool {
-    let chain = cx.model.stage_chain(stage);
-    let root = &cx.model.stages[chain[0]];
-    if programs.is_empty() && is_toolbox_base(root.base_expanded.as_deref().unwrap_or(&root.base)) {
-        return true;
-    }
-    let last_cmd = chain
-        .iter()
-        .flat_map(|&s| &cx.df.instructions[cx.model.stages[s].instructions.clone()])
-        .filter_map(|i| match &i.args {
-            Args::Cmd(c) => Some(c),
-            _ => None,
-        })
-        .last();
-    let words: Vec<&str> = match last_cmd {
-        Some(Command::Exec(argv)) => argv.iter().map(|a| a.as_str()).collect(),
-        Some(Command::Shell(body) | Command::Script { body, .. }) => {
-            body.as_str().split_whitespace().collect()
-        }
-        None => return false,
-    };
-    is_interactive_command(&words)
 }
 
 /// Whether the package installs the program (`make` installs `make`, `gcc-12` installs `gcc`).

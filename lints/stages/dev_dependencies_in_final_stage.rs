@@ -9,8 +9,8 @@ use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
 use crate::model::builds::{build_steps, dev_installs, pruned_after, DevInstall, Ecosystem, Manager};
 use crate::model::commands::basename;
-use crate::model::families::is_dev_environment;
-use crate::model::{copies, image_programs, paths::resolve_path, Run};
+use crate::model::families::{is_dev_environment, is_workbench_command};
+use crate::model::{copies, image_command, image_programs, paths::resolve_path, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 
 pub struct DevDependenciesInFinalStage;
@@ -36,6 +36,10 @@ impl Rule for DevDependenciesInFinalStage {
         let context = cx.build_context();
         let mut seen = Vec::new();
         for stage in cx.model.final_stages(&cx.settings.targets) {
+            // A shell, a REPL or a test runner: a work or test environment.
+            if is_workbench_command(&image_command(cx.df, cx.model, stage)) {
+                continue;
+            }
             let runs = cx.model.runs_in_image(stage);
             let programs = image_programs(cx.df, cx.model, stage);
             for (r, run) in runs.iter().enumerate() {

@@ -46,6 +46,11 @@ impl Rule for HeavyBaseImage {
                 continue;
             }
             seen.push(root);
+            // An image without a program of its own, or whose command is a shell, a REPL
+            // or a test runner, is built on or worked in: the full image is what it offers.
+            if families::is_base_for_others(cx.df, cx.model, stage) {
+                continue;
+            }
             let st = &cx.model.stages[root];
             let base = st.base_expanded.as_deref().unwrap_or(&st.base);
             let Some(heavy) = families::heavy(base) else {

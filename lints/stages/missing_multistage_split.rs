@@ -43,6 +43,9 @@ impl Rule for MissingMultistageSplit {
         }
         let mut seen = Vec::new();
         for stage in cx.model.final_stages(&cx.settings.targets) {
+            if families::is_base_for_others(cx.df, cx.model, stage) {
+                continue;
+            }
             let builds = shipped_builds(cx, stage);
             let Some(last) = builds.last() else { continue };
             let key = (last.run.instruction, last.build.step);
@@ -66,7 +69,9 @@ fn shipped_builds<'m>(cx: &Ctx<'m>, stage: usize) -> Vec<ShippedBuild<'m>> {
     let installed_up_to = |r: usize, wanted: &dyn Fn(BuildTool) -> bool| {
         installed
             .iter()
-            .any(|i| i.run <= r && build_tool(&i.package.name).is_some_and(wanted))
+            .any(|i| {
+                i.run <= r && !i.package.published && build_tool(&i.package.name).is_some_and(wanted)
+            })
     };
     let mut out = Vec::new();
     for (r, run) in runs.iter().enumerate() {

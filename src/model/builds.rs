@@ -643,10 +643,17 @@ pub fn dev_installs(run: &Run) -> Vec<DevInstall> {
                     .windows(2)
                     .any(|w| w[0] == "--no-group" && w[1] == "dev")
                     || env_is("UV_NO_DEV", &["1", "true"]);
-                let named = args.iter().position(|a| {
+                // Extras are optional runtime features (`--all-extras`), unless one is
+                // named for development (`--extra test`).
+                let dev_name = |n: &str| is_dev_requirements(&format!("[{n}]"));
+                let named = args.iter().enumerate().position(|(i, a)| {
                     matches!(a.as_str(), "--dev" | "--all-groups" | "--group=dev")
-                        || a == "--all-extras"
+                        || a.strip_prefix("--extra=").is_some_and(dev_name)
+                        || ((a == "--extra" || a == "--group")
+                            && args.get(i + 1).is_some_and(|n| dev_name(n)))
                 });
+                // Name the extra or group itself (`test`), not the option before it.
+                let named = named.map(|i| i + usize::from(matches!(args[i].as_str(), "--extra" | "--group")));
                 match (excluded, named) {
                     (_, Some(i)) => Some((Manager::Uv, Some(i))),
                     (false, None) => Some((Manager::Uv, None)),

@@ -307,7 +307,8 @@ pub fn heavy(image: &str) -> Option<Heavy> {
 
 /// Images meant to be worked in, not shipped: dev containers (a `.devcontainer` folder, or a
 /// stage on a dev container image) and files named for development (`Dockerfile.dev`,
-/// `dev.Dockerfile`, `Dockerfile-devel`). Build tools are their purpose.
+/// `dev.Dockerfile`, `Dockerfile-devel`), and Jupyter notebook images, workbenches whose
+/// users compile packages. Build tools are their purpose.
 pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool {
     let named_for_development = path.file_name().is_some_and(|name| {
         name.to_string_lossy()
@@ -322,6 +323,8 @@ pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool 
             [
                 "mcr.microsoft.com/devcontainers/",
                 "mcr.microsoft.com/vscode/devcontainers/",
+                "jupyter/",
+                "quay.io/jupyter/",
             ]
             .iter()
             .any(|prefix| image_matches(base, prefix))
@@ -347,20 +350,59 @@ pub fn is_toolbox_base(base: &str) -> bool {
     base.contains('$') || SHELL_IMAGES.iter().any(|prefix| image_matches(base, prefix))
 }
 
-/// Shells and REPLs: an image whose CMD is one of them alone (`bash`, `php -a`, `python3`)
-/// is meant to be worked in or built on, like an image without a command.
+/// Shells and REPLs: an image whose command is one of them alone (`bash`, `php -a`,
+/// `python3`) is meant to be worked in or built on, like an image without a command.
 const INTERACTIVE: &[&str] = &[
     "sh", "bash", "ash", "zsh", "dash", "fish", "python", "python3", "ipython", "node", "php",
     "irb", "ruby", "jshell", "ghci", "iex", "erl", "pwsh", "powershell", "cmd",
 ];
 
-/// Whether the words of a CMD (exec form, or a shell form split at blanks) only start a
-/// shell or a REPL.
-pub fn is_interactive_command(words: &[&str]) -> bool {
-    !words.is_empty()
-        && words.iter().all(|w| {
-            w.starts_with('-') || INTERACTIVE.contains(&super::commands::basename(w))
-        })
+/// Entry points that only start the command they are given (`docker-php-entrypoint`,
+/// `tini --`).
+fn is_wrapper(word: &str) -> bool {
+    let name = super::commands::basename(word);
+    (name.starts_with("docker-") && name.contains("entrypoint"))
+        || matches!(name, "entrypoint.sh" | "tini" | "dumb-init" | "--")
+}
+
+/// Test runners: an image whose command runs one is a test environment, where development
+/// dependencies and toolchains are the point.
+const TEST_RUNNERS: &[&str] = &["pytest", "py.test", "tox", "nox", "jest", "vitest", "mocha"];
+
+/// Whether the words of an image's command (see `image_command`) make it a place to work
+/// or test in rather than a program to run: only a shell or a REPL (`bash`, `php -a`), or
+/// a test runner (`pytest`, `python -m pytest`, `npm test`, `go test`).
+pub fn is_workbench_command(words: &[String]) -> bool {
+    let rest: Vec<&str> = words
+        .iter()
+        .map(|w| super::commands::basename(w))
+        .skip_while(|w| is_wrapper(w))
+        .collect();
+    let interactive = !rest.is_empty()
+        && rest.iter().all(|w| w.starts_with('-') || INTERACTIVE.contains(w));
+    let tests = match rest.as_slice() {
+        [first, ..] if TEST_RUNNERS.contains(first) => true,
+        [_, "-m", module, ..] => TEST_RUNNERS.contains(module),
+        [tool, "test", ..] => {
+            matches!(*tool, "npm" | "yarn" | "pnpm" | "bun" | "go" | "cargo" | "make")
+        }
+        _ => false,
+    };
+    interactive || tests
+}
+
+/// A base, build or test environment, where compilers, development dependencies and full
+/// images are the point: an image that runs no program of its own on an OS or language
+/// image (`golang`, `rust`), or whose command is a shell, a REPL or a test runner.
+pub fn is_base_for_others(
+    df: &crate::syntax::dockerfile::Dockerfile,
+    model: &super::Model,
+    stage: usize,
+) -> bool {
+    let root = &model.stages[model.stage_chain(stage)[0]];
+    let base = root.base_expanded.as_deref().unwrap_or(&root.base);
+    (super::image_programs(df, model, stage).is_empty() && is_toolbox_base(base))
+        || is_workbench_command(&super::image_command(df, model, stage))
 }
 
 /// The Debian or Ubuntu release a tag names (`1.22-bookworm` → `bookworm`).

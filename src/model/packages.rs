@@ -32,6 +32,9 @@ pub struct Package {
     /// The word as written (one `$buildDeps` word stands for several packages).
     pub raw: String,
     pub span: Span,
+    /// Named by a variable the image keeps in its ENV (`$PHPIZE_DEPS` of the official `php`
+    /// images): a list the image offers to the images built on it.
+    pub published: bool,
 }
 
 /// One command that installs or removes packages.
@@ -90,11 +93,13 @@ pub fn package_changes(run: &Run) -> Vec<PackageChange> {
         let mut packages = Vec::new();
         for &i in rest {
             let word = &words[i];
-            for value in word_values(run, script, step.command, word, &values[i]) {
+            let (names, published) = word_values(run, script, step.command, word, &values[i]);
+            for value in names {
                 packages.push(Package {
                     name: package_name(tool.name, &value),
                     raw: word.raw.clone(),
                     span: word.span.clone(),
+                    published,
                 });
             }
         }
@@ -128,43 +133,49 @@ fn option_value(args: &[&str], names: &[&str]) -> Option<String> {
 
 /// The package names one word stands for: itself, or the words of the shell variable it
 /// expands (`$buildDeps` with `buildDeps='gcc make'` earlier in the RUN), split as the
-/// shell splits an unquoted expansion.
+/// shell splits an unquoted expansion; and whether the variable is one the image keeps in
+/// its ENV.
 fn word_values(
     run: &Run,
     script: &Script,
     command: usize,
     word: &crate::syntax::shell::Word,
     value: &str,
-) -> Vec<String> {
-    if !value.contains('\u{0}') {
-        return value.split_whitespace().map(str::to_string).collect();
-    }
+) -> (Vec<String>, bool) {
     let name = word
         .value
         .strip_prefix("${")
         .and_then(|r| r.strip_suffix('}'))
         .or_else(|| word.value.strip_prefix('$'))
         .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-    let Some(name) = name else {
-        return vec![word.raw.clone()];
-    };
     let before = script.commands[command].span.start;
-    let assigned = script
-        .states
-        .iter()
-        .filter(|s| s.span.start < before && s.context.process == Process::Main)
-        .filter_map(|s| match &s.kind {
-            StateKind::Assignment(w) => w.value.strip_prefix(name)?.strip_prefix('='),
-            _ => None,
-        })
-        .last()
-        .map(str::to_string)
-        .or_else(|| run.env.known(name).map(str::to_string));
-    match assigned {
-        Some(value) if !value.contains('$') => {
-            value.split_whitespace().map(str::to_string).collect()
-        }
-        _ => vec![word.raw.clone()],
+    let in_run = name.and_then(|name| {
+        script
+            .states
+            .iter()
+            .filter(|s| s.span.start < before && s.context.process == Process::Main)
+            .filter_map(|s| match &s.kind {
+                StateKind::Assignment(w) => w.value.strip_prefix(name)?.strip_prefix('='),
+                _ => None,
+            })
+            .last()
+            .map(str::to_string)
+    });
+    let published =
+        in_run.is_none() && name.is_some_and(|name| run.scope.env().contains(name));
+    if !value.contains('\u{0}') {
+        let words = value.split_whitespace().map(str::to_string).collect();
+        return (words, published);
+    }
+    let Some(name) = name else {
+        return (vec![word.raw.clone()], false);
+    };
+    match in_run.or_else(|| run.env.known(name).map(str::to_string)) {
+        Some(value) if !value.contains('$') => (
+            value.split_whitespace().map(str::to_string).collect(),
+            published,
+        ),
+        _ => (vec![word.raw.clone()], false),
     }
 }
 
