@@ -31,6 +31,16 @@ catalogue! {
         cleanup_in_later_layer::CleanupInLaterLayer,
         copy_all_before_install::CopyAllBeforeInstall,
     }
+    stages {
+        build_tools_in_final_stage::BuildToolsInFinalStage,
+        missing_multistage_split::MissingMultistageSplit,
+        heavy_base_image::HeavyBaseImage,
+        unused_stage::UnusedStage,
+        dev_dependencies_in_final_stage::DevDependenciesInFinalStage,
+    }
+    build {
+        build_heap_too_large::BuildHeapTooLarge,
+    }
 }
 
 /// Every rule, in catalogue order.

@@ -80,6 +80,20 @@ impl Fix {
     }
 }
 
+/// The start of the line holding `offset` (after the BOM on the first line).
+pub fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset]
+        .rfind('\n')
+        .map_or(crate::source::bom_len(text), |i| i + 1)
+}
+
+/// The start of the line after the one holding `offset` (the end of the text on the last).
+pub fn next_line_start(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
 /// Applies the fixes at or above `min` to `text`, in order, skipping any fix whose edits
 /// overlap or touch one already taken. Returns the new text and the diagnostics whose
 /// fixes were applied.

@@ -153,19 +153,24 @@ impl Ctx<'_> {
         self.file.text.get(span).unwrap_or("")
     }
 
-    /// The build context: the one lint.toml or `--context` names, else the Dockerfile's
-    /// directory; `None` for standard input without a name, or when it cannot be read.
-    pub fn build_context(&self) -> Option<ContextFiles> {
+    /// The build context's directory: the one lint.toml or `--context` names, else the
+    /// Dockerfile's directory; `None` for standard input without a configured context.
+    pub fn build_context_dir(&self) -> Option<std::path::PathBuf> {
         let path = &self.file.path;
-        let dir = match &self.settings.context {
-            Some(dir) => dir.clone(),
-            None if path.as_os_str() == "-" => return None,
+        match &self.settings.context {
+            Some(dir) => Some(dir.clone()),
+            None if path.as_os_str() == "-" => None,
             None => match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-                _ => std::path::PathBuf::from("."),
+                Some(parent) if !parent.as_os_str().is_empty() => Some(parent.to_path_buf()),
+                _ => Some(std::path::PathBuf::from(".")),
             },
-        };
-        ContextFiles::open(&dir, Some(path)).ok()
+        }
+    }
+
+    /// The build context's files as Docker sends them (after `.dockerignore`); `None` when
+    /// there is none (see [`Ctx::build_context_dir`]) or it cannot be read.
+    pub fn build_context(&self) -> Option<ContextFiles> {
+        ContextFiles::open(&self.build_context_dir()?, Some(&self.file.path)).ok()
     }
 }
 

@@ -5,8 +5,9 @@
 //!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
 //! - ```` ```dockerfile good ````: the rule reports nothing;
 //! - ```` ```toml ````: lint.toml settings for the blocks after it;
-//! - ```` ```text <path> ````: a file of the build context of the `dockerfile` blocks after
-//!   it (the first one after a `dockerfile` block starts a new context).
+//! - ```` ```<language> <path> ```` (`text requirements.txt`, `json package.json`): a file of
+//!   the build context of the `dockerfile` blocks after it (the first one after a `dockerfile`
+//!   block starts a new context).
 //!
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
@@ -146,7 +147,7 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                     other => failures.push(format!("{at}: unknown block kind `{other}`")),
                 }
             }
-            ["text", ..] | ["sh"] | [] => {}
+            ["text"] | ["sh"] | [] => {}
             _ => failures.push(format!("{at}: unknown block `{}`", block.kind)),
         }
     }

@@ -28,7 +28,7 @@ impl Rule for CleanupInLaterLayer {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let ships = cx.model.ships_layers(&cx.settings.targets);
+        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let runs: Vec<&Run> = cx.model.runs.iter().filter(|r| r.stage == stage.index).collect();
             // What earlier layers of the stage hold, until a RUN deletes it.

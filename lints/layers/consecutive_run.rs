@@ -26,7 +26,7 @@ impl Rule for ConsecutiveRun {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let ships = cx.model.ships_layers(&cx.settings.targets);
+        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         let delimiter = merge::heredoc_style(cx.file, cx.df);
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let range = stage.instructions.clone();

@@ -63,6 +63,11 @@ impl Env {
         }
     }
 
+    /// `value` with the parameters it names expanded; `None` when one is unknown.
+    pub fn expand(&self, value: &str) -> Option<String> {
+        expand_with(value, self)
+    }
+
     /// How sure the value of HOME is.
     pub fn home_certainty(&self) -> Certainty {
         match self.get("HOME") {

@@ -1655,16 +1655,24 @@ impl Tool {
 
     /// Arguments that are neither options nor option values.
     pub fn operands<'a>(&self, args: &[&'a str]) -> Vec<&'a str> {
+        self.operand_indices(args)
+            .into_iter()
+            .map(|i| args[i])
+            .collect()
+    }
+
+    /// Indices of the arguments that are neither options nor option values.
+    pub fn operand_indices(&self, args: &[&str]) -> Vec<usize> {
         let mut out = Vec::new();
         let mut skip = false;
-        for arg in args {
+        for (i, arg) in args.iter().enumerate() {
             if std::mem::take(&mut skip) {
                 continue;
             }
             if arg.starts_with('-') {
                 skip = self.valued_options.contains(arg);
             } else {
-                out.push(*arg);
+                out.push(i);
             }
         }
         out

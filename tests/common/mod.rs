@@ -213,10 +213,11 @@ pub fn doc_settings(
         .fixing_only(&[rule])
 }
 
-/// The path of a context-file block (```` ```text requirements.txt ````), if it is one.
+/// The path of a context-file block (```` ```text requirements.txt ````, ```` ```json
+/// package.json ````), if it is one.
 pub fn context_file(block: &Block) -> Option<&str> {
     match block.kind.split_whitespace().collect::<Vec<_>>().as_slice() {
-        ["text", path] => Some(path),
+        [language, path] if *language != "dockerfile" => Some(path),
         _ => None,
     }
 }
