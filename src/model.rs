@@ -9,7 +9,7 @@
 //! file is marked as a guess or unknown, so rules can downgrade a fix instead of making a
 //! wrong one. Knowledge of commands lives in [`commands`] and [`tools`], nowhere else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use crate::source::Span;
@@ -52,6 +52,9 @@ pub struct Model {
     pub users: Vec<(usize, User)>,
     /// COPY and ADD instructions that copy from the build context, in file order.
     pub context_copies: Vec<ContextCopy>,
+    /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
+    /// O(log n), so a file of n stages is not quadratic.
+    stage_names: HashMap<String, Vec<usize>>,
 }
 
 /// A COPY or ADD from the build context (no `--from`).
@@ -367,17 +370,13 @@ impl Model {
 
     /// The stage a `--from` / `FROM` reference names: a stage name or index before `before`.
     pub fn stage_named(&self, reference: &str, before: usize) -> Option<usize> {
-        let earlier = &self.stages[..before.min(self.stages.len())];
-        earlier
-            .iter()
-            .rev()
-            .find(|s| {
-                s.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(reference))
-            })
-            .or_else(|| reference.parse::<usize>().ok().and_then(|i| earlier.get(i)))
-            .map(|s| s.index)
+        let before = before.min(self.stages.len());
+        let named = self.stage_names.get(&reference.to_ascii_lowercase());
+        let latest = named.and_then(|indices| {
+            let earlier = indices.partition_point(|&i| i < before);
+            earlier.checked_sub(1).map(|at| indices[at])
+        });
+        latest.or_else(|| reference.parse::<usize>().ok().filter(|&i| i < before))
     }
 }
 
@@ -412,6 +411,7 @@ impl<'a> Builder<'a> {
                 stages: Vec::new(),
                 runs: Vec::new(),
                 context_copies: Vec::new(),
+                stage_names: HashMap::new(),
                 global_args: Vars::default(),
                 workdirs: Vec::new(),
                 users: Vec::new(),
@@ -512,6 +512,10 @@ impl<'a> Builder<'a> {
         };
         let windows = state.windows;
         self.states.push(state);
+        if let Some(name) = &name {
+            let indices = self.model.stage_names.entry(name.to_ascii_lowercase());
+            indices.or_default().push(index);
+        }
         self.model.stages.push(Stage {
             index,
             name,

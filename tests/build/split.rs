@@ -46,7 +46,7 @@ pub fn cases(repository: &Path) -> Vec<SplitCase> {
             }
             ["dockerfile", "bad"] => {
                 write_context(&scratch, &files);
-                let settings = doc_settings(RULE, None, Some(&scratch));
+                let settings = doc_settings(RULE, None, &scratch);
                 let source = SourceFile::new("Dockerfile", block.text.clone());
                 let fixed = docklint::fix(&source, &settings, Applicability::Unsafe).text;
                 if fixed != block.text {
