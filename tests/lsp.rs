@@ -15,8 +15,8 @@ use docklint::lsp::convert;
 use docklint::source::SourceFile;
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument, Exit,
-    Initialized, Notification as _, PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{CodeActionRequest, HoverRequest, Initialize, Shutdown};
 use lsp_types::*;
@@ -183,6 +183,8 @@ impl Client {
 
 /// The text after applying one action's edits to `text` (edits of one document do not
 /// overlap; they are applied from the last).
+// lsp-types keys edits by `Uri`, whose cached parse clippy takes for mutability.
+#[allow(clippy::mutable_key_type)]
 fn apply(text: &str, uri: &Uri, action: &CodeAction) -> String {
     let file = SourceFile::new("Dockerfile", text.to_string());
     let changes = action.edit.as_ref().unwrap().changes.as_ref().unwrap();
@@ -332,6 +334,26 @@ fn lint_toml_is_found_per_document_and_reloaded_when_it_changes() {
     let d = client.current_diagnostics(&quiet_uri);
     assert_eq!(codes(&d), ["config-error"]);
     assert!(d[0].message.contains("lint.toml"), "{}", d[0].message);
+    client.shutdown();
+}
+
+#[test]
+fn without_file_watching_lint_toml_is_read_again_on_save() {
+    let dir = TempDir::new("lsp-config-save");
+    dir.write("lint.toml", "ignore = [\"consecutive-run\"]\n");
+    let path = dir.write("Dockerfile", TWO_RUNS);
+    let mut client = Client::start();
+    let uri = client.open(&path, TWO_RUNS);
+    assert_eq!(client.current_diagnostics(&uri), []);
+    dir.write("lint.toml", "select = [\"all\"]\n");
+    client.notify::<DidSaveTextDocument>(DidSaveTextDocumentParams {
+        text_document: TextDocumentIdentifier::new(uri.clone()),
+        text: None,
+    });
+    assert_eq!(
+        codes(&client.current_diagnostics(&uri)),
+        ["consecutive-run"]
+    );
     client.shutdown();
 }
 
