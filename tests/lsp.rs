@@ -6,7 +6,7 @@ mod common;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TempDir;
 use docklint::config::Settings;
@@ -15,8 +15,8 @@ use docklint::lsp::convert;
 use docklint::source::SourceFile;
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument, Exit,
-    Initialized, Notification as _, PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{CodeActionRequest, HoverRequest, Initialize, Shutdown};
 use lsp_types::*;
@@ -183,6 +183,8 @@ impl Client {
 
 /// The text after applying one action's edits to `text` (edits of one document do not
 /// overlap; they are applied from the last).
+// lsp-types keys edits by `Uri`, whose cached parse clippy takes for mutability.
+#[allow(clippy::mutable_key_type)]
 fn apply(text: &str, uri: &Uri, action: &CodeAction) -> String {
     let file = SourceFile::new("Dockerfile", text.to_string());
     let changes = action.edit.as_ref().unwrap().changes.as_ref().unwrap();
@@ -332,6 +334,26 @@ fn lint_toml_is_found_per_document_and_reloaded_when_it_changes() {
     let d = client.current_diagnostics(&quiet_uri);
     assert_eq!(codes(&d), ["config-error"]);
     assert!(d[0].message.contains("lint.toml"), "{}", d[0].message);
+    client.shutdown();
+}
+
+#[test]
+fn without_file_watching_lint_toml_is_read_again_on_save() {
+    let dir = TempDir::new("lsp-config-save");
+    dir.write("lint.toml", "ignore = [\"consecutive-run\"]\n");
+    let path = dir.write("Dockerfile", TWO_RUNS);
+    let mut client = Client::start();
+    let uri = client.open(&path, TWO_RUNS);
+    assert_eq!(client.current_diagnostics(&uri), []);
+    dir.write("lint.toml", "select = [\"all\"]\n");
+    client.notify::<DidSaveTextDocument>(DidSaveTextDocumentParams {
+        text_document: TextDocumentIdentifier::new(uri.clone()),
+        text: None,
+    });
+    assert_eq!(
+        codes(&client.current_diagnostics(&uri)),
+        ["consecutive-run"]
+    );
     client.shutdown();
 }
 
@@ -535,17 +557,30 @@ fn pathological_documents_are_linted_in_bounded_time() {
         "x".repeat(docklint::lsp::document::MAX_LINTED_BYTES + 1),
     ];
     for text in &cases {
-        let started = Instant::now();
+        let started = cpu_time();
         client.change(&uri, text);
         let d = client.current_diagnostics(&uri);
-        let took = started.elapsed();
+        let took = cpu_time() - started;
         assert!(d.iter().all(|d| code(d) != "internal-error"));
-        // Generous for a debug build on a busy machine; the release build is ~20x faster.
+        // CPU time, so that a busy machine does not fail the test; generous for a debug
+        // build (the release build is ~20x faster).
+        println!("{took:?} for {:?}...", &text[..20.min(text.len())]);
         assert!(
-            took < Duration::from_secs(20),
+            took < Duration::from_secs(10),
             "{took:?} for {:?}...",
             &text[..40.min(text.len())]
         );
     }
     client.shutdown();
+}
+
+/// CPU time of this process so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`).
+fn cpu_time() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }

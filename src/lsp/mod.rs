@@ -60,8 +60,9 @@ pub fn serve(connection: &Connection) -> Result<()> {
             },
         }),
     )?;
-    let mut server = Server::new(connection);
-    if watches_files(&params) {
+    let watching = watches_files(&params);
+    let mut server = Server::new(connection, watching);
+    if watching {
         server.watch_configuration()?;
     }
     server.run()
@@ -110,6 +111,9 @@ struct Server<'c> {
     resolver: Resolver,
     /// Documents changed since their diagnostics were last published.
     dirty: BTreeSet<Uri>,
+    /// Whether the client reports `lint.toml` changes; when it does not, configuration is
+    /// read again whenever a document is saved.
+    watching: bool,
 }
 
 enum Flow {
@@ -118,12 +122,13 @@ enum Flow {
 }
 
 impl<'c> Server<'c> {
-    fn new(connection: &'c Connection) -> Server<'c> {
+    fn new(connection: &'c Connection, watching: bool) -> Server<'c> {
         Server {
             connection,
             documents: HashMap::new(),
             resolver: fresh_resolver(),
             dirty: BTreeSet::new(),
+            watching,
         }
     }
 
@@ -189,13 +194,12 @@ impl<'c> Server<'c> {
             DidSaveTextDocument::METHOD => {
                 if let Ok(p) = n.extract::<DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD) {
                     let saved = convert::path_of(&p.text_document.uri);
-                    if saved.is_some_and(|p| p.ends_with(CONFIG_FILE_NAME)) {
-                        self.configuration_changed();
-                    } else if let Some(doc) = self.documents.get_mut(&p.text_document.uri) {
-                        // What the rules read on disk beside it may have changed with it.
-                        doc.linted = None;
-                        self.dirty.insert(p.text_document.uri);
+                    if !self.watching || saved.is_some_and(|p| p.ends_with(CONFIG_FILE_NAME)) {
+                        self.resolver = fresh_resolver();
                     }
+                    // What rules read on disk (a `.dockerignore`, the build context) may
+                    // have changed with the saved file, for every open document.
+                    self.relint_all();
                 }
             }
             DidCloseTextDocument::METHOD => {
@@ -318,6 +322,10 @@ impl<'c> Server<'c> {
     /// A `lint.toml` changed: every document is linted again with what is on disk now.
     fn configuration_changed(&mut self) {
         self.resolver = fresh_resolver();
+        self.relint_all();
+    }
+
+    fn relint_all(&mut self) {
         for (uri, doc) in &mut self.documents {
             doc.linted = None;
             self.dirty.insert(uri.clone());
