@@ -28,6 +28,9 @@ catalogue! {
     layers {
         consecutive_run::ConsecutiveRun,
     }
+    models {
+        model_download_at_build::ModelDownloadAtBuild,
+    }
 }
 
 /// Every rule, in catalogue order.

@@ -17,9 +17,11 @@ use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword}
 use crate::syntax::shell::{self, Script};
 
 pub mod commands;
+pub mod copies;
 pub mod effects;
 pub mod images;
 pub mod merge;
+pub mod models;
 pub mod mounts;
 pub mod paths;
 pub mod tools;
@@ -38,6 +40,8 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// ARGs declared before the first FROM (usable in FROM lines).
     pub global_args: Vars,
+    /// COPY and ADD of build-context files, in file order.
+    pub copies: Vec<copies::ContextCopy>,
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +266,7 @@ impl<'a> Builder<'a> {
                 stages: Vec::new(),
                 runs: Vec::new(),
                 global_args: Vars::default(),
+                copies: Vec::new(),
             },
             states: Vec::new(),
         }
@@ -396,6 +401,19 @@ impl<'a> Builder<'a> {
                 state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
+            Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
+                let expanded = |text: &str| {
+                    expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
+                };
+                let sources: Vec<String> = args.sources.iter().map(|s| expanded(&s.value)).collect();
+                let dest = args.dest.as_ref().map(|d| expanded(&d.value));
+                let add = instruction.keyword == Keyword::Add;
+                if let Some(copy) = dest.and_then(|dest| {
+                    copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir)
+                }) {
+                    self.model.copies.push(copy);
+                }
+            }
             _ => {}
         }
     }

@@ -1,9 +1,12 @@
 //! Rules, their metadata, and the diagnostics they report.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::fix::Fix;
+use crate::model::copies::ContextFiles;
 use crate::model::Model;
 use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
@@ -137,6 +140,29 @@ impl Ctx<'_> {
 
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
+    }
+
+    /// The build context of the file: `--context` or the configuration's, else the
+    /// Dockerfile's directory (none for standard input read without a name).
+    pub fn context_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.settings.context {
+            return Some(dir.clone());
+        }
+        let path = &self.file.path;
+        if path.as_os_str() == "-" {
+            return None;
+        }
+        match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => Some(parent.to_path_buf()),
+            _ => Some(PathBuf::from(".")),
+        }
+    }
+}
+
+/// Rules read the build context through their `Ctx` ([`crate::context::read_file`]).
+impl ContextFiles for Ctx<'_> {
+    fn read(&self, relative: &str) -> Option<String> {
+        crate::context::read_file(&self.context_dir()?, relative)
     }
 }
 

@@ -4,7 +4,10 @@
 //! - ```` ```dockerfile fixed ```` / ```` ```dockerfile fixed-unsafe ````: what the preceding
 //!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
 //! - ```` ```dockerfile good ````: the rule reports nothing;
-//! - ```` ```toml ````: lint.toml settings for the blocks after it.
+//! - ```` ```toml ````: lint.toml settings for the blocks after it;
+//! - ```` ```<language> <path> ```` (```` ```python download_model.py ````, ```` ```text go.mod ````):
+//!   a file of the build context the following `dockerfile` blocks are linted with. Files
+//!   given after a `dockerfile` block start a new context; without any, the context is empty.
 //!
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
@@ -13,7 +16,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{blocks, doc_settings, rule_documents};
+use common::{blocks, doc_settings, rule_documents, TempDir};
 use docklint::emit::{self, FileReport};
 use docklint::fix::Applicability;
 use docklint::rule::{Diagnostic, FixAvailability};
@@ -61,13 +64,23 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     let mut toml: Option<String> = None;
     let mut last_bad: Option<(String, usize)> = None;
     let (mut with_fix, mut without_fix) = (0, 0);
+    let mut context = TempDir::new("doc-context");
+    let mut context_used = false;
     for block in blocks(&markdown) {
         let at = format!("{}:{}", path.display(), block.line);
         let words: Vec<&str> = block.kind.split_whitespace().collect();
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
+            [language, path] if *language != "dockerfile" => {
+                if std::mem::take(&mut context_used) {
+                    context = TempDir::new("doc-context");
+                }
+                context.write(path, &block.text);
+            }
             ["dockerfile", kind] => {
-                let settings = doc_settings(rule.meta().name, toml.as_deref());
+                let mut settings = doc_settings(rule.meta().name, toml.as_deref());
+                settings.context = Some(context.path().to_path_buf());
+                context_used = true;
                 let file = SourceFile::new("Dockerfile", block.text.clone());
                 let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
                     .into_iter()
