@@ -85,6 +85,10 @@ pub struct Run {
     pub effects: Effects,
     /// Debian's `docker-clean` is in force when the RUN starts (`None`: unknown).
     pub docker_clean: Option<bool>,
+    /// Tools that may run as another major version with other caches, and why: the stage
+    /// (or this RUN) copied a file or ran a command that switches them (`.yarnrc.yml`,
+    /// `corepack`).
+    pub switched: Vec<(&'static str, String)>,
 }
 
 /// The shell a RUN's body runs in.
@@ -250,6 +254,8 @@ struct StageState {
     /// Debian's `docker-clean` deletes what apt downloads: `Some(true)` in images known to
     /// carry it, `Some(false)` once a RUN removed it or in images known not to have apt.
     docker_clean: Option<bool>,
+    /// See [`Run::switched`].
+    switched: Vec<(&'static str, String)>,
 }
 
 struct Builder<'a> {
@@ -353,6 +359,7 @@ impl<'a> Builder<'a> {
                     },
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
+                    switched: Vec::new(),
                 }
             }
         };
@@ -402,6 +409,11 @@ impl<'a> Builder<'a> {
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
             Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
+                for source in &args.sources {
+                    if let Some(switch) = tools::switched_by_source(&source.value) {
+                        push_switch(&mut state.switched, switch);
+                    }
+                }
                 let expanded = |text: &str| {
                     expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
                 };
@@ -463,6 +475,14 @@ impl<'a> Builder<'a> {
         if !effects.rewrites_shell.is_empty() {
             state.shell.replaced_at = Some(n);
         }
+        if let Some(script) = &script {
+            for step in &effects.steps {
+                let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
+                if let Some(switch) = tools::switched_by_command(&step.name, &args) {
+                    push_switch(&mut state.switched, switch);
+                }
+            }
+        }
         let docker_clean = state.docker_clean;
         if effects
             .paths
@@ -484,6 +504,7 @@ impl<'a> Builder<'a> {
             shell,
             effects,
             docker_clean,
+            switched: state.switched.clone(),
         });
     }
 
@@ -656,5 +677,13 @@ impl Model {
             })
             .collect();
         json!({ "runs": runs })
+    }
+}
+
+/// The first reason a tool may be switched is enough (and keeps the list as short as the
+/// tool table).
+fn push_switch(switched: &mut Vec<(&'static str, String)>, switch: (&'static str, String)) {
+    if !switched.iter().any(|(tool, _)| *tool == switch.0) {
+        switched.push(switch);
     }
 }
