@@ -31,6 +31,9 @@ catalogue! {
     models {
         model_download_at_build::ModelDownloadAtBuild,
     }
+    build {
+        base_image_toolchain_mismatch::BaseImageToolchainMismatch,
+    }
 }
 
 /// Every rule, in catalogue order.

@@ -540,8 +540,14 @@ mod tests {
         std::fs::write(dir.join("ctx/src/get.py"), "x = 1\n").unwrap();
         std::fs::write(dir.join("secret"), "no").unwrap();
         let ctx = dir.join("ctx");
-        assert_eq!(super::read_file(&ctx, "src/get.py").as_deref(), Some("x = 1\n"));
-        assert_eq!(super::read_file(&ctx, "./src//get.py").as_deref(), Some("x = 1\n"));
+        assert_eq!(
+            super::read_file(&ctx, "src/get.py").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(
+            super::read_file(&ctx, "./src//get.py").as_deref(),
+            Some("x = 1\n")
+        );
         assert_eq!(super::read_file(&ctx, "../secret"), None);
         assert_eq!(super::read_file(&ctx, "src"), None);
         assert_eq!(super::read_file(&ctx, "missing.py"), None);

@@ -24,6 +24,7 @@ pub mod merge;
 pub mod models;
 pub mod mounts;
 pub mod paths;
+pub mod toolchains;
 pub mod tools;
 mod users;
 mod vars;
@@ -417,7 +418,8 @@ impl<'a> Builder<'a> {
                 let expanded = |text: &str| {
                     expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
                 };
-                let sources: Vec<String> = args.sources.iter().map(|s| expanded(&s.value)).collect();
+                let sources: Vec<String> =
+                    args.sources.iter().map(|s| expanded(&s.value)).collect();
                 let dest = args.dest.as_ref().map(|d| expanded(&d.value));
                 let add = instruction.keyword == Keyword::Add;
                 if let Some(copy) = dest.and_then(|dest| {

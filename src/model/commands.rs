@@ -1117,12 +1117,24 @@ mod tests {
         assert_eq!(python_module(&["-mpip", "install"]), Some(0));
         assert_eq!(python_module(&["script.py"]), None);
         assert_eq!(python_module(&["-c", "import x"]), None);
-        assert_eq!(python_input(&["-c", "import x"]), Some(PythonInput::Code(1)));
-        assert_eq!(python_input(&["-u", "x.py", "-m"]), Some(PythonInput::Script(1)));
+        assert_eq!(
+            python_input(&["-c", "import x"]),
+            Some(PythonInput::Code(1))
+        );
+        assert_eq!(
+            python_input(&["-u", "x.py", "-m"]),
+            Some(PythonInput::Script(1))
+        );
         assert_eq!(python_input(&["-", "arg"]), Some(PythonInput::Stdin));
         assert_eq!(python_input(&[]), Some(PythonInput::Stdin));
-        assert_eq!(python_input(&["-Im", "spacy"]), Some(PythonInput::Module(1)));
-        assert_eq!(python_input(&["-W", "ignore", "-m", "nltk.downloader"]), Some(PythonInput::Module(3)));
+        assert_eq!(
+            python_input(&["-Im", "spacy"]),
+            Some(PythonInput::Module(1))
+        );
+        assert_eq!(
+            python_input(&["-W", "ignore", "-m", "nltk.downloader"]),
+            Some(PythonInput::Module(3))
+        );
         assert_eq!(python_input(&["--version"]), None);
     }
 

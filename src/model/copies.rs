@@ -35,7 +35,9 @@ pub struct ContextCopy {
 }
 
 /// ADD extracts local archives: their content is not the file.
-const ARCHIVES: &[&str] = &[".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"];
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
+];
 
 impl ContextCopy {
     /// Reads a COPY/ADD; `None` when it copies from a stage, an image, a URL or git.
@@ -116,7 +118,9 @@ impl ContextCopy {
 
 /// `./a/b/` → `a/b`, `.` → ``, `/x` → `x`.
 fn clean_relative(source: &str) -> String {
-    resolve_path("/", source).trim_start_matches('/').to_string()
+    resolve_path("/", source)
+        .trim_start_matches('/')
+        .to_string()
 }
 
 impl Model {
@@ -151,16 +155,31 @@ mod tests {
     #[test]
     fn files_and_directories_land_where_copy_puts_them() {
         let c = copy(&["download_model.py"], ".", "/app");
-        assert_eq!(c.candidates("/app/download_model.py")[0], "download_model.py");
+        assert_eq!(
+            c.candidates("/app/download_model.py")[0],
+            "download_model.py"
+        );
         let c = copy(&["src"], "/src", "/");
-        assert_eq!(c.candidates("/src/download_model.py"), ["src/download_model.py"]);
+        assert_eq!(
+            c.candidates("/src/download_model.py"),
+            ["src/download_model.py"]
+        );
         let c = copy(&["."], ".", "/app");
         assert_eq!(c.candidates("/app/tools/get.py"), ["tools/get.py"]);
-        let c = copy(&["docker/scripts/download_model.py"], "./download_model.py", "/app");
-        assert_eq!(c.candidates("/app/download_model.py"), ["docker/scripts/download_model.py"]);
+        let c = copy(
+            &["docker/scripts/download_model.py"],
+            "./download_model.py",
+            "/app",
+        );
+        assert_eq!(
+            c.candidates("/app/download_model.py"),
+            ["docker/scripts/download_model.py"]
+        );
         let c = copy(&["a.py", "scripts/"], "/opt/", "/");
         assert_eq!(c.candidates("/opt/a.py")[0], "a.py");
-        assert!(c.candidates("/opt/run.sh").contains(&"scripts/run.sh".to_string()));
+        assert!(c
+            .candidates("/opt/run.sh")
+            .contains(&"scripts/run.sh".to_string()));
         let c = copy(&["scripts/*.py"], "/opt/", "/");
         assert_eq!(c.candidates("/opt/get.py"), ["scripts/get.py"]);
         assert!(c.candidates("/srv/get.py").is_empty());

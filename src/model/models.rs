@@ -104,7 +104,15 @@ pub const CLI_DOWNLOADS: &[CliDownload] = &[
         sub: &["download"],
         what: "a ModelScope model",
         model: ModelOperand::Option(&["--model"]),
-        valued: &["--model", "--dataset", "--revision", "--cache_dir", "--local_dir", "--include", "--exclude"],
+        valued: &[
+            "--model",
+            "--dataset",
+            "--revision",
+            "--cache_dir",
+            "--local_dir",
+            "--include",
+            "--exclude",
+        ],
         sized: false,
     },
     CliDownload {
@@ -452,14 +460,28 @@ const PY_FETCHERS: &[&str] = &[
 
 /// Words of a callee that loads something (for the `org/name` argument rule).
 const LOADING_WORDS: &[&str] = &[
-    "load", "download", "fetch", "pull", "initiali", "model", "pipeline", "embed", "encoder",
-    "tokeniz", "transformer", "rerank",
+    "load",
+    "download",
+    "fetch",
+    "pull",
+    "initiali",
+    "model",
+    "pipeline",
+    "embed",
+    "encoder",
+    "tokeniz",
+    "transformer",
+    "rerank",
 ];
 
 /// Sizes of well-known models as their loaders fetch them (the weights once): (what, model,
 /// bytes). Figures from the models' pages; a model not listed has no size.
 const SIZES: &[(&str, &str, u64)] = &[
-    ("a Hugging Face model", "sentence-transformers/all-MiniLM-L6-v2", 90_900_000),
+    (
+        "a Hugging Face model",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        90_900_000,
+    ),
     ("a Hugging Face model", "all-MiniLM-L6-v2", 90_900_000),
     ("a Whisper model", "tiny", 75_000_000),
     ("a Whisper model", "tiny.en", 75_000_000),
@@ -538,7 +560,11 @@ fn is_spacy_package(arg: &str) -> bool {
     if arg.contains("explosion/spacy-models/releases/download") {
         return true;
     }
-    let name = arg.split(['@', '=', '<', '>', '~', '[']).next().unwrap_or(arg).replace('-', "_");
+    let name = arg
+        .split(['@', '=', '<', '>', '~', '['])
+        .next()
+        .unwrap_or(arg)
+        .replace('-', "_");
     let parts: Vec<&str> = name.split('_').collect();
     match parts.as_slice() {
         [lang, kind, _genre, size] => {
@@ -558,7 +584,10 @@ pub fn named_like_model_download(path: &str) -> bool {
     let words: Vec<&str> = stem.split(['_', '-']).filter(|w| !w.is_empty()).collect();
     let model = |w: &str| matches!(w, "model" | "models" | "weights" | "checkpoints");
     let fetch = |w: &str| {
-        matches!(w, "download" | "downloads" | "downloader" | "fetch" | "pull" | "preload" | "get")
+        matches!(
+            w,
+            "download" | "downloads" | "downloader" | "fetch" | "pull" | "preload" | "get"
+        )
     };
     words.iter().any(|w| model(w)) && words.iter().any(|w| fetch(w))
 }
@@ -622,7 +651,12 @@ fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<Py
         if !matched {
             continue;
         }
-        let hub = matches!(entry.what, "a Hugging Face model" | "a Hugging Face repository" | "a file of a Hugging Face repository");
+        let hub = matches!(
+            entry.what,
+            "a Hugging Face model"
+                | "a Hugging Face repository"
+                | "a file of a Hugging Face repository"
+        );
         if told_local || (offline && hub) {
             return None;
         }
@@ -639,7 +673,9 @@ fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<Py
             return None;
         }
         if entry.call == Callee::Qualified("easyocr.Reader")
-            && call.keyword("download_enabled").is_some_and(|v| v.is_name("False"))
+            && call
+                .keyword("download_enabled")
+                .is_some_and(|v| v.is_name("False"))
         {
             return None;
         }
@@ -652,7 +688,11 @@ fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<Py
             continue;
         };
         let pretrained = keyword == "pretrained"
-            && (arg.value.is_name("True") || arg.value.as_str().is_some_and(|s| !s.is_empty() && !is_local_path(s)));
+            && (arg.value.is_name("True")
+                || arg
+                    .value
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty() && !is_local_path(s)));
         let weights = keyword.ends_with("weights")
             && match &arg.value {
                 ArgValue::Name(n) => n.contains("Weights.") || n.ends_with("_Weights"),
@@ -772,7 +812,8 @@ fn expand_known(value: &str, env: &Env) -> String {
                 (&after[..end], end)
             }
         };
-        let simple = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let simple =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         match env.known(name).filter(|_| simple) {
             Some(known) => out.push_str(known),
             None => out.push_str(&rest[at..at + 1 + len]),
@@ -835,9 +876,9 @@ impl<'a> Finder<'a> {
     /// The context file at `path` in the image when this RUN starts.
     fn context_file(&self, path: &str) -> Option<(String, String)> {
         let exists = |rel: &str| self.files.read(rel).is_some();
-        let relative = self
-            .model
-            .context_file_at(self.run.stage, self.run.instruction, path, &exists)?;
+        let relative =
+            self.model
+                .context_file_at(self.run.stage, self.run.instruction, path, &exists)?;
         let text = self.read(&relative)?;
         Some((relative, text))
     }
@@ -848,18 +889,27 @@ impl<'a> Finder<'a> {
         }
     }
 
-    fn python_code(&mut self, span: &Span, code: &str, origin: Origin, env: &Env, follow: Option<&str>) {
-        let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"]
-            .iter()
-            .any(|v| env.known(v).is_some_and(|x| !matches!(x, "" | "0" | "false" | "False")));
+    fn python_code(
+        &mut self,
+        span: &Span,
+        code: &str,
+        origin: Origin,
+        env: &Env,
+        follow: Option<&str>,
+    ) {
+        let offline = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"].iter().any(|v| {
+            env.known(v)
+                .is_some_and(|x| !matches!(x, "" | "0" | "false" | "False"))
+        });
         let (source, findings) = python_findings(code, offline);
         for f in findings {
             let (at, script) = match &origin {
                 Origin::Mapped(mapped) => (Some(mapped.span_to_file(f.span.clone())), None),
                 Origin::Inline => (None, None),
-                Origin::Context(path) => {
-                    (None, Some((path.to_string(), python::line_of(code, f.span.start))))
-                }
+                Origin::Context(path) => (
+                    None,
+                    Some((path.to_string(), python::line_of(code, f.span.start))),
+                ),
             };
             let size = f
                 .model
@@ -867,17 +917,16 @@ impl<'a> Finder<'a> {
                 .filter(|_| f.sized)
                 .and_then(|m| known_size(f.what, m));
             self.push(Download {
-                    span: span.clone(),
-                    at,
-                    what: f.what,
-                    by: f.by,
-                    model: f.model,
-                    size,
-                    script,
-                    by_name_only: false,
-                    read: false,
-                },
-            );
+                span: span.clone(),
+                at,
+                what: f.what,
+                by: f.by,
+                model: f.model,
+                size,
+                script,
+                by_name_only: false,
+                read: false,
+            });
         }
         // The script's local modules, one level: their own imports are not followed.
         let Some(script_dir) = follow else { return };
@@ -899,7 +948,9 @@ impl<'a> Finder<'a> {
         let readable = read.is_some();
         match read {
             Some((relative, text)) if python => {
-                let dir = path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+                let dir = path
+                    .rsplit_once('/')
+                    .map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
                 self.python_code(span, &text, Origin::Context(&relative), env, Some(dir));
             }
             Some((relative, text)) => self.shell_script(span, &relative, &text, env),
@@ -969,7 +1020,11 @@ impl<'a> Finder<'a> {
     fn step_downloads(&mut self, script: &Script, step: &Step, outer: &Span, top: bool) {
         let command = &script.commands[step.command];
         // Inside a script file, spans are the script's: the finding is placed by line.
-        let span = if top { command.span.clone() } else { outer.clone() };
+        let span = if top {
+            command.span.clone()
+        } else {
+            outer.clone()
+        };
         let words = step.args(script);
         let values: Vec<String> = words.iter().map(|w| value_of(w, &step.env)).collect();
         let name = step.name.as_str();
@@ -985,7 +1040,7 @@ impl<'a> Finder<'a> {
             model,
             script: None,
             by_name_only: false,
-                    read: false,
+            read: false,
         };
         // Download CLIs (and `python -m` modules).
         for cli in CLI_DOWNLOADS.iter().filter(|c| c.program == name) {
@@ -1021,7 +1076,13 @@ impl<'a> Finder<'a> {
                     .unwrap_or_default(),
                 ModelOperand::Unnamed => Vec::new(),
             };
-            let by = format!("`{}`", std::iter::once(name).chain(cli.sub.iter().copied()).collect::<Vec<_>>().join(" "));
+            let by = format!(
+                "`{}`",
+                std::iter::once(name)
+                    .chain(cli.sub.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             if models.is_empty() {
                 self.push(download(cli.what, by.clone(), None, false));
             }
@@ -1037,7 +1098,12 @@ impl<'a> Finder<'a> {
                 .filter_map(|v| v.strip_prefix("model="))
                 .find(|m| m.ends_with(".pt") && !m.contains('/'))
             {
-                self.push(download("Ultralytics weights", "`yolo`".into(), Some(model.to_string()), false));
+                self.push(download(
+                    "Ultralytics weights",
+                    "`yolo`".into(),
+                    Some(model.to_string()),
+                    false,
+                ));
             }
             return;
         }
@@ -1055,24 +1121,54 @@ impl<'a> Finder<'a> {
                 .filter(|t| !t.starts_with('-') || t.contains("://"))
                 .filter(|t| is_weight_reference(t))
                 .collect();
-            if let Some(first) = weights.iter().find(|t| t.contains("://")).or(weights.first()) {
-                self.push(download("model weights", format!("`{name}`"), Some(first.clone()), false));
+            if let Some(first) = weights
+                .iter()
+                .find(|t| t.contains("://"))
+                .or(weights.first())
+            {
+                self.push(download(
+                    "model weights",
+                    format!("`{name}`"),
+                    Some(first.clone()),
+                    false,
+                ));
             }
             // Ollama's HTTP API: `curl http://localhost:11434/api/pull -d '{"name": "llama3"}'`.
             if values.iter().any(|v| v.contains("/api/pull")) {
-                self.push(download("an Ollama model", format!("`{name}` of /api/pull"), None, false));
+                self.push(download(
+                    "an Ollama model",
+                    format!("`{name}` of /api/pull"),
+                    None,
+                    false,
+                ));
             }
             return;
         }
         match name {
             "git" => {
-                let rest = operands(&values, &["-b", "--branch", "--depth", "-c", "--config", "--filter", "-o", "--origin"]);
+                let rest = operands(
+                    &values,
+                    &[
+                        "-b", "--branch", "--depth", "-c", "--config", "--filter", "-o", "--origin",
+                    ],
+                );
                 let clones = matches!(rest.as_slice(), ["clone", ..] | ["lfs", "clone", ..]);
-                let skip_smudge = step.env.known("GIT_LFS_SKIP_SMUDGE").is_some_and(|v| v == "1");
+                let skip_smudge = step
+                    .env
+                    .known("GIT_LFS_SKIP_SMUDGE")
+                    .is_some_and(|v| v == "1");
                 if clones && !skip_smudge {
-                    if let Some(url) = rest.iter().find(|r| r.contains("://") || r.starts_with("git@")) {
+                    if let Some(url) = rest
+                        .iter()
+                        .find(|r| r.contains("://") || r.starts_with("git@"))
+                    {
                         if is_hub_repository(url) {
-                            self.push(download("a Hugging Face repository", "`git clone`".into(), Some(url.to_string()), false));
+                            self.push(download(
+                                "a Hugging Face repository",
+                                "`git clone`".into(),
+                                Some(url.to_string()),
+                                false,
+                            ));
                         }
                     }
                 }
@@ -1081,7 +1177,12 @@ impl<'a> Finder<'a> {
             _ if name.starts_with("pip") || name == "uv" => {
                 if values.iter().any(|v| v == "install") {
                     if let Some(package) = values.iter().find(|v| is_spacy_package(v)) {
-                        self.push(download("a spaCy pipeline", format!("`{name} install`"), Some(package.clone()), true));
+                        self.push(download(
+                            "a spaCy pipeline",
+                            format!("`{name} install`"),
+                            Some(package.clone()),
+                            true,
+                        ));
                     }
                 }
                 return;
@@ -1124,29 +1225,52 @@ impl<'a> Finder<'a> {
     /// `python -m pkg.module` of a module from the context: the file it runs.
     fn local_module(&self, script: &Script, step: &Step) -> Option<String> {
         let command = &script.commands[step.command];
-        let module_word = step.args_from.checked_sub(1).and_then(|i| command.args.get(i))?;
-        let before = step.args_from.checked_sub(2).and_then(|i| command.args.get(i));
+        let module_word = step
+            .args_from
+            .checked_sub(1)
+            .and_then(|i| command.args.get(i))?;
+        let before = step
+            .args_from
+            .checked_sub(2)
+            .and_then(|i| command.args.get(i));
         let by_module = module_word.value == format!("-m{}", step.name)
             || (module_word.value == step.name && before.is_some_and(|w| w.value == "-m"));
         if !by_module || !step.wrapped {
             return None;
         }
         let cwd = step.cwd.as_deref()?;
-        Some(resolve_path(cwd, &format!("{}.py", step.name.replace('.', "/"))))
+        Some(resolve_path(
+            cwd,
+            &format!("{}.py", step.name.replace('.', "/")),
+        ))
     }
 
-    fn python_invocation(&mut self, script: &Script, step: &Step, values: &[String], span: &Span, follow: bool) {
+    fn python_invocation(
+        &mut self,
+        script: &Script,
+        step: &Step,
+        values: &[String],
+        span: &Span,
+        follow: bool,
+    ) {
         let command = &script.commands[step.command];
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         match commands::python_input(&refs) {
             Some(PythonInput::Code(i)) => {
-                let code = values[i].strip_prefix("-c").filter(|_| values[i].starts_with('-')).unwrap_or(&values[i]);
+                let code = values[i]
+                    .strip_prefix("-c")
+                    .filter(|_| values[i].starts_with('-'))
+                    .unwrap_or(&values[i]);
                 let code = code.to_string();
                 self.python_code(span, &code, Origin::Inline, &step.env, None);
             }
             Some(PythonInput::Stdin) => {
                 for heredoc in &command.stdin_heredocs {
-                    let origin = if follow { Origin::Mapped(heredoc) } else { Origin::Inline };
+                    let origin = if follow {
+                        Origin::Mapped(heredoc)
+                    } else {
+                        Origin::Inline
+                    };
                     self.python_code(span, heredoc.as_str(), origin, &step.env, None);
                 }
             }
@@ -1197,7 +1321,12 @@ fn assigned_texts(script: &Script, word: &str, env: &Env) -> Vec<String> {
 }
 
 /// What RUN instruction `run` downloads; `files` reads the build context.
-pub fn run_downloads(model: &Model, df: &Dockerfile, run: &Run, files: &dyn ContextFiles) -> Vec<Download> {
+pub fn run_downloads(
+    model: &Model,
+    df: &Dockerfile,
+    run: &Run,
+    files: &dyn ContextFiles,
+) -> Vec<Download> {
     let mut finder = Finder {
         model,
         run,
@@ -1282,12 +1411,17 @@ mod tests {
         assert!(named_like_model_download("model_download.py"));
         assert!(!named_like_model_download("download.py"));
         assert!(!named_like_model_download("models.py"));
-        assert!(is_hub_model_id("microsoft/table-transformer-structure-recognition"));
+        assert!(is_hub_model_id(
+            "microsoft/table-transformer-structure-recognition"
+        ));
         assert!(!is_hub_model_id("src/main.py"));
         assert!(is_spacy_package("en_core_web_sm"));
         assert!(is_spacy_package("en-core-web-trf==3.7.0"));
         assert!(!is_spacy_package("spacy"));
-        assert_eq!(known_size("an Ollama model", "llama3.2:latest"), Some(2_000_000_000));
+        assert_eq!(
+            known_size("an Ollama model", "llama3.2:latest"),
+            Some(2_000_000_000)
+        );
     }
 
     fn found(code: &str) -> Vec<(String, &'static str, Option<String>)> {
@@ -1304,15 +1438,38 @@ mod tests {
         assert_eq!(
             found(code),
             [
-                ("`AutoModel.from_pretrained()`".to_string(), "a Hugging Face model", Some("bert-base-uncased".to_string())),
-                ("`w.load_model()`".to_string(), "a Whisper model", Some("base".to_string())),
-                ("`YOLO()`".to_string(), "Ultralytics weights", Some("yolov8n.pt".to_string())),
-                ("`pipeline()`".to_string(), "a Hugging Face model", Some("dslim/bert-base-NER".to_string())),
+                (
+                    "`AutoModel.from_pretrained()`".to_string(),
+                    "a Hugging Face model",
+                    Some("bert-base-uncased".to_string())
+                ),
+                (
+                    "`w.load_model()`".to_string(),
+                    "a Whisper model",
+                    Some("base".to_string())
+                ),
+                (
+                    "`YOLO()`".to_string(),
+                    "Ultralytics weights",
+                    Some("yolov8n.pt".to_string())
+                ),
+                (
+                    "`pipeline()`".to_string(),
+                    "a Hugging Face model",
+                    Some("dslim/bert-base-NER".to_string())
+                ),
             ]
         );
         let code = "import torchvision.models as models\nimport timm\nmodels.vgg16(pretrained=True)\nmodels.resnet50(weights=models.ResNet50_Weights.DEFAULT)\nmodels.resnet50(weights=None)\ntimm.create_model('resnet50', pretrained=False)\n";
         assert_eq!(found(code).len(), 2);
         let code = "from huggingface_hub import snapshot_download\nsnapshot_download(repo_id='x/y', local_files_only=True)\nmodel.initialize('microsoft/table-transformer-structure-recognition')\nos.environ.setdefault('M', 'BAAI/bge-m3')\n";
-        assert_eq!(found(code), [("`model.initialize()`".to_string(), "a Hugging Face model", Some("microsoft/table-transformer-structure-recognition".to_string()))]);
+        assert_eq!(
+            found(code),
+            [(
+                "`model.initialize()`".to_string(),
+                "a Hugging Face model",
+                Some("microsoft/table-transformer-structure-recognition".to_string())
+            )]
+        );
     }
 }

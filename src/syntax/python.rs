@@ -102,7 +102,10 @@ const KEYWORDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     /// A dotted name; `after_dot` when a `.` precedes it (a method of an expression).
-    Name { text: String, after_dot: bool },
+    Name {
+        text: String,
+        after_dot: bool,
+    },
     Str(String),
     Open(u8),
     Close,
@@ -181,7 +184,10 @@ impl<'a> Lexer<'a> {
                     let mut text = word.to_string();
                     // Dotted continuation: `torch.hub.load`.
                     while self.bytes.get(self.at) == Some(&b'.')
-                        && self.bytes.get(self.at + 1).is_some_and(|&c| is_name_start(c))
+                        && self
+                            .bytes
+                            .get(self.at + 1)
+                            .is_some_and(|&c| is_name_start(c))
                     {
                         let end = self.name_end(self.at + 1);
                         text.push_str(&self.text[self.at..end]);
@@ -238,9 +244,7 @@ impl<'a> Lexer<'a> {
         let mut value = String::new();
         loop {
             let Some(&c) = self.bytes.get(at) else { break };
-            if c == quote
-                && (!triple || self.bytes.get(at..at + 3) == Some(&[quote; 3][..]))
-            {
+            if c == quote && (!triple || self.bytes.get(at..at + 3) == Some(&[quote; 3][..])) {
                 at += delimiter;
                 break;
             }
@@ -320,8 +324,7 @@ impl ArgState {
 
     fn push(&mut self, value: ArgValue) {
         // Adjacent string literals are one string.
-        if let (Some(ArgValue::Str(previous)), ArgValue::Str(next)) = (&mut self.value, &value)
-        {
+        if let (Some(ArgValue::Str(previous)), ArgValue::Str(next)) = (&mut self.value, &value) {
             if self.tokens == 1 {
                 previous.push_str(next);
                 return;
@@ -434,7 +437,10 @@ pub fn scan(text: &str) -> Source {
                     }
                 }
             }
-            Token::Name { text: word, after_dot } => {
+            Token::Name {
+                text: word,
+                after_dot,
+            } => {
                 if let Some(arg) = in_arg {
                     if let Some(name) = arg.pending_name.take() {
                         arg.value = Some(ArgValue::Name(name));
@@ -487,7 +493,10 @@ fn read_import(lexer: &mut Lexer, from: bool, imports: &mut Vec<Import>) {
         // Relative dots, then the module (`from . import x` has none).
         loop {
             let rest = &lexer.bytes[lexer.at..];
-            let spaces = rest.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+            let spaces = rest
+                .iter()
+                .take_while(|c| matches!(c, b' ' | b'\t'))
+                .count();
             if rest.get(spaces) == Some(&b'.') {
                 level += 1;
                 lexer.at += spaces + 1;
@@ -626,7 +635,10 @@ mod tests {
         );
         assert_eq!(s.qualified("w.load_model"), "whisper.load_model");
         assert_eq!(s.qualified("torch.hub.load"), "torch.hub.load");
-        assert_eq!(s.qualified("Tok.from_pretrained"), "transformers.AutoTokenizer.from_pretrained");
+        assert_eq!(
+            s.qualified("Tok.from_pretrained"),
+            "transformers.AutoTokenizer.from_pretrained"
+        );
     }
 
     #[test]
@@ -635,15 +647,26 @@ mod tests {
             "m = SentenceTransformer('all-MiniLM-L6-v2', device=\"cpu\")\nsnapshot_download(repo_id=os.getenv('M'), local_dir=\"/m\")\nmodels.resnet50(weights=ResNet50_Weights.DEFAULT, pretrained=True)\n",
         );
         let st = call(&s, "SentenceTransformer");
-        assert_eq!(st.arg(0, "model_name_or_path"), Some(&ArgValue::Str("all-MiniLM-L6-v2".into())));
+        assert_eq!(
+            st.arg(0, "model_name_or_path"),
+            Some(&ArgValue::Str("all-MiniLM-L6-v2".into()))
+        );
         assert_eq!(st.keyword("device"), Some(&ArgValue::Str("cpu".into())));
         let snap = call(&s, "snapshot_download");
         assert_eq!(snap.keyword("repo_id"), Some(&ArgValue::Other));
         assert_eq!(snap.keyword("local_dir"), Some(&ArgValue::Str("/m".into())));
-        assert_eq!(call(&s, "os.getenv").arg(0, ""), Some(&ArgValue::Str("M".into())));
+        assert_eq!(
+            call(&s, "os.getenv").arg(0, ""),
+            Some(&ArgValue::Str("M".into()))
+        );
         let resnet = call(&s, "models.resnet50");
-        assert_eq!(resnet.keyword("weights"), Some(&ArgValue::Name("ResNet50_Weights.DEFAULT".into())));
-        assert!(resnet.keyword("pretrained").is_some_and(|v| v.is_name("True")));
+        assert_eq!(
+            resnet.keyword("weights"),
+            Some(&ArgValue::Name("ResNet50_Weights.DEFAULT".into()))
+        );
+        assert!(resnet
+            .keyword("pretrained")
+            .is_some_and(|v| v.is_name("True")));
     }
 
     #[test]
@@ -658,9 +681,16 @@ mod tests {
 
     #[test]
     fn chained_methods_and_prefixed_strings() {
-        let s = scan("YOLO(r'yolov8n.pt').export(format=f\"onnx{v}\")\nx = b'a' 'b'\nf(u'a' \"b\")");
-        assert_eq!(call(&s, "YOLO").arg(0, "model"), Some(&ArgValue::Str("yolov8n.pt".into())));
-        assert_eq!(call(&s, ".export").keyword("format"), Some(&ArgValue::Str("onnx{v}".into())));
+        let s =
+            scan("YOLO(r'yolov8n.pt').export(format=f\"onnx{v}\")\nx = b'a' 'b'\nf(u'a' \"b\")");
+        assert_eq!(
+            call(&s, "YOLO").arg(0, "model"),
+            Some(&ArgValue::Str("yolov8n.pt".into()))
+        );
+        assert_eq!(
+            call(&s, ".export").keyword("format"),
+            Some(&ArgValue::Str("onnx{v}".into()))
+        );
         assert_eq!(call(&s, "f").arg(0, ""), Some(&ArgValue::Str("ab".into())));
     }
 
@@ -674,7 +704,19 @@ mod tests {
 
     #[test]
     fn any_text_is_read_without_failing() {
-        for text in ["(((", ")))", "'unterminated", "\"\"\"open", "f(a=", "import", "from . import", "é(ü='ß')", "\\", "x.(", "def"] {
+        for text in [
+            "(((",
+            ")))",
+            "'unterminated",
+            "\"\"\"open",
+            "f(a=",
+            "import",
+            "from . import",
+            "é(ü='ß')",
+            "\\",
+            "x.(",
+            "def",
+        ] {
             let _ = scan(text);
         }
         let s = scan("é(ü='ß')");
