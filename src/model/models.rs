@@ -527,13 +527,22 @@ pub fn is_weight_reference(text: &str) -> bool {
     if ARCHIVE_EXTENSIONS.iter().any(|ext| name.ends_with(ext)) {
         return ARCHIVE_WEIGHT_WORDS.iter().any(|w| name.contains(w));
     }
-    WEIGHT_EXTENSIONS.iter().any(|ext| {
-        name.len() > ext.len()
-            && name.ends_with(ext)
-            && (!AMBIGUOUS_EXTENSIONS.contains(ext)
-                || on_hub
-                || WEIGHT_WORDS.iter().any(|w| name.contains(w)))
-    })
+    on_hub && has_weight_extension(name) || is_weight_file(name)
+}
+
+/// A file whose name says it holds weights (`model.safetensors`, `pytorch_model.bin`; not
+/// `descriptor.pb`), whatever directory it is in.
+pub fn is_weight_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    has_weight_extension(&name)
+        && (!AMBIGUOUS_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+            || WEIGHT_WORDS.iter().any(|w| name.contains(w)))
+}
+
+fn has_weight_extension(name: &str) -> bool {
+    WEIGHT_EXTENSIONS
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
 }
 
 /// A model repository on the Hugging Face Hub (`https://huggingface.co/org/name`).
