@@ -356,6 +356,14 @@ pub const PY_DOWNLOADS: &[PyDownload] = &[
         when: When::ModelGiven,
         sized: false,
     },
+    // Unstructured's default layout model (YOLOX) from the Hub.
+    PyDownload {
+        call: Callee::Qualified("unstructured.partition.model_init.initialize"),
+        what: "Unstructured's layout model",
+        model: None,
+        when: When::Always,
+        sized: false,
+    },
     PyDownload {
         call: Callee::Qualified("tensorflow_hub.load"),
         what: "a TensorFlow Hub model",
@@ -1479,6 +1487,11 @@ mod tests {
                 "a Hugging Face model",
                 Some("microsoft/table-transformer-structure-recognition".to_string())
             )]
+        );
+        let code = "from unstructured.partition.model_init import initialize\ninitialize()\n";
+        assert_eq!(
+            found(code),
+            [("`initialize()`".to_string(), "Unstructured's layout model", None)]
         );
     }
 }
