@@ -30,7 +30,6 @@ catalogue! {
     }
     models {
         model_download_at_build::ModelDownloadAtBuild,
-        model_weights_in_context::ModelWeightsInContext,
     }
     build {
         base_image_toolchain_mismatch::BaseImageToolchainMismatch,

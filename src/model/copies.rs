@@ -70,21 +70,6 @@ impl ContextCopy {
         })
     }
 
-    /// Whether the context file `path` is among what this copy sends into the image (a
-    /// source that is the file, a directory above it, or a glob matching it).
-    pub fn covers(&self, path: &str) -> bool {
-        self.sources.iter().any(|source| {
-            if source.contains(['*', '?', '[']) {
-                glob_matches(source, path)
-                    || path
-                        .match_indices('/')
-                        .any(|(at, _)| glob_matches(source, &path[..at]))
-            } else {
-                path_is_within(path, source)
-            }
-        })
-    }
-
     /// Context paths that may be at `path` in the image after this copy, most likely first.
     pub fn candidates(&self, path: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -198,16 +183,6 @@ mod tests {
         let c = copy(&["scripts/*.py"], "/opt/", "/");
         assert_eq!(c.candidates("/opt/get.py"), ["scripts/get.py"]);
         assert!(c.candidates("/srv/get.py").is_empty());
-    }
-
-    #[test]
-    fn copies_cover_files_directories_and_globs() {
-        assert!(copy(&["."], ".", "/app").covers("models/m.safetensors"));
-        assert!(copy(&["models"], "/m", "/").covers("models/a/m.gguf"));
-        assert!(!copy(&["models"], "/m", "/").covers("modelsx/m.gguf"));
-        assert!(copy(&["weights/*.pt"], "/w/", "/").covers("weights/yolo.pt"));
-        assert!(copy(&["w*"], "/w/", "/").covers("weights/yolo.pt"));
-        assert!(!copy(&["src", "app.py"], "/app/", "/").covers("models/m.onnx"));
     }
 
     #[test]
