@@ -620,11 +620,17 @@ struct PythonFinding {
     span: std::ops::Range<usize>,
 }
 
-fn python_findings(code: &str, offline: bool) -> (python::Source, Vec<PythonFinding>) {
-    let source = python::scan(code);
+/// Constants other modules give a script: `from config import MODEL_ID` binds `MODEL_ID`.
+type Imported = Vec<(String, String)>;
+
+fn python_findings(
+    source: &python::Source,
+    offline: bool,
+    imported: &Imported,
+) -> Vec<PythonFinding> {
     let mut out: Vec<PythonFinding> = Vec::new();
     for call in &source.calls {
-        if let Some(finding) = python_call(&source, call, offline) {
+        if let Some(finding) = python_call(source, call, offline, imported) {
             // Fetches of URLs built from the same weight file name are one download.
             let repeated = out
                 .iter()
@@ -634,7 +640,27 @@ fn python_findings(code: &str, offline: bool) -> (python::Source, Vec<PythonFind
             }
         }
     }
-    (source, out)
+    out
+}
+
+/// The text of an argument: a string literal, or a name the code (or a local module it
+/// imports) gives one.
+fn literal<'s>(
+    source: &'s python::Source,
+    imported: &'s Imported,
+    value: &'s ArgValue,
+) -> Option<&'s str> {
+    match value {
+        ArgValue::Str(s) => Some(s),
+        ArgValue::Name(name) => source.constant(name).or_else(|| {
+            let bound = source.constants.iter().any(|(n, _)| n == name);
+            imported
+                .iter()
+                .find(|(n, _)| n == name && !bound)
+                .map(|(_, v)| v.as_str())
+        }),
+        ArgValue::Other => None,
+    }
 }
 
 /// Whether a model argument names something on disk rather than a model to fetch.
@@ -646,7 +672,13 @@ fn is_local_path(text: &str) -> bool {
         || text == "."
 }
 
-fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<PythonFinding> {
+fn python_call(
+    source: &python::Source,
+    call: &Call,
+    offline: bool,
+    imported: &Imported,
+) -> Option<PythonFinding> {
+    let text = |value: &ArgValue| literal(source, imported, value).map(str::to_string);
     let qualified = source.qualified(&call.callee);
     let last = qualified.rsplit('.').next().unwrap_or(&qualified);
     let told_local = call
@@ -655,7 +687,7 @@ fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<Py
     let finding = |what, model: Option<&ArgValue>, sized| PythonFinding {
         what,
         by: format!("`{}()`", call.callee.trim_start_matches('.')),
-        model: model.and_then(ArgValue::as_str).map(str::to_string),
+        model: model.and_then(|m: &ArgValue| text(m)),
         sized,
         span: call.span.clone(),
     };
@@ -678,12 +710,13 @@ fn python_call(source: &python::Source, call: &Call, offline: bool) -> Option<Py
             return None;
         }
         let model = entry.model.and_then(|(at, keyword)| call.arg(at, keyword));
+        let model_text = model.and_then(|m| text(m));
         let downloads = match entry.when {
             When::Always => true,
             When::ModelGiven => model.is_some(),
-            When::NotLocal => model.is_some_and(|m| !m.as_str().is_some_and(is_local_path)),
-            When::Asset(extension) => model
-                .and_then(ArgValue::as_str)
+            When::NotLocal => model.is_some() && !model_text.as_deref().is_some_and(is_local_path),
+            When::Asset(extension) => model_text
+                .as_deref()
                 .is_some_and(|m| m.ends_with(extension) && !m.contains('/')),
         };
         if !downloads {
@@ -771,6 +804,29 @@ fn imported_paths(source: &python::Source, script_dir: &str) -> Vec<String> {
             let path = resolve_path(script_dir, &candidate);
             if !out.contains(&path) {
                 out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The constants `from module import NAME` takes from the local modules read (`modules`:
+/// their context paths and texts).
+fn imported_constants(source: &python::Source, modules: &[(String, String)]) -> Imported {
+    let mut out = Imported::new();
+    for import in &source.imports {
+        let Some(name) = import.target.strip_prefix(&format!("{}.", import.module)) else {
+            continue;
+        };
+        let file = import.module.replace('.', "/");
+        let module = modules.iter().find(|(path, _)| {
+            path.strip_suffix(".py")
+                .or_else(|| path.strip_suffix("/__init__.py"))
+                .is_some_and(|p| p == file || p.ends_with(&format!("/{file}")))
+        });
+        if let Some((_, text)) = module {
+            if let Some(value) = python::scan(text).constant(name) {
+                out.push((import.local.clone(), value.to_string()));
             }
         }
     }
@@ -918,8 +974,19 @@ impl<'a> Finder<'a> {
             env.known(v)
                 .is_some_and(|x| !matches!(x, "" | "0" | "false" | "False"))
         });
-        let (source, findings) = python_findings(code, offline);
-        for f in findings {
+        let source = python::scan(code);
+        // The script's local modules, one level: their own imports are not followed.
+        let mut modules: Vec<(String, String)> = Vec::new();
+        if let Some(script_dir) = follow {
+            for path in imported_paths(&source, script_dir)
+                .into_iter()
+                .take(MAX_IMPORTS_FOLLOWED)
+            {
+                modules.extend(self.context_file(&path));
+            }
+        }
+        let imported = imported_constants(&source, &modules);
+        for f in python_findings(&source, offline, &imported) {
             let (at, script) = match &origin {
                 Origin::Mapped(mapped) => (Some(mapped.span_to_file(f.span.clone())), None),
                 Origin::Inline => (None, None),
@@ -945,15 +1012,8 @@ impl<'a> Finder<'a> {
                 read: false,
             });
         }
-        // The script's local modules, one level: their own imports are not followed.
-        let Some(script_dir) = follow else { return };
-        for path in imported_paths(&source, script_dir)
-            .into_iter()
-            .take(MAX_IMPORTS_FOLLOWED)
-        {
-            if let Some((relative, text)) = self.context_file(&path) {
-                self.python_code(span, &text, Origin::Context(&relative), env, None);
-            }
+        for (relative, text) in &modules {
+            self.python_code(span, text, Origin::Context(relative), env, None);
         }
     }
 
@@ -1442,8 +1502,7 @@ mod tests {
     }
 
     fn found(code: &str) -> Vec<(String, &'static str, Option<String>)> {
-        python_findings(code, false)
-            .1
+        python_findings(&python::scan(code), false, &Imported::new())
             .into_iter()
             .map(|f| (f.by, f.what, f.model))
             .collect()
@@ -1488,10 +1547,28 @@ mod tests {
                 Some("microsoft/table-transformer-structure-recognition".to_string())
             )]
         );
+        // Constants name the model, and a local one downloads nothing.
+        let code =
+            "from huggingface_hub import hf_hub_download\nREPO_ID = \"InfiniFlow/deepdoc\"\n\
+                    def main():\n    hf_hub_download(repo_id=REPO_ID, filename='det.onnx')\n";
+        assert_eq!(
+            found(code),
+            [(
+                "`hf_hub_download()`".to_string(),
+                "a file of a Hugging Face repository",
+                Some("InfiniFlow/deepdoc".to_string())
+            )]
+        );
+        let code = "from transformers import AutoModel\nMODEL_DIR = '/models/m'\nAutoModel.from_pretrained(MODEL_DIR)\n";
+        assert_eq!(found(code), []);
         let code = "from unstructured.partition.model_init import initialize\ninitialize()\n";
         assert_eq!(
             found(code),
-            [("`initialize()`".to_string(), "Unstructured's layout model", None)]
+            [(
+                "`initialize()`".to_string(),
+                "Unstructured's layout model",
+                None
+            )]
         );
     }
 }

@@ -18,6 +18,9 @@ pub struct Source {
     pub calls: Vec<Call>,
     /// Every string literal, in order (a file name assigned to a variable and fetched later).
     pub strings: Vec<String>,
+    /// Statements `NAME = …` in order, with the text when the value is one string literal
+    /// (a model id kept in a constant).
+    pub constants: Vec<(String, Option<String>)>,
 }
 
 /// A name an import binds: `import torch.hub` binds `torch` to `torch`; `from whisper import
@@ -343,7 +346,9 @@ pub fn scan(text: &str) -> Source {
     // The previous token, and whether the current logical line has only just started.
     let mut previous: Option<(usize, Token)> = None;
     let mut line_start = true;
+    let mut constant = ConstantState::None;
     while let Some((start, token)) = lexer.next() {
+        constant = constant.next(&token, line_start && frames.is_empty(), &mut source);
         if line_start && frames.is_empty() {
             if let Token::Name { text: word, .. } = &token {
                 if word == "import" || word == "from" {
@@ -473,15 +478,58 @@ pub fn scan(text: &str) -> Source {
         }
         previous = Some((start, token));
     }
+    constant.next(&Token::Newline, false, &mut source);
     source
+}
+
+/// Where a statement `NAME = "text"` is read up to.
+enum ConstantState {
+    None,
+    Name(String),
+    Assign(String),
+    Value(String, String),
+}
+
+impl ConstantState {
+    fn next(self, token: &Token, statement_start: bool, source: &mut Source) -> ConstantState {
+        match (self, token) {
+            (
+                _,
+                Token::Name {
+                    text,
+                    after_dot: false,
+                },
+            ) if statement_start && !text.contains('.') => ConstantState::Name(text.clone()),
+            (ConstantState::Name(name), Token::Assign) => ConstantState::Assign(name),
+            (ConstantState::Assign(name), Token::Str(value)) => {
+                ConstantState::Value(name, value.clone())
+            }
+            // Adjacent literals are one string.
+            (ConstantState::Value(name, mut value), Token::Str(more)) => {
+                value.push_str(more);
+                ConstantState::Value(name, value)
+            }
+            (ConstantState::Value(name, value), Token::Newline) => {
+                source.constants.push((name, Some(value)));
+                ConstantState::None
+            }
+            (ConstantState::Assign(name) | ConstantState::Value(name, _), _) => {
+                source.constants.push((name, None));
+                ConstantState::None
+            }
+            _ => ConstantState::None,
+        }
+    }
 }
 
 /// `def name(` and `class Name(` define, they do not call.
 fn is_definition(text: &str, name_start: usize) -> bool {
     let before = text[..name_start].trim_end();
     let keyword_start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     matches!(&before[keyword_start..], "def" | "class")
 }
 
@@ -572,6 +620,18 @@ fn read_import(lexer: &mut Lexer, from: bool, imports: &mut Vec<Import>) {
 }
 
 impl Source {
+    /// The text of `name` when every assignment of it is the same string literal (an
+    /// f-string's braces make it unknown).
+    pub fn constant(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .constants
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v);
+        let first = values.next()?.as_deref()?;
+        (values.all(|v| v.as_deref() == Some(first)) && !first.contains('{')).then_some(first)
+    }
+
     /// The qualified name of a callee: its first part read through the imports
     /// (`lm` → `whisper.load_model`, `hub.load` → `torch.hub.load`).
     pub fn qualified(&self, callee: &str) -> String {
@@ -695,6 +755,21 @@ mod tests {
     }
 
     #[test]
+    fn constants_are_names_given_one_string() {
+        let s = scan(
+            "REPO_ID = \"InfiniFlow/deepdoc\"\nPATH = (\n  '/models/'\n  'x')\nURL = f\"{B}/m.pt\"\n\
+             MODEL = 'a'\nMODEL = os.getenv('M')\ndef f():\n    LOCAL = 'in/function'\n",
+        );
+        assert_eq!(s.constant("REPO_ID"), Some("InfiniFlow/deepdoc"));
+        assert_eq!(s.constant("LOCAL"), Some("in/function"));
+        assert_eq!(s.constant("URL"), None);
+        assert_eq!(s.constant("MODEL"), None);
+        assert_eq!(s.constant("PATH"), None);
+        assert_eq!(scan("A = 'x' 'y'").constant("A"), Some("xy"));
+        assert_eq!(scan("f(A='x')\n").constant("A"), None);
+    }
+
+    #[test]
     fn spans_cover_the_call() {
         let text = "x = 1\nnltk.download('punkt')\n";
         let s = scan(text);
@@ -716,9 +791,12 @@ mod tests {
             "\\",
             "x.(",
             "def",
+            "# ──\nf()",
+            "x = '─'\n─f(1)",
         ] {
             let _ = scan(text);
         }
+        assert_eq!(scan("# ─────\nsetup()\n").calls[0].callee, "setup");
         let s = scan("é(ü='ß')");
         assert_eq!(s.calls[0].keyword("ü"), Some(&ArgValue::Str("ß".into())));
     }
