@@ -445,36 +445,48 @@ pub struct ProjectNeed {
 
 impl Model {
     /// What the project files a stage receives from the build context ask of `toolchain`:
-    /// files its COPYs name, else those in the copied directories, else the context root's
-    /// when the stage copies anything from the context. The first file of the toolchain's
-    /// list that states a version decides.
+    /// files its COPYs name, those in the directories they copy, and those beside the files
+    /// they copy (the `.nvmrc` of a copied package.json). A file elsewhere in the context (a
+    /// root pyproject.toml when the stage copies `services/api/requirements.txt`) belongs to
+    /// another project. The first file of the toolchain's list that states a version decides.
     pub fn project_need(
         &self,
         stage: usize,
         toolchain: &Toolchain,
         files: &dyn ContextFiles,
     ) -> Option<ProjectNeed> {
-        let copies: Vec<_> = self
+        let sources: Vec<&str> = self
             .copies
             .iter()
             .filter(|c| self.descends_from(stage, c.stage))
+            .flat_map(|c| &c.sources)
+            .map(|s| s.trim_end_matches('/'))
             .collect();
-        if copies.is_empty() {
-            return None;
-        }
         for file in toolchain.files {
             for name in file.names() {
                 let mut candidates: Vec<String> = Vec::new();
-                for source in copies.iter().flat_map(|c| &c.sources) {
-                    let source = source.trim_end_matches('/');
-                    if source.rsplit('/').next() == Some(*name) {
+                for source in &sources {
+                    let (parent, last) = match source.rsplit_once('/') {
+                        Some((parent, last)) => (Some(parent), last),
+                        None => (None, *source),
+                    };
+                    if last == *name {
                         candidates.push(source.to_string());
-                    } else if !source.contains(['*', '?', '[']) && !source.is_empty() {
+                        continue;
+                    }
+                    if !last.contains(['*', '?', '[']) && !last.is_empty() {
                         candidates.push(format!("{source}/{name}"));
                     }
+                    let beside = match parent {
+                        Some(parent) if !parent.contains(['*', '?', '[']) => {
+                            format!("{parent}/{name}")
+                        }
+                        Some(_) => continue,
+                        None => name.to_string(),
+                    };
+                    candidates.push(beside);
                 }
-                candidates.push((*name).to_string());
-                for path in candidates {
+                for path in dedup(candidates) {
                     if let Some(requirement) = files.read(&path).and_then(|t| file.requirement(&t))
                     {
                         return Some(ProjectNeed {
@@ -488,6 +500,16 @@ impl Model {
         }
         None
     }
+}
+
+fn dedup(paths: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(paths.len());
+    for path in paths {
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -636,5 +658,72 @@ mod tests {
             Some(vec![1, 81])
         );
         assert_eq!(req(ProjectFile::CargoToml, "not toml ["), None);
+    }
+}
+
+#[cfg(test)]
+mod project_files {
+    use super::*;
+    use crate::syntax::dockerfile::parse;
+    use std::collections::HashMap;
+
+    struct Files(HashMap<&'static str, &'static str>);
+
+    impl ContextFiles for Files {
+        fn read(&self, relative: &str) -> Option<String> {
+            self.0.get(relative).map(|t| t.to_string())
+        }
+    }
+
+    fn need(dockerfile: &str, files: &[(&'static str, &'static str)]) -> Option<String> {
+        let model = Model::build(&parse(dockerfile));
+        let toolchain = image_tag(&model.stages[0].base)?.toolchain;
+        let files = Files(files.iter().copied().collect());
+        model
+            .project_need(0, toolchain, &files)
+            .map(|n| format!("{}:{}", n.path, n.requirement.said))
+    }
+
+    #[test]
+    fn the_stage_copies_the_project_or_sits_beside_it() {
+        let root = [
+            (
+                "pyproject.toml",
+                "[project]\nrequires-python = \">=3.11\"\n",
+            ),
+            ("services/worker/requirements.txt", "requests\n"),
+            ("web/package.json", "{\"name\": \"web\"}"),
+            ("web/.nvmrc", "22\n"),
+        ];
+        // Another project's file: the root pyproject.toml is not the worker's.
+        assert_eq!(
+            need(
+                "FROM python:3.9\nCOPY services/worker/requirements.txt .\n",
+                &root
+            ),
+            None
+        );
+        assert_eq!(
+            need("FROM python:3.9\nCOPY . /app\n", &root).as_deref(),
+            Some("pyproject.toml:requires-python = \">=3.11\"")
+        );
+        assert_eq!(
+            need(
+                "FROM python:3.9\nCOPY requirements.txt pyproject.toml ./\n",
+                &root
+            )
+            .as_deref(),
+            Some("pyproject.toml:requires-python = \">=3.11\"")
+        );
+        // The .nvmrc beside a copied package.json (engines says nothing), and through a glob.
+        assert_eq!(
+            need("FROM node:18\nCOPY web/package.json ./\n", &root).as_deref(),
+            Some("web/.nvmrc:22")
+        );
+        assert_eq!(
+            need("FROM node:18\nCOPY web/package*.json ./\n", &root).as_deref(),
+            Some("web/.nvmrc:22")
+        );
+        assert_eq!(need("FROM node:18\nRUN npm i -g pnpm\n", &root), None);
     }
 }
