@@ -511,6 +511,8 @@ const SIZES: &[(&str, &str, u64)] = &[
     ("an Ollama model", "llama3.2:3b", 2_000_000_000),
     ("an Ollama model", "llama3.2:1b", 1_300_000_000),
     ("an Ollama model", "nomic-embed-text", 274_000_000),
+    // The 3.x wheels (explosion/spacy-models releases).
+    ("a spaCy pipeline", "en_core_web_sm", 12_800_000),
 ];
 
 /// The size of `model` as fetched by a `what` loader.
@@ -710,7 +712,7 @@ fn python_call(
             return None;
         }
         let model = entry.model.and_then(|(at, keyword)| call.arg(at, keyword));
-        let model_text = model.and_then(|m| text(m));
+        let model_text = model.and_then(&text);
         let downloads = match entry.when {
             When::Always => true,
             When::ModelGiven => model.is_some(),

@@ -245,8 +245,7 @@ impl<'a> Lexer<'a> {
         let delimiter = if triple { 3 } else { 1 };
         let mut at = open + delimiter;
         let mut value = String::new();
-        loop {
-            let Some(&c) = self.bytes.get(at) else { break };
+        while let Some(&c) = self.bytes.get(at) {
             if c == quote && (!triple || self.bytes.get(at..at + 3) == Some(&[quote; 3][..])) {
                 at += delimiter;
                 break;
