@@ -58,11 +58,11 @@ impl Rule for ModelDownloadAtBuild {
     }
 }
 
-/// The recommended second pattern: a stage the final one copies from, downloading into a
-/// cache mount.
+/// The recommended second pattern: a stage the final one copies from (not one it is built
+/// on, which would carry the weights along), downloading into a cache mount.
 fn is_download_stage(cx: &Ctx, run: &Run) -> bool {
     let last = cx.model.stages.len().saturating_sub(1);
-    run.stage < last
+    !cx.model.descends_from(last, run.stage)
         && run
             .mounts
             .iter()
