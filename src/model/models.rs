@@ -596,6 +596,16 @@ fn is_spacy_package(arg: &str) -> bool {
     }
 }
 
+/// The model a JSON body of Ollama's `/api/pull` names (`{"name": "llama3"}`; newer servers
+/// also take `model`).
+fn ollama_pull_model(body: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
+    ["model", "name"]
+        .iter()
+        .find_map(|key| json.get(key)?.as_str())
+        .map(str::to_string)
+}
+
 /// A script whose name says it downloads models (`download_model.py`, `fetch-models.sh`).
 pub fn named_like_model_download(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
@@ -1214,11 +1224,12 @@ impl<'a> Finder<'a> {
             }
             // Ollama's HTTP API: `curl http://localhost:11434/api/pull -d '{"name": "llama3"}'`.
             if values.iter().any(|v| v.contains("/api/pull")) {
+                let model = values.iter().find_map(|v| ollama_pull_model(v));
                 self.push(download(
                     "an Ollama model",
                     format!("`{name}` of /api/pull"),
-                    None,
-                    false,
+                    model,
+                    true,
                 ));
             }
             return;
