@@ -789,7 +789,12 @@ fn python_call(
         .any(|w| call.callee.to_ascii_lowercase().contains(w));
     if loads && !offline {
         if let Some(id) = strings().find(|s| is_hub_model_id(s)) {
-            let mut f = finding("a Hugging Face model", None, false);
+            let what = if last == "load_dataset" {
+                "a Hugging Face dataset"
+            } else {
+                "a Hugging Face model"
+            };
+            let mut f = finding(what, None, false);
             f.model = Some(id.to_string());
             return Some(f);
         }
@@ -1574,6 +1579,16 @@ mod tests {
         );
         let code = "from transformers import AutoModel\nMODEL_DIR = '/models/m'\nAutoModel.from_pretrained(MODEL_DIR)\n";
         assert_eq!(found(code), []);
+        let code =
+            "from datasets import load_dataset\nload_dataset('microsoft/ms_marco', 'v1.1')\n";
+        assert_eq!(
+            found(code),
+            [(
+                "`load_dataset()`".to_string(),
+                "a Hugging Face dataset",
+                Some("microsoft/ms_marco".to_string())
+            )]
+        );
         let code = "from unstructured.partition.model_init import initialize\ninitialize()\n";
         assert_eq!(
             found(code),
