@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::lints;
-use crate::rule::{Meta, Severity};
+use crate::rule::{Meta, Rule, Severity};
 
 /// The repository's `lint.toml`: the default configuration and its reference.
 pub const DEFAULT_CONFIG: &str = include_str!("../lint.toml");
@@ -107,7 +107,7 @@ impl Config {
             list.map(|list| {
                 list.into_iter()
                     .map(|n| match selector_known(n.get_ref(), allow_all) {
-                        true => Ok(n.into_inner()),
+                        true => Ok(canonical(n.get_ref())),
                         false => Err(error(Some(n.span()), unknown_selector(n.get_ref()))),
                     })
                     .collect()
@@ -118,13 +118,13 @@ impl Config {
         let ignore = names(raw.ignore, false)?;
         let mut severity = BTreeMap::new();
         for (name, level) in raw.severity.unwrap_or_default() {
-            if lints::find(name.get_ref()).is_none() {
+            let Some(rule) = find_rule(name.get_ref()) else {
                 return Err(error(
                     Some(name.span()),
                     format!("unknown rule `{}` in [severity]", name.get_ref()),
                 ));
-            }
-            severity.insert(name.into_inner(), level);
+            };
+            severity.insert(rule.meta().name.to_string(), level);
         }
         let mut per_file_ignores = Vec::new();
         for (pattern, list) in raw.per_file_ignores.unwrap_or_default() {
@@ -142,7 +142,7 @@ impl Config {
         }
         let mut rules = BTreeMap::new();
         for (name, table) in raw.rules.unwrap_or_default() {
-            let rule = lints::find(name.get_ref()).ok_or_else(|| {
+            let rule = find_rule(name.get_ref()).ok_or_else(|| {
                 error(
                     Some(name.span()),
                     format!("unknown rule `{}` in [rules]", name.get_ref()),
@@ -150,7 +150,7 @@ impl Config {
             })?;
             rule.check_options(table.get_ref())
                 .map_err(|m| error(Some(table.span()), m))?;
-            rules.insert(name.into_inner(), table.into_inner());
+            rules.insert(rule.meta().name.to_string(), table.into_inner());
         }
         Ok(Config {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -187,9 +187,31 @@ impl Config {
     }
 }
 
+/// The rule a name on the command line or in lint.toml stands for: its own name, or one of
+/// its aliases (hadolint codes, BuildKit check names), whose case does not matter, as in
+/// the suppression comments that use them.
+pub fn find_rule(name: &str) -> Option<&'static dyn Rule> {
+    lints::find(name).or_else(|| {
+        lints::rules().iter().copied().find(|r| {
+            r.meta()
+                .aliases
+                .iter()
+                .any(|alias| alias.eq_ignore_ascii_case(name))
+        })
+    })
+}
+
+/// A selector with an alias replaced by the rule's name.
+fn canonical(name: &str) -> String {
+    match find_rule(name) {
+        Some(rule) => rule.meta().name.to_string(),
+        None => name.to_string(),
+    }
+}
+
 fn selector_known(name: &str, allow_all: bool) -> bool {
     (allow_all && name == "all")
-        || lints::find(name).is_some()
+        || find_rule(name).is_some()
         || lints::rules().iter().any(|r| r.meta().family == name)
 }
 
@@ -214,15 +236,20 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Checks rule and family names given on the command line.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks rule and family names given on the command line, and replaces aliases by
+    /// the rules' names.
+    pub fn validate(mut self) -> Result<Overrides, String> {
         let select = self.select.iter().flatten().map(|n| (n, true));
         for (name, allow_all) in select.chain(self.ignore.iter().map(|n| (n, false))) {
             if !selector_known(name, allow_all) {
                 return Err(unknown_selector(name));
             }
         }
-        Ok(())
+        if let Some(select) = &mut self.select {
+            select.iter_mut().for_each(|n| *n = canonical(n));
+        }
+        self.ignore.iter_mut().for_each(|n| *n = canonical(n));
+        Ok(self)
     }
 }
 
@@ -283,8 +310,11 @@ pub struct Resolver {
     explicit: Option<Arc<Config>>,
     no_config: bool,
     overrides: Overrides,
-    found: HashMap<PathBuf, Option<Arc<Config>>>,
+    found: HashMap<PathBuf, Result<Option<Arc<Config>>, ConfigError>>,
 }
+
+/// Directories whose configuration a [`Resolver`] remembers at most.
+const MAX_REMEMBERED_DIRS: usize = 4096;
 
 impl Resolver {
     pub fn new(explicit: Option<Config>, no_config: bool, overrides: Overrides) -> Resolver {
@@ -297,22 +327,27 @@ impl Resolver {
         }
     }
 
-    /// The nearest `lint.toml` in the Dockerfile's directory or above.
+    /// The nearest `lint.toml` in the Dockerfile's directory or above. What each directory
+    /// resolves to is remembered (a broken file too); the memory is bounded by forgetting
+    /// everything past `MAX_REMEMBERED_DIRS` directories, which costs only a stat again.
     fn discover(&mut self, dir: &Path) -> Result<Option<Arc<Config>>, ConfigError> {
         if let Some(found) = self.found.get(dir) {
-            return Ok(found.clone());
+            return found.clone();
         }
         let candidate = dir.join(CONFIG_FILE_NAME);
         let found = if candidate.is_file() {
-            Some(Arc::new(Config::load(&candidate)?))
+            Config::load(&candidate).map(|c| Some(Arc::new(c)))
         } else {
             match dir.parent() {
-                Some(parent) if parent != dir => self.discover(parent)?,
-                _ => None,
+                Some(parent) if parent != dir => self.discover(parent),
+                _ => Ok(None),
             }
         };
+        if self.found.len() >= MAX_REMEMBERED_DIRS {
+            self.found.clear();
+        }
         self.found.insert(dir.to_path_buf(), found.clone());
-        Ok(found)
+        found
     }
 
     pub fn settings_for(&mut self, dockerfile: &Path) -> Result<Settings, ConfigError> {
@@ -356,7 +391,7 @@ impl Resolver {
         let mut severity = HashMap::new();
         for layer in &layers {
             for (name, level) in &layer.severity {
-                match (lints::find(name), level) {
+                match (find_rule(name), level) {
                     (Some(rule), Level::Off) => ignore.push(rule.meta().name.to_string()),
                     (Some(rule), level) => {
                         let s = match level {
@@ -435,6 +470,20 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn aliases_name_their_rule_in_every_list() {
+        let config = Config::parse(
+            "ignore = [\"dl3059\"]\n[severity]\nDL1000 = \"warning\"\n",
+            Path::new("/p/lint.toml"),
+        )
+        .unwrap();
+        let resolver = Resolver::new(None, false, Overrides::default());
+        let s = resolver.resolve(Path::new("/p/Dockerfile"), Some(&config));
+        assert!(!s.is_enabled(lints::find("consecutive-run").unwrap().meta()));
+        let syntax = lints::find("syntax-error").unwrap().meta();
+        assert_eq!(s.severity_of(syntax), Severity::Warning);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Serialize, Serializer};
 
+use crate::emit::escape::{self, escape_line};
 use crate::source::Span;
 use crate::syntax::dockerignore::{self, DirMatches, DockerIgnore};
 
@@ -416,14 +417,15 @@ impl ContextReport {
     }
 
     /// A human summary: where, which `.dockerignore`, how much is sent, the largest files,
-    /// and what the ignore file keeps out.
+    /// and what the ignore file keeps out. Paths are escaped (a file name can hold control
+    /// characters).
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let ignore = self
             .dockerignore
             .as_ref()
-            .map_or("none".into(), |p| p.display().to_string());
-        let _ = writeln!(out, "Build context: {}", self.context.display());
+            .map_or("none".into(), |p| escape::path(p));
+        let _ = writeln!(out, "Build context: {}", escape::path(&self.context));
         let _ = writeln!(out, ".dockerignore: {ignore}");
         let _ = writeln!(
             out,
@@ -464,7 +466,12 @@ impl ContextReport {
         if !self.unreadable.is_empty() {
             let _ = writeln!(out, "\nUnreadable (not counted):");
             for entry in &self.unreadable {
-                let _ = writeln!(out, "  {}: {}", entry.path, entry.message);
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    escape_line(&entry.path),
+                    escape_line(&entry.message)
+                );
             }
         }
         out
@@ -473,7 +480,12 @@ impl ContextReport {
 
 fn write_entries(out: &mut String, entries: &[Entry]) {
     for entry in entries {
-        let _ = writeln!(out, "  {:>10}  {}", human_bytes(entry.bytes), entry.path);
+        let _ = writeln!(
+            out,
+            "  {:>10}  {}",
+            human_bytes(entry.bytes),
+            escape_line(&entry.path)
+        );
     }
 }
 

@@ -1,5 +1,8 @@
 //! `--format json`: one array, an object per diagnostic (DESIGN.md §2).
 
+use std::io::{self, Write};
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::{range, FileReport};
@@ -43,14 +46,68 @@ pub struct JsonEdit<'a> {
     pub content: &'a str,
 }
 
-pub fn render(reports: &[FileReport]) -> String {
-    let items: Vec<JsonDiagnostic> = reports
-        .iter()
-        .flat_map(|r| r.diagnostics.iter().map(move |d| diagnostic(&r.file, d)))
-        .collect();
-    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
-    out.push('\n');
-    out
+/// Writes one JSON array an element at a time, so that no run holds its whole output:
+/// `[]` when empty, else pretty-printed elements indented by two spaces.
+#[derive(Debug, Default)]
+pub struct ArrayWriter {
+    items: usize,
+    /// One element's text, kept between elements to save its allocations.
+    buffer: Vec<u8>,
+}
+
+impl ArrayWriter {
+    pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
+        out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
+        // One level deeper than serde_json puts it: two spaces before every line (strings
+        // hold no raw line breaks in JSON).
+        for (i, line) in self.buffer.split(|&b| b == b'\n').enumerate() {
+            out.write_all(if i == 0 { b"  " } else { b"\n  " })?;
+            out.write_all(line)?;
+        }
+        self.items += 1;
+        Ok(())
+    }
+
+    pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(if self.items == 0 { b"[]\n" } else { b"\n]\n" })
+    }
+}
+
+/// The diagnostics of one file, as array elements.
+pub fn write_file(
+    array: &mut ArrayWriter,
+    out: &mut impl Write,
+    report: &FileReport,
+) -> io::Result<()> {
+    for d in &report.diagnostics {
+        array.item(out, &diagnostic(&report.file, d))?;
+    }
+    Ok(())
+}
+
+/// The rule name of the element that stands for a path that could not be linted. It is
+/// not a rule: it cannot be selected or ignored, and it always comes with exit code 2.
+pub const IO_ERROR: &str = "io-error";
+
+/// A path that could not be linted, as an element of the array.
+pub fn failure<'a>(path: &Path, message: &'a str) -> JsonDiagnostic<'a> {
+    JsonDiagnostic {
+        rule: IO_ERROR,
+        family: "core",
+        severity: Severity::Error,
+        path: path.to_string_lossy().into_owned(),
+        range: JsonRange {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+        },
+        message,
+        help: None,
+        fix: None,
+    }
 }
 
 fn json_range(file: &SourceFile, span: &Span) -> JsonRange {

@@ -50,6 +50,10 @@ pub fn docklint(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    docklint_with_stdin_bytes(dir, args, stdin.unwrap_or("").as_bytes())
+}
+
+pub fn docklint_with_stdin_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_docklint"))
         .args(args)
@@ -62,7 +66,7 @@ pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Ou
         .spawn()
         .expect("run docklint");
     if let Some(mut pipe) = child.stdin.take() {
-        let _ = pipe.write_all(stdin.unwrap_or("").as_bytes());
+        let _ = pipe.write_all(stdin);
     }
     child.wait_with_output().expect("docklint output")
 }
@@ -113,6 +117,42 @@ pub fn check_json(dockerfile: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let out = docklint(dir.path(), &args);
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
+}
+
+/// The number before `marker` in `text` ("13 fixable" -> 13 for " fixable").
+pub fn number_before(text: &str, marker: &str) -> Option<usize> {
+    let end = text.find(marker)?;
+    let digits: String = text[..end]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Parses a `--format json` run's standard output, which must be one JSON array.
+pub fn json_array(output: &Output) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON array ({e}): {:?}", stdout(output)))
+}
+
+/// Runs docklint with extra environment variables.
+pub fn docklint_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docklint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run docklint")
+}
+
+/// Fails with the whole text when `needle` is not in it.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
 
 /// A fenced code block of a rule document.
