@@ -112,11 +112,11 @@ fn report(cx: &mut Ctx, group: &[Download], run: Option<&Run>) {
     });
     let mut help = format!(
         "weights fetched by the build land in a layer of the image and are downloaded again on \
-         every cache miss; {HELP}; pass tokens with `--mount=type=secret,id=hf_token,env=HF_TOKEN`"
+         every cache miss; {HELP}; pass tokens with `--mount=type=secret,id=hf_token,env=HF_TOKEN`, never as ARG or ENV"
     );
     if let Some(token) = token {
         help.push_str(&format!(
-            " (`{token}` is an ARG or ENV here: its value stays in the image's history)"
+            " (`{token}` is one here: its value stays in the image's history)"
         ));
     }
     let labels: Vec<Span> = group.iter().filter_map(|d| d.at.clone()).collect();
