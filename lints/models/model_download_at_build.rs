@@ -23,15 +23,6 @@ const HELP: &str = "download the model when the container starts, into a volume 
 ENTRYPOINT/CMD script), or in a dedicated download stage with a cache mount on the model \
 cache, then `COPY --from=` only the files the final stage needs";
 
-/// Variables that carry Hub tokens.
-const TOKEN_VARIABLES: &[&str] = &[
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-    "HUGGINGFACE_HUB_TOKEN",
-    "HUGGINGFACE_TOKEN",
-    "HF_AUTH_TOKEN",
-];
-
 /// At most this many downloads are named in one message.
 const NAMED: usize = 3;
 
@@ -105,7 +96,7 @@ fn report(cx: &mut Ctx, group: &[Download], run: Option<&Run>) {
         format!("downloads {list} during the build{weight}")
     };
     let token = run.and_then(|run| {
-        TOKEN_VARIABLES
+        models::TOKEN_VARIABLES
             .iter()
             .find(|v| run.env.contains(v))
             .map(|v| v.to_string())

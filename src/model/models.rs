@@ -183,6 +183,16 @@ pub const CLI_DOWNLOADS: &[CliDownload] = &[
     },
 ];
 
+/// Variables that carry Hugging Face Hub tokens (a build that downloads gated models reads
+/// one).
+pub const TOKEN_VARIABLES: &[&str] = &[
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HUGGINGFACE_HUB_TOKEN",
+    "HUGGINGFACE_TOKEN",
+    "HF_AUTH_TOKEN",
+];
+
 /// Programs that fetch a URL; a download is a model's when the URL or the output names
 /// weights (see [`is_weight_reference`]).
 pub const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "axel", "gdown"];
