@@ -765,7 +765,7 @@ fn python_call(
                     .value
                     .as_str()
                     .is_some_and(|s| !s.is_empty() && !is_local_path(s)));
-        let weights = keyword.ends_with("weights")
+        let weights = matches!(keyword, "weights" | "weights_backbone")
             && match &arg.value {
                 ArgValue::Name(n) => n.contains("Weights.") || n.ends_with("_Weights"),
                 ArgValue::Str(s) => {
@@ -1566,6 +1566,9 @@ mod tests {
         );
         let code = "import torchvision.models as models\nimport timm\nmodels.vgg16(pretrained=True)\nmodels.resnet50(weights=models.ResNet50_Weights.DEFAULT)\nmodels.resnet50(weights=None)\ntimm.create_model('resnet50', pretrained=False)\n";
         assert_eq!(found(code).len(), 2);
+        // Weights of a detection backbone download; class weights of a loss do not.
+        let code = "from torchvision.models import detection as d\nd.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=ResNet50_Weights.IMAGENET1K_V1)\nnn.CrossEntropyLoss(class_weights=ClassWeights.BALANCED)\n";
+        assert_eq!(found(code).len(), 1);
         let code = "from huggingface_hub import snapshot_download\nsnapshot_download(repo_id='x/y', local_files_only=True)\nmodel.initialize('microsoft/table-transformer-structure-recognition')\nos.environ.setdefault('M', 'BAAI/bge-m3')\n";
         assert_eq!(
             found(code),
