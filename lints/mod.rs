@@ -38,8 +38,12 @@ catalogue! {
         unused_stage::UnusedStage,
         dev_dependencies_in_final_stage::DevDependenciesInFinalStage,
     }
+    models {
+        model_download_at_build::ModelDownloadAtBuild,
+    }
     build {
         build_heap_too_large::BuildHeapTooLarge,
+        base_image_toolchain_mismatch::BaseImageToolchainMismatch,
     }
 }
 

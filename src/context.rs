@@ -566,6 +566,32 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// Largest build-context file a rule reads (a script, a manifest): anything bigger is none.
+pub const MAX_READ_BYTES: u64 = 1 << 20;
+
+/// The text of the file at `relative` (`/`-separated) in the build context `context`, for
+/// rules that read project files (scripts a RUN executes, go.mod, pyproject.toml): `None`
+/// unless it is a regular file inside the context, reached without a symbolic link (Docker
+/// sends links as links), at most [`MAX_READ_BYTES`], and UTF-8. `.dockerignore` is not
+/// consulted: a COPY of an excluded file fails the build anyway.
+pub fn read_file(context: &Path, relative: &str) -> Option<String> {
+    let mut path = context.to_path_buf();
+    for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return None;
+        }
+        path.push(part);
+        if fs::symlink_metadata(&path).ok()?.file_type().is_symlink() {
+            return None;
+        }
+    }
+    let metadata = fs::symlink_metadata(&path).ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_READ_BYTES {
+        return None;
+    }
+    String::from_utf8(fs::read(&path).ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_bytes;
@@ -578,5 +604,32 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(12_897_485), "12.3 MiB");
         assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn context_files_are_read_inside_the_context_only() {
+        let dir = std::env::temp_dir().join(format!("docklint-read-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("ctx/src")).unwrap();
+        std::fs::write(dir.join("ctx/src/get.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("secret"), "no").unwrap();
+        let ctx = dir.join("ctx");
+        assert_eq!(
+            super::read_file(&ctx, "src/get.py").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(
+            super::read_file(&ctx, "./src//get.py").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(super::read_file(&ctx, "../secret"), None);
+        assert_eq!(super::read_file(&ctx, "src"), None);
+        assert_eq!(super::read_file(&ctx, "missing.py"), None);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("secret"), ctx.join("link")).unwrap();
+            assert_eq!(super::read_file(&ctx, "link"), None);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -18,8 +18,8 @@ use crate::syntax::shell::{self, Script};
 
 pub mod builds;
 pub mod commands;
-pub mod cost;
 pub mod copies;
+pub mod cost;
 pub mod effects;
 pub mod families;
 pub mod heap;
@@ -27,9 +27,11 @@ pub mod images;
 pub mod indexes;
 pub mod manifests;
 pub mod merge;
+pub mod models;
 pub mod mounts;
 pub mod packages;
 pub mod paths;
+pub mod toolchains;
 pub mod tools;
 mod users;
 mod vars;
@@ -50,30 +52,11 @@ pub struct Model {
     pub workdirs: Vec<String>,
     /// Each USER instruction, with the account it selects.
     pub users: Vec<(usize, User)>,
-    /// COPY and ADD instructions that copy from the build context, in file order.
-    pub context_copies: Vec<ContextCopy>,
+    /// COPY and ADD of build-context files, in file order.
+    pub copies: Vec<copies::ContextCopy>,
     /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
     /// O(log n), so a file of n stages is not quadratic.
     stage_names: HashMap<String, Vec<usize>>,
-}
-
-/// A COPY or ADD from the build context (no `--from`).
-#[derive(Debug, Clone)]
-pub struct ContextCopy {
-    pub instruction: usize,
-    pub stage: usize,
-    /// Sources as written.
-    pub sources: Vec<String>,
-    /// The destination, absolute (joined to WORKDIR, variables expanded); `None` when it
-    /// cannot be resolved.
-    pub dest: Option<String>,
-}
-
-impl ContextCopy {
-    /// It copies the whole context (`COPY . .`).
-    pub fn copies_everything(&self) -> bool {
-        self.sources.len() == 1 && matches!(self.sources[0].as_str(), "." | "./")
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -410,11 +393,11 @@ impl<'a> Builder<'a> {
             model: Model {
                 stages: Vec::new(),
                 runs: Vec::new(),
-                context_copies: Vec::new(),
                 stage_names: HashMap::new(),
                 global_args: Vars::default(),
                 workdirs: Vec::new(),
                 users: Vec::new(),
+                copies: Vec::new(),
             },
             states: Vec::new(),
         }
@@ -562,22 +545,24 @@ impl<'a> Builder<'a> {
                 state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
-            Args::Copy(copy) | Args::Add(copy) if instruction.flag("from").is_none() => {
-                for source in &copy.sources {
+            Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
+                for source in &args.sources {
                     if let Some(switch) = tools::switched_by_source(&source.value) {
                         push_switch(&mut state.switched, switch);
                     }
                 }
-                let dest = copy.dest.as_ref().and_then(|d| {
-                    let dest = expand(&d.value, state.scope.visible(), escape)?;
-                    Some(resolve_path(&state.workdir, &dest))
-                });
-                self.model.context_copies.push(ContextCopy {
-                    instruction: n,
-                    stage,
-                    sources: copy.sources.iter().map(|s| s.value.clone()).collect(),
-                    dest,
-                });
+                let expanded = |text: &str| {
+                    expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
+                };
+                let sources: Vec<String> =
+                    args.sources.iter().map(|s| expanded(&s.value)).collect();
+                let dest = args.dest.as_ref().map(|d| expanded(&d.value));
+                let add = instruction.keyword == Keyword::Add;
+                if let Some(copy) = dest.and_then(|dest| {
+                    copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir)
+                }) {
+                    self.model.copies.push(copy);
+                }
             }
             _ => {}
         }
@@ -757,9 +742,11 @@ pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String
     let words = |command: &Command| -> Vec<String> {
         match command {
             Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
-            Command::Shell(body) | Command::Script { body, .. } => {
-                body.as_str().split_whitespace().map(str::to_string).collect()
-            }
+            Command::Shell(body) | Command::Script { body, .. } => body
+                .as_str()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
         }
     };
     let (mut entrypoint, mut cmd) = (Vec::new(), Vec::new());

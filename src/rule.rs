@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::context::ContextFiles;
 use crate::fix::Fix;
+use crate::model::copies::ProjectFiles;
 use crate::model::Model;
 use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
@@ -171,6 +172,14 @@ impl Ctx<'_> {
     /// there is none (see [`Ctx::build_context_dir`]) or it cannot be read.
     pub fn build_context(&self) -> Option<ContextFiles> {
         ContextFiles::open(&self.build_context_dir()?, Some(&self.file.path)).ok()
+    }
+}
+
+/// Rules read project files of the build context through their `Ctx`
+/// ([`crate::context::read_file`]).
+impl ProjectFiles for Ctx<'_> {
+    fn read(&self, relative: &str) -> Option<String> {
+        crate::context::read_file(&self.build_context_dir()?, relative)
     }
 }
 

@@ -6,7 +6,8 @@ use crate::context::ContextFiles;
 use crate::fix::{Edit, Fix};
 use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
-use crate::model::{path_is_within, resolve_path, ContextCopy, Run};
+use crate::model::copies::ContextCopy;
+use crate::model::{path_is_within, resolve_path, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Args;
 
@@ -29,8 +30,12 @@ impl Rule for CopyAllBeforeInstall {
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
         let mut context: Option<Option<ContextFiles>> = None;
-        for copy in model.context_copies.iter().filter(|c| c.copies_everything()) {
-            let Some(dest) = copy.dest.as_deref() else { continue };
+        for copy in model.copies.iter().filter(|c| c.copies_everything()) {
+            // A destination with a variable docklint cannot resolve.
+            let dest = copy.dest.as_str();
+            if dest.contains('$') {
+                continue;
+            }
             let Some(found) = first_install(cx, copy, dest) else { continue };
             let context = context.get_or_insert_with(|| cx.build_context());
             report(cx, copy, dest, &found, context.as_ref());

@@ -75,7 +75,7 @@ fn declared_dev_dependencies(cx: &Ctx, run: &Run, install: &DevInstall, context:
     let step = &run.effects.steps[install.step];
     let cwd = step.cwd.as_deref()?;
     let manifest = resolve_path(cwd, install.manager.manifest());
-    let file = copies::context_file(cx.df, cx.model, run.stage, run.instruction, &manifest, context)?;
+    let file = copies::context_file(cx.model, run.stage, run.instruction, &manifest, context)?;
     let text = std::fs::read_to_string(file).ok()?;
     match install.manager.manifest() {
         "package.json" => {

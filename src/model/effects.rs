@@ -63,7 +63,8 @@ impl Env {
         }
     }
 
-    /// `value` with the parameters it names expanded; `None` when one is unknown.
+    /// A shell word's value (quotes gone) with this environment's variables substituted;
+    /// `None` when one of them is unknown.
     pub fn expand(&self, value: &str) -> Option<String> {
         expand_with(value, self)
     }

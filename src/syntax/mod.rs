@@ -1,4 +1,5 @@
-//! Syntax layers: Dockerfile instructions, shell bodies, `.dockerignore`.
+//! Syntax layers: Dockerfile instructions, shell bodies, `.dockerignore`, and a recogniser of
+//! the imports and calls of Python code that a build runs.
 //!
 //! Every layer reports spans as byte ranges of the *file*, so diagnostics and fixes never
 //! need to know how a piece of text was assembled (continuations joined, heredocs attached,
@@ -6,6 +7,7 @@
 
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod python;
 pub mod shell;
 
 use std::ops::Range;

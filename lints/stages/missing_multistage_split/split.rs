@@ -404,7 +404,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// and its files, run with `node server.js`.
     fn standalone_next(&mut self, cwd: &str) -> Result<bool, String> {
         let Some(context) = self.cx.build_context_dir() else { return Ok(false) };
-        let file = |name: &str| copies::context_file(self.cx.df, self.cx.model, 0, self.end + 1, &format!("{cwd}/{name}"), &context);
+        let file = |name: &str| copies::context_file(self.cx.model, 0, self.end + 1, &format!("{cwd}/{name}"), &context);
         let Some(package) = file("package.json") else { return Ok(false) };
         let uses_next = std::fs::read_to_string(&package)
             .ok()
