@@ -66,20 +66,12 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     let mut contexts = DocContexts::new(contexts_dir.path());
     let mut last_bad: Option<(String, usize)> = None;
     let (mut with_fix, mut without_fix) = (0, 0);
-    let mut context = TempDir::new("doc-context");
-    let mut context_used = false;
     for block in blocks(&markdown) {
         let at = format!("{}:{}", path.display(), block.line);
         let words: Vec<&str> = block.kind.split_whitespace().collect();
         let context = contexts.see(&block).to_path_buf();
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
-            [language, path] if *language != "dockerfile" => {
-                if std::mem::take(&mut context_used) {
-                    context = TempDir::new("doc-context");
-                }
-                context.write(path, &block.text);
-            }
             ["dockerfile", kind] => {
                 let settings = doc_settings(rule.meta().name, toml.as_deref(), &context);
                 let file = SourceFile::new("Dockerfile", block.text.clone());
@@ -156,6 +148,8 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                 }
             }
             ["text"] | ["sh"] | [] => {}
+            // A file of the build context: `contexts` has written it.
+            _ if common::context_file(&block).is_some() => {}
             _ => failures.push(format!("{at}: unknown block `{}`", block.kind)),
         }
     }
