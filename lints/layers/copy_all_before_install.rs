@@ -50,9 +50,9 @@ struct Found<'m> {
 }
 
 /// The first install of the COPY's stage after it that reads its manifests from what the
-/// COPY brought; `None` when there is none, or the stage ran the same tool before the COPY
-/// (the author layered the install already: `cargo chef cook`, `npm ci` after copying
-/// package.json).
+/// COPY brought; `None` when there is none, or the stage layered it already: it installed
+/// with the same tool before the COPY (`npm ci` after copying package.json), or, for a tool
+/// whose build needs the sources, ran it at all (`cargo chef cook`).
 fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let model = cx.model;
     let steps = model
@@ -60,23 +60,21 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         .iter()
         .filter(|r| r.stage == copy.stage)
         .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
-    let mut before: Vec<(&Step, &Run)> = Vec::new();
+    let mut before: Vec<(&Step, Option<Install>)> = Vec::new();
     for (run, step) in steps {
-        if run.instruction < copy.instruction {
-            before.push((step, run));
-            continue;
-        }
         let Some(script) = run.script.as_ref() else { continue };
         let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
-        let Some(install) = manifests::install(&step.name, &args) else { continue };
+        let install = manifests::install(&step.name, &args);
+        if run.instruction < copy.instruction {
+            before.push((step, install));
+            continue;
+        }
+        let Some(install) = install else { continue };
         let tool = install.installer.tool;
-        let ran_before = before.iter().any(|(s, r)| {
-            let Some(script) = r.script.as_ref() else { return false };
-            let global = s
-                .args(script)
-                .iter()
-                .any(|w| matches!(w.value.as_str(), "-g" | "--global" | "global"));
-            tool.runs_as(&s.name) && !global
+        let builds = install.installer.needs_sources_unless.is_some_and(|u| u.is_empty());
+        let ran_before = before.iter().any(|(s, earlier)| match earlier {
+            Some(earlier) => earlier.installer.tool.name == tool.name,
+            None => builds && tool.runs_as(&s.name),
         });
         if ran_before {
             return None;
