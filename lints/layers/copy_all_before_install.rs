@@ -7,6 +7,7 @@ use crate::fix::{Edit, Fix};
 use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
 use crate::model::{path_is_within, resolve_path, ContextCopy, Run};
+use crate::source::Span;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Args;
 
@@ -42,6 +43,8 @@ impl Rule for CopyAllBeforeInstall {
 struct Found<'m> {
     run: &'m Run,
     step: &'m Step,
+    /// The install command in the file.
+    command: Span,
     install: Install,
     /// The manifests' paths relative to the COPY's destination (`requirements.txt`,
     /// `backend/package.json`): named on the command line, or the installer's in its
@@ -97,7 +100,14 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
             continue;
         }
         let dir = relative(cwd, dest);
-        return Some(Found { run, step, install, dir });
+        let command = script.commands[step.command].span.clone();
+        return Some(Found {
+            run,
+            step,
+            command,
+            install,
+            dir,
+        });
     }
     None
 }
@@ -132,8 +142,7 @@ fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
 
 fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&ContextFiles>) {
     let instruction = &cx.df.instructions[copy.instruction];
-    let script = found.run.script.as_ref().expect("an install step has a script");
-    let command_span = script.commands[found.step.command].span.clone();
+    let command_span = found.command.clone();
     let command = cx.text(command_span.clone()).to_string();
     let all = manifest_paths(found, dest);
     let present: Vec<String> = match context {
