@@ -690,9 +690,11 @@ pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String
     let words = |command: &Command| -> Vec<String> {
         match command {
             Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
-            Command::Shell(body) | Command::Script { body, .. } => {
-                body.as_str().split_whitespace().map(str::to_string).collect()
-            }
+            Command::Shell(body) | Command::Script { body, .. } => body
+                .as_str()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
         }
     };
     let (mut entrypoint, mut cmd) = (Vec::new(), Vec::new());

@@ -53,7 +53,11 @@ fn runtime_lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|l| {
-            let keyword = l.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let keyword = l
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
             RUNTIME.contains(&keyword.as_str())
         })
         .map(str::to_string)
@@ -85,25 +89,38 @@ fn multistage_rewrites_are_clean_two_stage_files() {
         // gets (a Next.js standalone server is started with `node server.js`, not `next`).
         let kept = runtime_lines(final_stage);
         for runtime in runtime_lines(original) {
-            let keyword = runtime.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let keyword = runtime
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
             let present = match keyword.as_str() {
-                "CMD" | "ENTRYPOINT" => kept.iter().any(|k| k.to_ascii_uppercase().starts_with(&keyword)),
+                "CMD" | "ENTRYPOINT" => kept
+                    .iter()
+                    .any(|k| k.to_ascii_uppercase().starts_with(&keyword)),
                 _ => kept.contains(&runtime),
             };
             if !present {
-                failures.push(format!("{at}: `{runtime}` is not in the final stage:\n{fixed}"));
+                failures.push(format!(
+                    "{at}: `{runtime}` is not in the final stage:\n{fixed}"
+                ));
             }
         }
         let settings = doc_settings(RULE, None, None);
         let source = SourceFile::new("Dockerfile", fixed.clone());
         for d in docklint::lint(&source, &settings) {
             if CLEAN_OF.contains(&d.rule) {
-                failures.push(format!("{at}: the rewrite has `{}`: {}\n{fixed}", d.rule, d.message));
+                failures.push(format!(
+                    "{at}: the rewrite has `{}`: {}\n{fixed}",
+                    d.rule, d.message
+                ));
             }
         }
         let again = docklint::fix(&source, &settings, Applicability::Unsafe).text;
         if &again != fixed {
-            failures.push(format!("{at}: fixing the rewrite again changes it:\n{again}"));
+            failures.push(format!(
+                "{at}: fixing the rewrite again changes it:\n{again}"
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}\n", failures.join("\n\n"));

@@ -653,7 +653,8 @@ pub fn dev_installs(run: &Run) -> Vec<DevInstall> {
                             && args.get(i + 1).is_some_and(|n| dev_name(n)))
                 });
                 // Name the extra or group itself (`test`), not the option before it.
-                let named = named.map(|i| i + usize::from(matches!(args[i].as_str(), "--extra" | "--group")));
+                let named = named
+                    .map(|i| i + usize::from(matches!(args[i].as_str(), "--extra" | "--group")));
                 match (excluded, named) {
                     (_, Some(i)) => Some((Manager::Uv, Some(i))),
                     (false, None) => Some((Manager::Uv, None)),

@@ -336,26 +336,76 @@ pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool 
 /// is a base or a build environment for others to build on (the official `golang`, `rust`
 /// and `php` images keep their compilers on purpose).
 const SHELL_IMAGES: &[&str] = &[
-    "debian", "ubuntu", "alpine", "busybox", "fedora", "centos", "rockylinux", "almalinux",
-    "amazonlinux", "archlinux", "oraclelinux", "opensuse/", "redhat/", "registry.access.redhat.com/",
-    "mcr.microsoft.com/azurelinux/", "mcr.microsoft.com/cbl-mariner/", "buildpack-deps", "python",
-    "node", "golang", "rust", "gcc", "ruby", "php", "perl", "openjdk", "eclipse-temurin",
-    "amazoncorretto", "maven", "gradle", "nvidia/cuda", "nvcr.io/nvidia/", "pytorch/pytorch",
-    "rocm/", "mcr.microsoft.com/dotnet/sdk",
+    "debian",
+    "ubuntu",
+    "alpine",
+    "busybox",
+    "fedora",
+    "centos",
+    "rockylinux",
+    "almalinux",
+    "amazonlinux",
+    "archlinux",
+    "oraclelinux",
+    "opensuse/",
+    "redhat/",
+    "registry.access.redhat.com/",
+    "mcr.microsoft.com/azurelinux/",
+    "mcr.microsoft.com/cbl-mariner/",
+    "buildpack-deps",
+    "python",
+    "node",
+    "golang",
+    "rust",
+    "gcc",
+    "ruby",
+    "php",
+    "perl",
+    "openjdk",
+    "eclipse-temurin",
+    "amazoncorretto",
+    "maven",
+    "gradle",
+    "nvidia/cuda",
+    "nvcr.io/nvidia/",
+    "pytorch/pytorch",
+    "rocm/",
+    "mcr.microsoft.com/dotnet/sdk",
 ];
 
 /// Whether an image built on `base` (variables expanded) without a CMD or ENTRYPOINT of its
 /// own is a base or build environment rather than an application: `base` runs a shell or a
 /// REPL by default, or docklint cannot tell what it is (a variable).
 pub fn is_toolbox_base(base: &str) -> bool {
-    base.contains('$') || SHELL_IMAGES.iter().any(|prefix| image_matches(base, prefix))
+    base.contains('$')
+        || SHELL_IMAGES
+            .iter()
+            .any(|prefix| image_matches(base, prefix))
 }
 
 /// Shells and REPLs: an image whose command is one of them alone (`bash`, `php -a`,
 /// `python3`) is meant to be worked in or built on, like an image without a command.
 const INTERACTIVE: &[&str] = &[
-    "sh", "bash", "ash", "zsh", "dash", "fish", "python", "python3", "ipython", "node", "php",
-    "irb", "ruby", "jshell", "ghci", "iex", "erl", "pwsh", "powershell", "cmd",
+    "sh",
+    "bash",
+    "ash",
+    "zsh",
+    "dash",
+    "fish",
+    "python",
+    "python3",
+    "ipython",
+    "node",
+    "php",
+    "irb",
+    "ruby",
+    "jshell",
+    "ghci",
+    "iex",
+    "erl",
+    "pwsh",
+    "powershell",
+    "cmd",
 ];
 
 /// Entry points that only start the command they are given (`docker-php-entrypoint`,
@@ -380,12 +430,17 @@ pub fn is_workbench_command(words: &[String]) -> bool {
         .skip_while(|w| is_wrapper(w))
         .collect();
     let interactive = !rest.is_empty()
-        && rest.iter().all(|w| w.starts_with('-') || INTERACTIVE.contains(w));
+        && rest
+            .iter()
+            .all(|w| w.starts_with('-') || INTERACTIVE.contains(w));
     let tests = match rest.as_slice() {
         [first, ..] if TEST_RUNNERS.contains(first) => true,
         [_, "-m", module, ..] => TEST_RUNNERS.contains(module),
         [tool, "test", ..] => {
-            matches!(*tool, "npm" | "yarn" | "pnpm" | "bun" | "go" | "cargo" | "make")
+            matches!(
+                *tool,
+                "npm" | "yarn" | "pnpm" | "bun" | "go" | "cargo" | "make"
+            )
         }
         _ => false,
     };
@@ -406,7 +461,12 @@ pub fn is_base_for_others(
     let named_for_work = model.stages[stage].name.as_deref().is_some_and(|name| {
         name.to_ascii_lowercase()
             .split(['-', '_', '.'])
-            .any(|word| matches!(word, "dev" | "devel" | "development" | "ci" | "test" | "tests"))
+            .any(|word| {
+                matches!(
+                    word,
+                    "dev" | "devel" | "development" | "ci" | "test" | "tests"
+                )
+            })
     });
     named_for_work
         || (super::image_programs(df, model, stage).is_empty() && is_toolbox_base(base))

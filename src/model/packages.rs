@@ -158,11 +158,10 @@ fn word_values(
                 StateKind::Assignment(w) => w.value.strip_prefix(name)?.strip_prefix('='),
                 _ => None,
             })
-            .last()
+            .next_back()
             .map(str::to_string)
     });
-    let published =
-        in_run.is_none() && name.is_some_and(|name| run.scope.env().contains(name));
+    let published = in_run.is_none() && name.is_some_and(|name| run.scope.env().contains(name));
     if !value.contains('\u{0}') {
         let words = value.split_whitespace().map(str::to_string).collect();
         return (words, published);

@@ -339,7 +339,11 @@ impl Builder {
         let words = |key: &str| -> Vec<String> {
             config[key]
                 .as_array()
-                .map(|a| a.iter().filter_map(|w| w.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|w| w.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let mut command = words("Entrypoint");

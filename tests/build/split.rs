@@ -116,7 +116,13 @@ pub fn run(builder: &Builder, cases: &[SplitCase], filters: &[String]) -> Vec<St
         write_context(&context, &case.files);
         let mut ran = Vec::new();
         for (variant, text) in [("original", &case.original), ("split", &case.fixed)] {
-            match build_and_run(builder, &dir, &format!("{}-{variant}", slug(&case.name)), text, &context) {
+            match build_and_run(
+                builder,
+                &dir,
+                &format!("{}-{variant}", slug(&case.name)),
+                text,
+                &context,
+            ) {
                 Ok(r) => ran.push(r),
                 Err(why) => {
                     failures.push(format!(
