@@ -35,7 +35,7 @@ fn rewrites() -> Vec<(usize, String, String)> {
                 context.write(file, &block.text);
             }
             ["dockerfile", "bad"] => {
-                let settings = doc_settings(RULE, None, Some(context.path()));
+                let settings = doc_settings(RULE, None, context.path());
                 let source = SourceFile::new("Dockerfile", block.text.clone());
                 let fixed = docklint::fix(&source, &settings, Applicability::Unsafe).text;
                 if fixed != block.text {
@@ -106,7 +106,8 @@ fn multistage_rewrites_are_clean_two_stage_files() {
                 ));
             }
         }
-        let settings = doc_settings(RULE, None, None);
+        let empty = TempDir::new("stages-fixed");
+        let settings = doc_settings(RULE, None, empty.path());
         let source = SourceFile::new("Dockerfile", fixed.clone());
         for d in docklint::lint(&source, &settings) {
             if CLEAN_OF.contains(&d.rule) {

@@ -29,6 +29,7 @@ impl Rule for CleanupInLaterLayer {
 
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
+        let house = HouseStyle::new();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let runs: Vec<&Run> = cx.model.runs.iter().filter(|r| r.stage == stage.index).collect();
             // What earlier layers of the stage hold, until a RUN deletes it.
@@ -48,7 +49,7 @@ impl Rule for CleanupInLaterLayer {
                     }
                 }
                 for (command, leftovers) in deleted {
-                    report(cx, run, command, &leftovers);
+                    report(cx, run, command, &leftovers, &house);
                 }
                 left.extend(leftovers(run));
             }
@@ -163,9 +164,12 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
     out
 }
 
-fn report(cx: &mut Ctx, run: &Run, command: Span, leftovers: &[Leftover]) {
+/// The file's chaining style, found once (a scan of the file).
+type HouseStyle = std::cell::OnceCell<merge::Style>;
+
+fn report(cx: &mut Ctx, run: &Run, command: Span, leftovers: &[Leftover], house: &HouseStyle) {
     let text = cx.text(command.clone()).to_string();
-    let (fix, why_not) = match move_fix(cx, run, leftovers) {
+    let (fix, why_not) = match move_fix(cx, run, leftovers, house) {
         Ok(fix) => (Some(fix), None),
         Err(why) => (None, Some(why)),
     };
@@ -207,7 +211,7 @@ const INERT: &[Keyword] = &[
 
 /// The fix moving `run` (only cleanup commands) to the end of the one RUN that created
 /// everything it deletes; `Err` says why there is none.
-fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover]) -> Result<Fix, String> {
+fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover], house: &HouseStyle) -> Result<Fix, String> {
     let creator = leftovers[0].instruction;
     if leftovers.iter().any(|l| l.instruction != creator) {
         return Err("several earlier RUNs created what it deletes".into());
@@ -245,10 +249,11 @@ fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover]) -> Result<Fix, String> 
         }
         Join::Possible { subshell, .. } => !subshell.is_empty(),
     };
+    let house = house.get_or_init(|| merge::Style::house(cx.file, df));
     let edits = if creator + 1 == run.instruction {
-        merge::join_adjacent(cx.file, df, first, later, subshell, None)
+        merge::join_adjacent(cx.file, df, first, later, subshell, None, house)
     } else {
-        merge::move_into(cx.file, df, first, later, subshell)
+        merge::move_into(cx.file, df, first, later, subshell, house)
     }
     .ok_or("the two RUNs cannot be joined as written")?;
     Ok(Fix::unsafe_(

@@ -28,6 +28,7 @@ impl Rule for ConsecutiveRun {
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         let delimiter = merge::heredoc_style(cx.file, cx.df);
+        let house = merge::Style::house(cx.file, cx.df);
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let range = stage.instructions.clone();
             for i in range.start + 1..range.end {
@@ -41,7 +42,7 @@ impl Rule for ConsecutiveRun {
                 if !model::merge::same_flags(cx.df, a, b) {
                     continue;
                 }
-                report(cx, (first, a), (second, b), delimiter.as_ref());
+                report(cx, (first, a), (second, b), delimiter.as_ref(), &house);
             }
         }
     }
@@ -52,6 +53,7 @@ fn report(
     (first, a): (&Instruction, &Run),
     (second, b): (&Instruction, &Run),
     delimiter: Option<&merge::Delimiter>,
+    house: &merge::Style,
 ) {
     let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
     let chain = match heredoc_form {
@@ -71,7 +73,7 @@ fn report(
     let (fix, help) = match &join {
         Join::Impossible(why) => (None, format!("{chain}; no fix: {why}")),
         Join::Possible { subshell, doubts } => {
-            let edits = merge::join_adjacent(cx.file, cx.df, first, second, !subshell.is_empty(), delimiter);
+            let edits = merge::join_adjacent(cx.file, cx.df, first, second, !subshell.is_empty(), delimiter, house);
             let help = match (doubts.first(), slow.first(), subshell.first()) {
                 (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason),
                 (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason"),

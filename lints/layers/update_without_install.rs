@@ -29,9 +29,10 @@ impl Rule for UpdateWithoutInstall {
 
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
+        let styles = FileStyles::new();
         for run in &model.runs {
             for (index, refresh) in lone_refreshes(run) {
-                report(cx, run, index, refresh);
+                report(cx, run, index, refresh, &styles);
             }
         }
     }
@@ -96,7 +97,10 @@ fn next_install<'m>(model: &'m Model, run: &Run, index: &PackageIndex) -> Option
         })
 }
 
-fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span) {
+/// The file's heredoc delimiter and chaining style, found once (each is a scan of the file).
+type FileStyles = std::cell::OnceCell<(Option<merge::Delimiter>, merge::Style)>;
+
+fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span, styles: &FileStyles) {
     let refresh_text = cx.text(refresh.clone()).to_string();
     let (model, df) = (cx.model, cx.df);
     let install = next_install(model, run, index);
@@ -114,7 +118,9 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span) {
         Join::Possible { subshell, doubts } => {
             let first = &cx.df.instructions[run.instruction];
             let second = &cx.df.instructions[install.instruction];
-            let delimiter = merge::heredoc_style(cx.file, cx.df);
+            let (delimiter, house) = styles.get_or_init(|| {
+                (merge::heredoc_style(cx.file, cx.df), merge::Style::house(cx.file, cx.df))
+            });
             let edits = merge::join_adjacent(
                 cx.file,
                 cx.df,
@@ -122,6 +128,7 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span) {
                 second,
                 !subshell.is_empty(),
                 delimiter.as_ref(),
+                house,
             )?;
             let title = "Refresh the index in the RUN that installs (merge the two RUNs)";
             Some(match doubts.first() {

@@ -25,17 +25,19 @@ impl Default for Style {
 }
 
 impl Style {
-    /// The style of `run`, else of the file's first RUN that shows one, else the default.
-    pub fn for_run(file: &SourceFile, df: &Dockerfile, run: &Instruction) -> Style {
-        let text = |i: &Instruction| file.text.get(i.span.clone()).unwrap_or("");
-        Style::of(text(run))
-            .or_else(|| {
-                df.instructions
-                    .iter()
-                    .filter(|i| i.keyword == Keyword::Run)
-                    .find_map(|i| Style::of(text(i)))
-            })
+    /// The style of the file: of its first RUN that shows one, else the default. Computed once
+    /// per file (a scan of every RUN) and handed to each merge, so n merges stay linear.
+    pub fn house(file: &SourceFile, df: &Dockerfile) -> Style {
+        df.instructions
+            .iter()
+            .filter(|i| i.keyword == Keyword::Run)
+            .find_map(|i| Style::of(file.text.get(i.span.clone()).unwrap_or("")))
             .unwrap_or_default()
+    }
+
+    /// The style of `run`, else the file's (`house`).
+    fn for_run(file: &SourceFile, run: &Instruction, house: &Style) -> Style {
+        Style::of(file.text.get(run.span.clone()).unwrap_or("")).unwrap_or_else(|| house.clone())
     }
 
     /// The first continuation line that starts with `&&`/`||`, or follows one ending in `&& \`.
@@ -160,6 +162,7 @@ pub fn join_adjacent(
     second: &Instruction,
     subshell: bool,
     delimiter: Option<&Delimiter>,
+    house: &Style,
 ) -> Option<Vec<Edit>> {
     let second_body = shell_body_span(second)?;
     let between = first.span.end..second_body.start;
@@ -195,7 +198,7 @@ pub fn join_adjacent(
         text.push_str(&delimiter.name);
         return Some(vec![Edit::replace(first_body.start..second.span.end, text)]);
     }
-    let style = Style::for_run(file, df, first);
+    let style = Style::for_run(file, first, house);
     let mut joint = String::new();
     if subshell {
         joint.push(')');
@@ -216,6 +219,7 @@ pub fn move_into(
     first: &Instruction,
     later: &Instruction,
     subshell: bool,
+    house: &Style,
 ) -> Option<Vec<Edit>> {
     let later_body = shell_body_span(later)?;
     let removal = whole_lines(&file.text, later.span.clone());
@@ -225,7 +229,7 @@ pub fn move_into(
         return Some(vec![append, Edit::delete(removal)]);
     }
     let first_body = shell_body_span(first)?;
-    let style = Style::for_run(file, df, first);
+    let style = Style::for_run(file, first, house);
     let mut text = String::new();
     if subshell {
         text.push(')');
