@@ -28,6 +28,16 @@ catalogue! {
     layers {
         consecutive_run::ConsecutiveRun,
     }
+    context {
+        missing_dockerignore::MissingDockerignore,
+        dockerignore_gaps::DockerignoreGaps,
+        copy_ignored_file::CopyIgnoredFile,
+        copy_missing_source::CopyMissingSource,
+        large_build_context::LargeBuildContext,
+    }
+    models {
+        model_weights_in_context::ModelWeightsInContext,
+    }
 }
 
 /// Every rule, in catalogue order.

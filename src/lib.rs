@@ -18,7 +18,8 @@ pub mod walk;
 pub mod lints;
 
 use config::Settings;
-use fix::Applicability;
+use context::{BuildContext, Overlay};
+use fix::{Applicability, FileChange};
 use model::Model;
 use rule::{Ctx, Diagnostic, Phase};
 use source::SourceFile;
@@ -28,10 +29,22 @@ use syntax::dockerfile::{self, Dockerfile};
 /// Lints one file with the rules `settings` enables. Diagnostics are sorted by position.
 pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
     let df = dockerfile::parse(&file.text);
-    lint_parsed(file, &df, settings)
+    let context = open_context(file, settings, &Overlay::new());
+    lint_parsed(file, &df, settings, context.as_ref())
 }
 
-fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<Diagnostic> {
+/// The build context `settings` names for `file`, with the files fixes changed so far.
+fn open_context(file: &SourceFile, settings: &Settings, overlay: &Overlay) -> Option<BuildContext> {
+    let root = settings.context.as_deref()?;
+    BuildContext::open(root, Some(&file.path), overlay, Some(&settings.contexts))
+}
+
+fn lint_parsed(
+    file: &SourceFile,
+    df: &Dockerfile,
+    settings: &Settings,
+    context: Option<&BuildContext>,
+) -> Vec<Diagnostic> {
     let model = Model::build(df);
     let mut diagnostics = Vec::new();
     let mut suppressions = Suppressions::collect(&file.text, df);
@@ -40,7 +53,7 @@ fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<D
         file,
         df,
         &model,
-        settings,
+        (settings, context),
         None,
         &mut diagnostics,
     );
@@ -51,7 +64,7 @@ fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<D
         file,
         df,
         &model,
-        settings,
+        (settings, context),
         Some(&suppressions),
         &mut late,
     );
@@ -70,7 +83,7 @@ fn run_phase(
     file: &SourceFile,
     df: &Dockerfile,
     model: &Model,
-    settings: &Settings,
+    (settings, context): (&Settings, Option<&BuildContext>),
     suppressions: Option<&Suppressions>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -83,6 +96,7 @@ fn run_phase(
             df,
             model,
             settings,
+            context,
             suppressions,
             rule: rule.meta(),
             diagnostics,
@@ -129,6 +143,8 @@ pub struct FixOutcome {
     pub converged: bool,
     /// Diagnostics of the final text.
     pub remaining: Vec<Diagnostic>,
+    /// Files of the build context the fixes changed or created (the `.dockerignore`).
+    pub files: Vec<FileChange>,
 }
 
 /// Applies fixes at or above `min` until none applies; never produces a file that parses
@@ -142,9 +158,12 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         reverted: Vec::new(),
         converged: true,
         remaining: Vec::new(),
+        files: Vec::new(),
     };
+    let mut overlay = Overlay::new();
+    let mut context = open_context(file, settings, &overlay);
     for pass in 0.. {
-        let mut diagnostics = lint_parsed(&current, &df, settings);
+        let mut diagnostics = lint_parsed(&current, &df, settings, context.as_ref());
         for d in diagnostics.iter_mut().filter(|d| !settings.may_fix(d.rule)) {
             d.fix = None;
         }
@@ -160,14 +179,29 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
             outcome.remaining = diagnostics;
             break;
         }
-        let Some(pass) = fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted)
-        else {
+        let dockerfile_pass =
+            fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted);
+        let file_fixes = fix::apply_file_edits(&diagnostics, min, &mut outcome.files);
+        if dockerfile_pass.is_none() && file_fixes.is_empty() {
             outcome.remaining = diagnostics;
             break;
-        };
-        outcome.applied.extend(pass.applied);
-        current = SourceFile::new(current.path.clone(), pass.text);
-        df = pass.df;
+        }
+        if !file_fixes.is_empty() {
+            outcome
+                .applied
+                .extend(file_fixes.into_iter().map(FixRecord::of));
+            overlay = outcome
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.text.clone()))
+                .collect();
+            context = open_context(file, settings, &overlay);
+        }
+        if let Some(pass) = dockerfile_pass {
+            outcome.applied.extend(pass.applied);
+            current = SourceFile::new(current.path.clone(), pass.text);
+            df = pass.df;
+        }
     }
     outcome.text = current.text;
     outcome

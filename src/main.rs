@@ -36,9 +36,9 @@ enum Command {
     Explain { rule: String },
     /// Show what the build context holds after .dockerignore.
     Context {
-        /// The build context directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
+        /// The build context directory (default: the one `check` finds for --dockerfile,
+        /// else ".").
+        dir: Option<PathBuf>,
         /// The Dockerfile (its `<name>.dockerignore` takes precedence).
         #[arg(long)]
         dockerfile: Option<PathBuf>,
@@ -145,7 +145,7 @@ fn main() -> ExitCode {
             dir,
             dockerfile,
             format,
-        } => context(&dir, dockerfile.as_deref(), format),
+        } => context(dir, dockerfile.as_deref(), format),
         Command::DebugParse { files } => debug_parse(&files),
         Command::DebugDockerignore => debug_dockerignore(),
         Command::DebugEffects { files } => debug_effects(&files),
@@ -308,6 +308,11 @@ fn fix(jobs: &[Job], min: Applicability, format: Format) -> u8 {
             );
         }
         fixed += outcome.applied.len();
+        for change in &outcome.files {
+            if let Err(e) = write_file_change(change) {
+                exit = failed(format!("{}: {e}", change.path.display()));
+            }
+        }
         let changed = outcome.text != job.file.text;
         match &job.on_disk {
             Some(path) if changed => {
@@ -366,30 +371,56 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
+/// Writes a build-context file a fix changed (the `.dockerignore`), or creates it. Several
+/// Dockerfiles can share one: a change made against text that is no longer on disk is left
+/// for the next run.
+fn write_file_change(change: &docklint::fix::FileChange) -> std::io::Result<()> {
+    let on_disk = std::fs::read(&change.path)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    if on_disk == Some(change.text.clone()) {
+        return Ok(());
+    }
+    if on_disk != change.original {
+        return Err(std::io::Error::other(
+            "changed by another fix in this run; run again to fix the rest",
+        ));
+    }
+    match on_disk {
+        Some(_) => write_atomically(&change.path, &change.text),
+        None => std::fs::write(&change.path, &change.text),
+    }
+}
+
 fn diff(jobs: &[Job], min: Applicability) -> u8 {
     let outcomes = walk::par_map(jobs, |job| docklint::fix(&job.file, &job.settings, min));
     let mut pending = 0;
     let mut out = String::new();
+    let mut shown = std::collections::HashSet::new();
     for (job, outcome) in jobs.iter().zip(&outcomes) {
-        if outcome.text == job.file.text {
-            continue;
-        }
         pending += outcome.applied.len();
-        let name = job.file.path.display().to_string();
-        // git-style a/ b/ prefixes for relative paths; an absolute path stays as it is.
-        let (old, new) = if job.file.path.is_absolute() {
-            (name.clone(), name)
-        } else {
-            (format!("a/{name}"), format!("b/{name}"))
-        };
-        let diff = similar::TextDiff::from_lines(&job.file.text, &outcome.text);
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&old, &new)
-                .to_string(),
-        );
+        if outcome.text != job.file.text {
+            out.push_str(&unified_diff(
+                &job.file.path,
+                true,
+                &job.file.text,
+                &outcome.text,
+            ));
+        }
+        // A .dockerignore shared by several Dockerfiles is shown once.
+        for change in outcome
+            .files
+            .iter()
+            .filter(|c| shown.insert(c.path.clone()))
+        {
+            let before = change.original.as_deref().unwrap_or("");
+            out.push_str(&unified_diff(
+                &change.path,
+                change.original.is_some(),
+                before,
+                &change.text,
+            ));
+        }
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     if pending > 0 {
@@ -401,6 +432,27 @@ fn diff(jobs: &[Job], min: Applicability) -> u8 {
     } else {
         EXIT_CLEAN
     }
+}
+
+/// A unified diff of one file; a file that did not exist is compared with /dev/null.
+fn unified_diff(path: &Path, existed: bool, before: &str, after: &str) -> String {
+    let name = path.display().to_string();
+    // git-style a/ b/ prefixes for relative paths; an absolute path stays as it is.
+    let (old, new) = if path.is_absolute() {
+        (name.clone(), name)
+    } else {
+        (format!("a/{name}"), format!("b/{name}"))
+    };
+    let old = if existed {
+        old
+    } else {
+        "/dev/null".to_string()
+    };
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&old, &new)
+        .to_string()
 }
 
 fn rules(format: Format) -> u8 {
@@ -453,8 +505,20 @@ fn explain(name: &str) -> u8 {
     }
 }
 
-fn context(dir: &Path, dockerfile: Option<&Path>, format: Format) -> u8 {
-    let report = match docklint::context::scan(dir, dockerfile) {
+fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: Format) -> u8 {
+    // Without a directory, the Dockerfile's context as `check` finds it.
+    let dir = match (dir, dockerfile) {
+        (Some(dir), _) => dir,
+        (None, Some(file)) => {
+            let mut resolver = Resolver::new(None, false, Overrides::default());
+            match resolver.settings_for(file) {
+                Ok(settings) => settings.context.unwrap_or_else(|| PathBuf::from(".")),
+                Err(e) => return config_failed(&e),
+            }
+        }
+        (None, None) => PathBuf::from("."),
+    };
+    let report = match docklint::context::scan(&dir, dockerfile) {
         Ok(report) => report,
         Err(e) => return failed(e),
     };

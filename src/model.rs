@@ -17,6 +17,7 @@ use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword}
 use crate::syntax::shell::{self, Script};
 
 pub mod commands;
+pub mod context_reads;
 pub mod effects;
 pub mod images;
 pub mod merge;
@@ -38,6 +39,8 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// ARGs declared before the first FROM (usable in FROM lines).
     pub global_args: Vars,
+    /// What the build reads from its context, in file order.
+    pub context_reads: Vec<context_reads::ContextRead>,
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +265,7 @@ impl<'a> Builder<'a> {
                 stages: Vec::new(),
                 runs: Vec::new(),
                 global_args: Vars::default(),
+                context_reads: Vec::new(),
             },
             states: Vec::new(),
         }
@@ -396,6 +400,17 @@ impl<'a> Builder<'a> {
                 state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
+            Args::Copy(args) | Args::Add(args) => {
+                let read = context_reads::of_copy(
+                    n,
+                    stage,
+                    instruction,
+                    args,
+                    state.scope.visible(),
+                    (escape, state.windows),
+                );
+                self.model.context_reads.extend(read);
+            }
             _ => {}
         }
     }
@@ -410,7 +425,7 @@ impl<'a> Builder<'a> {
             Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
             Command::Script { .. } => None,
         };
-        let mounts = instruction
+        let mounts: Vec<Mount> = instruction
             .flags_named("mount")
             .filter_map(|flag| {
                 Some(parse_mount(
@@ -446,6 +461,8 @@ impl<'a> Builder<'a> {
             state.shell.replaced_at = Some(n);
         }
         let docker_clean = state.docker_clean;
+        let read = context_reads::of_mounts(n, stage, &mounts, &env, self.df.escape);
+        self.model.context_reads.extend(read);
         if effects
             .paths
             .iter()

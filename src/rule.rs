@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::context::BuildContext;
 use crate::fix::Fix;
 use crate::model::Model;
 use crate::source::{SourceFile, Span};
@@ -111,6 +112,8 @@ pub struct Ctx<'a> {
     pub df: &'a Dockerfile,
     pub model: &'a Model,
     pub settings: &'a Settings,
+    /// The Dockerfile's build context, when it has one on disk.
+    pub context: Option<&'a BuildContext>,
     /// Set for rules of the `AfterSuppressions` phase.
     pub suppressions: Option<&'a Suppressions>,
     pub(crate) rule: &'static Meta,
