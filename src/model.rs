@@ -84,6 +84,10 @@ pub struct Run {
     pub effects: Effects,
     /// Debian's `docker-clean` is in force when the RUN starts (`None`: unknown).
     pub docker_clean: Option<bool>,
+    /// Tools that may run as another major version with other caches, and why: the stage
+    /// (or this RUN) copied a file or ran a command that switches them (`.yarnrc.yml`,
+    /// `corepack`).
+    pub switched: Vec<(&'static str, String)>,
 }
 
 /// The shell a RUN's body runs in.
@@ -249,6 +253,8 @@ struct StageState {
     /// Debian's `docker-clean` deletes what apt downloads: `Some(true)` in images known to
     /// carry it, `Some(false)` once a RUN removed it or in images known not to have apt.
     docker_clean: Option<bool>,
+    /// See [`Run::switched`].
+    switched: Vec<(&'static str, String)>,
 }
 
 struct Builder<'a> {
@@ -352,6 +358,7 @@ impl<'a> Builder<'a> {
                     },
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
+                    switched: Vec::new(),
                 }
             }
         };
@@ -401,6 +408,13 @@ impl<'a> Builder<'a> {
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
             Args::Copy(args) | Args::Add(args) => {
+                if instruction.flag("from").is_none() {
+                    for source in &args.sources {
+                        if let Some(switch) = tools::switched_by_source(&source.value) {
+                            push_switch(&mut state.switched, switch);
+                        }
+                    }
+                }
                 let read = context_reads::of_copy(
                     n,
                     stage,
@@ -460,6 +474,14 @@ impl<'a> Builder<'a> {
         if !effects.rewrites_shell.is_empty() {
             state.shell.replaced_at = Some(n);
         }
+        if let Some(script) = &script {
+            for step in &effects.steps {
+                let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
+                if let Some(switch) = tools::switched_by_command(&step.name, &args) {
+                    push_switch(&mut state.switched, switch);
+                }
+            }
+        }
         let docker_clean = state.docker_clean;
         let read = context_reads::of_mounts(n, stage, &mounts, &env, self.df.escape);
         self.model.context_reads.extend(read);
@@ -483,6 +505,7 @@ impl<'a> Builder<'a> {
             shell,
             effects,
             docker_clean,
+            switched: state.switched.clone(),
         });
     }
 
@@ -655,5 +678,13 @@ impl Model {
             })
             .collect();
         json!({ "runs": runs })
+    }
+}
+
+/// The first reason a tool may be switched is enough (and keeps the list as short as the
+/// tool table).
+fn push_switch(switched: &mut Vec<(&'static str, String)>, switch: (&'static str, String)) {
+    if !switched.iter().any(|(tool, _)| *tool == switch.0) {
+        switched.push(switch);
     }
 }

@@ -25,9 +25,17 @@
 //! non-root user the RUN runs as, owned by someone else), and the calibrated volatile paths
 //! of `build/compare.rs`.
 //!
+//! A second test, `cache_mounts_make_rebuilds_work_offline` (`build/rebuild.rs`), builds the
+//! projects of `tests/build/rebuild/` (npm, pip, apt) once with the network on, then again
+//! after a change, offline where the tool can work offline: the cache mounts docklint adds
+//! must make the offline rebuild work (npm) or reuse what the first build made (pip), and
+//! the originals must not. Its module documentation has the scenarios. The two tests share
+//! the storage and run one after the other.
+//!
 //! Running: `cargo test --release --test build -- --ignored --nocapture` (the first run
-//! makes the base images with `scripts/build-bases`, about a minute). Environment:
-//! `DOCKLINT_BUILD_FILTER=a,b` builds only the cases whose name contains one of them;
+//! makes the base images with `scripts/build-bases`, a few minutes). Environment:
+//! `DOCKLINT_BUILD_FILTER=a,b` builds only the cases (and rebuild scenarios) whose name
+//! contains one of them;
 //! `DOCKLINT_BUILD_JOBS` (default 2) builds at once; `DOCKLINT_BUILD_TIMEOUT` seconds per
 //! build (default 240); `DOCKLINT_BUILD_CALIBRATE=1` builds each original twice and prints
 //! every difference (to maintain the volatile list); `DOCKLINT_BUILD_DIR` (default
@@ -39,18 +47,29 @@
 //!   the summary lists them; `tests/lints.rs` still checks them without a build.
 //! - `RUN --network` and `--security`: buildah 1.28 refuses them ("RUN only supports the
 //!   --mount flag"); such examples are skipped by name.
+//! - relative mount targets (`target=~/.cache/pip`, `target=pkg/mod`): BuildKit joins them
+//!   to WORKDIR, buildah 1.28 refuses them ("must be an absolute path"). Such examples are
+//!   skipped by name; `tests/lints.rs` checks where docklint moves the mount.
 //! - mount stubs: buildah removes a mount's target directory after the RUN when it made it,
 //!   but keeps the missing parents it created, owned by root (mode 755). BuildKit's newer
-//!   versions remove those too. A root-owned `~/.cache` left by a mount on
+//!   versions remove those too. When the image already had the target, buildah 1.28 removes
+//!   it too, with everything in it (containers/buildah#4927: a cache mount on
+//!   `/var/lib/apt/lists` takes the directory out of the image); BuildKit keeps it. A root-owned `~/.cache` left by a mount on
 //!   `/home/app/.cache/pip` breaks the user's later writes there on either builder that
 //!   keeps it, so it fails here.
 //! - mount options expand ARG and ENV values like BuildKit (`uid=$UID` with `ARG UID=1000`
 //!   mounts with uid 1000).
 //! - `sharing=locked`: a RUN holding two `sharing=locked` cache mounts followed by a RUN
-//!   asking for the same two hangs buildah 1.28 for good (one such mount is fine). Every
-//!   build has a timeout, so a hang fails the test instead of stalling CI.
+//!   asking for the same two hangs buildah 1.28 for good (one such mount is fine): it
+//!   releases only the last locked mount of a RUN, so a later RUN of the same build asking
+//!   for an earlier one waits forever (asking for the last one alone works). The lock dies
+//!   with the buildah process, so the next build is not affected. Every build has a
+//!   timeout, so a hang fails the test instead of stalling CI.
 //! - cache mounts live under `$TMPDIR/buildah-cache/<target>`, not in the storage: each
-//!   build gets its own TMPDIR, so no build sees another's cache.
+//!   build gets its own TMPDIR, so no build sees another's cache (the rebuild scenarios
+//!   share one between the builds of a scenario). They survive `--no-cache`.
+//! - `--network none` is refused with chroot isolation: an offline build runs in a fresh
+//!   network namespace (`unshare --net`), where only a loopback exists.
 //! - `--format docker` is needed: the OCI format ignores SHELL (a warning in the log).
 //! - RUN processes get their own PID namespace: background jobs die with the RUN, as on
 //!   BuildKit. With chroot isolation the RUN uses the host's network.
@@ -64,6 +83,10 @@ mod builder;
 mod cases;
 #[path = "build/compare.rs"]
 mod compare;
+#[path = "build/rebuild.rs"]
+mod rebuild;
+#[path = "build/traffic.rs"]
+mod traffic;
 #[path = "build/tree.rs"]
 mod tree;
 
@@ -137,16 +160,14 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
-fn fixed_dockerfiles_build_like_the_originals() {
-    let started = Instant::now();
-    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
-    let parallel = env_number("DOCKLINT_BUILD_JOBS", 2) as usize;
-    let calibrate = std::env::var("DOCKLINT_BUILD_CALIBRATE").as_deref() == Ok("1");
+/// The tests of this file share the builder's storage: one at a time.
+static BUILDAH: Mutex<()> = Mutex::new(());
+
+/// The builder with its base images made, `work` its directory for this run's files; or
+/// `None` (after a NOTE) when there is no buildah and none is required.
+fn ready_builder(repository: &Path, timeout: Duration, work: &str) -> Option<Builder> {
     let builder = match Builder::find(repository, timeout) {
-        Ok(builder) => builder,
+        Ok(builder) => builder.with_work_dir(work),
         Err(reason) => {
             if std::env::var(REQUIRE).as_deref() == Ok("1") {
                 panic!("{reason} ({REQUIRE}=1 requires buildah)");
@@ -154,12 +175,38 @@ fn fixed_dockerfiles_build_like_the_originals() {
             eprintln!(
                 "NOTE: skipping the build test: {reason}; set {REQUIRE}=1 to make this a failure"
             );
-            return;
+            return None;
         }
     };
     builder
         .prepare()
         .unwrap_or_else(|e| panic!("base images: {e}"));
+    Some(builder)
+}
+
+/// `DOCKLINT_BUILD_FILTER`, split at commas.
+fn filters() -> Vec<String> {
+    std::env::var("DOCKLINT_BUILD_FILTER")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
+fn fixed_dockerfiles_build_like_the_originals() {
+    let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
+    let parallel = env_number("DOCKLINT_BUILD_JOBS", 2) as usize;
+    let calibrate = std::env::var("DOCKLINT_BUILD_CALIBRATE").as_deref() == Ok("1");
+    let Some(builder) = ready_builder(repository, timeout, "work") else {
+        return;
+    };
     let bases_seconds = started.elapsed().as_secs_f64();
     let images = builder.images().unwrap_or_else(|e| panic!("{e}"));
 
@@ -168,13 +215,7 @@ fn fixed_dockerfiles_build_like_the_originals() {
         cases::semantic_cases(&repository.join("tests/build/cases"))
             .unwrap_or_else(|e| panic!("{e}")),
     );
-    let filters: Vec<String> = std::env::var("DOCKLINT_BUILD_FILTER")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(String::from)
-        .collect();
+    let filters = filters();
     all.retain(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())));
 
     let plan = plan(all, &images, calibrate);
@@ -230,6 +271,46 @@ fn fixed_dockerfiles_build_like_the_originals() {
         tally.safe_different.len(),
         tally.naive_equivalent,
         tally.hung.len()
+    );
+}
+
+#[test]
+#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
+fn cache_mounts_make_rebuilds_work_offline() {
+    let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
+    let parallel = env_number("DOCKLINT_BUILD_JOBS", 2) as usize;
+    let Some(builder) = ready_builder(repository, timeout, "rebuild") else {
+        return;
+    };
+    let bases_seconds = started.elapsed().as_secs_f64();
+    let failures = rebuild::run(
+        &builder,
+        &rebuild::projects(repository),
+        &filters(),
+        parallel,
+    );
+    if !failures.is_empty() {
+        println!("\n== rebuild test: failures\n\n{}", failures.join("\n\n"));
+    }
+    println!("\n== rebuild test: summary");
+    println!(
+        "{}; storage {}; {parallel} scenarios at once; timeout {} s per build",
+        Builder::version(),
+        builder.state_dir().display(),
+        timeout.as_secs()
+    );
+    println!(
+        "wall time: {:.0} s (base images {:.0} s)",
+        started.elapsed().as_secs_f64(),
+        bases_seconds
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures (see the report above)",
+        failures.len()
     );
 }
 
@@ -330,8 +411,14 @@ fn skip_reason<'a>(
                     }
                 }
                 (Keyword::Run, _) => {
-                    for flag in instruction.flags.iter().filter(|f| f.name != "mount") {
-                        unsupported.insert(format!("RUN --{}", flag.name));
+                    for flag in &instruction.flags {
+                        if flag.name != "mount" {
+                            unsupported.insert(format!("RUN --{}", flag.name));
+                        } else if flag.value.as_deref().is_some_and(has_relative_target) {
+                            unsupported.insert(
+                                "a relative mount target (BuildKit joins it to WORKDIR)".into(),
+                            );
+                        }
                     }
                 }
                 _ => {}
@@ -352,6 +439,16 @@ fn skip_reason<'a>(
         ));
     }
     (!reasons.is_empty()).then(|| Skip::Other(reasons.join("; ")))
+}
+
+/// A `--mount` value whose target, as written, is neither absolute nor a variable.
+fn has_relative_target(mount: &str) -> bool {
+    mount.split(',').any(|option| {
+        option
+            .split_once('=')
+            .filter(|(key, _)| ["target", "dst", "destination"].contains(key))
+            .is_some_and(|(_, value)| !value.starts_with('/') && !value.starts_with('$'))
+    })
 }
 
 /// `python:3.12` -> `docker.io/library/python:3.12`, as the short-name settings resolve it.

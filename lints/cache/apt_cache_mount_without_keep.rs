@@ -70,10 +70,10 @@ fn report(cx: &mut Ctx, run: &Run, mount: &Mount) {
             break;
         };
         let mut insertion = option.clone();
-        for (name, keep) in APT.keep_options {
-            if step.name == *name {
+        for keep in APT.keep_options {
+            if step.name == keep.program {
                 insertion.push(' ');
-                insertion.push_str(keep);
+                insertion.push_str(keep.option);
             }
         }
         edits.push(Edit::insert(program.span.end, insertion));

@@ -115,10 +115,15 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
                     Plan::Mount(_) => None,
                 })
                 .collect();
-            let mut help = help_for(run, first, &mounted);
-            for why in &advice {
-                help.push_str(&format!(". No fix for one cache: {why}"));
-            }
+            let help = if mounted.is_empty() {
+                format!("No fix: {}", advice.join("; "))
+            } else {
+                let mut help = help_for(run, first, &mounted);
+                for why in &advice {
+                    help.push_str(&format!(". No fix for one cache: {why}"));
+                }
+                help
+            };
             (help, if mounted.is_empty() { None } else { fix(cx, run, script, &mounted) })
         }
     };
@@ -153,7 +158,7 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
     for (group, plan) in mounted {
         let what = group[0].cache.what;
         parts.push(match (&group[0].dir, plan.pin) {
-            (Some(dir), None) => format!("its {what} are in {dir}: add `{}`", plan.flag()),
+            (Some(dir), None) => format!("it keeps its {what} in {dir}: add `{}`", plan.flag()),
             (_, Some(pin)) => format!(
                 "{}; the fix mounts a cache on {} for its {what} and points {tool} there with {}",
                 plan.moved.as_deref().unwrap_or("its usual directory cannot be mounted"),
@@ -173,7 +178,7 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
     if let Some(doubt) = mounted.iter().flat_map(|(_, p)| &p.doubts).next() {
         help.push_str(&format!(". The fix is unsafe: {doubt}"));
     }
-    help.push_str(". A cache mount pays off on a builder that keeps its cache (local, or persistent CI runners); fresh CI builders start empty unless the cache is exported");
+    help.push_str(". A cache mount pays off on a builder that keeps its cache (local, or persistent CI runners); fresh CI builders start empty unless the cache is exported (GitHub Actions does not keep cache mounts in its cache by default)");
     help
 }
 
@@ -227,10 +232,11 @@ fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &Mount
                     prefix.push_str(&format!("{name}={value} "));
                 }
             }
-            for (program_name, keep) in cache.tool.keep_options {
-                if step.name == *program_name {
+            for keep in cache.tool.keep_options {
+                let args: Vec<&str> = command.args[step.args_from..].iter().map(|w| w.raw.as_str()).collect();
+                if (keep.program.is_empty() || step.name == keep.program) && !keep.is_given(&args) {
                     option.push(' ');
-                    option.push_str(keep);
+                    option.push_str(keep.option);
                 }
             }
             if !prefix.is_empty() && !prefixes.iter().any(|(at, p)| *at == command.span.start && p.contains(&prefix)) {

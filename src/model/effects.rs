@@ -1367,7 +1367,7 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
                 _ => under_home(&format!("{home}/{sub}")),
             }
         }
-        Dir::Fixed(path) => known(Some(path.to_string())),
+        Dir::Fixed(path) | Dir::Moved { path, .. } => known(Some(path.to_string())),
         Dir::Configured { path, .. } => match dir.argument(args) {
             Some((_, value)) => Place {
                 dir: absolute(&value),

@@ -256,8 +256,9 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
         .flatten();
     let mut candidates: Vec<(String, Option<Pin>)> = Vec::new();
     let moved = match &natural {
-        Some(dir) if cache.pinned_only => Some(format!(
-            "{dir} is emptied by the image's own configuration (Debian's `docker-clean` deletes every downloaded package)"
+        Some(dir) if cache.pinned_only.is_some() => Some(format!(
+            "{dir} cannot serve as the mount: {}",
+            cache.pinned_only.unwrap_or_default()
         )),
         Some(dir) if home.is_some_and(|h| path_is_within(dir, h)) => Some(format!(
             "{dir} is in the home of `{}`, where a mount would leave a root-owned directory in the image",
@@ -267,7 +268,12 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
         Some(dir) => {
             let found = conflicts(run, Some(cache), dir, false);
             candidates.push((dir.clone(), None));
-            found.fatal.first().or(found.doubts.first()).cloned()
+            found
+                .fatal
+                .first()
+                .or(found.doubts.first())
+                .cloned()
+                .or_else(|| found.undone.first().map(|r| format!("{} in this RUN", r.what)))
         }
         None => Some(format!(
             "{}'s cache directory depends on a HOME docklint cannot be sure of",
@@ -318,6 +324,15 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
             continue;
         }
         let mut plan_doubts = doubts.clone();
+        if let Some((_, why)) = run.switched.iter().find(|(t, _)| *t == tool.name) {
+            plan_doubts.push(why.clone());
+        }
+        if tool.unproved {
+            plan_doubts.push(format!(
+                "{}'s cache mount follows its documentation and source; no build here proves it",
+                tool.name
+            ));
+        }
         plan_doubts.extend(found.doubts);
         plan_doubts.extend(opaque.iter().cloned());
         let exists = run
@@ -414,7 +429,7 @@ fn conflicts(run: &Run, cache: Option<&Cache>, target: &str, pinned: bool) -> Co
         let is_target = matches!(path, PathPattern::Exact(p) if p == target);
         // A pinned target is used by the pinned commands only: a purge by a command the fix
         // does not pin empties the tool's usual directory, not the mount.
-        let unpinned_purge = pinned && effect.purge;
+        let unpinned_purge = pinned && effect.purge && !is_target;
         match effect.kind {
             PathKind::Remove | PathKind::RemoveInside if !resolved => out.doubts.push(format!(
                 "`{}` removes a path docklint cannot resolve, which may be the mounted directory",
@@ -571,6 +586,9 @@ fn tail(cache: &Cache) -> &'static str {
     match &cache.dir {
         Dir::User { home, .. } => home,
         Dir::Under { sub, .. } => sub,
-        Dir::Fixed(path) | Dir::Configured { path, .. } | Dir::Workdir(path) => path,
+        Dir::Fixed(path)
+        | Dir::Configured { path, .. }
+        | Dir::Moved { path, .. }
+        | Dir::Workdir(path) => path,
     }
 }

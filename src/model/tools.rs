@@ -35,9 +35,13 @@ pub struct Tool {
     purges: &'static [Purge],
     /// The tool expands `~` in a directory it is given (pip does, with `expanduser`).
     expands_tilde: bool,
-    /// Options a program of the tool needs to keep what it downloads (`apt` deletes the
-    /// packages it installed unless told otherwise; `apt-get` keeps them).
-    pub keep_options: &'static [(&'static str, &'static str)],
+    /// Options a program of the tool needs once its cache is a mount: to keep what it
+    /// downloads (`apt` deletes the packages it installed unless told otherwise, dnf unless
+    /// `keepcache`), or to read fresh indexes from it (an index in a mount can be hours old).
+    pub keep_options: &'static [KeepOption],
+    /// Its cache mounts are known from the tool's documentation and source only: no build
+    /// here proves them (the tool's packages cannot be fetched here), so its fixes are unsafe.
+    pub unproved: bool,
     /// Inline settings a command needs once its cache is a mount (uv cannot hard-link
     /// across file systems and says so on every file: `UV_LINK_MODE=copy`).
     pub mount_env: &'static [(&'static str, &'static str)],
@@ -57,6 +61,20 @@ const fn purge(operands: &'static [&'static str]) -> Purge {
         operands,
         with: None,
         caches: &[],
+    }
+}
+
+/// An option a program needs with a cache mount, unless one of `given` is already there.
+pub struct KeepOption {
+    pub program: &'static str,
+    pub option: &'static str,
+    pub given: &'static [&'static str],
+}
+
+impl KeepOption {
+    pub fn is_given(&self, args: &[&str]) -> bool {
+        args.iter()
+            .any(|a| *a == self.option || self.given.contains(a))
     }
 }
 
@@ -97,9 +115,10 @@ pub struct Cache {
     /// The option that points a command at another directory (`{}` is the directory), for
     /// caches no variable moves.
     pub pin_option: Option<&'static str>,
-    /// The tool's own directory cannot serve as the mount: something in the image empties it
-    /// (Debian's `docker-clean` deletes every downloaded `.deb` from apt's archive).
-    pub pinned_only: bool,
+    /// Why the tool's own directory cannot serve as the mount, so that only a pinned one
+    /// can (Debian's `docker-clean` deletes every downloaded `.deb` from apt's archive; apk
+    /// keeps packages only in a cache directory it is given).
+    pub pinned_only: Option<&'static str>,
     /// How the classic advice keeps it out of the layer, for builders without cache mounts.
     pub clean: Clean,
 }
@@ -146,6 +165,12 @@ pub enum Dir {
         path: &'static str,
         option: &'static str,
     },
+    /// A directory of the system that an option moves (`--cache-dir DIR`,
+    /// `--setopt=cachedir=DIR`).
+    Moved {
+        path: &'static str,
+        option: &'static str,
+    },
     /// Relative to the working directory (`.next/cache`).
     Workdir(&'static str),
 }
@@ -166,7 +191,10 @@ impl Cache {
             (Dir::User { env, .. } | Dir::Under { env, .. }, None) => {
                 env.first().copied().map(Pin::Env)
             }
-            (Dir::Fixed(_) | Dir::Configured { .. } | Dir::Workdir(_), None) => None,
+            (
+                Dir::Fixed(_) | Dir::Configured { .. } | Dir::Moved { .. } | Dir::Workdir(_),
+                None,
+            ) => None,
         }
     }
 }
@@ -224,7 +252,7 @@ pub static PIP: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Option("--no-cache-dir"),
     }],
     // pip reads options with optparse, which takes any unambiguous prefix of a long option:
@@ -237,6 +265,7 @@ pub static PIP: Tool = Tool {
     purges: &[purge(&["cache", "purge"]), purge(&["cache", "remove"])],
     expands_tilde: true,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -298,7 +327,7 @@ pub static UV: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("-n")],
@@ -306,6 +335,7 @@ pub static UV: Tool = Tool {
     purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[("UV_LINK_MODE", "copy")],
 };
 
@@ -342,7 +372,7 @@ pub static POETRY: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
@@ -350,6 +380,7 @@ pub static POETRY: Tool = Tool {
     purges: &[purge(&["cache", "clear"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -377,7 +408,7 @@ pub static PIPENV: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice("set PIPENV_CACHE_DIR and PIP_NO_CACHE_DIR, or remove ~/.cache/pipenv in the same RUN"),
         },
         Cache {
@@ -394,7 +425,7 @@ pub static PIPENV: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Option("--no-cache-dir"),
         },
     ],
@@ -407,6 +438,7 @@ pub static PIPENV: Tool = Tool {
     }],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -452,7 +484,7 @@ pub static CONDA: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice("run `conda clean --all --yes` (or `micromamba clean --all --yes`) at the end of the RUN"),
     }],
     disabling: &[],
@@ -460,6 +492,7 @@ pub static CONDA: Tool = Tool {
     purges: &[purge(&["clean"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -516,7 +549,7 @@ pub static NPM: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Append("npm cache clean --force"),
     }],
     disabling: &[],
@@ -524,6 +557,7 @@ pub static NPM: Tool = Tool {
     purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -557,7 +591,7 @@ pub static YARN: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Append("yarn cache clean"),
     }],
     disabling: &[],
@@ -565,6 +599,7 @@ pub static YARN: Tool = Tool {
     purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -606,7 +641,7 @@ pub static PNPM: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice(
             "point the store at a directory you remove at the end of the RUN (`--store-dir`)",
         ),
@@ -616,6 +651,7 @@ pub static PNPM: Tool = Tool {
     purges: &[purge(&["store", "prune"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -643,7 +679,7 @@ pub static BUN: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
@@ -651,6 +687,7 @@ pub static BUN: Tool = Tool {
     purges: &[purge(&["pm", "cache", "rm"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -709,7 +746,7 @@ pub static GO: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice("run `go clean -modcache` at the end of the RUN, or build in a stage you do not ship"),
         },
         Cache {
@@ -726,7 +763,7 @@ pub static GO: Tool = Tool {
             used_by: GO_BUILDS,
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice("run `go clean -cache` at the end of the RUN, or build in a stage you do not ship"),
         },
     ],
@@ -751,6 +788,7 @@ pub static GO: Tool = Tool {
     ],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -812,7 +850,7 @@ pub static CARGO: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/registry at the end of the RUN"),
         },
         Cache {
@@ -830,7 +868,7 @@ pub static CARGO: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/git at the end of the RUN"),
         },
     ],
@@ -839,6 +877,7 @@ pub static CARGO: Tool = Tool {
     purges: &[],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -877,7 +916,7 @@ pub static MAVEN: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice(
             "build in a stage you do not ship: the local repository stays in the layer",
         ),
@@ -887,6 +926,7 @@ pub static MAVEN: Tool = Tool {
     purges: &[purge(&["dependency:purge-local-repository"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -925,7 +965,7 @@ pub static GRADLE: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship: Gradle's caches stay in the layer"),
     }],
     disabling: &[],
@@ -933,6 +973,7 @@ pub static GRADLE: Tool = Tool {
     purges: &[],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -960,7 +1001,7 @@ pub static SBT: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the coursier cache stays in the layer",
             ),
@@ -980,7 +1021,7 @@ pub static SBT: Tool = Tool {
             used_by: &[],
             outlives_run: false,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the ivy cache stays in the layer",
             ),
@@ -991,6 +1032,7 @@ pub static SBT: Tool = Tool {
     purges: &[],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -1032,7 +1074,7 @@ pub static GEM: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice(
             "remove the gem cache (`rm -rf $GEM_HOME/cache`) at the end of the RUN",
         ),
@@ -1042,6 +1084,7 @@ pub static GEM: Tool = Tool {
     purges: &[],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -1080,7 +1123,7 @@ pub static COMPOSER: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
@@ -1092,6 +1135,7 @@ pub static COMPOSER: Tool = Tool {
     ],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -1140,7 +1184,7 @@ pub static DOTNET: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship, or run `dotnet nuget locals all --clear` at the end of the RUN"),
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
@@ -1148,6 +1192,7 @@ pub static DOTNET: Tool = Tool {
     purges: &[purge(&["nuget", "locals"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: false,
     mount_env: &[],
 };
 
@@ -1200,7 +1245,9 @@ pub static APT: Tool = Tool {
             used_by: APT_DOWNLOADS,
             outlives_run: false,
             pin_option: Some("-o Dir::Cache::Archives={}/"),
-            pinned_only: true,
+            pinned_only: Some(
+                "Debian's `docker-clean` deletes every downloaded package from it after each install",
+            ),
             clean: Clean::Append("apt-get clean"),
         },
         Cache {
@@ -1211,7 +1258,7 @@ pub static APT: Tool = Tool {
             used_by: &[&["update"]],
             outlives_run: true,
             pin_option: None,
-            pinned_only: false,
+            pinned_only: None,
             clean: Clean::Append("rm -rf /var/lib/apt/lists/*"),
         },
     ],
@@ -1230,10 +1277,18 @@ pub static APT: Tool = Tool {
         },
     ],
     expands_tilde: false,
-    keep_options: &[("apt", "-o APT::Keep-Downloaded-Packages=true")],
+    keep_options: &[KeepOption {
+        program: "apt",
+        option: "-o APT::Keep-Downloaded-Packages=true",
+        given: &[],
+    }],
+    unproved: false,
     mount_env: &[],
 };
 
+/// apk (Alpine). Its cache directory is `/etc/apk/cache` when that exists, or the one
+/// `--cache-dir` names: then it keeps indexes and packages there. Otherwise it keeps only
+/// indexes, in `/var/cache/apk` (apk-tools 2 and 3, `setup_cache` in `database.c`).
 pub static APK: Tool = Tool {
     name: "apk",
     programs: &["apk"],
@@ -1255,25 +1310,39 @@ pub static APK: Tool = Tool {
     caches: &[Cache {
         what: "packages and indexes",
         key: "apk",
-        dir: Dir::Fixed("/var/cache/apk"),
+        dir: Dir::Moved {
+            path: "/var/cache/apk",
+            option: "--cache-dir",
+        },
         locked: true,
         used_by: &[],
         outlives_run: false,
-        pin_option: None,
-        pinned_only: false,
+        pin_option: Some("--cache-dir {}"),
+        pinned_only: Some(
+            "apk keeps packages only in a cache directory it is given (`--cache-dir`) or in /etc/apk/cache, which the image lacks",
+        ),
         clean: Clean::Option("--no-cache"),
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
     purges: &[purge(&["cache", "clean"]), purge(&["cache", "purge"])],
     expands_tilde: false,
-    keep_options: &[],
+    // Without it, apk installs from an index in the mount up to four hours old, where the
+    // build without the mount fetched a fresh one.
+    keep_options: &[KeepOption {
+        program: "apk",
+        option: "-U",
+        given: &["--update-cache", "--update"],
+    }],
+    unproved: true,
     mount_env: &[],
 };
 
-/// An rpm-based package manager whose cache is a fixed directory.
+/// An rpm-based package manager. Packages are kept after a transaction only with
+/// `keepcache`; metadata is used until it expires (`--refresh` expires it first, as a build
+/// without the mount, which starts with no metadata, effectively does).
 macro_rules! rpm_tool {
-    ($static:ident, $name:literal, $program:literal, $dir:literal) => {
+    ($static:ident, $name:literal, $program:literal, $dir:literal, $pinned:expr, $keep:expr) => {
         pub static $static: Tool = Tool {
             name: $name,
             programs: &[$program],
@@ -1303,33 +1372,85 @@ macro_rules! rpm_tool {
             caches: &[Cache {
                 what: "metadata and packages",
                 key: $name,
-                dir: Dir::Fixed($dir),
+                dir: Dir::Moved {
+                    path: $dir,
+                    option: "--setopt=cachedir",
+                },
                 locked: true,
                 used_by: &[],
                 outlives_run: false,
-                pin_option: None,
-                pinned_only: false,
+                pin_option: Some("--setopt=cachedir={}"),
+                pinned_only: $pinned,
                 clean: Clean::Append(concat!($program, " clean all")),
             }],
             disabling: &[],
             disabling_env: &[],
             purges: &[purge(&["clean"])],
             expands_tilde: false,
-            keep_options: &[],
+            keep_options: $keep,
+            unproved: true,
             mount_env: &[],
         };
     };
 }
 
-// dnf 4 (dnf 5, the `dnf` of Fedora 41 and later, keeps /var/cache/libdnf5). RPMs are kept
-// only with `keepcache`; metadata always.
-rpm_tool!(DNF, "dnf", "dnf", "/var/cache/dnf");
-rpm_tool!(DNF5, "dnf5", "dnf5", "/var/cache/libdnf5");
-rpm_tool!(YUM, "yum", "yum", "/var/cache/yum");
-// microdnf on UBI shares yum's directory.
-rpm_tool!(MICRODNF, "microdnf", "microdnf", "/var/cache/yum");
-rpm_tool!(TDNF, "tdnf", "tdnf", "/var/cache/tdnf");
+const KEEP_RPMS: KeepOption = KeepOption {
+    program: "",
+    option: "--setopt=keepcache=1",
+    given: &["--setopt=keepcache=True", "--setopt=keepcache=true"],
+};
+const REFRESH: KeepOption = KeepOption {
+    program: "",
+    option: "--refresh",
+    given: &[],
+};
 
+// `dnf` is dnf 4 on RHEL, UBI, Rocky, Alma, Amazon Linux 2023 and dnf 5 on Fedora 41 and
+// later, which keeps /var/cache/libdnf5: a pinned directory serves both.
+rpm_tool!(
+    DNF,
+    "dnf",
+    "dnf",
+    "/var/cache/dnf",
+    Some("`dnf` is dnf 5 on Fedora 41 and later, whose cache is /var/cache/libdnf5"),
+    &[KEEP_RPMS, REFRESH]
+);
+rpm_tool!(
+    DNF5,
+    "dnf5",
+    "dnf5",
+    "/var/cache/libdnf5",
+    None,
+    &[KEEP_RPMS, REFRESH]
+);
+// yum has no `--refresh`: its metadata may be older in the mount than a fresh build's.
+rpm_tool!(
+    YUM,
+    "yum",
+    "yum",
+    "/var/cache/yum",
+    Some("`yum` is dnf on RHEL 8 and later, whose cache is /var/cache/dnf"),
+    &[KEEP_RPMS]
+);
+rpm_tool!(
+    MICRODNF,
+    "microdnf",
+    "microdnf",
+    "/var/cache/yum",
+    Some("microdnf's default directory differs between its versions"),
+    &[KEEP_RPMS, REFRESH]
+);
+rpm_tool!(
+    TDNF,
+    "tdnf",
+    "tdnf",
+    "/var/cache/tdnf",
+    None,
+    &[KEEP_RPMS, REFRESH]
+);
+
+/// zypper keeps packages only for repositories marked `keeppackages`, a setting of the
+/// image's repository files: advice only.
 pub static ZYPPER: Tool = Tool {
     name: "zypper",
     programs: &["zypper"],
@@ -1356,7 +1477,9 @@ pub static ZYPPER: Tool = Tool {
         used_by: &[],
         outlives_run: false,
         pin_option: None,
-        pinned_only: false,
+        pinned_only: Some(
+            "zypper keeps packages only for repositories marked to (`zypper modifyrepo --keep-packages --all`, a change to the image's repository files); then mount /var/cache/zypp with `sharing=locked`",
+        ),
         clean: Clean::Append("zypper clean --all"),
     }],
     disabling: &[],
@@ -1364,19 +1487,78 @@ pub static ZYPPER: Tool = Tool {
     purges: &[purge(&["clean"])],
     expands_tilde: false,
     keep_options: &[],
+    unproved: true,
     mount_env: &[],
 };
+
+/// Files and commands that make a tool run as another major version, whose caches are
+/// elsewhere: Yarn 2+ ("berry") keeps packages in `~/.yarn/berry/cache` or the project's
+/// `.yarn/cache`, and with Plug'n'Play loads them from there when the app runs, so no mount
+/// may take them out of the image. The global `yarn` of the Node images is Yarn 1; a
+/// project's `.yarnrc.yml` (`yarnPath`) or corepack switches it.
+struct Switch {
+    tool: &'static str,
+    /// Context files that switch it (a directory or glob source may hold them too).
+    files: &'static [&'static str],
+    /// Commands that switch it: the program and its leading operands.
+    commands: &'static [&'static [&'static str]],
+    /// What the other version does with its cache.
+    then: &'static str,
+}
+
+static SWITCHES: &[Switch] = &[Switch {
+    tool: "yarn",
+    files: &[".yarnrc.yml", ".yarn"],
+    commands: &[&["corepack"], &["yarn", "set"], &["yarn", "policies"]],
+    then: "Yarn 2 and later keep packages elsewhere, and with Plug'n'Play load them from that cache when the app runs",
+}];
+
+/// A COPY or ADD source that may switch a tool: one of its files, or a source that may
+/// hold one (the context's root, a directory, a glob).
+pub fn switched_by_source(source: &str) -> Option<(&'static str, String)> {
+    let path = source.trim_start_matches("./").trim_end_matches('/');
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let opaque = path.is_empty()
+        || path == "."
+        || source.ends_with('/')
+        || path.contains(['*', '?', '['])
+        || !name.contains('.');
+    SWITCHES.iter().find_map(|s| {
+        if opaque {
+            Some((s.tool, format!("`{source}` from the build context may hold a {} that switches {} to another version: {}", s.files[0], s.tool, s.then)))
+        } else if s.files.contains(&name) {
+            Some((s.tool, format!("the build context's {name} may switch {} to another version: {}", s.tool, s.then)))
+        } else {
+            None
+        }
+    })
+}
+
+/// A command that switches a tool to another version.
+pub fn switched_by_command(program: &str, args: &[&str]) -> Option<(&'static str, String)> {
+    SWITCHES.iter().find_map(|s| {
+        s.commands
+            .iter()
+            .find(|c| c[0] == program && args.len() + 1 >= c.len() && c[1..] == args[..c.len() - 1])
+            .map(|c| {
+                (
+                    s.tool,
+                    format!(
+                        "`{}` may switch {} to another version: {}",
+                        c.join(" "),
+                        s.tool,
+                        s.then
+                    ),
+                )
+            })
+    })
+}
 
 /// Every tool whose cache docklint mounts.
 pub static TOOLS: &[&Tool] = &[
     &PIP, &UV, &POETRY, &PIPENV, &CONDA, &NPM, &YARN, &PNPM, &BUN, &GO, &CARGO, &MAVEN, &GRADLE,
-    &SBT, &GEM, &COMPOSER, &DOTNET, &APT,
+    &SBT, &GEM, &COMPOSER, &DOTNET, &APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER,
 ];
-
-/// System package managers whose caches meet the image's own configuration (Alpine's
-/// `/etc/apk/cache`, dnf's `keepcache`) in ways that could not be checked with the real
-/// tools here: not mounted yet.
-pub static SYSTEM_TOOLS: &[&Tool] = &[&APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER];
 
 /// What one command line of a tool does with its caches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1523,7 +1705,8 @@ impl Dir {
         | Dir::Under {
             option: Some(option),
             ..
-        }) = self
+        }
+        | Dir::Moved { option, .. }) = self
         else {
             return None;
         };

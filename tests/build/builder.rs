@@ -37,6 +37,38 @@ pub struct Build {
     pub seconds: f64,
 }
 
+/// One `buildah bud`.
+pub struct Bud<'a> {
+    pub tag: &'a str,
+    pub file: &'a Path,
+    pub context: &'a Path,
+    /// The build's TMPDIR: buildah keeps cache mounts under `$TMPDIR/buildah-cache`, so
+    /// builds that share it share their caches.
+    pub tmp: &'a Path,
+    /// Where the build's output goes.
+    pub log: &'a Path,
+    /// Keep each step's layer and reuse the layers kept (`--layers`); otherwise every
+    /// step runs and the build commits one layer.
+    pub layers: bool,
+    /// Reuse no kept layer (`--no-cache`), as after an update of the base image.
+    pub no_cache: bool,
+    /// In a fresh network namespace that has only a loopback (`unshare --net`): nothing in
+    /// the build reaches the network. (buildah refuses `--network none` with chroot
+    /// isolation.)
+    pub offline: bool,
+    /// Environment of the build (buildah passes proxy variables on to every RUN).
+    pub env: &'a [(String, String)],
+}
+
+/// How a `buildah bud` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Built,
+    Failed,
+    /// Killed after the timeout.
+    TimedOut,
+}
+
 pub struct Builder {
     repository: PathBuf,
     /// Storage, registries.conf, base-image key: kept between runs.
@@ -47,7 +79,7 @@ pub struct Builder {
 }
 
 /// Tag of the images this harness builds (the bases are tagged like the official images).
-const BUILD_REPOSITORY: &str = "localhost/docklint-build";
+pub const BUILD_REPOSITORY: &str = "localhost/docklint-build";
 
 impl Builder {
     /// The builder, or why there is none (buildah or debootstrap missing).
@@ -74,6 +106,15 @@ impl Builder {
             state,
             timeout,
         })
+    }
+
+    /// The same builder with its run's files in `<state>/<name>`: one directory per test,
+    /// since [`Builder::prepare`] clears it.
+    pub fn with_work_dir(self, name: &str) -> Builder {
+        Builder {
+            work: self.state.join(name),
+            ..self
+        }
     }
 
     /// Where the storage and this run's files are.
@@ -127,7 +168,8 @@ impl Builder {
     }
 
     /// Makes the base images (cached between runs by `scripts/build-bases`) and clears
-    /// what an interrupted earlier run left: working containers, built images, work files.
+    /// what an interrupted earlier run left: working containers, built images, kept
+    /// layers, work files.
     pub fn prepare(&self) -> Result<(), String> {
         let script = self.repository.join("scripts/build-bases");
         let status = Command::new("bash")
@@ -148,6 +190,7 @@ impl Builder {
                 );
             }
         }
+        self.remove_untagged_layers()?;
         let _ = std::fs::remove_dir_all(&self.work);
         std::fs::create_dir_all(&self.work).map_err(|e| format!("{}: {e}", self.work.display()))
     }
@@ -184,13 +227,41 @@ impl Builder {
         let file = dir.join("Dockerfile");
         std::fs::write(&file, dockerfile).map_err(|e| format!("{}: {e}", file.display()))?;
         let log_path = dir.join("build.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let tag = format!("{BUILD_REPOSITORY}/{id}");
+        let ended = self.bud(&Bud {
+            tag: &tag,
+            file: &file,
+            context,
+            tmp: &tmp,
+            log: &log_path,
+            layers: false,
+            no_cache: false,
+            offline: false,
+            env: &[],
+        })?;
+        let log = log_tail(&std::fs::read_to_string(&log_path).unwrap_or_default());
+        match ended {
+            Ended::Built => {}
+            Ended::TimedOut => return Ok(Outcome::TimedOut { log }),
+            Ended::Failed => return Ok(Outcome::Failed { log }),
+        }
+        let tree = self.read_image(&tag, id);
+        self.remove_image(&tag);
+        tree.map(Outcome::Built)
+    }
 
+    /// Runs one `buildah bud` with the timeout, its output written to `bud.log`.
+    pub fn bud(&self, bud: &Bud) -> Result<Ended, String> {
+        let log =
+            std::fs::File::create(bud.log).map_err(|e| format!("{}: {e}", bud.log.display()))?;
         let buildah = self.buildah();
         let mut command = Command::new("timeout");
+        command.args(["--kill-after=10", &self.timeout.as_secs().to_string()]);
+        if bud.offline {
+            // timeout(1) kills unshare's process, which is buildah itself (no --fork).
+            command.args(["unshare", "--net"]);
+        }
         command
-            .args(["--kill-after=10", &self.timeout.as_secs().to_string()])
             .arg(buildah.get_program())
             .args(buildah.get_args())
             .args([
@@ -200,40 +271,73 @@ impl Builder {
                 "--format",
                 "docker",
                 "--pull=never",
-                "--layers=false",
-                "-t",
-                &tag,
-                "-f",
+                // A failed build's containers would hold its layers.
+                "--force-rm",
             ])
-            .arg(&file)
-            .arg(context)
+            .arg(if bud.layers {
+                "--layers=true"
+            } else {
+                "--layers=false"
+            })
+            .args(bud.no_cache.then_some("--no-cache"))
+            .args(["-t", bud.tag, "-f"])
+            .arg(bud.file)
+            .arg(bud.context)
             .env(
                 "CONTAINERS_REGISTRIES_CONF",
                 self.state.join("registries.conf"),
             )
-            .env("TMPDIR", &tmp)
+            .env("TMPDIR", bud.tmp)
+            .envs(bud.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
         let status = command
             .status()
             .map_err(|e| format!("cannot run buildah: {e}"))?;
-        let log = log_tail(&std::fs::read_to_string(&log_path).unwrap_or_default());
-        match status.code() {
-            Some(0) => {}
+        Ok(match status.code() {
+            Some(0) => Ended::Built,
             // timeout(1): 124 when the command timed out, 137 when it had to be killed.
-            Some(124) | Some(137) | None => return Ok(Outcome::TimedOut { log }),
-            Some(_) => return Ok(Outcome::Failed { log }),
-        }
-        let tree = self.read_image(&tag, id);
-        let _ = self.run("buildah rmi", self.buildah().args(["rmi", "--force", &tag]));
-        tree.map(Outcome::Built)
+            Some(124) | Some(137) | None => Ended::TimedOut,
+            Some(_) => Ended::Failed,
+        })
+    }
+
+    /// Runs `argv` in a container of `tag` (no network needed); its output.
+    pub fn run_in_image(&self, tag: &str, argv: &[&str]) -> Result<String, String> {
+        let container = format!("docklint-run-{}", tag.rsplit('/').next().unwrap_or(tag));
+        self.run(
+            "buildah from",
+            self.buildah()
+                .args(["from", "--pull=never", "--quiet", "--name", &container, tag]),
+        )?;
+        let output = self.run(
+            "buildah run",
+            self.buildah()
+                .args(["run", "--isolation", "chroot", &container, "--"])
+                .args(argv),
+        );
+        let _ = self.run("buildah rm", self.buildah().args(["rm", &container]));
+        output
+    }
+
+    pub fn remove_image(&self, tag: &str) {
+        let _ = self.run("buildah rmi", self.buildah().args(["rmi", "--force", tag]));
+    }
+
+    /// Removes the images no tag names: the layers `--layers` builds keep.
+    pub fn remove_untagged_layers(&self) -> Result<(), String> {
+        self.run(
+            "buildah rmi --prune",
+            self.buildah().args(["rmi", "--prune"]),
+        )
+        .map(|_| ())
     }
 
     /// Reads the image through a mounted working container: for a 200 MB root file system
     /// that takes a fraction of a second, where `bud --output type=local` copies it all
     /// (measured: 0.3 s against 3.7 s).
-    fn read_image(&self, tag: &str, id: &str) -> Result<Tree, String> {
+    pub fn read_image(&self, tag: &str, id: &str) -> Result<Tree, String> {
         let container = format!("docklint-read-{id}");
         self.run(
             "buildah from",

@@ -179,6 +179,7 @@ pub fn compare(
         _ => return verdict,
     };
 
+    let original_mounts = mounts(original_text);
     let mounts = mounts(variant_text);
     let moved = if mounts.iter().any(|m| m.kind == MountKind::Cache) {
         tool_cache_dirs(original_text)
@@ -194,6 +195,8 @@ pub fn compare(
             || left_by_a_moved_cache(&difference, before, &moved)
         {
             verdict.in_cache_mounts += 1;
+        } else if let Some(note) = original_stub(&difference, before, &original_mounts) {
+            verdict.stubs.push(note);
         } else if let Some(note) = stub(&difference, after, &mounts) {
             match note {
                 Stub::Harmless(note) => verdict.stubs.push(note),
@@ -308,6 +311,25 @@ fn stub(difference: &Difference, after: &Tree, mounts: &[MountOf]) -> Option<Stu
     })
 }
 
+/// A directory the builder left for one of the original's mounts that the variant no
+/// longer makes (a fix moved the mount): only in the original, owned by root, empty but for
+/// the way to a mount target. The variant is the smaller image, not a different build.
+fn original_stub(difference: &Difference, before: &Tree, mounts: &[MountOf]) -> Option<String> {
+    let path = difference.path.as_str();
+    let entry = difference.before.as_ref()?;
+    if difference.after.is_some() || entry.kind != Kind::Dir || (entry.uid, entry.gid) != (0, 0) {
+        return None;
+    }
+    let on_the_way = |p: &str| mounts.iter().any(|m| path_is_within(&m.target, p));
+    let mount = mounts.iter().find(|m| path_is_within(&m.target, path))?;
+    before.children(path).into_iter().all(on_the_way).then(|| {
+        format!(
+            "{path} left only by the original's mount on {} (line {})",
+            mount.target, mount.line
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +391,35 @@ mod tests {
         assert!(verdict.equivalent(), "{:?}", verdict.problems);
         assert_eq!(verdict.in_cache_mounts, 2);
         assert_eq!(verdict.bytes, Some((10, 0)));
+    }
+
+    #[test]
+    fn a_stub_only_the_originals_mount_left_is_allowed_but_not_its_content() {
+        let original_text =
+            "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\nRUN --mount=type=cache,target=/root/.cache/pip pip install x\n";
+        let fixed_text =
+            "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\nRUN --mount=type=cache,target=/var/cache/pip pip install x\n";
+        let original = built(&[("/root", dir(0)), ("/root/.cache", dir(0))]);
+        let fixed = built(&[("/root", dir(0))]);
+        let verdict = compare(
+            (&original, original_text),
+            (&fixed, fixed_text),
+            &volatile_set(),
+        );
+        assert!(verdict.equivalent(), "{:?}", verdict.problems);
+        assert_eq!(verdict.stubs.len(), 1);
+
+        let with_a_file = built(&[
+            ("/root", dir(0)),
+            ("/root/.cache", dir(0)),
+            ("/root/.cache/notes", file(3, 7)),
+        ]);
+        let verdict = compare(
+            (&with_a_file, original_text),
+            (&fixed, fixed_text),
+            &volatile_set(),
+        );
+        assert!(!verdict.equivalent());
     }
 
     #[test]
