@@ -436,9 +436,18 @@ fn diff(jobs: &[Job], min: Applicability) -> u8 {
 
 /// A unified diff of one file; a file that did not exist is compared with /dev/null.
 fn unified_diff(path: &Path, existed: bool, before: &str, after: &str) -> String {
+    // `./x` is shown as `x`.
+    let path: PathBuf = path
+        .components()
+        .skip_while(|c| matches!(c, std::path::Component::CurDir))
+        .collect();
     let name = path.display().to_string();
-    // git-style a/ b/ prefixes for relative paths; an absolute path stays as it is.
-    let (old, new) = if path.is_absolute() {
+    // git-style a/ b/ prefixes for paths below the working directory; others stay as they are.
+    let below = matches!(
+        path.components().next(),
+        Some(std::path::Component::Normal(_))
+    );
+    let (old, new) = if !below {
         (name.clone(), name)
     } else {
         (format!("a/{name}"), format!("b/{name}"))

@@ -69,7 +69,12 @@ struct Example {
     settings: Settings,
 }
 
-fn example(files: &[ContextFile], changed: &[(String, String)], text: &str, settings: &Settings) -> Example {
+fn example(
+    files: &[ContextFile],
+    changed: &[(String, String)],
+    text: &str,
+    settings: &Settings,
+) -> Example {
     let mut settings = settings.clone();
     if files.is_empty() {
         settings.context = None;
@@ -254,32 +259,37 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                 }
             }
             words if context_block(words).is_some() => {
-                let Some((file, extra)) = context_block(words) else { continue };
+                let Some((file, extra)) = context_block(words) else {
+                    continue;
+                };
                 match extra {
                     Some("fixed") | Some("fixed-unsafe") => {
                         let got = last_fixed_files.iter().find(|(p, _)| p == file);
                         match got {
                             Some((_, text)) if *text == block.text => {}
-                            Some((_, text)) => failures.push(format!(
-                                "{at}: the fix leaves {file} as:\n{text}"
-                            )),
+                            Some((_, text)) => {
+                                failures.push(format!("{at}: the fix leaves {file} as:\n{text}"))
+                            }
                             None => failures.push(format!("{at}: the fix does not change {file}")),
                         }
                     }
-                    Some(size) => match size.strip_prefix("size=").map(docklint::config::parse_size) {
-                        Some(Ok(bytes)) => {
-                            if context_used {
-                                context.clear();
-                                context_used = false;
+                    Some(size) => {
+                        match size.strip_prefix("size=").map(docklint::config::parse_size) {
+                            Some(Ok(bytes)) => {
+                                if context_used {
+                                    context.clear();
+                                    context_used = false;
+                                }
+                                context.push(ContextFile {
+                                    path: file.to_string(),
+                                    text: String::new(),
+                                    size: Some(bytes),
+                                });
                             }
-                            context.push(ContextFile {
-                                path: file.to_string(),
-                                text: String::new(),
-                                size: Some(bytes),
-                            });
+                            _ => failures
+                                .push(format!("{at}: unknown context block `{}`", block.kind)),
                         }
-                        _ => failures.push(format!("{at}: unknown context block `{}`", block.kind)),
-                    },
+                    }
                     None => {
                         if context_used {
                             context.clear();

@@ -61,9 +61,7 @@ const OTHER_VCS: Kind = Kind {
 const NODE_MODULES: Kind = Kind {
     what: "node_modules",
     category: Category::Dependencies,
-    needed_by: Some(
-        "an image that uses the host's packages instead of installing its own",
-    ),
+    needed_by: Some("an image that uses the host's packages instead of installing its own"),
     anywhere: true,
 };
 const VIRTUALENV: Kind = Kind {

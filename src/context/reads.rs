@@ -120,7 +120,9 @@ pub fn who_needs(notable: &[&Notable]) -> Option<String> {
     let mut seen: Vec<&str> = Vec::new();
     let mut parts: Vec<String> = Vec::new();
     for n in notable {
-        let Some(needed_by) = n.kind.needed_by else { continue };
+        let Some(needed_by) = n.kind.needed_by else {
+            continue;
+        };
         if seen.contains(&n.kind.what) {
             continue;
         }
@@ -206,7 +208,10 @@ mod tests {
         let root_modules = n("node_modules", modules, true);
         let deep_modules = n("web/node_modules", modules, true);
         assert_eq!(exclusion_line(&n(".git", git, true), &[]), ".git");
-        assert_eq!(exclusion_line(&root_modules, &[&root_modules]), "node_modules");
+        assert_eq!(
+            exclusion_line(&root_modules, &[&root_modules]),
+            "node_modules"
+        );
         assert_eq!(
             exclusion_line(&root_modules, &[&root_modules, &deep_modules]),
             "**/node_modules"

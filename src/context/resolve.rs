@@ -105,7 +105,9 @@ pub fn normalize(path: &Path) -> PathBuf {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
                     out.push("..");
                 }
             }
@@ -118,15 +120,21 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// An absolute path relative to the working directory when it lies inside it, as the paths
-/// given on the command line usually are.
+/// An absolute path relative to the working directory when it lies inside it or is one of
+/// its ancestors (`../..`), as the paths given on the command line usually are.
 fn shorten(path: &Path) -> PathBuf {
     let Ok(cwd) = std::env::current_dir() else {
         return path.to_path_buf();
     };
-    match path.strip_prefix(&cwd) {
-        Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from("."),
-        Ok(rest) => rest.to_path_buf(),
+    if let Ok(rest) = path.strip_prefix(&cwd) {
+        return if rest.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rest.to_path_buf()
+        };
+    }
+    match cwd.strip_prefix(path) {
+        Ok(below) => below.components().map(|_| Component::ParentDir).collect(),
         Err(_) => path.to_path_buf(),
     }
 }
@@ -140,5 +148,8 @@ mod tests {
         assert_eq!(normalize(Path::new("/a/./b/../c")), Path::new("/a/c"));
         assert_eq!(normalize(Path::new("./")), Path::new("."));
         assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
+        assert_eq!(normalize(Path::new("../../x")), Path::new("../../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), Path::new("../x"));
+        assert_eq!(normalize(Path::new("/../x")), Path::new("/x"));
     }
 }

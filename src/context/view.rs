@@ -407,9 +407,10 @@ impl BuildContext {
     pub fn display(&self, path: &Path) -> String {
         match path.strip_prefix(&self.root) {
             Ok(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
-            _ => path
-                .file_name()
-                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            _ => path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
         }
     }
 
