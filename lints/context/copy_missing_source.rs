@@ -25,13 +25,26 @@ impl Rule for CopyMissingSource {
 
     fn check(&self, cx: &mut Ctx) {
         let Some(context) = cx.context else { return };
-        if context.dockerignore_rejected() {
+        if context.dockerignore_rejected() || !is_this_files_context(context, &cx.model.context_reads) {
             return;
         }
         for read in &cx.model.context_reads {
             check_read(cx, context, read);
         }
     }
+}
+
+/// Whether the context holds at least one path the Dockerfile names literally (not `.`,
+/// not a wildcard, which any directory may happen to match): when none exists, the
+/// Dockerfile is built from another directory (a Makefile's, a CI job's) that nothing here
+/// names, and reporting every COPY would only say that, many times over.
+fn is_this_files_context(context: &BuildContext, reads: &[ContextRead]) -> bool {
+    reads
+        .iter()
+        .flat_map(|read| &read.sources)
+        .filter(|source| !source.is_root() && !source.is_wildcard())
+        .filter_map(|source| source.path.as_deref())
+        .any(|path| context.exists(path))
 }
 
 fn check_read(cx: &mut Ctx, context: &BuildContext, read: &ContextRead) {
