@@ -532,7 +532,14 @@ fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: Format) -> u
         Err(e) => return failed(e),
     };
     let out = match format {
-        Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        Format::Json => {
+            // The JSON object keeps its documented keys; what could not be read is said
+            // on standard error.
+            for problem in &report.unreadable {
+                eprintln!("{}: {}", problem.path, problem.message);
+            }
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        }
         Format::Text => report.render_text(),
     };
     let _ = std::io::stdout().write_all(out.as_bytes());

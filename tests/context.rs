@@ -260,9 +260,34 @@ fn unreadable_directories_are_reported_not_fatal() {
     if !readable_anyway {
         assert_eq!(report.unreadable.len(), 1);
         assert_eq!(report.unreadable[0].path, "locked");
-        assert!(report.render_text().contains("Unreadable"));
+        assert!(report.render_text().contains("locked: cannot read"));
     }
     assert!(sent_paths(&report).contains(&"ok.txt"));
+}
+
+#[test]
+fn sockets_and_link_loops_are_reported_not_fatal() {
+    let dir = TempDir::new("context-special");
+    dir.write("ok.txt", "ok");
+    link("loop-b", &dir.path().join("loop-a"));
+    link("loop-a", &dir.path().join("loop-b"));
+    let socket = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock")).unwrap();
+    let report = scan(dir.path(), None).unwrap();
+    drop(socket);
+    let problems: Vec<&str> = report.unreadable.iter().map(|u| u.path.as_str()).collect();
+    assert_eq!(problems, ["agent.sock", "loop-a", "loop-b"]);
+    // The links are sent (as links); the socket is not.
+    assert_eq!(sent_paths(&report), ["loop-a", "loop-b", "ok.txt"]);
+    let text = report.render_text();
+    assert!(text.contains("agent.sock: a socket: not sent"), "{text}");
+    // The JSON keeps its documented shape; the problems go to standard error.
+    let out = common::docklint(dir.path(), &["context", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        common::stderr(&out).contains("loop-a: a symbolic link loop"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 /// The rules of a `check --format json` run.
@@ -329,6 +354,13 @@ fn a_compose_file_above_names_the_context() {
 #[test]
 fn without_compose_the_context_is_the_dockerfile_directory() {
     let dir = monorepo("README.md", "no compose here\n");
+    // A file of the same name in both directories: either may be the context.
+    dir.write("requirements.txt", "flask\n");
+    dir.write("services/api/requirements.txt", "flask\n");
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY requirements.txt /app/\nCOPY services/api/app.py /app/\nCOPY libs/ /libs/\n",
+    );
     let args = ["check", "--format", "json", "services/api/Dockerfile"];
     assert_eq!(
         rules_found(dir.path(), &args),
