@@ -167,12 +167,11 @@ pub fn classify_dir(name: &str, children: &[&str]) -> Option<&'static Kind> {
     })
 }
 
-/// What a file is, from its name; `key_text` reads the start of a `.pem`/`.key` file, which
-/// is a secret only when it holds a private key (certificates are public).
-pub fn classify_file(
-    name: &str,
-    key_text: impl FnOnce() -> Option<String>,
-) -> Option<&'static Kind> {
+/// What a file is, from its name; `text` reads the start of the file when the name alone
+/// cannot tell: a `.pem`/`.key` file is a secret only when it holds a private key
+/// (certificates are public), a `.env` file only when it gives a secret a value (committed
+/// `.env` files mostly hold ports, public build settings or empty templates).
+pub fn classify_file(name: &str, text: impl FnOnce() -> Option<String>) -> Option<&'static Kind> {
     if name.ends_with(".pyc") || name.ends_with(".pyo") {
         return Some(&PYC);
     }
@@ -181,7 +180,9 @@ pub fn classify_file(
         let example = ENV_EXAMPLES.iter().any(|e| suffix.eq_ignore_ascii_case(e))
             || suffix.ends_with(".example");
         if (rest.is_empty() || rest.starts_with('.')) && !example {
-            return Some(&ENV_FILE);
+            return text()
+                .filter(|text| gives_a_secret(text))
+                .map(|_| &ENV_FILE);
         }
         return None;
     }
@@ -195,15 +196,94 @@ pub fn classify_file(
         return Some(&PRIVATE_KEY);
     }
     if name.ends_with(".pem") || name.ends_with(".key") {
-        return key_text()
+        return text()
             .filter(|text| text.contains("PRIVATE KEY"))
             .map(|_| &PRIVATE_KEY);
     }
     None
 }
 
-/// How much of a `.pem`/`.key` file is read to tell a private key from a certificate.
+/// How much of a `.pem`/`.key`/`.env` file is read to tell a secret from a public file.
 pub const KEY_SNIFF_BYTES: usize = 16 * 1024;
+
+/// Words (between `_`) of a variable name that make its value a secret.
+const SECRET_NAME_WORDS: &[&str] = &[
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "PRIVATE",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "KEY",
+    "APIKEY",
+    "DSN",
+    "AUTH",
+];
+
+/// Prefixes of variables that front-end bundlers inline into public code: never secrets.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "VITE_",
+    "NEXT_PUBLIC_",
+    "REACT_APP_",
+    "EXPO_PUBLIC_",
+    "PUBLIC_",
+];
+
+/// Values that stand for "fill this in".
+const PLACEHOLDERS: &[&str] = &[
+    "changeme",
+    "change_me",
+    "xxx",
+    "todo",
+    "none",
+    "null",
+    "secret",
+    "password",
+];
+
+/// Whether a dotenv text gives a secret a value: a secret-named variable with a value that is
+/// not a placeholder, or a URL with a password in it (`postgres://user:pw@host`).
+fn gives_a_secret(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let Some((name, value)) = line.split_once('=') else {
+            return false;
+        };
+        let name = name.trim().to_ascii_uppercase();
+        if name.starts_with('#') || PUBLIC_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            return false;
+        }
+        let value = value.split(" #").next().unwrap_or("").trim();
+        let value = value.trim_matches(['"', '\'']);
+        if value.is_empty()
+            || value.starts_with('<')
+            || value.starts_with("${")
+            || value.to_ascii_lowercase().starts_with("your")
+            || PLACEHOLDERS.iter().any(|p| value.eq_ignore_ascii_case(p))
+        {
+            return false;
+        }
+        let words: Vec<&str> = name.split('_').collect();
+        let secret_name =
+            !words.contains(&"PUBLIC") && words.iter().any(|w| SECRET_NAME_WORDS.contains(w));
+        secret_name || url_with_password(value)
+    })
+}
+
+/// `scheme://user:password@host`.
+fn url_with_password(value: &str) -> bool {
+    value.split_once("://").is_some_and(|(_, rest)| {
+        let authority = rest.split('/').next().unwrap_or("");
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(user, _)| user.split_once(':').is_some_and(|(_, pw)| !pw.is_empty()))
+    })
+}
 
 /// Weight files smaller than this are fixtures, not models.
 pub const MIN_WEIGHT_BYTES: u64 = 1024 * 1024;
@@ -267,9 +347,10 @@ mod tests {
     #[test]
     fn files() {
         let none = || None;
-        assert_eq!(classify_file(".env", none), Some(&ENV_FILE));
-        assert_eq!(classify_file(".env.production", none), Some(&ENV_FILE));
-        assert_eq!(classify_file(".env.example", none), None);
+        let secret = || Some("DB_PASSWORD=hunter2\n".to_string());
+        assert_eq!(classify_file(".env", secret), Some(&ENV_FILE));
+        assert_eq!(classify_file(".env.production", secret), Some(&ENV_FILE));
+        assert_eq!(classify_file(".env.example", secret), None);
         assert_eq!(classify_file(".env.local.example", none), None);
         assert_eq!(classify_file(".envrc", none), None);
         assert_eq!(classify_file("x.pyc", none), Some(&PYC));
@@ -282,6 +363,31 @@ mod tests {
             classify_file("tls.key", || Some("-----BEGIN PRIVATE KEY-----".into())),
             Some(&PRIVATE_KEY)
         );
+    }
+
+    #[test]
+    fn env_files_are_secrets_when_they_give_one_a_value() {
+        let env = |text: &'static str| move || Some(text.to_string());
+        for text in [
+            "OPENAI_API_KEY=sk-abc123\n",
+            "export GITHUB_TOKEN='ghp_x'\n",
+            "DATABASE_URL=postgres://app:s3cret@db:5432/app\n",
+            "# comment\nSTRIPE_KEY=\"rk_live_1\" # prod\n",
+        ] {
+            assert_eq!(classify_file(".env", env(text)), Some(&ENV_FILE), "{text}");
+        }
+        for text in [
+            "PORT=9222\nDEBUG=1\n",
+            "API_KEY=\nAPI_HOST=\n",
+            "VITE_API_KEY=public\nNEXT_PUBLIC_TOKEN=x\n",
+            "# SECRET_KEY=abc\n",
+            "PASSWORD=changeme\nTOKEN=<your token>\nAUTH_SECRET=${AUTH_SECRET}\n",
+            "DATABASE_URL=postgres://db:5432/app\n",
+            "BYPASS_CACHE=1\nAUTHOR=me\nSTRIPE_PUBLIC_KEY=pk_1\n",
+        ] {
+            assert_eq!(classify_file(".env", env(text)), None, "{text}");
+        }
+        assert_eq!(classify_file(".env", || None), None);
     }
 
     #[test]

@@ -132,9 +132,10 @@ pub(super) fn of_mounts(
     })
 }
 
-/// ADD's remote sources: URLs and git references.
+/// ADD's remote sources: URLs and git references, quoted or not (BuildKit removes the
+/// quotes of a source before it looks at it).
 fn is_remote(source: &str) -> bool {
-    let lower = source.to_ascii_lowercase();
+    let lower = source.trim_start_matches(['"', '\'']).to_ascii_lowercase();
     ["http://", "https://", "git://", "git@", "ssh://"]
         .iter()
         .any(|p| lower.starts_with(p))
@@ -174,6 +175,13 @@ pub fn context_path(source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::context_path;
+
+    #[test]
+    fn quoted_urls_are_remote() {
+        assert!(super::is_remote("\"https://github.com/a/b.git#$V\""));
+        assert!(super::is_remote("'git@github.com:a/b.git'"));
+        assert!(!super::is_remote("\"./https\""));
+    }
 
     #[test]
     fn sources_are_joined_to_the_root() {
