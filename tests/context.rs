@@ -385,6 +385,35 @@ fn without_compose_the_context_is_the_dockerfile_directory() {
 }
 
 #[test]
+fn a_dockerignore_above_silences_the_missing_dockerignore_of_a_defaulted_context() {
+    // `docker build -f backend/Dockerfile .` from a Makefile: the context is the root, whose
+    // .dockerignore docklint cannot tie to the Dockerfile. Nothing is said of backend/.
+    let dir = monorepo("README.md", "no compose here\n");
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY . /app\n",
+    );
+    dir.write("services/api/__pycache__/app.cpython-312.pyc", "x");
+    dir.write("services/api/.venv/pyvenv.cfg", "home = /usr\n");
+    let args = ["check", "--format", "json", "services/api/Dockerfile"];
+    assert_eq!(rules_found(dir.path(), &args), Vec::<String>::new());
+    // Without the .dockerignore above, the Dockerfile's directory is all there is to judge.
+    std::fs::remove_file(dir.path().join(".dockerignore")).unwrap();
+    assert_eq!(rules_found(dir.path(), &args), ["missing-dockerignore"]);
+    // A context named explicitly is judged as it is, whatever lies above it.
+    dir.write(".dockerignore", ".git\n");
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--context",
+        "services/api",
+        "services/api/Dockerfile",
+    ];
+    assert_eq!(rules_found(dir.path(), &args), ["missing-dockerignore"]);
+}
+
+#[test]
 fn a_short_form_compose_build_is_the_dockerfile_directory() {
     // `build: ./services/api` builds services/api/Dockerfile with that directory as context.
     let dir = monorepo(

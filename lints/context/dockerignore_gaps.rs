@@ -31,7 +31,7 @@ impl Rule for DockerignoreGaps {
             return;
         }
         let broad = reads::sources(cx.model).any(|(s, _)| reads::is_broad(s));
-        if context.dockerignore().is_none() && broad {
+        if context.dockerignore().is_none() && (broad || reads::built_from_above(context, cx)) {
             return;
         }
         let (_, unwanted) = reads::unwanted(context, cx.model);
@@ -55,15 +55,29 @@ impl Rule for DockerignoreGaps {
             applicability,
             edit,
         );
+        // Each source that sends one of them, in file order, for the message.
+        let mut senders: Vec<&str> = Vec::new();
+        for notable in &unwanted {
+            if let Some(s) = reads::first_reaching(context, cx.model, &notable.path) {
+                if !senders.contains(&s.written.as_str()) {
+                    senders.push(&s.written);
+                }
+            }
+        }
+        let sends = match senders.as_slice() {
+            [] | [_] => format!("`{}` sends", source.written),
+            [rest @ .., last] => format!(
+                "{} and `{last}` send",
+                rest.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            ),
+        };
         let message = match context.dockerignore() {
             Some(_) => format!(
-                "`{}` sends {}, which {file} does not exclude",
-                source.written,
+                "{sends} {}, which {file} does not exclude",
                 reads::describe(context, &unwanted)
             ),
             None => format!(
-                "`{}` sends {}, and there is no .dockerignore",
-                source.written,
+                "{sends} {}, and there is no .dockerignore",
                 reads::describe(context, &unwanted)
             ),
         };

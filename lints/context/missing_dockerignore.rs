@@ -25,7 +25,7 @@ impl Rule for MissingDockerignore {
 
     fn check(&self, cx: &mut Ctx) {
         let Some(context) = cx.context else { return };
-        if context.dockerignore().is_some() {
+        if context.dockerignore().is_some() || reads::built_from_above(context, cx) {
             return;
         }
         let Some((broad, _)) = reads::sources(cx.model).find(|(s, _)| reads::is_broad(s)) else {

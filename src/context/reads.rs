@@ -2,10 +2,12 @@
 //! on disk: what they send, which paths they name on purpose, where a diagnostic about a
 //! sent path belongs, and which new `.dockerignore` lines spare everything they need.
 
+use super::resolve::{self, ContextOrigin};
 use super::view::{BuildContext, Reach};
 use super::walk::Notable;
 use crate::model::context_reads::ContextSource;
 use crate::model::{path_is_within, Model};
+use crate::rule::Ctx;
 use crate::syntax::dockerignore::DockerIgnore;
 
 /// Every source whose path is known, with its read's `--parents`.
@@ -48,6 +50,15 @@ pub fn first_reaching<'m>(
     sources(model)
         .find(|(source, parents)| context.reach([(*source, *parents)]).covers(path))
         .map(|(source, _)| source)
+}
+
+/// A context defaulted to the Dockerfile's directory, without a `.dockerignore`, below a
+/// directory that has one: the Dockerfile is most likely built from there, so what this
+/// context lacks says little. Rules about a missing `.dockerignore` stay silent.
+pub fn built_from_above(context: &BuildContext, cx: &Ctx) -> bool {
+    context.dockerignore().is_none()
+        && cx.settings.context_origin == Some(ContextOrigin::DockerfileDir)
+        && resolve::ancestor_dockerignore(context.root()).is_some()
 }
 
 /// Whether a named path is `path` itself or lies inside it: the path is copied on purpose.

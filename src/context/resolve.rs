@@ -98,6 +98,29 @@ pub fn discover(dockerfile: &Path, compose: &mut ComposeFiles) -> Option<(PathBu
     Some((parent.to_path_buf(), ContextOrigin::DockerfileDir))
 }
 
+/// A `.dockerignore` in a directory above `dir`, up to the repository root: a sign that a
+/// Dockerfile whose context was defaulted to `dir` is really built from that directory
+/// (`docker build -f sub/Dockerfile .`, from a Makefile or CI script docklint cannot read).
+pub fn ancestor_dockerignore(dir: &Path) -> Option<PathBuf> {
+    let absolute = normalize(&std::path::absolute(dir).ok()?);
+    if absolute.join(".git").exists() {
+        return None;
+    }
+    let mut current = absolute.parent();
+    for _ in 0..MAX_LEVELS {
+        let here = current?;
+        let candidate = here.join(".dockerignore");
+        if candidate.is_file() {
+            return Some(shorten(&candidate));
+        }
+        if here.join(".git").exists() {
+            return None;
+        }
+        current = here.parent();
+    }
+    None
+}
+
 /// `.` and `..` resolved without touching the file system.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
