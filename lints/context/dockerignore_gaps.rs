@@ -34,7 +34,7 @@ impl Rule for DockerignoreGaps {
         if context.dockerignore().is_none() && (broad || reads::built_from_above(context, cx)) {
             return;
         }
-        let (_, unwanted) = reads::unwanted(context, cx.model);
+        let (_, unwanted) = reads::unwanted(context, cx);
         let lines = reads::exclusion_lines(context, cx.model, &unwanted);
         let Some(first) = unwanted.first() else { return };
         let Some(source) = reads::first_reaching(context, cx.model, &first.path) else {

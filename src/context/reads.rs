@@ -2,12 +2,14 @@
 //! on disk: what they send, which paths they name on purpose, where a diagnostic about a
 //! sent path belongs, and which new `.dockerignore` lines spare everything they need.
 
+use super::knowledge::Category;
 use super::resolve::{self, ContextOrigin};
 use super::view::{BuildContext, Reach};
 use super::walk::Notable;
 use crate::model::context_reads::ContextSource;
 use crate::model::{path_is_within, Model};
 use crate::rule::Ctx;
+use crate::syntax::dockerfile::Keyword;
 use crate::syntax::dockerignore::DockerIgnore;
 
 /// Every source whose path is known, with its read's `--parents`.
@@ -68,16 +70,48 @@ pub fn names(named: &[String], path: &str) -> bool {
 
 /// The entries of the knowledge table the reads send without naming them (weights are
 /// apart: see [`ContextIndex::weights`](super::ContextIndex)), with what the reads send.
-pub fn unwanted<'c>(context: &'c BuildContext, model: &Model) -> (Reach, Vec<&'c Notable>) {
-    let reach = reach(context, model);
-    let named = named_paths(context, model);
+/// Version-control data is left out when a RUN reads it.
+pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> (Reach, Vec<&'c Notable>) {
+    let reach = reach(context, cx.model);
+    let named = named_paths(context, cx.model);
+    let vcs_read = reads_version_control(cx);
     let notable = context
         .index()
         .notable
         .iter()
         .filter(|n| reach.covers(&n.path) && !names(&named, &n.path))
+        .filter(|n| !(vcs_read && n.kind.category == Category::Vcs))
         .collect();
     (reach, notable)
+}
+
+/// Commands and tools that read a repository's history or state: a RUN holding one of them
+/// (as a word) needs the `.git` the context sends, as BuildKit's and buildx's own
+/// Dockerfiles do for their version stamps.
+const VCS_READERS: &[&str] = &[
+    "git describe",
+    "git rev-parse",
+    "git log",
+    "git status",
+    "git show",
+    "git diff",
+    "git tag",
+    "git symbolic-ref",
+    "setuptools_scm",
+    "setuptools-scm",
+    "hatch-vcs",
+    "versioneer",
+    "-buildvcs",
+];
+
+/// Whether a RUN of the Dockerfile reads version-control data.
+fn reads_version_control(cx: &Ctx) -> bool {
+    cx.df
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == Keyword::Run)
+        .filter_map(|i| cx.file.text.get(i.span.clone()))
+        .any(|text| VCS_READERS.iter().any(|r| text.contains(r)))
 }
 
 /// The `.dockerignore` lines that keep `notable` out, sparing every named path: `**/name`
