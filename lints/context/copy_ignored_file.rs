@@ -64,8 +64,7 @@ fn report(cx: &mut Ctx, context: &BuildContext, what: &str, source: &ContextSour
                 .ignore()
                 .patterns()
                 .iter()
-                .filter(|p| p.exception && p.line < pattern.line && p.matches(path))
-                .next_back();
+                .rfind(|p| p.exception && p.line < pattern.line && p.matches(path));
             match exception {
                 Some(e) => format!(
                     "line {} (`{}`), after the exception on line {} (`{}`)",
@@ -91,7 +90,7 @@ fn report(cx: &mut Ctx, context: &BuildContext, what: &str, source: &ContextSour
     };
     let fix = (!source.is_wildcard()).then(|| {
         let line = format!("!{path}");
-        let edit = context.append_to_dockerignore(&[line.clone()]);
+        let edit = context.append_to_dockerignore(std::slice::from_ref(&line));
         // Sending a file the .dockerignore kept out (perhaps on purpose) changes the build.
         Fix::on_file(format!("Add `{line}` to {file}"), Applicability::Unsafe, edit)
     });

@@ -80,10 +80,12 @@ impl ContextIndex {
 }
 
 type CacheKey = (PathBuf, Option<String>);
+/// An index made once, by whichever file needs it first.
+type SharedIndex = Arc<OnceLock<Arc<ContextIndex>>>;
 
 /// Indexes already made, by context root and `.dockerignore` text; cloning shares it.
 #[derive(Clone, Default)]
-pub struct ContextCache(Arc<Mutex<HashMap<CacheKey, Arc<OnceLock<Arc<ContextIndex>>>>>>);
+pub struct ContextCache(Arc<Mutex<HashMap<CacheKey, SharedIndex>>>);
 
 impl fmt::Debug for ContextCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
