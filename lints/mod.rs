@@ -27,6 +27,24 @@ catalogue! {
     }
     layers {
         consecutive_run::ConsecutiveRun,
+        update_without_install::UpdateWithoutInstall,
+        cleanup_in_later_layer::CleanupInLaterLayer,
+        copy_all_before_install::CopyAllBeforeInstall,
+    }
+    stages {
+        build_tools_in_final_stage::BuildToolsInFinalStage,
+        missing_multistage_split::MissingMultistageSplit,
+        heavy_base_image::HeavyBaseImage,
+        unused_stage::UnusedStage,
+        dev_dependencies_in_final_stage::DevDependenciesInFinalStage,
+    }
+    models {
+        model_download_at_build::ModelDownloadAtBuild,
+        model_weights_in_context::ModelWeightsInContext,
+    }
+    build {
+        build_heap_too_large::BuildHeapTooLarge,
+        base_image_toolchain_mismatch::BaseImageToolchainMismatch,
     }
     context {
         missing_dockerignore::MissingDockerignore,
@@ -34,9 +52,6 @@ catalogue! {
         copy_ignored_file::CopyIgnoredFile,
         copy_missing_source::CopyMissingSource,
         large_build_context::LargeBuildContext,
-    }
-    models {
-        model_weights_in_context::ModelWeightsInContext,
     }
 }
 

@@ -12,7 +12,7 @@ use toml::Spanned;
 use crate::context::resolve::{self, ComposeFiles};
 use crate::context::{ContextCache, ContextOrigin};
 use crate::lints;
-use crate::rule::{Meta, Severity};
+use crate::rule::{Meta, Rule, Severity};
 
 /// The repository's `lint.toml`: the default configuration and its reference.
 pub const DEFAULT_CONFIG: &str = include_str!("../lint.toml");
@@ -66,6 +66,7 @@ struct RawConfig {
     severity: Option<BTreeMap<Spanned<String>, Level>>,
     per_file_ignores: Option<BTreeMap<String, Vec<Spanned<String>>>>,
     context: Option<BTreeMap<String, String>>,
+    targets: Option<BTreeMap<String, Vec<String>>>,
     rules: Option<BTreeMap<Spanned<String>, Spanned<toml::Table>>>,
 }
 
@@ -90,6 +91,8 @@ pub struct Config {
     severity: BTreeMap<String, Level>,
     per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
     context: BTreeMap<String, String>,
+    /// Stages built with `--target`, by Dockerfile glob.
+    targets: Vec<(globset::GlobMatcher, Vec<String>)>,
     rules: BTreeMap<String, toml::Table>,
 }
 
@@ -109,7 +112,7 @@ impl Config {
             list.map(|list| {
                 list.into_iter()
                     .map(|n| match selector_known(n.get_ref(), allow_all) {
-                        true => Ok(n.into_inner()),
+                        true => Ok(canonical(n.get_ref())),
                         false => Err(error(Some(n.span()), unknown_selector(n.get_ref()))),
                     })
                     .collect()
@@ -120,31 +123,33 @@ impl Config {
         let ignore = names(raw.ignore, false)?;
         let mut severity = BTreeMap::new();
         for (name, level) in raw.severity.unwrap_or_default() {
-            if lints::find(name.get_ref()).is_none() {
+            let Some(rule) = find_rule(name.get_ref()) else {
                 return Err(error(
                     Some(name.span()),
                     format!("unknown rule `{}` in [severity]", name.get_ref()),
                 ));
-            }
-            severity.insert(name.into_inner(), level);
+            };
+            severity.insert(rule.meta().name.to_string(), level);
         }
-        let mut per_file_ignores = Vec::new();
-        for (pattern, list) in raw.per_file_ignores.unwrap_or_default() {
-            let glob = globset::GlobBuilder::new(&pattern)
+        let glob = |table: &str, pattern: &str| {
+            globset::GlobBuilder::new(pattern)
                 .literal_separator(true)
                 .build()
-                .map_err(|e| {
-                    error(
-                        None,
-                        format!("invalid [per-file-ignores] pattern `{pattern}`: {e}"),
-                    )
-                })?;
+                .map(|g| g.compile_matcher())
+                .map_err(|e| error(None, format!("invalid [{table}] pattern `{pattern}`: {e}")))
+        };
+        let mut per_file_ignores = Vec::new();
+        for (pattern, list) in raw.per_file_ignores.unwrap_or_default() {
             let list = names(Some(list), false)?.unwrap_or_default();
-            per_file_ignores.push((glob.compile_matcher(), list));
+            per_file_ignores.push((glob("per-file-ignores", &pattern)?, list));
+        }
+        let mut targets = Vec::new();
+        for (pattern, stages) in raw.targets.unwrap_or_default() {
+            targets.push((glob("targets", &pattern)?, stages));
         }
         let mut rules = BTreeMap::new();
         for (name, table) in raw.rules.unwrap_or_default() {
-            let rule = lints::find(name.get_ref()).ok_or_else(|| {
+            let rule = find_rule(name.get_ref()).ok_or_else(|| {
                 error(
                     Some(name.span()),
                     format!("unknown rule `{}` in [rules]", name.get_ref()),
@@ -152,7 +157,7 @@ impl Config {
             })?;
             rule.check_options(table.get_ref())
                 .map_err(|m| error(Some(table.span()), m))?;
-            rules.insert(name.into_inner(), table.into_inner());
+            rules.insert(rule.meta().name.to_string(), table.into_inner());
         }
         Ok(Config {
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -163,6 +168,7 @@ impl Config {
             severity,
             per_file_ignores,
             context: raw.context.unwrap_or_default(),
+            targets,
             rules,
         })
     }
@@ -189,9 +195,31 @@ impl Config {
     }
 }
 
+/// The rule a name on the command line or in lint.toml stands for: its own name, or one of
+/// its aliases (hadolint codes, BuildKit check names), whose case does not matter, as in
+/// the suppression comments that use them.
+pub fn find_rule(name: &str) -> Option<&'static dyn Rule> {
+    lints::find(name).or_else(|| {
+        lints::rules().iter().copied().find(|r| {
+            r.meta()
+                .aliases
+                .iter()
+                .any(|alias| alias.eq_ignore_ascii_case(name))
+        })
+    })
+}
+
+/// A selector with an alias replaced by the rule's name.
+fn canonical(name: &str) -> String {
+    match find_rule(name) {
+        Some(rule) => rule.meta().name.to_string(),
+        None => name.to_string(),
+    }
+}
+
 fn selector_known(name: &str, allow_all: bool) -> bool {
     (allow_all && name == "all")
-        || lints::find(name).is_some()
+        || find_rule(name).is_some()
         || lints::rules().iter().any(|r| r.meta().family == name)
 }
 
@@ -216,15 +244,20 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Checks rule and family names given on the command line.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks rule and family names given on the command line, and replaces aliases by
+    /// the rules' names.
+    pub fn validate(mut self) -> Result<Overrides, String> {
         let select = self.select.iter().flatten().map(|n| (n, true));
         for (name, allow_all) in select.chain(self.ignore.iter().map(|n| (n, false))) {
             if !selector_known(name, allow_all) {
                 return Err(unknown_selector(name));
             }
         }
-        Ok(())
+        if let Some(select) = &mut self.select {
+            select.iter_mut().for_each(|n| *n = canonical(n));
+        }
+        self.ignore.iter_mut().for_each(|n| *n = canonical(n));
+        Ok(self)
     }
 }
 
@@ -243,6 +276,9 @@ pub struct Settings {
     pub context_origin: Option<ContextOrigin>,
     /// The contexts already walked, shared by every file of a run.
     pub contexts: ContextCache,
+    /// Stages of this Dockerfile that are built with `--target` (`[targets]`): each is a
+    /// final stage as much as the last one.
+    pub targets: Vec<String>,
     /// Rules whose fixes `fix` applies (`None`: all).
     fixable: Option<Vec<&'static str>>,
 }
@@ -290,10 +326,13 @@ pub struct Resolver {
     explicit: Option<Arc<Config>>,
     no_config: bool,
     overrides: Overrides,
-    found: HashMap<PathBuf, Option<Arc<Config>>>,
+    found: HashMap<PathBuf, Result<Option<Arc<Config>>, ConfigError>>,
     compose: ComposeFiles,
     contexts: ContextCache,
 }
+
+/// Directories whose configuration a [`Resolver`] remembers at most.
+const MAX_REMEMBERED_DIRS: usize = 4096;
 
 impl Resolver {
     pub fn new(explicit: Option<Config>, no_config: bool, overrides: Overrides) -> Resolver {
@@ -308,22 +347,27 @@ impl Resolver {
         }
     }
 
-    /// The nearest `lint.toml` in the Dockerfile's directory or above.
+    /// The nearest `lint.toml` in the Dockerfile's directory or above. What each directory
+    /// resolves to is remembered (a broken file too); the memory is bounded by forgetting
+    /// everything past `MAX_REMEMBERED_DIRS` directories, which costs only a stat again.
     fn discover(&mut self, dir: &Path) -> Result<Option<Arc<Config>>, ConfigError> {
         if let Some(found) = self.found.get(dir) {
-            return Ok(found.clone());
+            return found.clone();
         }
         let candidate = dir.join(CONFIG_FILE_NAME);
         let found = if candidate.is_file() {
-            Some(Arc::new(Config::load(&candidate)?))
+            Config::load(&candidate).map(|c| Some(Arc::new(c)))
         } else {
             match dir.parent() {
-                Some(parent) if parent != dir => self.discover(parent)?,
-                _ => None,
+                Some(parent) if parent != dir => self.discover(parent),
+                _ => Ok(None),
             }
         };
+        if self.found.len() >= MAX_REMEMBERED_DIRS {
+            self.found.clear();
+        }
         self.found.insert(dir.to_path_buf(), found.clone());
-        Ok(found)
+        found
     }
 
     pub fn settings_for(&mut self, dockerfile: &Path) -> Result<Settings, ConfigError> {
@@ -360,22 +404,32 @@ impl Resolver {
             .unwrap_or_else(|| pick(&|c| c.select.clone()));
         let mut ignore = pick(&|c| c.ignore.clone());
         ignore.extend(self.overrides.ignore.iter().cloned());
+        let mut targets = Vec::new();
         if let Some(config) = config {
             let absolute =
                 std::path::absolute(dockerfile).unwrap_or_else(|_| dockerfile.to_path_buf());
-            let config_dir =
-                std::path::absolute(&config.dir).unwrap_or_else(|_| config.dir.clone());
+            // A config read from a bare file name lives in the current directory.
+            let dir = match config.dir.as_os_str().is_empty() {
+                true => Path::new("."),
+                false => config.dir.as_path(),
+            };
+            let config_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
             let relative = absolute.strip_prefix(&config_dir).unwrap_or(&absolute);
             for (glob, names) in &config.per_file_ignores {
                 if glob.is_match(relative) {
                     ignore.extend(names.iter().cloned());
                 }
             }
+            for (glob, stages) in &config.targets {
+                if glob.is_match(relative) {
+                    targets.extend(stages.iter().cloned());
+                }
+            }
         }
         let mut severity = HashMap::new();
         for layer in &layers {
             for (name, level) in &layer.severity {
-                match (lints::find(name), level) {
+                match (find_rule(name), level) {
                     (Some(rule), Level::Off) => ignore.push(rule.meta().name.to_string()),
                     (Some(rule), level) => {
                         let s = match level {
@@ -427,6 +481,7 @@ impl Resolver {
             context: explicit_context.as_ref().map(|(dir, _)| dir.clone()),
             context_origin: explicit_context.map(|(_, origin)| origin),
             contexts: ContextCache::default(),
+            targets,
             fixable: None,
         }
     }
@@ -498,6 +553,20 @@ mod tests {
     }
 
     #[test]
+    fn aliases_name_their_rule_in_every_list() {
+        let config = Config::parse(
+            "ignore = [\"dl3059\"]\n[severity]\nDL1000 = \"warning\"\n",
+            Path::new("/p/lint.toml"),
+        )
+        .unwrap();
+        let resolver = Resolver::new(None, false, Overrides::default());
+        let s = resolver.resolve(Path::new("/p/Dockerfile"), Some(&config));
+        assert!(!s.is_enabled(lints::find("consecutive-run").unwrap().meta()));
+        let syntax = lints::find("syntax-error").unwrap().meta();
+        assert_eq!(s.severity_of(syntax), Severity::Warning);
+    }
+
+    #[test]
     fn layering_and_selection() {
         let config = Config::parse(
             "ignore = [\"layers\"]\n[severity]\nmissing-cache-mount = \"error\"\n",
@@ -512,6 +581,20 @@ mod tests {
         assert!(s.is_enabled(cache));
         assert_eq!(s.severity_of(cache), Severity::Error);
         assert_eq!(s.fail_on, FailOn::Warning);
+    }
+
+    #[test]
+    fn targets_match_dockerfile_globs() {
+        let config = Config::parse(
+            "[targets]\n\"services/*/Dockerfile\" = [\"runtime\"]\n\"services/api/Dockerfile\" = [\"dev\"]\n",
+            Path::new("/p/lint.toml"),
+        )
+        .unwrap();
+        let resolver = Resolver::new(None, false, Overrides::default());
+        let api = resolver.resolve(Path::new("/p/services/api/Dockerfile"), Some(&config));
+        assert_eq!(api.targets, ["runtime", "dev"]);
+        let other = resolver.resolve(Path::new("/p/tools/Dockerfile"), Some(&config));
+        assert!(other.targets.is_empty());
     }
 
     #[test]

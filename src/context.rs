@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Serialize, Serializer};
 
+use crate::emit::escape::{self, escape_line};
 use crate::source::Span;
 use crate::syntax::dockerignore::{self, DockerIgnore};
 
@@ -141,6 +142,68 @@ pub fn scan(context: &Path, dockerfile: Option<&Path>) -> Result<ContextReport, 
     })
 }
 
+/// Files of a build context looked up one by one, as Docker sends them: for rules that
+/// check or read a few named files (a manifest), where a walk of the context would be waste.
+#[derive(Debug)]
+pub struct ContextFiles {
+    root: PathBuf,
+    ignore: DockerIgnore,
+}
+
+/// Files larger than this are not read as text.
+const READ_LIMIT: u64 = 1 << 20;
+
+impl ContextFiles {
+    /// The context `context` of the Dockerfile `dockerfile`, with the `.dockerignore` BuildKit
+    /// picks.
+    pub fn open(context: &Path, dockerfile: Option<&Path>) -> Result<ContextFiles, ContextError> {
+        if !context.is_dir() {
+            let message = "the build context is not a directory".to_string();
+            return Err(ContextError {
+                path: context.to_path_buf(),
+                line: None,
+                span: None,
+                message,
+            });
+        }
+        let ignore = match dockerignore::locate(dockerfile, context) {
+            Some(path) => load_dockerignore(&path)?,
+            None => DockerIgnore::default(),
+        };
+        Ok(ContextFiles {
+            root: context.to_path_buf(),
+            ignore,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the context sends a file (or a directory, with `dir`) at `path`, relative to
+    /// the context root and `/`-separated.
+    pub fn sends(&self, path: &str, dir: bool) -> bool {
+        let path = path.trim_start_matches("./").trim_end_matches('/');
+        if path.is_empty() || path.split('/').any(|c| c == "..") {
+            return false;
+        }
+        let found = fs::symlink_metadata(self.root.join(path));
+        found.is_ok_and(|m| m.is_dir() == dir) && !self.ignore.is_excluded_in_walk(path)
+    }
+
+    /// The text of a file the context sends (`None`: not sent, not text, or over 1 MiB).
+    pub fn read(&self, path: &str) -> Option<String> {
+        if !self.sends(path, false) {
+            return None;
+        }
+        let full = self.root.join(path.trim_start_matches("./"));
+        if fs::metadata(&full).ok()?.len() > READ_LIMIT {
+            return None;
+        }
+        fs::read_to_string(full).ok()
+    }
+}
+
 fn load_dockerignore(path: &Path) -> Result<DockerIgnore, ContextError> {
     let bytes = fs::read(path).map_err(|e| ContextError::io(path, &e))?;
     // Docker reads bytes; a stray invalid byte only turns into U+FFFD here.
@@ -175,14 +238,15 @@ impl ContextReport {
     }
 
     /// A human summary: where, which `.dockerignore`, how much is sent, the largest files,
-    /// and what the ignore file keeps out.
+    /// and what the ignore file keeps out. Paths are escaped (a file name can hold control
+    /// characters).
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         let ignore = self
             .dockerignore
             .as_ref()
-            .map_or("none".into(), |p| p.display().to_string());
-        let _ = writeln!(out, "Build context: {}", self.context.display());
+            .map_or("none".into(), |p| escape::path(p));
+        let _ = writeln!(out, "Build context: {}", escape::path(&self.context));
         let _ = writeln!(out, ".dockerignore: {ignore}");
         let _ = writeln!(
             out,
@@ -223,7 +287,12 @@ impl ContextReport {
         if !self.unreadable.is_empty() {
             let _ = writeln!(out, "\nProblems:");
             for entry in &self.unreadable {
-                let _ = writeln!(out, "  {}: {}", entry.path, entry.message);
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    escape_line(&entry.path),
+                    escape_line(&entry.message)
+                );
             }
         }
         out
@@ -232,7 +301,12 @@ impl ContextReport {
 
 fn write_entries(out: &mut String, entries: &[Entry]) {
     for entry in entries {
-        let _ = writeln!(out, "  {:>10}  {}", human_bytes(entry.bytes), entry.path);
+        let _ = writeln!(
+            out,
+            "  {:>10}  {}",
+            human_bytes(entry.bytes),
+            escape_line(&entry.path)
+        );
     }
 }
 
@@ -251,6 +325,32 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// Largest build-context file a rule reads (a script, a manifest): anything bigger is none.
+pub const MAX_READ_BYTES: u64 = 1 << 20;
+
+/// The text of the file at `relative` (`/`-separated) in the build context `context`, for
+/// rules that read project files (scripts a RUN executes, go.mod, pyproject.toml): `None`
+/// unless it is a regular file inside the context, reached without a symbolic link (Docker
+/// sends links as links), at most [`MAX_READ_BYTES`], and UTF-8. `.dockerignore` is not
+/// consulted: a COPY of an excluded file fails the build anyway.
+pub fn read_file(context: &Path, relative: &str) -> Option<String> {
+    let mut path = context.to_path_buf();
+    for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return None;
+        }
+        path.push(part);
+        if fs::symlink_metadata(&path).ok()?.file_type().is_symlink() {
+            return None;
+        }
+    }
+    let metadata = fs::symlink_metadata(&path).ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_READ_BYTES {
+        return None;
+    }
+    String::from_utf8(fs::read(&path).ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_bytes;
@@ -263,5 +363,32 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(12_897_485), "12.3 MiB");
         assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn context_files_are_read_inside_the_context_only() {
+        let dir = std::env::temp_dir().join(format!("docklint-read-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("ctx/src")).unwrap();
+        std::fs::write(dir.join("ctx/src/get.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("secret"), "no").unwrap();
+        let ctx = dir.join("ctx");
+        assert_eq!(
+            super::read_file(&ctx, "src/get.py").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(
+            super::read_file(&ctx, "./src//get.py").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(super::read_file(&ctx, "../secret"), None);
+        assert_eq!(super::read_file(&ctx, "src"), None);
+        assert_eq!(super::read_file(&ctx, "missing.py"), None);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("secret"), ctx.join("link")).unwrap();
+            assert_eq!(super::read_file(&ctx, "link"), None);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

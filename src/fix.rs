@@ -1,6 +1,7 @@
 //! Fixes: byte-range edits with a title and an applicability, applied until the file is
 //! stable, reverted when they would break parsing.
 
+pub mod merge;
 pub mod shell;
 
 use std::path::PathBuf;
@@ -115,6 +116,20 @@ impl Fix {
     pub fn end(&self) -> usize {
         self.edits.iter().map(|e| e.span.end).max().unwrap_or(0)
     }
+}
+
+/// The start of the line holding `offset` (after the BOM on the first line).
+pub fn line_start(text: &str, offset: usize) -> usize {
+    text[..offset]
+        .rfind('\n')
+        .map_or(crate::source::bom_len(text), |i| i + 1)
+}
+
+/// The start of the line after the one holding `offset` (the end of the text on the last).
+pub fn next_line_start(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
 }
 
 /// Applies the fixes at or above `min` to `text`, in order, skipping any fix whose edits

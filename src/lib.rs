@@ -3,10 +3,12 @@
 //! [`lint`] checks one file; [`fix`] applies fixes until the file is stable. The engine
 //! lives in `src/`; the rules live in `lints/`, one `.rs` and one `.md` per rule.
 
+pub mod changes;
 pub mod config;
 pub mod context;
 pub mod emit;
 pub mod fix;
+pub mod lsp;
 pub mod model;
 pub mod rule;
 pub mod source;
@@ -17,6 +19,7 @@ pub mod walk;
 #[path = "../lints/mod.rs"]
 pub mod lints;
 
+use changes::{Changes, Replacement};
 use config::Settings;
 use context::{BuildContext, Overlay};
 use fix::{Applicability, FileChange};
@@ -27,10 +30,40 @@ use suppress::Suppressions;
 use syntax::dockerfile::{self, Dockerfile};
 
 /// Lints one file with the rules `settings` enables. Diagnostics are sorted by position.
+/// A file that is not valid UTF-8 is never rewritten, so its diagnostics offer no fix.
 pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
     let df = dockerfile::parse(&file.text);
     let context = open_context(file, settings, &Overlay::new());
-    lint_parsed(file, &df, settings, context.as_ref())
+    let mut diagnostics = lint_parsed(file, &df, settings, context.as_ref());
+    if file.lossy {
+        diagnostics.iter_mut().for_each(|d| d.fix = None);
+    }
+    diagnostics
+}
+
+/// Lints a `.dockerignore`: a line Docker rejects is a `syntax-error` there (`docker build`
+/// fails before it starts). Nothing when `syntax-error` is off.
+pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
+    let Some(rule) = lints::find("syntax-error").map(|r| r.meta()) else {
+        return Vec::new();
+    };
+    if !settings.is_enabled(rule) {
+        return Vec::new();
+    }
+    let Err(error) = syntax::dockerignore::DockerIgnore::parse(&file.text) else {
+        return Vec::new();
+    };
+    vec![Diagnostic {
+        rule: rule.name,
+        family: rule.family,
+        severity: settings.severity_of(rule),
+        span: error.span,
+        message: format!("Docker rejects this .dockerignore: {}", error.message),
+        help: Some("`docker build` fails before it starts; fix or remove this line".into()),
+        labels: Vec::new(),
+        anchors: Vec::new(),
+        fix: None,
+    }]
 }
 
 /// The build context `settings` names for `file`, with the files fixes changed so far.
@@ -124,11 +157,17 @@ impl FixRecord {
     }
 }
 
+/// Attempts at applying a pass's fixes before the rest of them are given up for the pass:
+/// finding the fixes that break parsing costs a parse of the file per attempt.
+const MAX_ATTEMPTS_PER_PASS: usize = 64;
+
 /// The text after one pass of fixes.
 struct Pass {
     text: String,
     df: Dockerfile,
     applied: Vec<FixRecord>,
+    /// The edits made, batch by batch, each in the text the batch was applied to.
+    batches: Vec<Vec<Replacement>>,
 }
 
 /// What fixing a file did.
@@ -141,10 +180,28 @@ pub struct FixOutcome {
     pub reverted: Vec<FixRecord>,
     /// False when fixes were still pending after `MAX_FIX_PASSES` passes.
     pub converged: bool,
+    /// Diagnostics of the original text.
+    pub found: Vec<Diagnostic>,
     /// Diagnostics of the final text.
     pub remaining: Vec<Diagnostic>,
     /// Files of the build context the fixes changed or created (the `.dockerignore`).
     pub files: Vec<FileChange>,
+    /// Where the final text comes from in the original (for diffs).
+    pub changes: Changes,
+}
+
+impl FixOutcome {
+    /// Problems the fixes removed: those fixable at or above `min` before, less those
+    /// still fixable after. It is what `check` counts as fixable, unless a fix was reverted
+    /// or the passes did not settle.
+    pub fn fixed(&self, min: Applicability) -> usize {
+        let fixable = |ds: &[Diagnostic]| {
+            ds.iter()
+                .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability >= min))
+                .count()
+        };
+        fixable(&self.found).saturating_sub(fixable(&self.remaining))
+    }
 }
 
 /// Applies fixes at or above `min` until none applies; never produces a file that parses
@@ -157,20 +214,28 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         applied: Vec::new(),
         reverted: Vec::new(),
         converged: true,
+        found: Vec::new(),
         remaining: Vec::new(),
         files: Vec::new(),
+        changes: Changes::unchanged(file.text.len()),
     };
     let mut overlay = Overlay::new();
     let mut context = open_context(file, settings, &overlay);
     for pass in 0.. {
         let mut diagnostics = lint_parsed(&current, &df, settings, context.as_ref());
-        for d in diagnostics.iter_mut().filter(|d| !settings.may_fix(d.rule)) {
+        for d in diagnostics
+            .iter_mut()
+            .filter(|d| file.lossy || !settings.may_fix(d.rule))
+        {
             d.fix = None;
+        }
+        if pass == 0 {
+            outcome.found = diagnostics.clone();
         }
         let fixable = diagnostics
             .iter()
             .any(|d| d.fix.as_ref().is_some_and(|f| f.applicability >= min));
-        if file.lossy || !fixable {
+        if !fixable {
             outcome.remaining = diagnostics;
             break;
         }
@@ -199,6 +264,9 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         }
         if let Some(pass) = dockerfile_pass {
             outcome.applied.extend(pass.applied);
+            for batch in &pass.batches {
+                outcome.changes.apply(batch);
+            }
             current = SourceFile::new(current.path.clone(), pass.text);
             df = pass.df;
         }
@@ -207,8 +275,8 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
     outcome
 }
 
-/// One pass: all non-overlapping fixes at once; if that breaks parsing, one at a time,
-/// keeping those that parse. None when nothing could be applied.
+/// One pass: all non-overlapping fixes at once; if that breaks parsing, the fixes that do
+/// are found by halving, keeping those that parse. None when nothing could be applied.
 fn fix_pass(
     text: &str,
     df: &Dockerfile,
@@ -220,31 +288,77 @@ fn fix_pass(
         fix::apply_in_regions(text, diagnostics, min, |f| instruction_region(df, f));
     let new_df = dockerfile::parse(&new_text);
     if !parses_worse(df, &new_df) {
+        let batches = vec![replacements(&taken)];
         let applied = taken.into_iter().map(FixRecord::of).collect();
         return (new_text != text).then_some(Pass {
             text: new_text,
             df: new_df,
             applied,
+            batches,
         });
     }
     let mut pass = Pass {
         text: text.to_string(),
         df: df.clone(),
         applied: Vec::new(),
+        batches: Vec::new(),
     };
-    for diagnostic in taken.into_iter().rev() {
-        let (candidate, _) = fix::apply(&pass.text, std::slice::from_ref(diagnostic), min);
-        let candidate_df = dockerfile::parse(&candidate);
-        if parses_worse(&pass.df, &candidate_df) {
-            reverted.push(FixRecord::of(diagnostic));
-        } else {
-            pass.applied.push(FixRecord::of(diagnostic));
-            pass.text = candidate;
-            pass.df = candidate_df;
-        }
-    }
+    let mut attempts = 1;
+    settle(&mut pass, &taken, min, &mut attempts, reverted);
     pass.applied.reverse();
     (!pass.applied.is_empty()).then_some(pass)
+}
+
+/// Applies the fixes of `taken` (sorted, non-overlapping) that keep the file parsing:
+/// all at once if they do, else each half in turn, the later half first so that the
+/// earlier fixes' offsets stay valid. Past `MAX_ATTEMPTS_PER_PASS` attempts, fixes still
+/// untried are reverted for this pass.
+fn settle(
+    pass: &mut Pass,
+    taken: &[&Diagnostic],
+    min: Applicability,
+    attempts: &mut usize,
+    reverted: &mut Vec<FixRecord>,
+) {
+    if taken.is_empty() {
+        return;
+    }
+    if *attempts >= MAX_ATTEMPTS_PER_PASS {
+        reverted.extend(taken.iter().rev().map(|d| FixRecord::of(d)));
+        return;
+    }
+    let (candidate, applied) = {
+        let owned: Vec<Diagnostic> = taken.iter().map(|d| (*d).clone()).collect();
+        let (text, applied) = fix::apply(&pass.text, &owned, min);
+        (text, replacements(&applied))
+    };
+    *attempts += 1;
+    let candidate_df = dockerfile::parse(&candidate);
+    if !parses_worse(&pass.df, &candidate_df) {
+        pass.applied
+            .extend(taken.iter().rev().map(|d| FixRecord::of(d)));
+        pass.batches.push(applied);
+        pass.text = candidate;
+        pass.df = candidate_df;
+        return;
+    }
+    if let [only] = taken {
+        reverted.push(FixRecord::of(only));
+        return;
+    }
+    let (first, second) = taken.split_at(taken.len() / 2);
+    settle(pass, second, min, attempts, reverted);
+    settle(pass, first, min, attempts, reverted);
+}
+
+/// The edits of the fixes `fix::apply` took, as (replaced range, inserted length).
+fn replacements(taken: &[&Diagnostic]) -> Vec<Replacement> {
+    taken
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .flat_map(|f| &f.edits)
+        .map(|e| (e.span.clone(), e.content.len()))
+        .collect()
 }
 
 /// The instructions a fix edits, from the first one's start to the last one's end (its edits
@@ -288,6 +402,62 @@ mod tests {
             anchors: Vec::new(),
             fix: Some(Fix::safe("test fix", vec![edit])),
         }
+    }
+
+    /// A file of `runs` RUNs, and a fix for each: `echo` becomes `printf`, except at
+    /// `breaking`, where the RUN becomes an unterminated heredoc.
+    fn runs_with_fixes(runs: usize, breaking: &[usize]) -> (String, Vec<Diagnostic>) {
+        let mut text = String::from("FROM alpine\n");
+        let mut diagnostics = Vec::new();
+        for i in 0..runs {
+            let at = text.len() + 4;
+            text.push_str(&format!("RUN echo {i}\n"));
+            let content = if breaking.contains(&i) {
+                "<<EOF"
+            } else {
+                "printf"
+            };
+            diagnostics.push(with_fix(Edit::replace(at..at + 4, content)));
+        }
+        (text, diagnostics)
+    }
+
+    fn settled(text: &str, diagnostics: &[Diagnostic]) -> (Pass, Vec<FixRecord>, usize) {
+        let taken: Vec<&Diagnostic> = diagnostics.iter().collect();
+        let mut pass = Pass {
+            text: text.to_string(),
+            df: dockerfile::parse(text),
+            applied: Vec::new(),
+            batches: Vec::new(),
+        };
+        let (mut attempts, mut reverted) = (0, Vec::new());
+        settle(
+            &mut pass,
+            &taken,
+            Applicability::Safe,
+            &mut attempts,
+            &mut reverted,
+        );
+        (pass, reverted, attempts)
+    }
+
+    #[test]
+    fn the_fix_that_breaks_parsing_is_found_in_a_few_parses() {
+        let (text, diagnostics) = runs_with_fixes(1000, &[617]);
+        let (pass, reverted, attempts) = settled(&text, &diagnostics);
+        assert_eq!((pass.applied.len(), reverted.len()), (999, 1));
+        assert!(attempts <= 2 * 10 + 1, "{attempts} parses");
+        assert!(pass.text.contains("RUN echo 617\n") && !pass.text.contains("echo 618"));
+    }
+
+    #[test]
+    fn fixes_that_all_break_parsing_cost_a_bounded_number_of_parses() {
+        let all: Vec<usize> = (0..1000).collect();
+        let (text, diagnostics) = runs_with_fixes(1000, &all);
+        let (pass, reverted, attempts) = settled(&text, &diagnostics);
+        assert_eq!((pass.applied.len(), reverted.len()), (0, 1000));
+        assert_eq!(pass.text, text);
+        assert!(attempts <= MAX_ATTEMPTS_PER_PASS, "{attempts} parses");
     }
 
     #[test]

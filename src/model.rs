@@ -9,20 +9,30 @@
 //! file is marked as a guess or unknown, so rules can downgrade a fix instead of making a
 //! wrong one. Knowledge of commands lives in [`commands`] and [`tools`], nowhere else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
 use crate::syntax::shell::{self, Script};
 
+pub mod builds;
 pub mod commands;
 pub mod context_reads;
+pub mod copies;
+pub mod cost;
 pub mod effects;
+pub mod families;
+pub mod heap;
 pub mod images;
+pub mod indexes;
+pub mod manifests;
 pub mod merge;
+pub mod models;
 pub mod mounts;
+pub mod packages;
 pub mod paths;
+pub mod toolchains;
 pub mod tools;
 mod users;
 mod vars;
@@ -41,6 +51,15 @@ pub struct Model {
     pub global_args: Vars,
     /// What the build reads from its context, in file order.
     pub context_reads: Vec<context_reads::ContextRead>,
+    /// Per instruction, the working directory it runs in (`/` before the first FROM).
+    pub workdirs: Vec<String>,
+    /// Each USER instruction, with the account it selects.
+    pub users: Vec<(usize, User)>,
+    /// COPY and ADD of build-context files, in file order.
+    pub copies: Vec<copies::ContextCopy>,
+    /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
+    /// O(log n), so a file of n stages is not quadratic.
+    stage_names: HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +77,11 @@ pub struct Stage {
     pub parent: Option<usize>,
     /// The final stage needs it (it is the final stage, or one it copies or mounts from).
     pub reached: bool,
+    /// The stages this one needs: the one it starts from, and those it copies or mounts from.
+    pub needs: Vec<usize>,
+    /// A `FROM`, `--from` or `from=` whose value docklint cannot tell: it may name any
+    /// earlier stage.
+    pub needs_unknown: bool,
     /// Windows stage: RUN bodies are not sh.
     pub windows: bool,
 }
@@ -159,6 +183,34 @@ impl Run {
         self.script.as_ref().map_or(&[], |s| &s.commands)
     }
 
+    /// Whether what a command downloads into its tool's cache is still in the layer when
+    /// the RUN ends: not in a cache mount, not disabled, not deleted (by Debian's
+    /// `docker-clean` or `apt` for apt's archive, or by the RUN itself).
+    pub fn keeps_cache(&self, cache: &effects::CacheUse) -> bool {
+        let Some(dir) = cache.dir.as_deref() else {
+            return false;
+        };
+        if self.cache_mount_covering(dir).is_some()
+            || !cache.disablers.is_empty()
+            || cache.disabled_by_env.is_some()
+        {
+            return false;
+        }
+        let is_apt_archive =
+            std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        if is_apt_archive
+            && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt")
+        {
+            return false;
+        }
+        let removed = self.effects.paths.iter().any(|p| {
+            p.kind.removes()
+                && !matches!(p.path, paths::PathPattern::Unknown)
+                && (p.path.may_remove(dir) || p.path.may_be_within(dir))
+        });
+        !removed
+    }
+
     /// Cache mounts whose target is `dir` or a parent of it.
     pub fn cache_mount_covering(&self, dir: &str) -> Option<&Mount> {
         self.mounts
@@ -219,6 +271,84 @@ impl Model {
         false
     }
 
+    /// The stages built as final images: the last one, and those named in `targets` (the
+    /// stages built with `--target`).
+    pub fn final_stages(&self, targets: &[String]) -> Vec<usize> {
+        let named = self.stages.iter().filter(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| targets.iter().any(|t| t.eq_ignore_ascii_case(n)))
+        });
+        let mut finals: Vec<usize> = named.map(|s| s.index).collect();
+        if let Some(last) = self.stages.len().checked_sub(1) {
+            if !finals.contains(&last) {
+                finals.push(last);
+            }
+        }
+        finals
+    }
+
+    /// Per stage, whether its layers are in a final image: it is a final stage (see
+    /// [`Model::final_stages`]) or one a final stage is built on (`FROM <stage>`,
+    /// transitively). Stages used only through `COPY --from` or `RUN --mount=from=` are not:
+    /// what their RUNs leave behind never ships.
+    pub fn stages_reaching_final(&self, targets: &[String]) -> Vec<bool> {
+        let mut reaching = vec![false; self.stages.len()];
+        for stage in self.final_stages(targets) {
+            let mut at = Some(stage);
+            while let Some(s) = at.filter(|&s| !reaching[s]) {
+                reaching[s] = true;
+                at = self.stages[s].parent.filter(|&p| p < s);
+            }
+        }
+        reaching
+    }
+
+    /// Per stage, whether building the final stages needs it (`FROM`, `COPY --from`, `RUN
+    /// --mount=from=`, transitively). A reference docklint cannot resolve may name any
+    /// earlier stage, so every one of them counts as needed.
+    pub fn stages_needed(&self, targets: &[String]) -> Vec<bool> {
+        let mut needed = vec![false; self.stages.len()];
+        let mut todo = self.final_stages(targets);
+        while let Some(s) = todo.pop() {
+            if std::mem::replace(&mut needed[s], true) {
+                continue;
+            }
+            todo.extend(&self.stages[s].needs);
+            if self.stages[s].needs_unknown {
+                todo.extend(0..s);
+            }
+        }
+        needed
+    }
+
+    /// The stage and the stages it is built on (`FROM <stage>`), the first-built first.
+    pub fn stage_chain(&self, stage: usize) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut at = Some(stage);
+        while let Some(s) = at {
+            chain.push(s);
+            at = self.stages[s].parent.filter(|&p| p < s);
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The RUNs whose layers make up the image of `stage`: its own and those of the stages
+    /// it is built on, in build order.
+    pub fn runs_in_image(&self, stage: usize) -> Vec<&Run> {
+        let chain = self.stage_chain(stage);
+        chain
+            .iter()
+            .flat_map(|&s| self.runs.iter().filter(move |r| r.stage == s))
+            .collect()
+    }
+
+    /// The working directory instruction `instruction` runs in.
+    pub fn workdir_at(&self, instruction: usize) -> &str {
+        self.workdirs.get(instruction).map_or("/", String::as_str)
+    }
+
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
         let at = self.runs.partition_point(|r| r.instruction < instruction);
         self.runs.get(at).filter(|r| r.instruction == instruction)
@@ -226,17 +356,13 @@ impl Model {
 
     /// The stage a `--from` / `FROM` reference names: a stage name or index before `before`.
     pub fn stage_named(&self, reference: &str, before: usize) -> Option<usize> {
-        let earlier = &self.stages[..before.min(self.stages.len())];
-        earlier
-            .iter()
-            .rev()
-            .find(|s| {
-                s.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(reference))
-            })
-            .or_else(|| reference.parse::<usize>().ok().and_then(|i| earlier.get(i)))
-            .map(|s| s.index)
+        let before = before.min(self.stages.len());
+        let named = self.stage_names.get(&reference.to_ascii_lowercase());
+        let latest = named.and_then(|indices| {
+            let earlier = indices.partition_point(|&i| i < before);
+            earlier.checked_sub(1).map(|at| indices[at])
+        });
+        latest.or_else(|| reference.parse::<usize>().ok().filter(|&i| i < before))
     }
 }
 
@@ -270,8 +396,12 @@ impl<'a> Builder<'a> {
             model: Model {
                 stages: Vec::new(),
                 runs: Vec::new(),
+                stage_names: HashMap::new(),
                 global_args: Vars::default(),
                 context_reads: Vec::new(),
+                workdirs: Vec::new(),
+                users: Vec::new(),
+                copies: Vec::new(),
             },
             states: Vec::new(),
         }
@@ -291,6 +421,7 @@ impl<'a> Builder<'a> {
                 if let Args::Arg(args) = &instruction.args {
                     self.model.global_args.declare_global_args(args);
                 }
+                self.model.workdirs.push("/".into());
                 continue;
             }
             if instruction.keyword == Keyword::From {
@@ -300,9 +431,11 @@ impl<'a> Builder<'a> {
                     .copied()
                     .unwrap_or(self.df.instructions.len());
                 self.start_stage(n, end);
-                continue;
+            } else {
+                self.instruction(n, instruction);
             }
-            self.instruction(n, instruction);
+            let stage = self.states.len() - 1;
+            self.model.workdirs.push(self.states[stage].workdir.clone());
         }
         self.mark_reached();
         self.model
@@ -330,6 +463,8 @@ impl<'a> Builder<'a> {
         let parent = self
             .model
             .stage_named(base_expanded.as_deref().unwrap_or(&image), index);
+        // `FROM ${BASE}` with a value the file cannot tell may name an earlier stage.
+        let base_unknown = base_expanded.is_none() && index > 0;
         let base_ref = base_expanded.clone().unwrap_or_else(|| image.clone());
         let state = match parent {
             Some(p) => {
@@ -364,6 +499,10 @@ impl<'a> Builder<'a> {
         };
         let windows = state.windows;
         self.states.push(state);
+        if let Some(name) = &name {
+            let indices = self.model.stage_names.entry(name.to_ascii_lowercase());
+            indices.or_default().push(index);
+        }
         self.model.stages.push(Stage {
             index,
             name,
@@ -373,6 +512,8 @@ impl<'a> Builder<'a> {
             base_expanded,
             parent,
             reached: false,
+            needs: Vec::new(),
+            needs_unknown: base_unknown,
             windows,
         });
     }
@@ -395,6 +536,7 @@ impl<'a> Builder<'a> {
                 let spec = expand(&user.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| user.value.clone());
                 state.user = state.users.resolve(&spec);
+                self.model.users.push((n, state.user.clone()));
             }
             Args::Shell(argv) => {
                 let program = argv
@@ -407,13 +549,23 @@ impl<'a> Builder<'a> {
                 state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
-            Args::Copy(args) | Args::Add(args) => {
-                if instruction.flag("from").is_none() {
-                    for source in &args.sources {
-                        if let Some(switch) = tools::switched_by_source(&source.value) {
-                            push_switch(&mut state.switched, switch);
-                        }
+            Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
+                for source in &args.sources {
+                    if let Some(switch) = tools::switched_by_source(&source.value) {
+                        push_switch(&mut state.switched, switch);
                     }
+                }
+                let expanded = |text: &str| {
+                    expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
+                };
+                let sources: Vec<String> =
+                    args.sources.iter().map(|s| expanded(&s.value)).collect();
+                let dest = args.dest.as_ref().map(|d| expanded(&d.value));
+                let add = instruction.keyword == Keyword::Add;
+                if let Some(copy) = dest.and_then(|dest| {
+                    copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir)
+                }) {
+                    self.model.copies.push(copy);
                 }
                 let read = context_reads::of_copy(
                     n,
@@ -511,6 +663,12 @@ impl<'a> Builder<'a> {
 
     /// The final stage and, transitively, every stage it starts from, copies or mounts from.
     fn mark_reached(&mut self) {
+        for s in 0..self.model.stages.len() {
+            let (needs, unknown) = self.dependencies(s);
+            let stage = &mut self.model.stages[s];
+            stage.needs = needs;
+            stage.needs_unknown |= unknown;
+        }
         let Some(last) = self.model.stages.len().checked_sub(1) else {
             return;
         };
@@ -519,11 +677,13 @@ impl<'a> Builder<'a> {
             if std::mem::replace(&mut self.model.stages[s].reached, true) {
                 continue;
             }
-            todo.extend(self.dependencies(s));
+            todo.extend(self.model.stages[s].needs.iter().copied());
         }
     }
 
-    fn dependencies(&self, stage: usize) -> Vec<usize> {
+    /// The stages `stage` starts from, copies from or mounts from; and whether one of its
+    /// references has a value docklint cannot tell.
+    fn dependencies(&self, stage: usize) -> (Vec<usize>, bool) {
         let s = &self.model.stages[stage];
         let stage_scope = self.states[stage].scope.visible();
         // COPY/ADD --from (expanded with the stage's variables), RUN --mount=from= (with the
@@ -532,9 +692,7 @@ impl<'a> Builder<'a> {
             .iter()
             .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
             .filter_map(|i| i.flag("from")?.value.as_deref())
-            .map(|reference| {
-                expand(reference, stage_scope, '\\').unwrap_or_else(|| reference.to_string())
-            });
+            .map(|reference| expand(reference, stage_scope, '\\'));
         let mounts = self
             .model
             .runs
@@ -544,20 +702,89 @@ impl<'a> Builder<'a> {
                 run.mounts
                     .iter()
                     .filter_map(|m| m.option("from"))
-                    .map(|reference| {
-                        expand(reference, &run.env, '\\').unwrap_or_else(|| reference.to_string())
-                    })
+                    .map(|reference| expand(reference, &run.env, '\\'))
             });
-        let references: Vec<String> = copies.chain(mounts).collect();
-        s.parent
+        let references: Vec<Option<String>> = copies.chain(mounts).collect();
+        let unknown = references.iter().any(Option::is_none);
+        let needs = s
+            .parent
             .into_iter()
             .chain(
                 references
                     .iter()
+                    .flatten()
                     .filter_map(|r| self.model.stage_named(r, stage)),
             )
-            .collect()
+            .collect();
+        (needs, unknown)
     }
+}
+
+/// The words of the commands an image runs: CMD, ENTRYPOINT and HEALTHCHECK of `stage` and
+/// the stages it is built on, each word reduced to its file name (`/usr/bin/make` →
+/// `make`), shell operators dropped.
+pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in model.stage_chain(stage) {
+        for instruction in &df.instructions[model.stages[s].instructions.clone()] {
+            let command = match &instruction.args {
+                Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => c,
+                _ => continue,
+            };
+            let words: Vec<String> = match command {
+                Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
+                Command::Shell(body) | Command::Script { body, .. } => body
+                    .as_str()
+                    .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
+                    .map(str::to_string)
+                    .collect(),
+            };
+            out.extend(
+                words
+                    .iter()
+                    .map(|w| commands::basename(w).to_string())
+                    .filter(|w| !w.is_empty()),
+            );
+        }
+    }
+    out
+}
+
+/// The command the image of `stage` runs, as words: its ENTRYPOINT then its CMD (an
+/// ENTRYPOINT resets the CMD set before it), exec form as written, shell form split at
+/// blanks. Empty when the file sets neither.
+pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
+    let words = |command: &Command| -> Vec<String> {
+        match command {
+            Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
+            Command::Shell(body) | Command::Script { body, .. } => body
+                .as_str()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        }
+    };
+    let (mut entrypoint, mut cmd) = (Vec::new(), Vec::new());
+    for s in model.stage_chain(stage) {
+        for instruction in &df.instructions[model.stages[s].instructions.clone()] {
+            match &instruction.args {
+                Args::Entrypoint(c) => {
+                    entrypoint = words(c);
+                    cmd.clear();
+                }
+                Args::Cmd(c) => cmd = words(c),
+                _ => {}
+            }
+        }
+    }
+    entrypoint.extend(cmd);
+    entrypoint
+}
+
+/// The account `name` (a name or uid) in `image`, when docklint knows the image has it.
+pub fn image_account(image: &str, name: &str) -> Option<User> {
+    let user = users::Accounts::of_image(image).resolve(name);
+    (user.id_certainty == Certainty::Known).then_some(user)
 }
 
 fn is_windows_image(image: &str) -> bool {

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::context::BuildContext;
+use crate::context::ContextFiles;
 use crate::fix::Fix;
+use crate::model::copies::ProjectFiles;
 use crate::model::Model;
 use crate::source::{SourceFile, Span};
 use crate::suppress::Suppressions;
@@ -45,6 +47,10 @@ pub enum Phase {
     AfterSuppressions,
 }
 
+/// Where the rules' documentation is published: `<family>/<rule>.md` under it, as in
+/// `lints/`.
+pub const DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/lints");
+
 pub struct Meta {
     pub name: &'static str,
     pub family: &'static str,
@@ -58,6 +64,15 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// The published page of the rule's `.md` (`lints/<family>/<rule_name>.md`).
+    pub fn docs_url(&self) -> String {
+        format!(
+            "{DOCS_URL}/{}/{}.md",
+            self.family,
+            self.name.replace('-', "_")
+        )
+    }
+
     /// First paragraph under "## What it does".
     pub fn summary(&self) -> String {
         let after = self
@@ -140,6 +155,39 @@ impl Ctx<'_> {
 
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
+    }
+
+    /// The build context's directory, as every rule sees it: the one the settings resolved
+    /// (`--context`, lint.toml's `[context]`, the Compose service that builds the
+    /// Dockerfile, see [`crate::context::resolve`]), else the Dockerfile's directory; `None`
+    /// for standard input without a configured context.
+    pub fn build_context_dir(&self) -> Option<std::path::PathBuf> {
+        if let Some(context) = self.context {
+            return Some(context.root().to_path_buf());
+        }
+        let path = &self.file.path;
+        match &self.settings.context {
+            Some(dir) => Some(dir.clone()),
+            None if path.as_os_str() == "-" => None,
+            None => match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => Some(parent.to_path_buf()),
+                _ => Some(std::path::PathBuf::from(".")),
+            },
+        }
+    }
+
+    /// The build context's files as Docker sends them (after `.dockerignore`); `None` when
+    /// there is none (see [`Ctx::build_context_dir`]) or it cannot be read.
+    pub fn build_context(&self) -> Option<ContextFiles> {
+        ContextFiles::open(&self.build_context_dir()?, Some(&self.file.path)).ok()
+    }
+}
+
+/// Rules read project files of the build context through their `Ctx`
+/// ([`crate::context::read_file`]).
+impl ProjectFiles for Ctx<'_> {
+    fn read(&self, relative: &str) -> Option<String> {
+        crate::context::read_file(&self.build_context_dir()?, relative)
     }
 }
 

@@ -70,10 +70,36 @@ pub struct Position {
     pub column_utf16: usize,
 }
 
-/// Start offsets of every line, for offset -> position conversion.
+/// Start offsets of every line, for offset -> position conversion in O(log lines) time.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// `None` when the text is ASCII (a column is then a byte difference); otherwise the
+    /// characters and UTF-16 units before each `BLOCK`-byte boundary, so that a column
+    /// costs at most one block's scan however long its line is.
+    counts: Option<Vec<Units>>,
+}
+
+/// Bytes between two entries of `LineIndex::counts`.
+const BLOCK: usize = 1024;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Units {
+    chars: usize,
+    utf16: usize,
+}
+
+impl Units {
+    /// Counts bytes rather than decoding: every byte that does not continue a character
+    /// starts one, and a 4-byte character is two UTF-16 units.
+    fn of(bytes: &[u8]) -> Units {
+        let chars = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        let astral = bytes.iter().filter(|&&b| b >= 0xF0).count();
+        Units {
+            chars,
+            utf16: chars + astral,
+        }
+    }
 }
 
 impl LineIndex {
@@ -85,7 +111,18 @@ impl LineIndex {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        LineIndex { starts }
+        let counts = (!text.is_ascii()).then(|| {
+            let mut total = Units::default();
+            let mut counts = Vec::with_capacity(text.len() / BLOCK + 1);
+            for block in text.as_bytes().chunks(BLOCK) {
+                counts.push(total);
+                let here = Units::of(block);
+                total.chars += here.chars;
+                total.utf16 += here.utf16;
+            }
+            counts
+        });
+        LineIndex { starts, counts }
     }
 
     /// 0-based line containing `offset`.
@@ -93,6 +130,34 @@ impl LineIndex {
         self.starts
             .partition_point(|&s| s <= offset)
             .saturating_sub(1)
+    }
+
+    /// Offset of the first byte of 0-based `line` (the text's end past the last line).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line).copied()
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Characters and UTF-16 units in `text[..offset]`.
+    fn units_before(&self, text: &str, offset: usize) -> Units {
+        match &self.counts {
+            None => Units {
+                chars: offset,
+                utf16: offset,
+            },
+            Some(counts) => {
+                let block = offset / BLOCK;
+                let base = counts.get(block).copied().unwrap_or_default();
+                let rest = Units::of(&text.as_bytes()[block * BLOCK..offset]);
+                Units {
+                    chars: base.chars + rest.chars,
+                    utf16: base.utf16 + rest.utf16,
+                }
+            }
+        }
     }
 
     pub fn position(&self, text: &str, offset: usize) -> Position {
@@ -103,11 +168,14 @@ impl LineIndex {
         if line == 0 && text.starts_with(UTF8_BOM) {
             start = start.max(UTF8_BOM.len()).min(offset);
         }
-        let prefix = &text[start..offset];
+        let (before, at) = (
+            self.units_before(text, start),
+            self.units_before(text, offset),
+        );
         Position {
             line: line + 1,
-            column: prefix.chars().count() + 1,
-            column_utf16: prefix.encode_utf16().count() + 1,
+            column: at.chars - before.chars + 1,
+            column_utf16: at.utf16 - before.utf16 + 1,
         }
     }
 }
@@ -153,5 +221,15 @@ mod tests {
             }
         );
         assert_eq!(f.newline(), "\r\n");
+    }
+
+    #[test]
+    fn columns_on_long_non_ascii_lines_count_characters_across_blocks() {
+        let line = "é😀x".repeat(BLOCK);
+        let f = SourceFile::new("Dockerfile", format!("FROM a\nRUN {line}\n"));
+        let x = f.text.rfind('x').unwrap();
+        let p = f.position(x);
+        assert_eq!((p.line, p.column), (2, 4 + 3 * BLOCK - 1 + 1));
+        assert_eq!(p.column_utf16, 4 + 4 * BLOCK - 1 + 1);
     }
 }

@@ -8,9 +8,10 @@
 //!
 //! Only our own comments are reported when unused: the others may serve their own tools.
 
+use crate::fix::Edit;
 use crate::lints;
 use crate::rule::Diagnostic;
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 use crate::syntax::dockerfile::Dockerfile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +116,32 @@ impl Suppressions {
             !suppressed
         });
     }
+}
+
+/// The edit that silences `rule` on the instruction holding `offset`: the rule added to
+/// the `# docklint ignore=` comment right above it, or such a comment inserted on a line of
+/// its own above it, indented like it. None outside every instruction.
+pub fn ignore_edit(file: &SourceFile, df: &Dockerfile, offset: usize, rule: &str) -> Option<Edit> {
+    let text = &file.text;
+    let at = df.instructions.partition_point(|i| i.span.end < offset);
+    let instruction = df.instructions.get(at).filter(|i| i.span.start <= offset)?;
+    let existing = Suppressions::collect(text, df)
+        .items
+        .into_iter()
+        .filter(|s| s.origin == Origin::Docklint && s.scope.as_ref() == Some(&instruction.span))
+        .max_by_key(|s| s.name_span.end);
+    if let Some(last_name) = existing {
+        return Some(Edit::insert(last_name.name_span.end, format!(",{rule}")));
+    }
+    let line_start = text[..instruction.span.start]
+        .rfind('\n')
+        .map_or(crate::source::bom_len(text), |i| i + 1);
+    let indent = &text[line_start..instruction.span.start];
+    let indent: String = indent.chars().take_while(|c| c.is_whitespace()).collect();
+    Some(Edit::insert(
+        line_start,
+        format!("{indent}# docklint ignore={rule}{}", file.newline()),
+    ))
 }
 
 /// The names one suppression comment lists, with their offsets in the comment.

@@ -23,44 +23,55 @@ impl Input {
     }
 }
 
-/// Extensions of files that are named like Dockerfiles but are templates, scripts or notes.
-const NOT_DOCKERFILES: &[&str] = &[
-    "md",
-    "txt",
-    "rst",
-    "j2",
-    "jinja",
-    "jinja2",
-    "tmpl",
-    "tpl",
-    "template",
-    "erb",
-    "mustache",
-    "sh",
-    "ps1",
-    "go",
-    "py",
-    "rs",
-    "js",
-    "ts",
-    "bak",
-    "orig",
-    "swp",
-    "dockerignore",
-    "json",
-    "yml",
-    "yaml",
-    "toml",
-    "lock",
-    "patch",
-    "diff",
+/// Last extensions that say a file named like a Dockerfile is another kind of file, by kind.
+pub const OTHER_KINDS: &[(&str, &[&str])] = &[
+    (
+        "templates",
+        &[
+            "j2",
+            "jinja",
+            "jinja2",
+            "tmpl",
+            "tpl",
+            "template",
+            "gotmpl",
+            "hbs",
+            "handlebars",
+            "mustache",
+            "erb",
+            "ejs",
+            "njk",
+            "liquid",
+            "m4",
+            "in",
+        ],
+    ),
+    (
+        "patch, merge and editor leftovers",
+        &[
+            "orig", "rej", "bak", "old", "swp", "swo", "tmp", "backup", "save", "patch", "diff",
+        ],
+    ),
+    ("documentation", &["md", "txt", "rst", "adoc", "html"]),
+    (
+        "scripts and code",
+        &[
+            "sh", "bash", "ps1", "bat", "cmd", "go", "py", "rs", "js", "ts", "rb",
+        ],
+    ),
+    (
+        "data and configuration",
+        &["json", "yml", "yaml", "toml", "xml", "ini", "lock"],
+    ),
+    ("ignore files", &["dockerignore", "gitignore"]),
 ];
 
-/// A file is a Dockerfile when `Dockerfile` or `Containerfile` (any case) is a whole part of
-/// its name (digits may follow), parts being separated by `.`, `-` and `_`: `Dockerfile`,
-/// `Dockerfile.dev`, `Containerfile2`,
-/// `Dockerfile-prod`, `api.Dockerfile`, `build_Dockerfile`; not when the extension says it
-/// is something else (`Dockerfile.md`, `Dockerfile.j2`, `x.dockerignore`).
+/// The one rule that decides which files a directory walk lints: `Dockerfile` or
+/// `Containerfile` (any case, digits may follow) is a whole part of the name, parts being
+/// separated by `.`, `-` and `_` (`Dockerfile`, `Dockerfile.dev`, `Containerfile2`,
+/// `Dockerfile-prod`, `api.Dockerfile`, `build_Dockerfile`), and the last extension is not
+/// one of [`OTHER_KINDS`] (`Dockerfile.md`, `Dockerfile.tmpl`, `Dockerfile.rej`,
+/// `x.dockerignore` are not linted). A file given by name is always linted.
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let named = lower.split(['.', '-', '_']).any(|part| {
@@ -68,45 +79,141 @@ pub fn is_dockerfile_name(name: &str) -> bool {
         base == "dockerfile" || base == "containerfile"
     });
     let extension = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    named && !NOT_DOCKERFILES.contains(&extension)
+    named
+        && !OTHER_KINDS
+            .iter()
+            .any(|(_, extensions)| extensions.contains(&extension))
 }
 
-/// Expands the command-line paths into the files to lint, sorted, without duplicates.
-/// A path that does not exist is an error.
-pub fn discover(paths: &[PathBuf], stdin_name: Option<&Path>) -> Result<Vec<Input>, String> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin(
-                stdin_name.map_or_else(|| PathBuf::from("-"), Path::to_path_buf),
-            ));
-            continue;
-        }
-        let metadata = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if metadata.is_file() {
-            inputs.push(Input::File(path.clone()));
-            continue;
-        }
-        let walker = ignore::WalkBuilder::new(path)
-            .hidden(false)
-            // .gitignore applies whether or not the tree is a git checkout.
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        let mut found = Vec::new();
-        for entry in walker {
-            let entry = entry.map_err(|e| e.to_string())?;
-            let is_file = entry.file_type().is_some_and(|t| t.is_file());
-            if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
-                found.push(Input::File(entry.into_path()));
-            }
-        }
-        found.sort();
-        inputs.extend(found);
+/// What discovery found, in the order of the command line (each directory sorted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Lint(Input),
+    /// A path that cannot be linted: it does not exist, or cannot be read.
+    Failed {
+        path: PathBuf,
+        message: String,
+    },
+    /// Something the walk could not use but that does not stop it (a bad `.gitignore`).
+    Warning(String),
+}
+
+/// Expands the command-line paths into what to lint, lazily, in the order of the command
+/// line, each directory in path order (so output is stable and nothing is held for a
+/// large tree). A path that cannot be read is reported where it was met, and the walk
+/// goes on. A file named twice is linted once (the inputs are remembered only when more
+/// than one path is given).
+pub fn discover<'a>(
+    paths: &'a [PathBuf],
+    stdin_name: Option<&'a Path>,
+) -> impl Iterator<Item = Found> + 'a {
+    let mut seen = (paths.len() > 1).then(std::collections::HashSet::new);
+    paths
+        .iter()
+        .flat_map(move |path| expand(path, stdin_name))
+        .filter(move |found| match (found, &mut seen) {
+            (Found::Lint(input), Some(seen)) => seen.insert(input.clone()),
+            _ => true,
+        })
+}
+
+fn expand(path: &Path, stdin_name: Option<&Path>) -> Box<dyn Iterator<Item = Found>> {
+    if path.as_os_str() == "-" {
+        let name = stdin_name.map_or_else(|| PathBuf::from("-"), Path::to_path_buf);
+        return Box::new(std::iter::once(Found::Lint(Input::Stdin(name))));
     }
-    let mut seen = std::collections::HashSet::new();
-    inputs.retain(|i| seen.insert(i.clone()));
-    Ok(inputs)
+    let found = match std::fs::metadata(path) {
+        Err(e) => Found::Failed {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+        Ok(m) if m.is_dir() => return Box::new(walk_dir(path)),
+        Ok(_) if is_dockerignore_name(path) => return Box::new(users_of_dockerignore(path)),
+        Ok(_) => Found::Lint(Input::File(path.to_path_buf())),
+    };
+    Box::new(std::iter::once(found))
+}
+
+/// `.dockerignore` or `<dockerfile>.dockerignore`.
+fn is_dockerignore_name(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".dockerignore")
+    })
+}
+
+/// A `.dockerignore` given by name (a pre-commit hook passes the changed ones) is linted
+/// through the Dockerfiles that use it: `<name>.dockerignore` through `<name>` beside it,
+/// `.dockerignore` through the Dockerfiles in its directory. With none, nothing is linted.
+fn users_of_dockerignore(path: &Path) -> impl Iterator<Item = Found> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let stem = name
+        .as_deref()
+        .and_then(|n| n.get(..n.len() - ".dockerignore".len()))
+        .unwrap_or_default()
+        .to_string();
+    let mut users: Vec<PathBuf> = if stem.is_empty() {
+        let listed = std::fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        });
+        listed
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| is_dockerfile_name(&e.file_name().to_string_lossy()))
+            .map(|e| dir.join(e.file_name()))
+            .collect()
+    } else {
+        let dockerfile = dir.join(&stem);
+        vec![dockerfile]
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect()
+    };
+    users.sort();
+    users.into_iter().map(|p| Found::Lint(Input::File(p)))
+}
+
+fn walk_dir(dir: &Path) -> impl Iterator<Item = Found> {
+    ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        // .gitignore applies whether or not the tree is a git checkout.
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        // Depth first with each directory's entries sorted is path order.
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build()
+        .filter_map(|entry| match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                let named = is_dockerfile_name(&entry.file_name().to_string_lossy());
+                (is_file && named).then(|| Found::Lint(Input::File(entry.into_path())))
+            }
+            Err(e) => Some(match (walk_error_path(&e), e.io_error()) {
+                (Some(path), Some(io)) => Found::Failed {
+                    path,
+                    message: io.to_string(),
+                },
+                _ => Found::Warning(e.to_string()),
+            }),
+        })
+}
+
+/// The path an error of the walk is about.
+fn walk_error_path(error: &ignore::Error) -> Option<PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
 }
 
 /// Runs `work` on every item in parallel; results keep the items' order.
@@ -145,6 +252,12 @@ mod tests {
             "dockerfiles",
             "docker-compose.yml",
             "build-dockerfile.sh",
+            "Dockerfile.tmpl",
+            "Dockerfile.gotmpl",
+            "Dockerfile.hbs",
+            "Dockerfile.orig",
+            "Dockerfile.rej",
+            "Dockerfile.in",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }

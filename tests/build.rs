@@ -29,8 +29,12 @@
 //! projects of `tests/build/rebuild/` (npm, pip, apt) once with the network on, then again
 //! after a change, offline where the tool can work offline: the cache mounts docklint adds
 //! must make the offline rebuild work (npm) or reuse what the first build made (pip), and
-//! the originals must not. Its module documentation has the scenarios. The two tests share
-//! the storage and run one after the other.
+//! the originals must not. Its module documentation has the scenarios.
+//!
+//! A third, `multistage_splits_run_the_same_program` (`build/split.rs`), builds the examples
+//! of `missing-multistage-split` with their real sources, before and after the two-stage
+//! rewrite: the rewrite must build, run the same command with the same output, and be
+//! smaller. The three tests share the storage and run one after the other.
 //!
 //! Running: `cargo test --release --test build -- --ignored --nocapture` (the first run
 //! makes the base images with `scripts/build-bases`, a few minutes). Environment:
@@ -85,6 +89,8 @@ mod cases;
 mod compare;
 #[path = "build/rebuild.rs"]
 mod rebuild;
+#[path = "build/split.rs"]
+mod split;
 #[path = "build/traffic.rs"]
 mod traffic;
 #[path = "build/tree.rs"]
@@ -304,6 +310,35 @@ fn cache_mounts_make_rebuilds_work_offline() {
     );
     println!(
         "wall time: {:.0} s (base images {:.0} s)",
+        started.elapsed().as_secs_f64(),
+        bases_seconds
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures (see the report above)",
+        failures.len()
+    );
+}
+
+#[test]
+#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
+fn multistage_splits_run_the_same_program() {
+    let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
+    let Some(builder) = ready_builder(repository, timeout, "split") else {
+        return;
+    };
+    let bases_seconds = started.elapsed().as_secs_f64();
+    let failures = split::run(&builder, &split::cases(repository), &filters());
+    if !failures.is_empty() {
+        println!("\n== split test: failures\n\n{}", failures.join("\n\n"));
+    }
+    println!(
+        "{}; storage {}; wall time {:.0} s (base images {:.0} s)",
+        Builder::version(),
+        builder.state_dir().display(),
         started.elapsed().as_secs_f64(),
         bases_seconds
     );

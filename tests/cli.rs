@@ -293,11 +293,11 @@ fn crlf_and_bom_files_report_the_right_positions() {
     let dir = TempDir::new("crlf");
     dir.write(
         "crlf.Dockerfile",
-        "FROM python:3.12\r\n# a comment\r\nRUN pip install flask\r\n",
+        "FROM python:3.12-slim\r\n# a comment\r\nRUN pip install flask\r\n",
     );
     dir.write(
         "bom.Dockerfile",
-        "\u{feff}FROM python:3.12\nRUN pip install flask\n",
+        "\u{feff}FROM python:3.12-slim\nRUN pip install flask\n",
     );
     let out = docklint(dir.path(), &["check", "--format", "json", "."]);
     let ds = json(&out);

@@ -4,17 +4,24 @@
 //! - ```` ```dockerfile fixed ```` / ```` ```dockerfile fixed-unsafe ````: what the preceding
 //!   `bad` block becomes with safe (or all) fixes; it is clean, and fixing it changes nothing;
 //! - ```` ```dockerfile good ````: the rule reports nothing;
-//! - ```` ```toml ````: lint.toml settings for the blocks after it.
+//! - ```` ```toml ````: lint.toml settings for the blocks after it;
+//! - ```` ```<language> <path> ```` (`text requirements.txt`, `json package.json`): a file of
+//!   the build context of the `dockerfile` blocks after it (the first one after a `dockerfile`
+//!   block starts a new context); ```` ```text models/x.safetensors size=2GiB ```` is a file of
+//!   that size (sparse);
+//! - ```` ```<language> <path> fixed ```` (or `fixed-unsafe`): what the last `fixed` block's
+//!   fix leaves in that file of the context (a `.dockerignore`).
+//!
+//! The Dockerfile of a `dockerfile` block is written at the root of its context.
 //!
 //! Each rule gets one snapshot in `snapshots/`: its `bad` blocks rendered as a user sees
 //! them, with the diff of their fixes.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::{blocks, doc_settings, rule_documents, TempDir};
-use docklint::config::Settings;
+use common::{blocks, doc_settings, rule_documents, DocContexts, TempDir};
 use docklint::emit::{self, FileReport};
 use docklint::fix::Applicability;
 use docklint::rule::{Diagnostic, FixAvailability};
@@ -42,95 +49,29 @@ fn unified_diff(before: &str, after: &str) -> String {
         .to_string()
 }
 
-/// A file of an example's build context: ```` ```text .dockerignore ```` (any language word,
-/// then the path), or ```` ```text models/x.safetensors size=2GiB ```` for a file of that
-/// size (sparse: nothing is written).
-#[derive(Clone)]
-struct ContextFile {
-    path: String,
-    text: String,
-    size: Option<u64>,
+/// The Dockerfile of an example, written at the root of its context.
+fn example_file(context: &Path, text: &str) -> SourceFile {
+    let path = context.join("Dockerfile");
+    std::fs::write(&path, text).expect("write Dockerfile");
+    SourceFile::new(path, text.to_string())
 }
 
-/// The info words of a context-file block: path, then `size=...` or `fixed`/`fixed-unsafe`.
-fn context_block<'a>(words: &[&'a str]) -> Option<(&'a str, Option<&'a str>)> {
-    match words {
-        [lang, path] if *lang != "dockerfile" => Some((path, None)),
-        [lang, path, extra] if *lang != "dockerfile" => Some((path, Some(extra))),
-        _ => None,
-    }
-}
-
-/// An example on disk: its context (when it has files) with the Dockerfile in it.
-struct Example {
-    _dir: Option<TempDir>,
-    root: Option<std::path::PathBuf>,
-    file: SourceFile,
-    settings: Settings,
-}
-
-fn example(
-    files: &[ContextFile],
-    changed: &[(String, String)],
-    text: &str,
-    settings: &Settings,
-) -> Example {
-    let mut settings = settings.clone();
-    if files.is_empty() {
-        settings.context = None;
-        return Example {
-            _dir: None,
-            root: None,
-            file: SourceFile::new("Dockerfile", text.to_string()),
-            settings,
-        };
-    }
-    let dir = TempDir::new("doc-context");
-    for f in files {
-        let path = dir.write(&f.path, &f.text);
-        if let Some(size) = f.size {
-            std::fs::File::options()
-                .write(true)
-                .open(&path)
-                .and_then(|file| file.set_len(size))
-                .expect("sized file");
-        }
-    }
-    for (path, text) in changed {
-        dir.write(path, text);
-    }
-    let dockerfile = dir.write("Dockerfile", text);
-    settings.context = Some(dir.path().to_path_buf());
-    Example {
-        root: Some(dir.path().to_path_buf()),
-        _dir: Some(dir),
-        file: SourceFile::new(dockerfile, text.to_string()),
-        settings,
-    }
-}
-
-/// The files a fix changed, relative to the example's context, with their new text.
-fn changed_files(example: &Example, outcome: &docklint::FixOutcome) -> Vec<(String, String)> {
-    let root = example.root.as_deref().unwrap_or(Path::new(""));
+/// The files a fix changed, relative to the context, with their new text.
+fn changed_files(context: &Path, outcome: &docklint::FixOutcome) -> Vec<(String, String)> {
     outcome
         .files
         .iter()
         .map(|c| {
-            let relative = c.path.strip_prefix(root).unwrap_or(&c.path);
+            let relative = c.path.strip_prefix(context).unwrap_or(&c.path);
             (relative.to_string_lossy().into_owned(), c.text.clone())
         })
         .collect()
 }
 
-fn file_diffs(example: &Example, outcome: &docklint::FixOutcome) -> String {
+fn file_diffs(context: &Path, outcome: &docklint::FixOutcome) -> String {
     let mut out = String::new();
-    for (path, text) in changed_files(example, outcome) {
-        let before = outcome
-            .files
-            .iter()
-            .find(|c| c.path.ends_with(&path))
-            .and_then(|c| c.original.clone())
-            .unwrap_or_default();
+    for (change, (path, text)) in outcome.files.iter().zip(changed_files(context, outcome)) {
+        let before = change.original.clone().unwrap_or_default();
         out.push_str(
             &similar::TextDiff::from_lines(&before, &text)
                 .unified_diff()
@@ -140,6 +81,27 @@ fn file_diffs(example: &Example, outcome: &docklint::FixOutcome) -> String {
         );
     }
     out
+}
+
+/// Writes the files a fix changed into the context; returns what restores them.
+fn write_changes(outcome: &docklint::FixOutcome) -> Vec<(PathBuf, Option<String>)> {
+    outcome
+        .files
+        .iter()
+        .map(|c| {
+            std::fs::write(&c.path, &c.text).expect("write changed context file");
+            (c.path.clone(), c.original.clone())
+        })
+        .collect()
+}
+
+fn restore(files: Vec<(PathBuf, Option<String>)>) {
+    for (path, original) in files {
+        match original {
+            Some(text) => std::fs::write(&path, text).expect("restore context file"),
+            None => std::fs::remove_file(&path).expect("remove created context file"),
+        }
+    }
 }
 
 /// Checks one rule's document; returns the snapshot text, or the list of failures.
@@ -160,24 +122,33 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
     let mut failures = Vec::new();
     let mut snapshot = String::new();
     let mut toml: Option<String> = None;
+    let contexts_dir = TempDir::new("doc-contexts");
+    let mut contexts = DocContexts::new(contexts_dir.path());
     let mut last_bad: Option<(String, usize)> = None;
     let (mut with_fix, mut without_fix) = (0, 0);
-    // Context files accumulate until a Dockerfile block uses them; the next file starts a
-    // new example.
-    let mut context: Vec<ContextFile> = Vec::new();
-    let mut context_used = false;
     // The files the last `fixed` block's fix changed (relative path, text).
     let mut last_fixed_files: Vec<(String, String)> = Vec::new();
     for block in blocks(&markdown) {
         let at = format!("{}:{}", path.display(), block.line);
         let words: Vec<&str> = block.kind.split_whitespace().collect();
+        let context = contexts.see(&block).to_path_buf();
         match words.as_slice() {
             ["toml"] => toml = Some(block.text.clone()),
+            [language, file, "fixed" | "fixed-unsafe"] if *language != "dockerfile" => {
+                match last_fixed_files.iter().find(|(p, _)| p == file) {
+                    Some((_, text)) if *text == block.text => {}
+                    Some((_, text)) => {
+                        failures.push(format!("{at}: the fix leaves {file} as:\n{text}"))
+                    }
+                    None => failures.push(format!("{at}: the fix does not change {file}")),
+                }
+            }
+            // Context files: `contexts` wrote them.
+            [language, _] | [language, _, _] if *language != "dockerfile" => {}
             ["dockerfile", kind] => {
-                context_used = true;
-                let settings = doc_settings(rule.meta().name, toml.as_deref());
-                let ex = example(&context, &[], &block.text, &settings);
-                let diagnostics: Vec<Diagnostic> = docklint::lint(&ex.file, &ex.settings)
+                let settings = doc_settings(rule.meta().name, toml.as_deref(), &context);
+                let file = example_file(&context, &block.text);
+                let diagnostics: Vec<Diagnostic> = docklint::lint(&file, &settings)
                     .into_iter()
                     .filter(|d| d.rule == name)
                     .collect();
@@ -194,13 +165,13 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                                 without_fix += 1
                             }
                         }
-                        let all = docklint::fix(&ex.file, &ex.settings, Applicability::Unsafe);
+                        let all = docklint::fix(&file, &settings, Applicability::Unsafe);
                         snapshot.push_str(&format!("── bad block, line {} ──\n", block.line));
                         snapshot.push_str(&render(&block.text, diagnostics));
                         if all.text != block.text {
                             snapshot.push_str(&unified_diff(&block.text, &all.text));
                         }
-                        snapshot.push_str(&file_diffs(&ex, &all));
+                        snapshot.push_str(&file_diffs(&context, &all));
                         snapshot.push('\n');
                         last_bad = Some((block.text.clone(), block.line));
                     }
@@ -216,18 +187,18 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                         } else {
                             Applicability::Unsafe
                         };
-                        let bad_ex = example(&context, &[], &bad, &settings);
-                        let fixed = docklint::fix(&bad_ex.file, &bad_ex.settings, min);
+                        let fixed = docklint::fix(&example_file(&context, &bad), &settings, min);
                         if fixed.text != block.text {
                             failures.push(format!(
                                 "{at}: fixing the `bad` block of line {bad_line} gives something else:\n{}",
                                 unified_diff(&block.text, &fixed.text)
                             ));
                         }
-                        last_fixed_files = changed_files(&bad_ex, &fixed);
+                        last_fixed_files = changed_files(&context, &fixed);
                         // The fixed example: the fixed Dockerfile in the context the fix left.
-                        let after = example(&context, &last_fixed_files, &block.text, &settings);
-                        let remaining: Vec<String> = docklint::lint(&after.file, &after.settings)
+                        let file = example_file(&context, &block.text);
+                        let written = write_changes(&fixed);
+                        let remaining: Vec<String> = docklint::lint(&file, &settings)
                             .into_iter()
                             .filter(|d| d.rule == name)
                             .map(|d| d.message)
@@ -237,14 +208,15 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                                 "{at}: the `{kind}` block still has `{name}` diagnostics: {remaining:?}"
                             ));
                         }
-                        let again = docklint::fix(&after.file, &after.settings, min);
+                        let again = docklint::fix(&file, &settings, min);
                         if again.text != block.text || !again.files.is_empty() {
                             failures.push(format!(
                                 "{at}: fixing the `{kind}` block again changes it:\n{}{}",
                                 unified_diff(&block.text, &again.text),
-                                file_diffs(&after, &again)
+                                file_diffs(&context, &again)
                             ));
                         }
+                        restore(written);
                     }
                     "good" => {
                         if !diagnostics.is_empty() {
@@ -256,51 +228,6 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                         last_bad = None;
                     }
                     other => failures.push(format!("{at}: unknown block kind `{other}`")),
-                }
-            }
-            words if context_block(words).is_some() => {
-                let Some((file, extra)) = context_block(words) else {
-                    continue;
-                };
-                match extra {
-                    Some("fixed") | Some("fixed-unsafe") => {
-                        let got = last_fixed_files.iter().find(|(p, _)| p == file);
-                        match got {
-                            Some((_, text)) if *text == block.text => {}
-                            Some((_, text)) => {
-                                failures.push(format!("{at}: the fix leaves {file} as:\n{text}"))
-                            }
-                            None => failures.push(format!("{at}: the fix does not change {file}")),
-                        }
-                    }
-                    Some(size) => {
-                        match size.strip_prefix("size=").map(docklint::config::parse_size) {
-                            Some(Ok(bytes)) => {
-                                if context_used {
-                                    context.clear();
-                                    context_used = false;
-                                }
-                                context.push(ContextFile {
-                                    path: file.to_string(),
-                                    text: String::new(),
-                                    size: Some(bytes),
-                                });
-                            }
-                            _ => failures
-                                .push(format!("{at}: unknown context block `{}`", block.kind)),
-                        }
-                    }
-                    None => {
-                        if context_used {
-                            context.clear();
-                            context_used = false;
-                        }
-                        context.push(ContextFile {
-                            path: file.to_string(),
-                            text: block.text.clone(),
-                            size: None,
-                        });
-                    }
                 }
             }
             ["text"] | ["sh"] | [] => {}

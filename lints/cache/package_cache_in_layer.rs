@@ -6,8 +6,7 @@ use crate::config::{CacheStrategy, Settings};
 use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
 use crate::model::effects::CacheUse;
-use crate::model::paths::PathPattern;
-use crate::model::tools::{Clean, APT};
+use crate::model::tools::Clean;
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Command;
@@ -36,7 +35,7 @@ impl Rule for PackageCacheInLayer {
     fn check(&self, cx: &mut Ctx) {
         for run in &cx.model.runs {
             let mut findings: Vec<Vec<&CacheUse>> = Vec::new();
-            for cache in run.effects.caches.iter().filter(|c| stays_in_layer(run, c)) {
+            for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
                 match findings.iter_mut().find(|f| f[0].tool.name == cache.tool.name) {
                     Some(finding) => {
                         if !finding.iter().any(|c| c.cache.key == cache.cache.key && c.step == cache.step) {
@@ -51,27 +50,6 @@ impl Rule for PackageCacheInLayer {
             }
         }
     }
-}
-
-/// Whether what the command downloads is still in the layer when the RUN ends.
-fn stays_in_layer(run: &Run, cache: &CacheUse) -> bool {
-    let Some(dir) = cache.dir.as_deref() else {
-        return false;
-    };
-    if run.cache_mount_covering(dir).is_some() || !cache.disablers.is_empty() || cache.disabled_by_env.is_some() {
-        return false;
-    }
-    let is_apt_archive = std::ptr::eq(cache.tool, &APT) && cache.cache.key == "apt-archives";
-    // Debian's docker-clean deletes apt's downloads; `apt` (not apt-get) deletes them too.
-    if is_apt_archive && (run.docker_clean == Some(true) || run.effects.steps[cache.step].name == "apt") {
-        return false;
-    }
-    let removed = run.effects.paths.iter().any(|p| {
-        p.kind.removes()
-            && !matches!(p.path, PathPattern::Unknown)
-            && (p.path.may_remove(dir) || p.path.may_be_within(dir))
-    });
-    !removed
 }
 
 fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {

@@ -1,5 +1,8 @@
 //! `--format json`: one array, an object per diagnostic (DESIGN.md §2).
 
+use std::io::{self, Write};
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::{range, FileReport};
@@ -43,14 +46,102 @@ pub struct JsonEdit<'a> {
     pub content: &'a str,
 }
 
-pub fn render(reports: &[FileReport]) -> String {
-    let items: Vec<JsonDiagnostic> = reports
-        .iter()
-        .flat_map(|r| r.diagnostics.iter().map(move |d| diagnostic(&r.file, d)))
-        .collect();
-    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".into());
-    out.push('\n');
-    out
+/// Writes one JSON array an element at a time, so that no run holds its whole output:
+/// `[]` when empty, else pretty-printed elements one level deeper than the array.
+#[derive(Debug, Default)]
+pub struct ArrayWriter {
+    items: usize,
+    /// Spaces before the array's closing bracket: 0 for a document that is one array,
+    /// more for an array inside a document (SARIF's results).
+    indent: usize,
+    /// One element's text, kept between elements to save its allocations.
+    buffer: Vec<u8>,
+}
+
+impl ArrayWriter {
+    /// An array that is the value of a member `indent` spaces deep in a document.
+    pub fn nested(indent: usize) -> Self {
+        ArrayWriter {
+            indent,
+            ..ArrayWriter::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+
+    pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
+        out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
+        out.write_all(&b" ".repeat(self.indent + 2))?;
+        write_indented(out, &self.buffer, self.indent + 2)?;
+        self.items += 1;
+        Ok(())
+    }
+
+    pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
+        if self.items == 0 {
+            out.write_all(b"[]")?;
+        } else {
+            out.write_all(b"\n")?;
+            out.write_all(&b" ".repeat(self.indent))?;
+            out.write_all(b"]")?;
+        }
+        if self.indent == 0 {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// Pretty-printed JSON with every line after the first `indent` spaces deeper (strings
+/// hold no raw line breaks in JSON, so every line break is serde_json's).
+pub fn write_indented(out: &mut impl Write, json: &[u8], indent: usize) -> io::Result<()> {
+    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+            out.write_all(&b" ".repeat(indent))?;
+        }
+        out.write_all(line)?;
+    }
+    Ok(())
+}
+
+/// The diagnostics of one file, as array elements.
+pub fn write_file(
+    array: &mut ArrayWriter,
+    out: &mut impl Write,
+    report: &FileReport,
+) -> io::Result<()> {
+    for d in &report.diagnostics {
+        array.item(out, &diagnostic(&report.file, d))?;
+    }
+    Ok(())
+}
+
+/// The rule name of the element that stands for a path that could not be linted. It is
+/// not a rule: it cannot be selected or ignored, and it always comes with exit code 2.
+pub const IO_ERROR: &str = "io-error";
+
+/// A path that could not be linted, as an element of the array.
+pub fn failure<'a>(path: &Path, message: &'a str) -> JsonDiagnostic<'a> {
+    JsonDiagnostic {
+        rule: IO_ERROR,
+        family: "core",
+        severity: Severity::Error,
+        path: path.to_string_lossy().into_owned(),
+        range: JsonRange {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+        },
+        message,
+        help: None,
+        fix: None,
+    }
 }
 
 fn json_range(file: &SourceFile, span: &Span) -> JsonRange {

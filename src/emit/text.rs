@@ -1,13 +1,19 @@
-//! Human output through miette: `path:line:col`, the rule, the source with the span
-//! underlined, help, and the fix on offer.
+//! Human output through miette: `path:line:col`, the rule, the lines of the file with the
+//! span underlined, help, and the fix on offer. miette sees an [`Excerpt`] of the file, so
+//! each diagnostic costs the same whatever the file's size, and hidden characters are
+//! escaped in everything taken from the file.
 
 use std::fmt;
+use std::ops::Range;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
+use super::escape::{self, escape, escape_line};
+use super::excerpt::Excerpt;
 use super::FileReport;
 use crate::fix::Applicability;
 use crate::rule::{Diagnostic, Severity};
+use crate::source::{SourceFile, Span};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -28,101 +34,56 @@ fn handler(style: Style) -> GraphicalReportHandler {
         .with_wrap_lines(false)
 }
 
-/// Renders every diagnostic of every file, then a summary line.
+/// Renders every diagnostic of every file, then the summary line (what `check` prints).
 pub fn render(reports: &[FileReport], style: Style) -> String {
-    let handler = handler(style);
     let mut out = String::new();
-    for report in reports.iter().filter(|r| !r.diagnostics.is_empty()) {
-        // miette counts columns from the text it is given: leave the BOM out.
-        let bom = report.file.content_start();
-        let source = NamedSource::new(
-            report.file.path.to_string_lossy(),
-            report.file.text[bom..].to_string(),
-        );
-        for diagnostic in &report.diagnostics {
-            let shown = Shown {
-                diagnostic,
-                source: &source,
-                shift: bom,
-            };
-            let _ = handler.render_report(&mut out, &shown);
-            out.push('\n');
-        }
+    let mut totals = super::summary::Totals::default();
+    for report in reports {
+        render_file(report, style, &mut out);
+        totals.add(&report.diagnostics, 0);
     }
-    out.push_str(&summary(reports));
+    out.push_str(&totals.check_summary());
     out
 }
 
-pub fn summary(reports: &[FileReport]) -> String {
-    let all: Vec<&Diagnostic> = reports.iter().flat_map(|r| &r.diagnostics).collect();
-    if all.is_empty() {
-        let files = reports.len();
-        return format!(
-            "No problems found in {files} file{}.\n",
-            if files == 1 { "" } else { "s" }
-        );
+/// Renders one file's diagnostics, each with the lines it points at.
+pub fn render_file(report: &FileReport, style: Style, out: &mut String) {
+    let handler = handler(style);
+    let name = escape::path(&report.file.path);
+    for diagnostic in &report.diagnostics {
+        let spans: Vec<Span> = std::iter::once(diagnostic.span.clone())
+            .chain(diagnostic.labels.iter().map(|l| l.span.clone()))
+            .collect();
+        let (excerpt, ranges) = Excerpt::new(name.clone(), &report.file, &spans);
+        let shown = Shown {
+            diagnostic,
+            message: escape(&diagnostic.message).into_owned(),
+            excerpt,
+            ranges,
+        };
+        let _ = handler.render_report(out, &shown);
+        out.push('\n');
     }
-    let count = |s: Severity| all.iter().filter(|d| d.severity == s).count();
-    let mut parts = Vec::new();
-    for (severity, name) in [
-        (Severity::Error, "error"),
-        (Severity::Warning, "warning"),
-        (Severity::Info, "info"),
-    ] {
-        let n = count(severity);
-        if n > 0 {
-            parts.push(format!(
-                "{n} {name}{}",
-                if n > 1 && severity != Severity::Info {
-                    "s"
-                } else {
-                    ""
-                }
-            ));
-        }
-    }
-    let fixable = |a: Applicability| {
-        all.iter()
-            .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == a))
-            .count()
-    };
-    let with_problems = reports.iter().filter(|r| !r.diagnostics.is_empty()).count();
-    let mut line = format!(
-        "Found {} problem{} ({}) in {with_problems} of {} file{}.",
-        all.len(),
-        if all.len() == 1 { "" } else { "s" },
-        parts.join(", "),
-        reports.len(),
-        if reports.len() == 1 { "" } else { "s" },
-    );
-    match (fixable(Applicability::Safe), fixable(Applicability::Unsafe)) {
-        (0, 0) => {}
-        (safe, 0) => line.push_str(&format!(" {safe} fixable with `--fix`.")),
-        (0, unsafe_) => line.push_str(&format!(" {unsafe_} fixable with `--fix --unsafe-fixes`.")),
-        (safe, unsafe_) => line.push_str(&format!(
-            " {safe} fixable with `--fix`, {unsafe_} more with `--unsafe-fixes`."
-        )),
-    }
-    line.push('\n');
-    line
 }
 
-/// A diagnostic as miette sees it.
+/// A diagnostic as miette sees it: its text escaped, its spans in an excerpt.
 struct Shown<'a> {
     diagnostic: &'a Diagnostic,
-    source: &'a NamedSource<String>,
-    shift: usize,
+    message: String,
+    excerpt: Excerpt,
+    /// The primary span, then each label's, in the excerpt.
+    ranges: Vec<Range<usize>>,
 }
 
 impl fmt::Debug for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&self.message)
     }
 }
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -151,26 +112,25 @@ impl miette::Diagnostic for Shown<'_> {
             ),
         });
         let text: Vec<String> = d.help.iter().cloned().chain(fix).collect();
-        (!text.is_empty()).then(|| Box::new(text.join("\n")) as Box<dyn fmt::Display>)
+        (!text.is_empty())
+            .then(|| Box::new(escape(&text.join("\n")).into_owned()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        Some(&self.excerpt)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.source.inner().len();
-        let at = move |span: &std::ops::Range<usize>| {
-            let start = span.start.saturating_sub(self.shift).min(len);
-            let end = span.end.saturating_sub(self.shift).clamp(start, len);
-            (start, end - start)
-        };
-        let primary = LabeledSpan::new_primary_with_span(None, at(&self.diagnostic.span));
+        let at = |range: &Range<usize>| (range.start, range.len());
+        let primary = LabeledSpan::new_primary_with_span(None, at(&self.ranges[0]));
         let others = self
             .diagnostic
             .labels
             .iter()
-            .map(move |l| LabeledSpan::new_with_span(Some(l.message.clone()), at(&l.span)));
+            .zip(&self.ranges[1..])
+            .map(move |(l, range)| {
+                LabeledSpan::new_with_span(Some(escape_line(&l.message).into_owned()), at(range))
+            });
         Some(Box::new(std::iter::once(primary).chain(others)))
     }
 }
@@ -178,9 +138,13 @@ impl miette::Diagnostic for Shown<'_> {
 /// A lint.toml problem, with the offending key underlined.
 pub fn render_config_error(e: &crate::config::ConfigError, style: Style) -> String {
     let handler = handler(style);
+    let file = SourceFile::new(e.path.clone(), e.text.clone());
+    let spans: Vec<Span> = e.span.iter().cloned().collect();
+    let (source, ranges) = Excerpt::new(escape::path(&e.path), &file, &spans);
     let shown = ConfigProblem {
         e,
-        source: NamedSource::new(e.path.to_string_lossy(), e.text.clone()),
+        source,
+        range: ranges.into_iter().next(),
     };
     let mut out = String::new();
     let _ = handler.render_report(&mut out, &shown);
@@ -189,12 +153,13 @@ pub fn render_config_error(e: &crate::config::ConfigError, style: Style) -> Stri
 
 struct ConfigProblem<'a> {
     e: &'a crate::config::ConfigError,
-    source: NamedSource<String>,
+    source: Excerpt,
+    range: Option<Range<usize>>,
 }
 
 impl fmt::Debug for ConfigProblem<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.e.message)
+        f.write_str(&escape(&self.e.message))
     }
 }
 
@@ -203,8 +168,8 @@ impl fmt::Display for ConfigProblem<'_> {
         write!(
             f,
             "invalid configuration in {}: {}",
-            self.e.path.display(),
-            self.e.message
+            escape::path(&self.e.path),
+            escape(&self.e.message)
         )
     }
 }
@@ -213,16 +178,18 @@ impl std::error::Error for ConfigProblem<'_> {}
 
 impl miette::Diagnostic for ConfigProblem<'_> {
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.e
-            .span
+        self.range
             .is_some()
             .then_some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.e.span.clone()?;
+        let range = self.range.clone()?;
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.e.message.clone()), span),
+            LabeledSpan::new_primary_with_span(
+                Some(escape_line(&self.e.message).into_owned()),
+                (range.start, range.len()),
+            ),
         )))
     }
 }

@@ -440,37 +440,75 @@ pub fn is_python(program: &str) -> bool {
     })
 }
 
+/// What a Python interpreter runs, read from its arguments as Python reads them (options
+/// before the first operand; `-W`/`-X` take a value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PythonInput {
+    /// `-m MODULE`: the index of the module name (`-mpip`: of that argument, glued).
+    Module(usize),
+    /// `-c CODE`: the index of the code (`-cCODE`: of that argument, glued).
+    Code(usize),
+    /// A script file: its index.
+    Script(usize),
+    /// `-` or no operand: the program comes on stdin.
+    Stdin,
+}
+
+/// What `python ARGS` runs; `None` when it only prints (`--version`, `-h`).
+pub fn python_input(args: &[&str]) -> Option<PythonInput> {
+    let mut i = 0;
+    while let Some(&arg) = args.get(i) {
+        if arg == "-m" || arg == "-c" {
+            let at = (i + 1 < args.len()).then_some(i + 1)?;
+            return Some(if arg == "-m" {
+                PythonInput::Module(at)
+            } else {
+                PythonInput::Code(at)
+            });
+        }
+        match arg {
+            "-" => return Some(PythonInput::Stdin),
+            "--version" | "-V" | "--help" | "-h" | "-VV" => return None,
+            "-W" | "-X" => i += 2,
+            a if a.starts_with("--") => i += 1,
+            a if a.starts_with('-') && a.len() > 1 => {
+                // Clustered flags (`-Iu`); `m`, `c`, `W`, `X` end the cluster and take the
+                // rest of it, or the next argument, as their value.
+                let cluster = &a[1..];
+                match cluster.find(['m', 'c', 'W', 'X']) {
+                    Some(at) => {
+                        let glued = at + 1 < cluster.len();
+                        match cluster.as_bytes()[at] {
+                            b'm' if glued => return Some(PythonInput::Module(i)),
+                            b'c' if glued => return Some(PythonInput::Code(i)),
+                            b'm' | b'c' => {
+                                let at = (i + 1 < args.len()).then_some(i + 1)?;
+                                return Some(if cluster.as_bytes()[at] == b'm' {
+                                    PythonInput::Module(at)
+                                } else {
+                                    PythonInput::Code(at)
+                                });
+                            }
+                            _ if glued => i += 1,
+                            _ => i += 2,
+                        }
+                    }
+                    None => i += 1,
+                }
+            }
+            _ => return Some(PythonInput::Script(i)),
+        }
+    }
+    Some(PythonInput::Stdin)
+}
+
 /// `python -m MODULE …`: the index of the module name in the arguments (options before it
 /// read as Python reads them). `None` for a script, `-c` code or stdin.
 pub fn python_module(args: &[&str]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(&arg) = args.get(i) {
-        if arg == "-m" {
-            return (i + 1 < args.len()).then_some(i + 1);
-        }
-        if let Some(module) = arg.strip_prefix("-m") {
-            // `-mpip`: the module is glued to the option; the caller reads it from there.
-            return (!module.is_empty()).then_some(i);
-        }
-        match arg {
-            "-W" | "-X" => i += 2,
-            "-c" => return None,
-            a if a.starts_with('-') && a.len() > 1 && !a.starts_with("--") => {
-                // Clustered flags (`-Iu`); one that takes a value ends the cluster.
-                if a[1..].contains(['W', 'X']) && !a.ends_with(['W', 'X']) {
-                    i += 1;
-                } else if a.ends_with(['W', 'X']) {
-                    i += 2;
-                } else if a.contains('c') {
-                    return None;
-                } else {
-                    i += 1;
-                }
-            }
-            _ => return None,
-        }
+    match python_input(args)? {
+        PythonInput::Module(at) => Some(at),
+        _ => None,
     }
-    None
 }
 
 /// The model's answer to the shell layer: which commands run shell text, seen through the
@@ -905,6 +943,24 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                 executable: true,
             }]
         }
+        // `curl -o FILE`, `wget -O FILE` (not `-`, standard output).
+        "curl" | "wget" => {
+            let options: &[&str] = match name {
+                "curl" => &["-o", "--output"],
+                _ => &["-O", "--output-document"],
+            };
+            let at = option_operand(args, options).filter(|at| match at {
+                Operand::Arg(i) => args[*i] != "-",
+                Operand::ArgFrom(i, from) => args[*i].get(*from..) != Some("-"),
+                Operand::WorkingDirectory => false,
+            });
+            at.map(|at| PathUse::Write {
+                at,
+                executable: false,
+            })
+            .into_iter()
+            .collect()
+        }
         "find" => {
             let root = operands
                 .first()
@@ -1079,6 +1135,25 @@ mod tests {
         assert_eq!(python_module(&["-mpip", "install"]), Some(0));
         assert_eq!(python_module(&["script.py"]), None);
         assert_eq!(python_module(&["-c", "import x"]), None);
+        assert_eq!(
+            python_input(&["-c", "import x"]),
+            Some(PythonInput::Code(1))
+        );
+        assert_eq!(
+            python_input(&["-u", "x.py", "-m"]),
+            Some(PythonInput::Script(1))
+        );
+        assert_eq!(python_input(&["-", "arg"]), Some(PythonInput::Stdin));
+        assert_eq!(python_input(&[]), Some(PythonInput::Stdin));
+        assert_eq!(
+            python_input(&["-Im", "spacy"]),
+            Some(PythonInput::Module(1))
+        );
+        assert_eq!(
+            python_input(&["-W", "ignore", "-m", "nltk.downloader"]),
+            Some(PythonInput::Module(3))
+        );
+        assert_eq!(python_input(&["--version"]), None);
     }
 
     #[test]
@@ -1123,6 +1198,17 @@ mod tests {
                 executable: true
             }]
         );
+        assert_eq!(
+            path_uses(
+                "curl",
+                &["-fsSL", "-o", "/tmp/x.tgz", "https://example.com/x.tgz"]
+            ),
+            [PathUse::Write {
+                at: Operand::Arg(2),
+                executable: false
+            }]
+        );
+        assert!(path_uses("wget", &["-O", "-", "https://example.com/x"]).is_empty());
         assert!(path_uses("chmod", &["644", "/x"]).is_empty());
         assert_eq!(path_uses("chmod", &["+x", "/usr/local/bin/x"]).len(), 2);
         assert_eq!(reach("make", &["install"]), Reach::Unknown);

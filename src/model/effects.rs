@@ -63,6 +63,12 @@ impl Env {
         }
     }
 
+    /// A shell word's value (quotes gone) with this environment's variables substituted;
+    /// `None` when one of them is unknown.
+    pub fn expand(&self, value: &str) -> Option<String> {
+        expand_with(value, self)
+    }
+
     /// How sure the value of HOME is.
     pub fn home_certainty(&self) -> Certainty {
         match self.get("HOME") {

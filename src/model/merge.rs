@@ -12,7 +12,7 @@
 use super::effects::Effects;
 use super::{MountKind, Run, ShellKind};
 use crate::source::Span;
-use crate::syntax::dockerfile::{Command, Dockerfile};
+use crate::syntax::dockerfile::{Command, Dockerfile, Instruction};
 use crate::syntax::shell::{Script, Shape};
 
 /// Something that may make the joined RUN behave differently.
@@ -36,6 +36,38 @@ pub enum Join {
     Impossible(String),
 }
 
+/// Whether two RUNs have the same builder flags: the same mounts (however their options
+/// are spelled and ordered), the same network and security settings.
+pub fn same_flags(df: &Dockerfile, a: &Run, b: &Run) -> bool {
+    fn others(i: &Instruction) -> Vec<String> {
+        let mut v: Vec<String> = i
+            .flags
+            .iter()
+            .filter(|f| f.name != "mount")
+            .map(|f| f.buildkit_string())
+            .collect();
+        v.sort();
+        v
+    }
+    fn mounts(i: &Instruction, r: &Run) -> (usize, Vec<String>) {
+        let mut v: Vec<String> = r
+            .mounts
+            .iter()
+            .map(|m| {
+                let options: Vec<_> = m.options.iter().filter(|(k, _)| *k != "type").collect();
+                format!("{:?} {options:?}", m.kind)
+            })
+            .collect();
+        v.sort();
+        (i.flags_named("mount").count(), v)
+    }
+    let (ia, ib) = (
+        &df.instructions[a.instruction],
+        &df.instructions[b.instruction],
+    );
+    others(ia) == others(ib) && mounts(ia, a) == mounts(ib, b)
+}
+
 /// How `first` and `second` (consecutive RUNs with the same flags) join.
 pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     let a = &df.instructions[first.instruction];
@@ -44,8 +76,13 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     else {
         return Join::Impossible("exec-form RUNs cannot be joined with `&&`".into());
     };
-    if !a.heredocs.is_empty() || !b.heredocs.is_empty() {
-        return Join::Impossible("RUNs with heredocs are not joined".into());
+    // A heredoc script takes the second RUN at its end; any other heredoc is a file or stdin.
+    let a_heredoc = a.heredoc_script().filter(|h| !h.chomp);
+    if !b.heredocs.is_empty() || (!a.heredocs.is_empty() && a_heredoc.is_none()) {
+        return Join::Impossible(
+            "RUNs with heredocs are not joined (only a first RUN that is one heredoc script)"
+                .into(),
+        );
     }
     if df.escape != '\\' {
         return Join::Impossible("the file's escape character is not `\\`".into());
@@ -63,7 +100,14 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     else {
         return Join::Impossible("a quote or group does not close".into());
     };
-    if a_shape.comment || a_shape.trailing_operator {
+    // The second part goes after the last line of a heredoc script, after all of a RUN line.
+    let a_end = match a_heredoc {
+        // A heredoc inside the script would lose its terminator line.
+        Some(_) if a_body.as_str().contains("<<") => None,
+        Some(_) => last_line(a_body.as_str()).and_then(Shape::of),
+        None => Some(a_shape),
+    };
+    if a_end.is_none_or(|shape| shape.comment || shape.trailing_operator) {
         return Join::Impossible("the first RUN ends in a comment or an operator".into());
     }
     if !b_shape.and_list_only {
@@ -170,6 +214,13 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
         );
     }
     Join::Possible { subshell, doubts }
+}
+
+/// The last line of a script, when it ends a command (it does not continue with `\\`).
+fn last_line(script: &str) -> Option<&str> {
+    let script = script.trim_end_matches(['\n', '\r']);
+    let line = script.rsplit('\n').next().unwrap_or(script);
+    (!line.trim().is_empty() && !line.trim_end().ends_with('\\')).then_some(line)
 }
 
 /// `set -e` or `set -o errexit` in the RUN's shell.

@@ -1196,7 +1196,7 @@ pub static DOTNET: Tool = Tool {
     mount_env: &[],
 };
 
-const APT_DOWNLOADS: &[&[&str]] = &[
+pub(crate) const APT_DOWNLOADS: &[&[&str]] = &[
     &["install"],
     &["upgrade"],
     &["dist-upgrade"],
@@ -1275,6 +1275,8 @@ pub static APT: Tool = Tool {
             with: None,
             caches: &["apt-archives"],
         },
+        // apt 2.7 and later: the package lists too.
+        purge(&["dist-clean"]),
     ],
     expands_tilde: false,
     keep_options: &[KeepOption {
@@ -1652,17 +1654,25 @@ impl Tool {
     }
 
     /// Arguments that are neither options nor option values.
-    fn operands<'a>(&self, args: &[&'a str]) -> Vec<&'a str> {
+    pub fn operands<'a>(&self, args: &[&'a str]) -> Vec<&'a str> {
+        self.operand_indices(args)
+            .into_iter()
+            .map(|i| args[i])
+            .collect()
+    }
+
+    /// Indices of the arguments that are neither options nor option values.
+    pub fn operand_indices(&self, args: &[&str]) -> Vec<usize> {
         let mut out = Vec::new();
         let mut skip = false;
-        for arg in args {
+        for (i, arg) in args.iter().enumerate() {
             if std::mem::take(&mut skip) {
                 continue;
             }
             if arg.starts_with('-') {
                 skip = self.valued_options.contains(arg);
             } else {
-                out.push(*arg);
+                out.push(i);
             }
         }
         out

@@ -146,6 +146,21 @@ impl Instruction {
         self.flags_named(name).next()
     }
 
+    /// The heredoc of a RUN whose whole command is one heredoc (`RUN <<EOF` and nothing
+    /// else on the line): BuildKit hands its body to the shell as the script.
+    pub fn heredoc_script(&self) -> Option<&Heredoc> {
+        match (self.heredocs.as_slice(), self.command()) {
+            ([heredoc], Some(Command::Shell(_)))
+                if self.keyword == Keyword::Run
+                    && heredoc.fd.is_none()
+                    && shell_words(self.args_text.as_str()).len() == 1 =>
+            {
+                Some(heredoc)
+            }
+            _ => None,
+        }
+    }
+
     /// The command of RUN, CMD and ENTRYPOINT.
     pub fn command(&self) -> Option<&Command> {
         match &self.args {
@@ -254,11 +269,35 @@ pub enum Args {
 
 /// Parses a whole file. `text` is the file's text, BOM included.
 pub fn parse(text: &str) -> Dockerfile {
+    if let Some(error) = binary_data(text) {
+        return Dockerfile {
+            escape: '\\',
+            errors: vec![error],
+            ..Dockerfile::default()
+        };
+    }
     let mut scanner = Scanner::new(text);
     scanner.run();
     let mut df = scanner.finish();
     check_stages(text, &mut df);
     df
+}
+
+/// A NUL byte means the file is not text (BuildKit would read garbage instructions from
+/// it): one error there, and nothing else is read from the file.
+fn binary_data(text: &str) -> Option<SyntaxError> {
+    let at = text.as_bytes().iter().position(|&b| b == 0)?;
+    let line = text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    Some(SyntaxError {
+        span: at..at + 1,
+        message: format!(
+            "not a Dockerfile: the file holds binary data (a NUL byte on line {line})"
+        ),
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1199,7 +1238,6 @@ fn onbuild_inner(text: &str, escape: char, onbuild: &Instruction) -> Option<Inst
 // Checks BuildKit makes after parsing, reported with locations
 
 fn check_stages(text: &str, df: &mut Dockerfile) {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let mut errors = Vec::new();
     if df.instructions.is_empty() {
         errors.push(SyntaxError {
@@ -1216,25 +1254,29 @@ fn check_stages(text: &str, df: &mut Dockerfile) {
         });
     }
     let mut seen_from = false;
-    let mut names: Vec<(String, Span)> = Vec::new();
+    // Stage names (lower case) and the line they were first defined on.
+    let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut lines = LineCounter::new(text);
     for instruction in &df.instructions {
         match (instruction.keyword, &instruction.args) {
             (Keyword::From, Args::From { name, .. }) => {
                 seen_from = true;
-                if let Some(name) = name {
-                    let lower = name.value.to_ascii_lowercase();
-                    if let Some((_, first)) = names.iter().find(|(n, _)| *n == lower) {
+                let Some(name) = name else { continue };
+                let line = lines.line_of(name.span.start);
+                match names.entry(name.value.to_ascii_lowercase()) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
                         let message = format!(
                             "duplicate stage name '{}' (first defined on line {})",
                             name.value,
-                            line_of(first.start)
+                            first.get()
                         );
                         errors.push(SyntaxError {
                             span: name.span.clone(),
                             message,
                         });
-                    } else {
-                        names.push((lower, name.span.clone()));
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(line);
                     }
                 }
             }
@@ -1255,6 +1297,34 @@ fn check_stages(text: &str, df: &mut Dockerfile) {
     }
     df.errors.extend(errors);
     df.errors.sort_by_key(|e| e.span.start);
+}
+
+/// 1-based line numbers of increasing offsets, counting each newline once.
+struct LineCounter<'t> {
+    text: &'t str,
+    offset: usize,
+    line: usize,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of `offset`; offsets must not decrease between calls.
+    fn line_of(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len()).max(self.offset);
+        self.line += self.text.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line
+    }
 }
 
 // ---------------------------------------------------------------------------------------

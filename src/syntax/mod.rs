@@ -1,4 +1,5 @@
-//! Syntax layers: Dockerfile instructions, shell bodies, `.dockerignore`.
+//! Syntax layers: Dockerfile instructions, shell bodies, `.dockerignore`, and a recogniser of
+//! the imports and calls of Python code that a build runs.
 //!
 //! Every layer reports spans as byte ranges of the *file*, so diagnostics and fixes never
 //! need to know how a piece of text was assembled (continuations joined, heredocs attached,
@@ -6,6 +7,7 @@
 
 pub mod dockerfile;
 pub mod dockerignore;
+pub mod python;
 pub mod shell;
 
 use std::ops::Range;
@@ -72,6 +74,7 @@ impl MappedText {
             !p.synthetic && p.file_start + (text_start - p.text_start) == file_start
         });
         if !continues {
+            self.reserve_piece();
             self.pieces.push(Piece {
                 text_start,
                 file_start,
@@ -86,12 +89,21 @@ impl MappedText {
         if s.is_empty() {
             return;
         }
+        self.reserve_piece();
         self.pieces.push(Piece {
             text_start: self.text.len(),
             file_start: file_at,
             synthetic: true,
         });
         self.text.push_str(s);
+    }
+
+    /// Most texts are one piece: the first push allocates room for exactly one (a Vec
+    /// would take room for four), which matters at one text per instruction.
+    fn reserve_piece(&mut self) {
+        if self.pieces.capacity() == 0 {
+            self.pieces.reserve_exact(1);
+        }
     }
 
     fn piece_at(&self, offset: usize) -> Option<&Piece> {
@@ -146,6 +158,7 @@ impl MappedText {
     /// A sub-text (as a new mapped text), keeping the map.
     pub fn slice(&self, span: Range<usize>) -> MappedText {
         let mut out = MappedText::empty_at(self.to_file(span.start));
+        out.text.reserve_exact(span.len());
         out.append_slice(self, span);
         out
     }

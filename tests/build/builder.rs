@@ -321,6 +321,36 @@ impl Builder {
         output
     }
 
+    /// What a container of the image runs by default: its ENTRYPOINT followed by its CMD.
+    pub fn image_command(&self, tag: &str) -> Result<Vec<String>, String> {
+        let config = self.run(
+            "buildah inspect",
+            self.buildah().args([
+                "inspect",
+                "--type",
+                "image",
+                "--format",
+                "{{json .Docker.Config}}",
+                tag,
+            ]),
+        )?;
+        let config: serde_json::Value =
+            serde_json::from_str(config.trim()).map_err(|e| format!("image config: {e}"))?;
+        let words = |key: &str| -> Vec<String> {
+            config[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|w| w.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut command = words("Entrypoint");
+        command.extend(words("Cmd"));
+        Ok(command)
+    }
+
     pub fn remove_image(&self, tag: &str) {
         let _ = self.run("buildah rmi", self.buildah().args(["rmi", "--force", tag]));
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use docklint::config::{Overrides, Resolver, Settings};
 
-use crate::common::{blocks, doc_settings, rule_documents};
+use crate::common::{blocks, context_file, doc_settings, rule_documents};
 
 pub enum Origin {
     /// A `bad` block of a rule document.
@@ -49,20 +49,40 @@ pub fn doc_cases(contexts: &Path) -> Vec<Case> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut toml: Option<String> = None;
+        // The document's context files for the blocks that follow (as tests/lints.rs reads
+        // them): the first one after a dockerfile block starts a new set.
+        let mut files: Vec<(String, String)> = Vec::new();
+        let mut files_used = false;
         for block in blocks(&markdown) {
+            if let Some(path) = context_file(&block) {
+                if std::mem::take(&mut files_used) {
+                    files.clear();
+                }
+                files.push((path.to_string(), block.text.clone()));
+                continue;
+            }
+            files_used |= block.kind.starts_with("dockerfile");
             match block.kind.as_str() {
                 "toml" => toml = Some(block.text.clone()),
                 "dockerfile bad" => {
                     let name = format!("{file_name}:{}", block.line);
                     let context = contexts.join(name.replace([':', '.'], "-"));
-                    let notes = make_context(&block.text, &context);
+                    let mut notes = make_context(&block.text, &context);
+                    for (path, text) in &files {
+                        let file = context.join(path);
+                        if let Some(parent) = file.parent() {
+                            std::fs::create_dir_all(parent).expect("create context parent");
+                        }
+                        std::fs::write(&file, text).expect("write context file");
+                        notes.push(format!("context: `{path}` from the document"));
+                    }
                     out.push(Case {
                         name,
                         origin: Origin::Doc,
                         original: block.text.clone(),
+                        settings: doc_settings(rule.meta().name, toml.as_deref(), &context),
                         context,
                         naive: None,
-                        settings: doc_settings(rule.meta().name, toml.as_deref()),
                         notes,
                     });
                 }

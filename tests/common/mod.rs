@@ -50,6 +50,10 @@ pub fn docklint(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    docklint_with_stdin_bytes(dir, args, stdin.unwrap_or("").as_bytes())
+}
+
+pub fn docklint_with_stdin_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_docklint"))
         .args(args)
@@ -62,7 +66,7 @@ pub fn docklint_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Ou
         .spawn()
         .expect("run docklint");
     if let Some(mut pipe) = child.stdin.take() {
-        let _ = pipe.write_all(stdin.unwrap_or("").as_bytes());
+        let _ = pipe.write_all(stdin);
     }
     child.wait_with_output().expect("docklint output")
 }
@@ -115,6 +119,42 @@ pub fn check_json(dockerfile: &str, extra: &[&str]) -> Vec<serde_json::Value> {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
 }
 
+/// The number before `marker` in `text` ("13 fixable" -> 13 for " fixable").
+pub fn number_before(text: &str, marker: &str) -> Option<usize> {
+    let end = text.find(marker)?;
+    let digits: String = text[..end]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Parses a `--format json` run's standard output, which must be one JSON array.
+pub fn json_array(output: &Output) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON array ({e}): {:?}", stdout(output)))
+}
+
+/// Runs docklint with extra environment variables.
+pub fn docklint_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docklint"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run docklint")
+}
+
+/// Fails with the whole text when `needle` is not in it.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+}
+
 /// A fenced code block of a rule document.
 #[derive(Debug)]
 pub struct Block {
@@ -150,18 +190,105 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
 }
 
 /// The settings a rule document's blocks are checked with: the default configuration, or
-/// the document's preceding ```` ```toml ```` block, fixing only `rule`.
-pub fn doc_settings(rule: &'static str, toml: Option<&str>) -> docklint::config::Settings {
+/// the document's preceding ```` ```toml ```` block, fixing only `rule`; `context` is the
+/// build context (an empty directory when the document gives none).
+pub fn doc_settings(
+    rule: &'static str,
+    toml: Option<&str>,
+    context: &Path,
+) -> docklint::config::Settings {
     use docklint::config::{Config, Overrides, Resolver};
     let explicit = toml.map(|t| {
         Config::parse(t, Path::new("lint.toml"))
             .unwrap_or_else(|e| panic!("toml block: {}", e.message))
     });
-    let mut resolver = Resolver::new(explicit, true, Overrides::default());
+    let overrides = Overrides {
+        context: Some(context.to_path_buf()),
+        ..Overrides::default()
+    };
+    let mut resolver = Resolver::new(explicit, true, overrides);
     resolver
         .settings_for(Path::new("Dockerfile"))
         .expect("settings")
         .fixing_only(&[rule])
+}
+
+/// The path of a context-file block (```` ```text requirements.txt ````, ```` ```json
+/// package.json ````), if it is one.
+pub fn context_file(block: &Block) -> Option<&str> {
+    match block.kind.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [language, path] if *language != "dockerfile" => Some(path),
+        _ => None,
+    }
+}
+
+/// A context-file block of a file of a given size (```` ```text models/x.safetensors
+/// size=2GiB ````): its path and size. The file is sparse: nothing is written.
+pub fn sized_context_file(block: &Block) -> Option<(&str, u64)> {
+    match block.kind.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [language, path, size] if *language != "dockerfile" => {
+            let size = size.strip_prefix("size=")?;
+            let bytes = docklint::config::parse_size(size)
+                .unwrap_or_else(|e| panic!("line {}: {e}", block.line));
+            Some((path, bytes))
+        }
+        _ => None,
+    }
+}
+
+/// The build contexts of a rule document, made under `root`: context-file blocks are the
+/// files of the context of the `dockerfile` blocks after them; the first context-file block
+/// after a `dockerfile` block starts a new context. Before any, the context is empty.
+pub struct DocContexts {
+    root: PathBuf,
+    current: PathBuf,
+    made: usize,
+    /// A `dockerfile` block came since the last context-file block.
+    used: bool,
+}
+
+impl DocContexts {
+    pub fn new(root: &Path) -> DocContexts {
+        let current = root.join("context-0");
+        let _ = std::fs::remove_dir_all(&current);
+        std::fs::create_dir_all(&current).expect("create context dir");
+        DocContexts {
+            root: root.to_path_buf(),
+            current,
+            made: 0,
+            used: true,
+        }
+    }
+
+    /// Takes a block in document order; returns the context a `dockerfile` block is checked in.
+    pub fn see(&mut self, block: &Block) -> &Path {
+        let file = match (context_file(block), sized_context_file(block)) {
+            (Some(path), _) => Some((path, None)),
+            (None, Some((path, size))) => Some((path, Some(size))),
+            (None, None) => None,
+        };
+        if let Some((path, size)) = file {
+            if std::mem::take(&mut self.used) {
+                self.made += 1;
+                self.current = self.root.join(format!("context-{}", self.made));
+                let _ = std::fs::remove_dir_all(&self.current);
+                std::fs::create_dir_all(&self.current).expect("create context dir");
+            }
+            let file = self.current.join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).expect("create context parent");
+            }
+            match size {
+                Some(size) => std::fs::File::create(&file)
+                    .and_then(|f| f.set_len(size))
+                    .expect("sized context file"),
+                None => std::fs::write(&file, &block.text).expect("write context file"),
+            }
+        } else if block.kind.starts_with("dockerfile") {
+            self.used = true;
+        }
+        &self.current
+    }
 }
 
 /// Every `lints/**/*.md`, sorted.

@@ -1,0 +1,258 @@
+//! A RUN that deletes what an earlier RUN of the stage left in its layer: the earlier layer
+//! keeps the files, so the image does not shrink. What a RUN leaves (files it writes, tool
+//! caches it fills) and what it deletes are the model's effects; this matches the two.
+
+use crate::fix::{merge, Fix};
+use crate::model::effects::{PathEffect, PathKind};
+use crate::model::paths::PathPattern;
+use crate::model::tools;
+use crate::model::{self, merge::Join, path_is_within, Run};
+use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
+use crate::source::Span;
+use crate::syntax::dockerfile::Keyword;
+
+pub struct CleanupInLaterLayer;
+
+static META: Meta = Meta {
+    name: "cleanup-in-later-layer",
+    family: "layers",
+    severity: Severity::Warning,
+    fix: FixAvailability::Sometimes,
+    aliases: &[],
+    doc: include_str!("cleanup_in_later_layer.md"),
+};
+
+impl Rule for CleanupInLaterLayer {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Ctx) {
+        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
+        for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
+            let runs: Vec<&Run> = cx.model.runs.iter().filter(|r| r.stage == stage.index).collect();
+            // What earlier layers of the stage hold, until a RUN deletes it.
+            let mut left: Vec<Leftover> = Vec::new();
+            for run in runs {
+                let mut deleted: Vec<(Span, Vec<Leftover>)> = Vec::new();
+                for removal in run.effects.paths.iter().filter(|p| p.kind.removes()) {
+                    let (hit, kept): (Vec<Leftover>, Vec<Leftover>) =
+                        left.into_iter().partition(|l| l.deleted_by(removal));
+                    left = kept;
+                    if hit.is_empty() {
+                        continue;
+                    }
+                    match deleted.iter_mut().find(|(span, _)| *span == removal.span) {
+                        Some((_, leftovers)) => leftovers.extend(hit),
+                        None => deleted.push((removal.span.clone(), hit)),
+                    }
+                }
+                for (command, leftovers) in deleted {
+                    report(cx, run, command, &leftovers);
+                }
+                left.extend(leftovers(run));
+            }
+        }
+    }
+}
+
+/// Something a RUN leaves in its layer.
+struct Leftover {
+    /// The RUN's instruction index.
+    instruction: usize,
+    /// The command that leaves it.
+    span: Span,
+    what: Left,
+}
+
+enum Left {
+    /// A file written at this path, and by what.
+    File(String, String),
+    /// Files of unknown names written inside this directory, and by what.
+    Inside(String, String),
+    /// A tool's cache directory: (directory, "apt-get's package lists").
+    Cache(String, String),
+}
+
+impl Leftover {
+    fn deleted_by(&self, removal: &PathEffect) -> bool {
+        let path = &removal.path;
+        if matches!(path, PathPattern::Unknown) {
+            return false;
+        }
+        match &self.what {
+            Left::File(file, _) => path.may_remove(file),
+            // Only a removal of the directory or of all it holds: what else sits under it
+            // may come from elsewhere.
+            Left::Inside(dir, _) => path.may_remove(dir) || empties(removal, dir),
+            Left::Cache(dir, _) => path.may_remove(dir) || path.may_be_within(dir),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.what {
+            Left::File(file, by) => format!("{by} writes {file}"),
+            Left::Inside(dir, by) => format!("{by} writes files into {dir}"),
+            Left::Cache(dir, what) => format!("leaves {what} in {dir}"),
+        }
+    }
+}
+
+/// Whether `removal` deletes everything inside `dir` (`rm -rf dir/*`, `find dir -delete`).
+fn empties(removal: &PathEffect, dir: &str) -> bool {
+    match (&removal.path, removal.kind) {
+        (PathPattern::Exact(p), PathKind::RemoveInside) => p == dir,
+        (PathPattern::Glob(g), _) => g.strip_suffix("/*").is_some_and(|d| d == dir),
+        _ => false,
+    }
+}
+
+/// What `run` leaves in its layer that it does not delete itself.
+fn leftovers(run: &Run) -> Vec<Leftover> {
+    let mounted = |p: &str| {
+        run.mounts
+            .iter()
+            .any(|m| m.target.as_deref().is_some_and(|t| path_is_within(p, t)))
+    };
+    let special = |p: &str| ["/dev", "/proc", "/sys"].iter().any(|d| path_is_within(p, d));
+    let deleted_later = |at: usize, path: &str| {
+        run.effects.paths.iter().any(|p| {
+            p.kind.removes()
+                && p.span.start > at
+                && !matches!(p.path, PathPattern::Unknown)
+                && (p.path.may_remove(path) || p.path.may_be_within(path))
+        })
+    };
+    let mut out = Vec::new();
+    for effect in &run.effects.paths {
+        let PathPattern::Exact(path) = &effect.path else {
+            continue;
+        };
+        let what = match effect.kind {
+            PathKind::Write { .. } => Left::File(path.clone(), effect.by.clone()),
+            PathKind::WriteInside { .. } => Left::Inside(path.clone(), effect.by.clone()),
+            _ => continue,
+        };
+        if path == "/" || mounted(path) || special(path) || deleted_later(effect.span.start, path) {
+            continue;
+        }
+        out.push(Leftover {
+            instruction: run.instruction,
+            span: effect.span.clone(),
+            what,
+        });
+    }
+    let Some(script) = &run.script else {
+        return out;
+    };
+    for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
+        // Debian and Ubuntu images delete apt's downloads after each install: unless the
+        // RUN is known to run without `docker-clean`, nothing is left to delete.
+        let apt_archive = std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        if apt_archive && run.docker_clean != Some(false) {
+            continue;
+        }
+        let Some(dir) = cache.dir.clone() else { continue };
+        let step = &run.effects.steps[cache.step];
+        out.push(Leftover {
+            instruction: run.instruction,
+            span: script.commands[step.command].span.clone(),
+            what: Left::Cache(dir, format!("{}'s {}", step.name, cache.cache.what)),
+        });
+    }
+    out
+}
+
+fn report(cx: &mut Ctx, run: &Run, command: Span, leftovers: &[Leftover]) {
+    let text = cx.text(command.clone()).to_string();
+    let (fix, why_not) = match move_fix(cx, run, leftovers) {
+        Ok(fix) => (Some(fix), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut help = "delete them in the RUN that creates them, or keep them out of the layer (a cache mount, a bind mount of the build context)".to_string();
+    match why_not {
+        Some(why) => help.push_str(&format!("; no fix: {why}")),
+        None => help.push_str("; the fix moves this cleanup to the end of that RUN, and is unsafe: the files are gone for whatever comes between"),
+    }
+    let diagnostic = cx
+        .report(
+            command,
+            format!("`{text}` deletes what an earlier layer created: that layer keeps the files, so the image does not shrink"),
+        )
+        .help(help);
+    let mut labelled: Vec<&Span> = Vec::new();
+    for leftover in leftovers {
+        if labelled.contains(&&leftover.span) || labelled.len() == 3 {
+            continue;
+        }
+        labelled.push(&leftover.span);
+        diagnostic.label(leftover.span.clone(), format!("left in this layer: {}", leftover.describe()));
+    }
+    if let Some(fix) = fix {
+        diagnostic.fix(fix);
+    }
+}
+
+/// Instructions that may stand between the creating RUN and the cleanup when the cleanup
+/// moves up: they touch no file and change nothing a cleanup command reads.
+const INERT: &[Keyword] = &[
+    Keyword::Label,
+    Keyword::Expose,
+    Keyword::Maintainer,
+    Keyword::Stopsignal,
+    Keyword::Healthcheck,
+    Keyword::Cmd,
+    Keyword::Entrypoint,
+];
+
+/// The fix moving `run` (only cleanup commands) to the end of the one RUN that created
+/// everything it deletes; `Err` says why there is none.
+fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover]) -> Result<Fix, String> {
+    let creator = leftovers[0].instruction;
+    if leftovers.iter().any(|l| l.instruction != creator) {
+        return Err("several earlier RUNs created what it deletes".into());
+    }
+    let script = run.script.as_ref().ok_or("the RUN is not a shell script")?;
+    let only_cleanup = script.commands.iter().all(|c| {
+        run.effects
+            .paths
+            .iter()
+            .any(|p| p.span == c.span && p.kind.removes())
+    }) && run.effects.opaque.is_empty()
+        && run.effects.caches.is_empty();
+    if !only_cleanup {
+        return Err("the RUN does more than clean up".into());
+    }
+    let df = cx.df;
+    let (first, later) = (&df.instructions[creator], &df.instructions[run.instruction]);
+    if !later.flags.is_empty() || !first.flags.is_empty() {
+        return Err("a RUN has builder flags (mounts)".into());
+    }
+    if let Some(between) = df.instructions[creator + 1..run.instruction]
+        .iter()
+        .find(|i| !INERT.contains(&i.keyword))
+    {
+        return Err(format!(
+            "the {} between the two RUNs may use or change what it deletes",
+            between.keyword.name().to_ascii_uppercase()
+        ));
+    }
+    let created = cx.model.run_at(creator).ok_or("the creating RUN is not a shell RUN")?;
+    let subshell = match model::merge::join(df, created, run) {
+        Join::Impossible(why) => return Err(why),
+        Join::Possible { doubts, .. } if !doubts.is_empty() => {
+            return Err(format!("joined, {}", doubts[0].reason))
+        }
+        Join::Possible { subshell, .. } => !subshell.is_empty(),
+    };
+    let edits = if creator + 1 == run.instruction {
+        merge::join_adjacent(cx.file, df, first, later, subshell, None)
+    } else {
+        merge::move_into(cx.file, df, first, later, subshell)
+    }
+    .ok_or("the two RUNs cannot be joined as written")?;
+    Ok(Fix::unsafe_(
+        "Move the cleanup into the RUN that creates the files",
+        edits,
+    ))
+}

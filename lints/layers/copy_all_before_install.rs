@@ -1,0 +1,312 @@
+//! `COPY . .` before the stage installs its dependencies: the install's layer depends on
+//! every file of the context, so any source edit re-runs it. Which installs read which
+//! manifests is the model's table (`model::manifests`).
+
+use crate::context::ContextFiles;
+use crate::fix::{Edit, Fix};
+use crate::model::effects::Step;
+use crate::model::manifests::{self, Install};
+use crate::model::copies::ContextCopy;
+use crate::model::{path_is_within, resolve_path, Run};
+use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
+use crate::syntax::dockerfile::Args;
+
+pub struct CopyAllBeforeInstall;
+
+static META: Meta = Meta {
+    name: "copy-all-before-install",
+    family: "layers",
+    severity: Severity::Warning,
+    fix: FixAvailability::Sometimes,
+    aliases: &[],
+    doc: include_str!("copy_all_before_install.md"),
+};
+
+impl Rule for CopyAllBeforeInstall {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Ctx) {
+        let model = cx.model;
+        let mut context: Option<Option<ContextFiles>> = None;
+        for copy in model.copies.iter().filter(|c| c.copies_everything()) {
+            // A destination with a variable docklint cannot resolve.
+            let dest = copy.dest.as_str();
+            if dest.contains('$') {
+                continue;
+            }
+            let Some(found) = first_install(cx, copy, dest) else { continue };
+            let context = context.get_or_insert_with(|| cx.build_context());
+            report(cx, copy, dest, &found, context.as_ref());
+        }
+    }
+}
+
+/// An install after the COPY that reads manifests the COPY brought.
+struct Found<'m> {
+    run: &'m Run,
+    step: &'m Step,
+    install: Install,
+    /// The manifests' paths relative to the COPY's destination (`requirements.txt`,
+    /// `backend/package.json`): named on the command line, or the installer's in its
+    /// working directory.
+    dir: String,
+}
+
+/// The first install of the COPY's stage after it that reads its manifests from what the
+/// COPY brought; `None` when there is none, or the stage ran the same tool before the COPY
+/// (the author layered the install already: `cargo chef cook`, `npm ci` after copying
+/// package.json).
+fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
+    let model = cx.model;
+    let steps = model
+        .runs
+        .iter()
+        .filter(|r| r.stage == copy.stage)
+        .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
+    let mut before: Vec<(&Step, &Run)> = Vec::new();
+    for (run, step) in steps {
+        if run.instruction < copy.instruction {
+            before.push((step, run));
+            continue;
+        }
+        let Some(script) = run.script.as_ref() else { continue };
+        let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
+        let Some(install) = manifests::install(&step.name, &args) else { continue };
+        let tool = install.installer.tool;
+        let ran_before = before.iter().any(|(s, r)| {
+            let Some(script) = r.script.as_ref() else { return false };
+            let global = s
+                .args(script)
+                .iter()
+                .any(|w| matches!(w.value.as_str(), "-g" | "--global" | "global"));
+            tool.runs_as(&s.name) && !global
+        });
+        if ran_before {
+            return None;
+        }
+        let Some(cwd) = step.cwd.as_deref() else { continue };
+        // A local project installed with its sources (`pip install .`) is no manifest install.
+        if install.needs_sources && install.installer.needs_sources_unless.is_none() {
+            continue;
+        }
+        let dirs: Vec<String> = match install.named.is_empty() {
+            true => vec![cwd.to_string()],
+            false => install
+                .named
+                .iter()
+                .map(|f| resolve_path(cwd, f))
+                .map(|p| p.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string()))
+                .collect(),
+        };
+        if !dirs.iter().all(|d| path_is_within(d, dest)) || (install.named.is_empty() && !path_is_within(cwd, dest)) {
+            continue;
+        }
+        let dir = relative(cwd, dest);
+        return Some(Found { run, step, install, dir });
+    }
+    None
+}
+
+/// `path` relative to `dir` (`path` within it), `""` for `dir` itself.
+fn relative(path: &str, dir: &str) -> String {
+    path.strip_prefix(dir.trim_end_matches('/'))
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string()
+}
+
+/// `name` in the directory `dir` of the context (`""`: its root).
+fn in_dir(dir: &str, name: &str) -> String {
+    match dir {
+        "" => name.to_string(),
+        dir => format!("{dir}/{name}"),
+    }
+}
+
+/// The manifests of an install as paths relative to the context root.
+fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
+    let join = |name: &str| in_dir(&found.dir, name);
+    match found.install.named.is_empty() {
+        true => found.install.installer.manifests.iter().map(|m| join(m)).collect(),
+        false => {
+            let cwd = found.step.cwd.as_deref().unwrap_or(dest);
+            found.install.named.iter().map(|f| relative(&resolve_path(cwd, f), dest)).collect()
+        }
+    }
+}
+
+fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&ContextFiles>) {
+    let instruction = &cx.df.instructions[copy.instruction];
+    let script = found.run.script.as_ref().expect("an install step has a script");
+    let command_span = script.commands[found.step.command].span.clone();
+    let command = cx.text(command_span.clone()).to_string();
+    let all = manifest_paths(found, dest);
+    let present: Vec<String> = match context {
+        Some(context) => all.iter().filter(|m| context.sends(m, false)).cloned().collect(),
+        None => Vec::new(),
+    };
+    // Without the context's view, the files the install needs (or names).
+    let required: Vec<String> = match found.install.named.is_empty() {
+        true => found
+            .install
+            .installer
+            .required
+            .iter()
+            .map(|r| in_dir(&found.dir, r))
+            .collect(),
+        false => all.clone(),
+    };
+    let (named, separator) = match present.is_empty() {
+        true if found.install.named.is_empty() => (&required, " or "),
+        true => (&required, ", "),
+        false => (&present, ", "),
+    };
+    let listed = named
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(separator);
+    let fix = move_fix(cx, copy, found, &present, context);
+    let mut help = format!("copy only the manifests first ({listed}), run the install, then copy the rest");
+    if found.install.needs_sources {
+        if let Some(unless) = found.install.installer.needs_sources_unless.filter(|u| !u.is_empty()) {
+            help.push_str(&format!(
+                "; the install before the full copy needs `{}` (it installs the project itself, which needs the sources), the one after it installs the project",
+                unless.join(" ")
+            ));
+        } else {
+            help.push_str(&format!(
+                " (the build itself needs the sources: to fetch the dependencies alone first, {})",
+                found.install.installer.fetch_first
+            ));
+        }
+    }
+    match &fix {
+        Ok(_) => help.push_str("; the fix is unsafe: the install no longer sees the other files (a lifecycle script or a path dependency may need them)"),
+        Err(_) if found.install.needs_sources => {}
+        Err(why) => help.push_str(&format!("; no fix: {why}")),
+    }
+    let diagnostic = cx
+        .report(
+            instruction.keyword_span.start..instruction.line_end,
+            format!("this COPY brings the whole build context before `{command}`: any edit to any file re-runs the install"),
+        )
+        .label(command_span, "re-runs whenever a file of the context changes")
+        .help(help);
+    if let Ok(fix) = fix {
+        diagnostic.fix(fix);
+    }
+}
+
+/// The fix: copy the manifests the context has to the same place, move the install RUN
+/// (directly after the COPY, installs only) before the full copy.
+fn move_fix(
+    cx: &Ctx,
+    copied: &ContextCopy,
+    found: &Found,
+    present: &[String],
+    context: Option<&ContextFiles>,
+) -> Result<Fix, String> {
+    let context = context.ok_or("the build context cannot be read")?;
+    let installer = found.install.installer;
+    if found.install.needs_sources {
+        return Err("the install builds the project itself".into());
+    }
+    let in_project = |name: &str| in_dir(&found.dir, name);
+    let required = match found.install.named.is_empty() {
+        true => installer
+            .required
+            .iter()
+            .any(|r| present.contains(&in_project(r))),
+        false => present.len() == found.install.named.len(),
+    };
+    if !required {
+        return Err("the context lacks the manifest the install reads".into());
+    }
+    for manifest in present {
+        let text = context.read(manifest).unwrap_or_default();
+        if let Some(word) = installer.refers.find(&text, &found.install.args) {
+            return Err(format!(
+                "`{manifest}` has `{word}`: the install needs more of the project than its manifests"
+            ));
+        }
+    }
+    if let Some(layout) = installer.layouts.iter().find(|l| {
+        context.sends(&in_project(l), false) || context.sends(&in_project(l), true) || context.sends(l, false)
+    }) {
+        return Err(format!("the context has `{layout}`: the manifests alone may not be enough"));
+    }
+    if let Some(output) = installer.outputs.iter().find(|o| context.sends(&in_project(o), true)) {
+        return Err(format!(
+            "the context sends `{}`, which the full copy would lay over what the install made (add it to .dockerignore)",
+            in_project(output)
+        ));
+    }
+    let run_instruction = &cx.df.instructions[found.run.instruction];
+    if found.run.instruction != copied.instruction + 1 {
+        return Err("the install is not the instruction right after the COPY".into());
+    }
+    let script = found.run.script.as_ref().ok_or("the RUN is not a shell script")?;
+    // Installs, and `cd` into the directories the manifests were copied to.
+    let only_installs = script.commands.iter().enumerate().all(|(i, command)| {
+        if command.program.value == "cd" {
+            return true;
+        }
+        found.run.effects.steps.iter().filter(|s| s.command == i).all(|s| {
+            let args: Vec<&str> = s.args(script).iter().map(|w| w.value.as_str()).collect();
+            manifests::install(&s.name, &args).is_some_and(|i| !i.needs_sources)
+        }) && found.run.effects.steps.iter().any(|s| s.command == i)
+    });
+    if !only_installs {
+        return Err("the RUN does more than install".into());
+    }
+    let copy = &cx.df.instructions[copied.instruction];
+    let (Args::Copy(args) | Args::Add(args)) = &copy.args else {
+        return Err("not a COPY".into());
+    };
+    let dest = args.dest.as_ref().ok_or("the COPY has no destination")?;
+    let text = &cx.file.text;
+    let newline = cx.file.newline();
+    let flags: String = copy.flags.iter().map(|f| format!("{} ", &text[f.span.clone()])).collect();
+    let keyword = &text[copy.keyword_span.clone()];
+    // One COPY per directory, so each manifest keeps its place.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for manifest in present {
+        let (dir, _) = manifest.rsplit_once('/').unwrap_or(("", manifest));
+        match groups.iter_mut().find(|(d, _)| d == dir) {
+            Some((_, files)) => files.push(manifest),
+            None => groups.push((dir.to_string(), vec![manifest])),
+        }
+    }
+    let dest_dir = dest.value.trim_end_matches('/');
+    let mut inserted = String::new();
+    for (dir, files) in &groups {
+        let target = match (dest_dir, dir.as_str()) {
+            ("" | "/", "") => "/".to_string(),
+            (".", "") => "./".to_string(),
+            (d, "") => format!("{d}/"),
+            (".", sub) => format!("./{sub}/"),
+            (d, sub) => format!("{d}/{sub}/"),
+        };
+        if files.iter().chain([&target.as_str()]).any(|w| w.contains([' ', '"', '\'', '$', '\\'])) {
+            return Err("a path would need quoting".into());
+        }
+        inserted.push_str(&format!("{keyword} {flags}{} {target}{newline}", files.join(" ")));
+    }
+    let copy_line_start = text[..copy.span.start].rfind('\n').map_or(0, |i| i + 1);
+    let after_copy = text[copy.span.end..].find('\n').map_or(text.len(), |i| copy.span.end + i + 1);
+    let run_end = text[run_instruction.span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| run_instruction.span.end + i + 1);
+    let moved = &text[after_copy..run_end];
+    if !moved.ends_with('\n') {
+        return Err("the install ends the file without a newline".into());
+    }
+    inserted.push_str(moved);
+    Ok(Fix::unsafe_(
+        "Copy the manifests and install before copying the rest",
+        vec![Edit::insert(copy_line_start, inserted), Edit::delete(after_copy..run_end)],
+    ))
+}

@@ -1,0 +1,243 @@
+//! What COPY and ADD bring from the build context, and where it lands: which context file a
+//! RUN finds at a path (the script it runs), and which project files a stage receives
+//! (`package.json`, `pyproject.toml`, `next.config.js`), read the way the build sees them.
+
+use std::path::{Path, PathBuf};
+
+use super::paths::{glob_matches, path_is_within, resolve_path};
+use super::Model;
+
+/// Reads files of the build context by their path relative to it (`/`-separated).
+pub trait ProjectFiles {
+    /// The file's text, when it is in the context and readable as text.
+    fn read(&self, relative: &str) -> Option<String>;
+}
+
+/// No build context: nothing can be read.
+pub struct NoContext;
+
+impl ProjectFiles for NoContext {
+    fn read(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A COPY or ADD of files from the build context (not `--from`, not a URL or git source).
+#[derive(Debug, Clone)]
+pub struct ContextCopy {
+    pub instruction: usize,
+    pub stage: usize,
+    /// Sources relative to the context root, cleaned: `""` for the root, no leading `./` or
+    /// `/`; globs kept (`scripts/*.py`).
+    pub sources: Vec<String>,
+    /// Absolute destination, WORKDIR-joined and cleaned.
+    pub dest: String,
+    /// Sources land inside `dest` (several sources, or a destination written with a
+    /// trailing `/`, `.` or `..`), rather than as `dest` itself.
+    pub into_dir: bool,
+}
+
+/// ADD extracts local archives: their content is not the file.
+const ARCHIVES: &[&str] = &[
+    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
+];
+
+impl ContextCopy {
+    /// It copies the whole context (`COPY . .`).
+    pub fn copies_everything(&self) -> bool {
+        self.sources.len() == 1 && self.sources[0].is_empty()
+    }
+
+    /// Reads a COPY/ADD; `None` when it copies from a stage, an image, a URL or git.
+    pub fn new(
+        instruction: usize,
+        stage: usize,
+        add: bool,
+        sources: &[String],
+        dest: &str,
+        workdir: &str,
+    ) -> Option<ContextCopy> {
+        let remote = |s: &str| s.contains("://") || s.starts_with("git@");
+        if sources.is_empty() || sources.iter().any(|s| remote(s)) {
+            return None;
+        }
+        let sources: Vec<String> = sources
+            .iter()
+            .filter(|s| !(add && ARCHIVES.iter().any(|a| s.ends_with(a))))
+            .map(|s| clean_relative(s))
+            .collect();
+        let into_dir = sources.len() > 1
+            || dest.ends_with('/')
+            || matches!(dest.rsplit('/').next(), Some("." | ".."));
+        Some(ContextCopy {
+            instruction,
+            stage,
+            sources,
+            dest: resolve_path(workdir, dest),
+            into_dir,
+        })
+    }
+
+    /// Context paths that may be at `path` in the image after this copy, most likely first.
+    pub fn candidates(&self, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if !path_is_within(path, &self.dest) {
+            return out;
+        }
+        let rest = path[self.dest.len()..].trim_start_matches('/');
+        for source in &self.sources {
+            let (parent, name) = match source.rsplit_once('/') {
+                Some((parent, name)) => (parent, name),
+                None => ("", source.as_str()),
+            };
+            let join = |a: &str, b: &str| match (a.is_empty(), b.is_empty()) {
+                (true, _) => b.to_string(),
+                (_, true) => a.to_string(),
+                _ => format!("{a}/{b}"),
+            };
+            if name.contains(['*', '?', '[']) {
+                // `COPY scripts/*.py /app/`: a matching file lands by its name.
+                if !rest.contains('/') && glob_matches(name, rest) {
+                    out.push(join(parent, rest));
+                }
+                continue;
+            }
+            if self.into_dir {
+                // The source file by its name, or the source directory's content.
+                match rest.split_once('/') {
+                    None if rest == name => out.push(source.clone()),
+                    Some((first, inner)) if first == name && !name.is_empty() => {
+                        out.push(join(source, inner));
+                    }
+                    _ => {}
+                }
+                if !rest.is_empty() {
+                    out.push(join(source, rest));
+                }
+            } else if rest.is_empty() {
+                out.push(source.clone());
+            } else {
+                // `COPY package.json /app` puts the file in /app when /app is a directory
+                // of the image, and a directory source's content under /app.
+                if rest == name && !name.is_empty() {
+                    out.push(source.clone());
+                }
+                out.push(join(source, rest));
+            }
+        }
+        out
+    }
+}
+
+/// `./a/b/` → `a/b`, `.` → ``, `/x` → `x`.
+fn clean_relative(source: &str) -> String {
+    resolve_path("/", source)
+        .trim_start_matches('/')
+        .to_string()
+}
+
+impl Model {
+    /// The context file found at `path` in stage `stage` just before instruction `before`:
+    /// the last COPY/ADD of the stage (or of a stage it is built on) that can put it there
+    /// and whose source `exists` in the context.
+    pub fn context_file_at(
+        &self,
+        stage: usize,
+        before: usize,
+        path: &str,
+        exists: &dyn Fn(&str) -> bool,
+    ) -> Option<String> {
+        self.copies
+            .iter()
+            .rev()
+            .filter(|c| c.instruction < before && self.descends_from(stage, c.stage))
+            .flat_map(|c| c.candidates(path))
+            .find(|candidate| exists(candidate))
+    }
+}
+
+/// The file of the build context directory `context` found at `path` in stage `stage` just
+/// before instruction `before` (see [`Model::context_file_at`]).
+pub fn context_file(
+    model: &Model,
+    stage: usize,
+    before: usize,
+    path: &str,
+    context: &Path,
+) -> Option<PathBuf> {
+    let exists = |relative: &str| context.join(relative).is_file();
+    let found = model.context_file_at(stage, before, path, &exists)?;
+    Some(context.join(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(sources: &[&str], dest: &str, workdir: &str) -> ContextCopy {
+        let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+        ContextCopy::new(0, 0, false, &sources, dest, workdir).expect("a context copy")
+    }
+
+    #[test]
+    fn files_and_directories_land_where_copy_puts_them() {
+        let c = copy(&["download_model.py"], ".", "/app");
+        assert_eq!(
+            c.candidates("/app/download_model.py")[0],
+            "download_model.py"
+        );
+        let c = copy(&["src"], "/src", "/");
+        assert_eq!(
+            c.candidates("/src/download_model.py"),
+            ["src/download_model.py"]
+        );
+        let c = copy(&["."], ".", "/app");
+        assert_eq!(c.candidates("/app/tools/get.py"), ["tools/get.py"]);
+        let c = copy(
+            &["docker/scripts/download_model.py"],
+            "./download_model.py",
+            "/app",
+        );
+        assert_eq!(
+            c.candidates("/app/download_model.py"),
+            ["docker/scripts/download_model.py"]
+        );
+        let c = copy(&["a.py", "scripts/"], "/opt/", "/");
+        assert_eq!(c.candidates("/opt/a.py")[0], "a.py");
+        assert!(c
+            .candidates("/opt/run.sh")
+            .contains(&"scripts/run.sh".to_string()));
+        let c = copy(&["scripts/*.py"], "/opt/", "/");
+        assert_eq!(c.candidates("/opt/get.py"), ["scripts/get.py"]);
+        assert!(c.candidates("/srv/get.py").is_empty());
+    }
+
+    #[test]
+    fn a_source_without_a_glob_is_read_as_a_file_and_as_a_directory() {
+        let both = ["package.json", "package.json/package.json"];
+        assert_eq!(
+            copy(&["package.json"], "/app", "/").candidates("/app/package.json"),
+            both
+        );
+        assert_eq!(
+            copy(&["package.json"], "/app/", "/").candidates("/app/package.json")[0],
+            both[0]
+        );
+        let c = copy(&["web/package*.json"], "/app/", "/");
+        assert_eq!(c.candidates("/app/package.json"), ["web/package.json"]);
+        let c = copy(&["frontend"], "/app", "/");
+        assert_eq!(c.candidates("/app/package.json"), ["frontend/package.json"]);
+        let c = copy(&["pyproject.toml"], "/app/pyproject.toml", "/");
+        assert_eq!(c.candidates("/app/pyproject.toml"), ["pyproject.toml"]);
+        assert!(copy(&["requirements.txt"], "/app", "/")
+            .candidates("/app/package.json")
+            .iter()
+            .all(|c| c.starts_with("requirements.txt/")));
+    }
+
+    #[test]
+    fn only_context_copies_count() {
+        let urls = ["https://x/y.py".to_string()];
+        assert!(ContextCopy::new(0, 0, true, &urls, "/x", "/").is_none());
+    }
+}

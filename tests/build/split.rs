@@ -1,0 +1,238 @@
+//! The multi-stage rewrite of `missing-multistage-split`, proved by building it.
+//!
+//! Each `bad` example of `lints/stages/missing_multistage_split.md` that the fix rewrites is
+//! built twice with the real sources of the document (its ```` ```go main.go ```` … blocks,
+//! gathered in order as `tests/lints.rs` does): as written, and as docklint's unsafe fix
+//! leaves it. Both images must build; the final image's command (ENTRYPOINT and CMD, run
+//! with the image's USER, WORKDIR and ENV) must print the same non-empty output in both;
+//! and the rewritten image must be smaller (bytes of regular files in the final root file
+//! system). Examples whose images have no stand-in are listed as skipped, with the image.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use docklint::fix::Applicability;
+use docklint::source::SourceFile;
+
+use crate::builder::{Bud, Builder, Ended, BUILD_REPOSITORY};
+use crate::common::{blocks, doc_settings};
+use crate::tree::Tree;
+use crate::{skip_reason, slug, Skip};
+
+const RULE: &str = "missing-multistage-split";
+
+pub struct SplitCase {
+    /// `missing_multistage_split.md:47`
+    pub name: String,
+    pub original: String,
+    pub fixed: String,
+    /// The context files the document defined before the example: (path, content).
+    pub files: Vec<(String, String)>,
+}
+
+/// The examples of the rule document the fix rewrites, with their context.
+pub fn cases(repository: &Path) -> Vec<SplitCase> {
+    let path = repository.join("lints/stages/missing_multistage_split.md");
+    let markdown = std::fs::read_to_string(&path).expect("readable rule document");
+    let scratch = tempdir(repository);
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for block in blocks(&markdown) {
+        let words: Vec<&str> = block.kind.split_whitespace().collect();
+        match words.as_slice() {
+            [language, file] if *language != "dockerfile" => {
+                files.retain(|(f, _)| f != file);
+                files.push((file.to_string(), block.text.clone()));
+            }
+            ["dockerfile", "bad"] => {
+                write_context(&scratch, &files);
+                let settings = doc_settings(RULE, None, &scratch);
+                let source = SourceFile::new("Dockerfile", block.text.clone());
+                let fixed = docklint::fix(&source, &settings, Applicability::Unsafe).text;
+                if fixed != block.text {
+                    out.push(SplitCase {
+                        name: format!("missing_multistage_split.md:{}", block.line),
+                        original: block.text.clone(),
+                        fixed,
+                        files: files.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    out
+}
+
+fn tempdir(repository: &Path) -> std::path::PathBuf {
+    let dir = repository
+        .join("target/tmp")
+        .join(format!("split-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn write_context(dir: &Path, files: &[(String, String)]) {
+    let _ = std::fs::remove_dir_all(dir);
+    for (file, content) in files {
+        let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create context dir");
+        }
+        std::fs::write(&path, content).expect("write context file");
+    }
+    std::fs::create_dir_all(dir).expect("create context dir");
+}
+
+/// What one image did: its size and its command's output.
+struct Ran {
+    bytes: u64,
+    output: String,
+    seconds: f64,
+}
+
+/// Builds and compares every case; returns the failures (the report is printed).
+pub fn run(builder: &Builder, cases: &[SplitCase], filters: &[String]) -> Vec<String> {
+    let images = builder.images().unwrap_or_else(|e| panic!("{e}"));
+    let mut failures = Vec::new();
+    let mut report = String::new();
+    let mut skipped = Vec::new();
+    let mut proved = 0;
+    for case in cases {
+        if !filters.is_empty() && !filters.iter().any(|f| case.name.contains(f.as_str())) {
+            continue;
+        }
+        if let Some(skip) = skip_reason([&case.original, &case.fixed].into_iter(), &images) {
+            let reason = match skip {
+                Skip::Heredoc => "a heredoc (buildah 1.28 has none)".to_string(),
+                Skip::Other(reason) => reason,
+            };
+            skipped.push(format!("  {}: {reason}", case.name));
+            continue;
+        }
+        let dir = builder.work_dir().join(slug(&case.name));
+        let context = dir.join("context");
+        write_context(&context, &case.files);
+        let mut ran = Vec::new();
+        for (variant, text) in [("original", &case.original), ("split", &case.fixed)] {
+            match build_and_run(
+                builder,
+                &dir,
+                &format!("{}-{variant}", slug(&case.name)),
+                text,
+                &context,
+            ) {
+                Ok(r) => ran.push(r),
+                Err(why) => {
+                    failures.push(format!(
+                        "── {} ({variant}): {why}\n{}",
+                        case.name,
+                        indent(text)
+                    ));
+                    break;
+                }
+            }
+        }
+        let [before, after] = ran.as_slice() else {
+            let _ = writeln!(report, "{}: FAILED (see the failures)", case.name);
+            continue;
+        };
+        let same = before.output == after.output && !before.output.trim().is_empty();
+        let smaller = after.bytes < before.bytes;
+        let _ = writeln!(
+            report,
+            "{}: {} -> {} bytes ({:.0}% smaller); output {}; built in {:.0} s and {:.0} s\n  output: {}",
+            case.name,
+            before.bytes,
+            after.bytes,
+            100.0 * (before.bytes as f64 - after.bytes as f64) / before.bytes.max(1) as f64,
+            if same { "the same" } else { "DIFFERENT" },
+            before.seconds,
+            after.seconds,
+            before.output.trim().replace('\n', " | ")
+        );
+        if !same {
+            failures.push(format!(
+                "── {}: the split image's command prints {:?}, the original's {:?}\n{}",
+                case.name,
+                after.output,
+                before.output,
+                indent(&case.fixed)
+            ));
+        }
+        if !smaller {
+            failures.push(format!(
+                "── {}: the split image is not smaller ({} bytes, the original {})",
+                case.name, after.bytes, before.bytes
+            ));
+        }
+        if same && smaller {
+            proved += 1;
+        }
+    }
+    println!("\n== split test: cases\n{report}");
+    println!(
+        "== split test: {proved} rewrites build, run the same command with the same output and are smaller"
+    );
+    println!("skipped: {}", skipped.len());
+    for line in &skipped {
+        println!("{line}");
+    }
+    failures
+}
+
+/// Builds `text`, reads its size, runs its command; removes the image.
+fn build_and_run(
+    builder: &Builder,
+    dir: &Path,
+    id: &str,
+    text: &str,
+    context: &Path,
+) -> Result<Ran, String> {
+    let started = std::time::Instant::now();
+    let tmp = dir.join(format!("{id}-tmp"));
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let file = dir.join(format!("{id}.Dockerfile"));
+    std::fs::write(&file, text).map_err(|e| e.to_string())?;
+    let log = dir.join(format!("{id}.log"));
+    let tag = format!("{BUILD_REPOSITORY}/{id}");
+    let ended = builder.bud(&Bud {
+        tag: &tag,
+        file: &file,
+        context,
+        tmp: &tmp,
+        log: &log,
+        layers: false,
+        no_cache: false,
+        offline: false,
+        env: &[],
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    if ended != Ended::Built {
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!("{ended:?}:\n{}", indent(&tail.join("\n"))));
+    }
+    let result = (|| {
+        let tree: Tree = builder.read_image(&tag, id)?;
+        let command = builder.image_command(&tag)?;
+        if command.is_empty() {
+            return Err("the image has no command".to_string());
+        }
+        let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+        let output = builder.run_in_image(&tag, &argv)?;
+        Ok(Ran {
+            bytes: tree.file_bytes(|_| false),
+            output,
+            seconds,
+        })
+    })();
+    builder.remove_image(&tag);
+    result
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
