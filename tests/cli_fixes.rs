@@ -47,13 +47,13 @@ fn fix_says_what_it_fixed_and_that_nothing_remains() {
     let dir = TempDir::new("fixed-all");
     dir.write(
         "Dockerfile",
-        "FROM python:3.12-slim\nRUN pip install flask\nRUN echo done\n",
+        "FROM python:3.12-slim\nRUN echo start\nRUN echo done\nRUN pip install flask\n",
     );
     let out = docklint(dir.path(), &["check", "--fix", "Dockerfile"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         stdout(&out),
-        "Fixed 2 problems in 1 of 1 file. No problems remain.\n"
+        "Fixed 3 problems in 1 of 1 file. No problems remain.\n"
     );
 }
 

@@ -134,7 +134,7 @@ fn concise_statistics_and_quiet() {
     dir.write("a/Dockerfile", PIP);
     dir.write(
         "b/Dockerfile",
-        "FROM python:3.12-slim\nRUN pip install x\nRUN echo b\n",
+        "FROM python:3.12-slim\nRUN echo b\nRUN pip install x\n",
     );
     let concise = stdout(&docklint(
         dir.path(),
@@ -143,8 +143,8 @@ fn concise_statistics_and_quiet() {
     assert_eq!(
         concise,
         "./a/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads its packages again\n\
-         ./b/Dockerfile:2:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads its packages again\n\
-         ./b/Dockerfile:3:1: info [consecutive-run] this RUN follows another RUN with the same flags: two layers where one would do\n"
+         ./b/Dockerfile:3:1: info [consecutive-run] this RUN follows another RUN with the same flags: two layers where one would do\n\
+         ./b/Dockerfile:3:5: warning [missing-cache-mount] pip runs without a cache mount on /root/.cache/pip: every build downloads its packages again\n"
     );
     let statistics = stdout(&docklint(dir.path(), &["check", "--statistics", "."]));
     assert_eq!(

@@ -61,8 +61,8 @@ impl Rule for BuildHeapTooLarge {
                     continue;
                 }
                 let suggestion = match setting.runtime {
-                    Runtime::Node => format!("--max-old-space-size={}", memory * 3 / 4 >> 20),
-                    Runtime::Jvm => format!("-Xmx{}m", memory * 3 / 4 >> 20),
+                    Runtime::Node => format!("--max-old-space-size={}", (memory * 3 / 4) >> 20),
+                    Runtime::Jvm => format!("-Xmx{}m", (memory * 3 / 4) >> 20),
                 };
                 cx.report(
                     setting.span,
@@ -196,8 +196,7 @@ fn origin(
             crate::syntax::shell::StateKind::Assignment(w) if s.span.start < command.span.start => Some(w),
             _ => None,
         }))
-        .filter(|w| assigns(w))
-        .last()?;
+        .rfind(|w| assigns(w))?;
     Some((exported.span.clone(), exported.value.clone()))
 }
 

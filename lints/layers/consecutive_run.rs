@@ -60,16 +60,21 @@ fn report(
     };
     let join = model::merge::join(cx.df, a, b);
     let slow = cost::slow_steps(a);
+    // Whatever the fix, a slow first RUN makes the merge a trade: say so.
+    let chain = match slow.first() {
+        Some(slow) => format!(
+            "{chain} only if the two change together: the first RUN is slow to redo ({}), and joined, every edit of the second part re-runs it, where apart it stays cached",
+            slow.describe()
+        ),
+        None => chain.to_string(),
+    };
     let (fix, help) = match &join {
         Join::Impossible(why) => (None, format!("{chain}; no fix: {why}")),
         Join::Possible { subshell, doubts } => {
             let edits = merge::join_adjacent(cx.file, cx.df, first, second, !subshell.is_empty(), delimiter);
             let help = match (doubts.first(), slow.first(), subshell.first()) {
                 (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason),
-                (None, Some(slow), _) => format!(
-                    "{chain} only if the two change together; the fix is unsafe because the first RUN is slow to redo ({}): joined, every edit of the second part re-runs it, where apart it stays cached",
-                    slow.describe()
-                ),
+                (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason"),
                 (None, None, Some(state)) => format!(
                     "{chain}; the fix runs the first part in a subshell because {}",
                     state.reason.trim_end_matches(" (kept in a subshell)")
@@ -102,12 +107,11 @@ fn report(
                 diagnostic.label(doubt.span.clone(), doubt.reason.clone());
             }
         }
-        Join::Possible { .. } => {
+        _ => {
             if let Some(slow) = slow.first() {
                 diagnostic.label(slow.span.clone(), format!("slow to redo: {}", slow.describe()));
             }
         }
-        Join::Impossible(_) => {}
     }
     if let Some(fix) = fix {
         diagnostic.fix(fix);

@@ -8,6 +8,7 @@ use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
 use crate::model::copies::ContextCopy;
 use crate::model::{path_is_within, resolve_path, Run};
+use crate::source::Span;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Args;
 
@@ -47,6 +48,8 @@ impl Rule for CopyAllBeforeInstall {
 struct Found<'m> {
     run: &'m Run,
     step: &'m Step,
+    /// The install command in the file.
+    command: Span,
     install: Install,
     /// The manifests' paths relative to the COPY's destination (`requirements.txt`,
     /// `backend/package.json`): named on the command line, or the installer's in its
@@ -55,9 +58,9 @@ struct Found<'m> {
 }
 
 /// The first install of the COPY's stage after it that reads its manifests from what the
-/// COPY brought; `None` when there is none, or the stage ran the same tool before the COPY
-/// (the author layered the install already: `cargo chef cook`, `npm ci` after copying
-/// package.json).
+/// COPY brought; `None` when there is none, or the stage layered it already: it installed
+/// with the same tool before the COPY (`npm ci` after copying package.json), or, for a tool
+/// whose build needs the sources, ran it at all (`cargo chef cook`).
 fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let model = cx.model;
     let steps = model
@@ -65,23 +68,21 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         .iter()
         .filter(|r| r.stage == copy.stage)
         .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
-    let mut before: Vec<(&Step, &Run)> = Vec::new();
+    let mut before: Vec<(&Step, Option<Install>)> = Vec::new();
     for (run, step) in steps {
-        if run.instruction < copy.instruction {
-            before.push((step, run));
-            continue;
-        }
         let Some(script) = run.script.as_ref() else { continue };
         let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
-        let Some(install) = manifests::install(&step.name, &args) else { continue };
+        let install = manifests::install(&step.name, &args);
+        if run.instruction < copy.instruction {
+            before.push((step, install));
+            continue;
+        }
+        let Some(install) = install else { continue };
         let tool = install.installer.tool;
-        let ran_before = before.iter().any(|(s, r)| {
-            let Some(script) = r.script.as_ref() else { return false };
-            let global = s
-                .args(script)
-                .iter()
-                .any(|w| matches!(w.value.as_str(), "-g" | "--global" | "global"));
-            tool.runs_as(&s.name) && !global
+        let builds = install.installer.needs_sources_unless.is_some_and(|u| u.is_empty());
+        let ran_before = before.iter().any(|(s, earlier)| match earlier {
+            Some(earlier) => earlier.installer.tool.name == tool.name,
+            None => builds && tool.runs_as(&s.name),
         });
         if ran_before {
             return None;
@@ -104,7 +105,14 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
             continue;
         }
         let dir = relative(cwd, dest);
-        return Some(Found { run, step, install, dir });
+        let command = script.commands[step.command].span.clone();
+        return Some(Found {
+            run,
+            step,
+            command,
+            install,
+            dir,
+        });
     }
     None
 }
@@ -139,8 +147,7 @@ fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
 
 fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&ContextFiles>) {
     let instruction = &cx.df.instructions[copy.instruction];
-    let script = found.run.script.as_ref().expect("an install step has a script");
-    let command_span = script.commands[found.step.command].span.clone();
+    let command_span = found.command.clone();
     let command = cx.text(command_span.clone()).to_string();
     let all = manifest_paths(found, dest);
     let present: Vec<String> = match context {

@@ -105,7 +105,7 @@ fn describe(tool: BuildTool) -> String {
     match tool {
         BuildTool::Compiler => "compilers".into(),
         BuildTool::Headers => "headers".into(),
-        BuildTool::Toolchain(e) if e == Ecosystem::Java => "a JDK and its build tools".into(),
+        BuildTool::Toolchain(Ecosystem::Java) => "a JDK and its build tools".into(),
         BuildTool::Toolchain(e) => format!("the {} toolchain", e.name()),
         BuildTool::Fetch => "a VCS client the build fetches sources with".into(),
     }

@@ -234,6 +234,11 @@ impl SourceCode for Excerpt {
                 last += 1;
             }
         }
+        // miette does not show an empty first line, and would number the next one with its
+        // number: start at the first line with text.
+        while first < last && self.lines[first].len == 0 {
+            first += 1;
+        }
         let from = self.lines[first].at;
         let to = (self.lines[last].at + self.lines[last].len + 1).min(self.text.len());
         let column = self

@@ -367,6 +367,9 @@ const SHELL_IMAGES: &[&str] = &[
     "maven",
     "gradle",
     "nvidia/cuda",
+    "nvcr.io/nvidia/",
+    "pytorch/pytorch",
+    "rocm/",
     "mcr.microsoft.com/dotnet/sdk",
 ];
 
@@ -446,7 +449,8 @@ pub fn is_workbench_command(words: &[String]) -> bool {
 
 /// A base, build or test environment, where compilers, development dependencies and full
 /// images are the point: an image that runs no program of its own on an OS or language
-/// image (`golang`, `rust`), or whose command is a shell, a REPL or a test runner.
+/// image (`golang`, `rust`), whose command is a shell, a REPL or a test runner, or a stage
+/// named for development or tests (`dev-image`, `ci`), a target for those.
 pub fn is_base_for_others(
     df: &crate::syntax::dockerfile::Dockerfile,
     model: &super::Model,
@@ -454,7 +458,18 @@ pub fn is_base_for_others(
 ) -> bool {
     let root = &model.stages[model.stage_chain(stage)[0]];
     let base = root.base_expanded.as_deref().unwrap_or(&root.base);
-    (super::image_programs(df, model, stage).is_empty() && is_toolbox_base(base))
+    let named_for_work = model.stages[stage].name.as_deref().is_some_and(|name| {
+        name.to_ascii_lowercase()
+            .split(['-', '_', '.'])
+            .any(|word| {
+                matches!(
+                    word,
+                    "dev" | "devel" | "development" | "ci" | "test" | "tests"
+                )
+            })
+    });
+    named_for_work
+        || (super::image_programs(df, model, stage).is_empty() && is_toolbox_base(base))
         || is_workbench_command(&super::image_command(df, model, stage))
 }
 

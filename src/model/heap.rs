@@ -150,7 +150,7 @@ pub fn human(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
     if bytes >= GIB {
         let tenths = (bytes * 10 + GIB / 2) / GIB;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{} GiB", tenths / 10)
         } else {
             format!("{}.{} GiB", tenths / 10, tenths % 10)

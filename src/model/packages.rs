@@ -158,7 +158,7 @@ fn word_values(
                 StateKind::Assignment(w) => w.value.strip_prefix(name)?.strip_prefix('='),
                 _ => None,
             })
-            .last()
+            .next_back()
             .map(str::to_string)
     });
     let published = in_run.is_none() && name.is_some_and(|name| run.scope.env().contains(name));

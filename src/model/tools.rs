@@ -330,7 +330,12 @@ pub static UV: Tool = Tool {
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
     }],
-    disabling: &[Flag::Exact("--no-cache"), Flag::Exact("-n")],
+    // `--no-cache-dir`: a hidden alias for pip's users (astral-sh/uv#1380).
+    disabling: &[
+        Flag::Exact("--no-cache"),
+        Flag::Exact("-n"),
+        Flag::Exact("--no-cache-dir"),
+    ],
     disabling_env: &["UV_NO_CACHE"],
     purges: &[purge(&["cache", "clean"])],
     expands_tilde: false,

@@ -323,19 +323,14 @@ impl Builder {
 
     /// What a container of the image runs by default: its ENTRYPOINT followed by its CMD.
     pub fn image_command(&self, tag: &str) -> Result<Vec<String>, String> {
-        let config = self.run(
+        // The whole inspection: buildah 1.28's `--format` templates have no `json`.
+        let inspection = self.run(
             "buildah inspect",
-            self.buildah().args([
-                "inspect",
-                "--type",
-                "image",
-                "--format",
-                "{{json .Docker.Config}}",
-                tag,
-            ]),
+            self.buildah().args(["inspect", "--type", "image", tag]),
         )?;
-        let config: serde_json::Value =
-            serde_json::from_str(config.trim()).map_err(|e| format!("image config: {e}"))?;
+        let inspection: serde_json::Value =
+            serde_json::from_str(inspection.trim()).map_err(|e| format!("image config: {e}"))?;
+        let config = &inspection["Docker"]["config"];
         let words = |key: &str| -> Vec<String> {
             config[key]
                 .as_array()

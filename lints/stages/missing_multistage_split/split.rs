@@ -149,7 +149,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         range.map(move |n| (n, &df.instructions[n]))
     }
 
-    fn from_instruction(&self) -> &'m Instruction {
+    fn first_from(&self) -> &'m Instruction {
         &self.cx.df.instructions[self.cx.model.stages[0].from]
     }
 
@@ -279,7 +279,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
 
     /// Pins the builder's tag to a Debian release (`rust:1.78` → `rust:1.78-bookworm`).
     fn pin_release(&mut self, suite: &str) -> Result<(), String> {
-        let from = self.from_instruction();
+        let from = self.first_from();
         let Args::From { image, .. } = &from.args else {
             return Err("the FROM line does not parse".into());
         };
@@ -389,7 +389,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// the one that runs the build.
     fn node_manager(&self, build_run: &Run) -> &'static str {
         let runs = self.cx.model.runs_in_image(0);
-        let installs = runs.iter().flat_map(|r| crate::model::builds::dev_installs(r)).map(|i| i.manager.name());
+        let mut installs = runs.iter().flat_map(|r| crate::model::builds::dev_installs(r)).map(|i| i.manager.name());
         let by_build = build_run.effects.steps.iter().map(|s| basename(&s.name)).find_map(|n| match n {
             "npm" | "npx" => Some("npm"),
             "yarn" | "yarnpkg" => Some("yarn"),
@@ -397,7 +397,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
             "bun" => Some("bun"),
             _ => None,
         });
-        installs.last().or(by_build).unwrap_or("npm")
+        installs.next_back().or(by_build).unwrap_or("npm")
     }
 
     /// Next.js with `output: 'standalone'` (read from the context): the standalone server
@@ -528,7 +528,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         let cx = self.cx;
         let text = &cx.file.text;
         let newline = cx.file.newline();
-        let from = self.from_instruction();
+        let from = self.first_from();
         let Args::From { name, .. } = &from.args else {
             return Err("the FROM line does not parse".into());
         };
@@ -568,9 +568,8 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                 continue;
             }
             let own = cx.text(instruction.span.clone()).to_string();
-            match instruction.keyword {
-                Keyword::Arg => lines.push(own),
-                _ => {}
+            if instruction.keyword == Keyword::Arg {
+                lines.push(own);
             }
         }
         match packages.as_slice() {
