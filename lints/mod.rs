@@ -40,10 +40,18 @@ catalogue! {
     }
     models {
         model_download_at_build::ModelDownloadAtBuild,
+        model_weights_in_context::ModelWeightsInContext,
     }
     build {
         build_heap_too_large::BuildHeapTooLarge,
         base_image_toolchain_mismatch::BaseImageToolchainMismatch,
+    }
+    context {
+        missing_dockerignore::MissingDockerignore,
+        dockerignore_gaps::DockerignoreGaps,
+        copy_ignored_file::CopyIgnoredFile,
+        copy_missing_source::CopyMissingSource,
+        large_build_context::LargeBuildContext,
     }
 }
 

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::context::resolve::{self, ComposeFiles};
+use crate::context::{ContextCache, ContextOrigin};
 use crate::lints;
 use crate::rule::{Meta, Rule, Severity};
 
@@ -267,8 +269,13 @@ pub struct Settings {
     pub fail_on: FailOn,
     pub cache_strategy: CacheStrategy,
     rules: BTreeMap<String, toml::Table>,
-    /// The build context of this Dockerfile, when the config or `--context` names one.
+    /// The build context of this Dockerfile: `--context`, the config's `[context]`, the
+    /// Compose service that builds it, or its directory (`None` for a Dockerfile that is not
+    /// on disk and has no configured context).
     pub context: Option<PathBuf>,
+    pub context_origin: Option<ContextOrigin>,
+    /// The contexts already walked, shared by every file of a run.
+    pub contexts: ContextCache,
     /// Stages of this Dockerfile that are built with `--target` (`[targets]`): each is a
     /// final stage as much as the last one.
     pub targets: Vec<String>,
@@ -320,6 +327,8 @@ pub struct Resolver {
     no_config: bool,
     overrides: Overrides,
     found: HashMap<PathBuf, Result<Option<Arc<Config>>, ConfigError>>,
+    compose: ComposeFiles,
+    contexts: ContextCache,
 }
 
 /// Directories whose configuration a [`Resolver`] remembers at most.
@@ -333,6 +342,8 @@ impl Resolver {
             no_config,
             overrides,
             found: HashMap::new(),
+            compose: ComposeFiles::default(),
+            contexts: ContextCache::default(),
         }
     }
 
@@ -370,7 +381,15 @@ impl Resolver {
                 self.discover(&dir)?
             }
         };
-        Ok(self.resolve(dockerfile, file_config.as_deref()))
+        let mut settings = self.resolve(dockerfile, file_config.as_deref());
+        if settings.context.is_none() {
+            if let Some((dir, origin)) = resolve::discover(dockerfile, &mut self.compose) {
+                settings.context = Some(dir);
+                settings.context_origin = Some(origin);
+            }
+        }
+        settings.contexts = self.contexts.clone();
+        Ok(settings)
     }
 
     fn resolve(&self, dockerfile: &Path, config: Option<&Config>) -> Settings {
@@ -438,6 +457,13 @@ impl Resolver {
         for layer in &layers {
             rules.extend(layer.rules.clone());
         }
+        let explicit_context = match &self.overrides.context {
+            Some(dir) => Some((dir.clone(), ContextOrigin::CommandLine)),
+            None => config.and_then(|c| {
+                let dir = context_of(c, dockerfile)?;
+                Some((dir, ContextOrigin::Config(c.dir.join(CONFIG_FILE_NAME))))
+            }),
+        };
         Settings {
             enabled,
             severity,
@@ -452,15 +478,39 @@ impl Resolver {
                 .find_map(|c| c.cache_strategy)
                 .unwrap_or(CacheStrategy::Mount),
             rules,
-            context: self
-                .overrides
-                .context
-                .clone()
-                .or_else(|| config.and_then(|c| context_of(c, dockerfile))),
+            context: explicit_context.as_ref().map(|(dir, _)| dir.clone()),
+            context_origin: explicit_context.map(|(_, origin)| origin),
+            contexts: ContextCache::default(),
             targets,
             fixable: None,
         }
     }
+}
+
+/// A size in bytes: a number with an optional unit, `B`, `KiB`, `MiB`, `GiB`, `TiB` (powers
+/// of 1024) or `KB`, `MB`, `GB`, `TB` (powers of 1000): `500MiB`, `2 GB`, `1048576`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (like \"500MiB\" or \"2GB\")"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "tib" | "t" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => return Err(format!("unknown size unit `{other}` in `{text}`")),
+    };
+    Ok((value * scale as f64) as u64)
 }
 
 /// The `[context]` entry for a Dockerfile: both paths relative to the config's directory.
@@ -490,6 +540,16 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert_eq!(parse_size("2 GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert_eq!(parse_size("42"), Ok(42));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
     }
 
     #[test]

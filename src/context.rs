@@ -1,22 +1,31 @@
-//! What a build context holds once `.dockerignore` is applied: the files Docker sends, their
-//! sizes, and what the ignore file keeps out (with the bytes that saves).
+//! The build context: which directory it is ([`resolve`]), what it holds once
+//! `.dockerignore` is applied ([`scan`], the `docklint context` report), and what rules see
+//! of it ([`BuildContext`]).
 //!
-//! The walk is Docker's: every entry under the context, hidden ones included; `.gitignore`
-//! means nothing to Docker; symlinks are sent as links, never followed; the `.dockerignore`
-//! that BuildKit picks decides, directory by directory (see [`dockerignore`]).
+//! The walk is Docker's (see [`walk`]): every entry under the context, hidden ones
+//! included; `.gitignore` means nothing to Docker; symlinks are sent as links, never
+//! followed; the `.dockerignore` that BuildKit picks decides, directory by directory.
+
+pub mod compose;
+pub mod knowledge;
+pub mod reads;
+pub mod resolve;
+mod view;
+pub mod walk;
 
 use std::fmt::{self, Write as _};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Serialize, Serializer};
 
 use crate::emit::escape::{self, escape_line};
 use crate::source::Span;
-use crate::syntax::dockerignore::{self, DirMatches, DockerIgnore};
+use crate::syntax::dockerignore::{self, DockerIgnore};
+
+pub use resolve::ContextOrigin;
+pub use view::{BuildContext, ContextCache, ContextIndex, Overlay, Reach};
 
 /// How many of the largest sent files a report keeps.
 const LARGEST_KEPT: usize = 10;
@@ -42,7 +51,8 @@ pub struct ContextReport {
     pub excluded: Vec<Entry>,
     /// The largest files sent, largest first.
     pub largest: Vec<Entry>,
-    /// Entries that could not be read; they are counted nowhere.
+    /// Entries that could not be read (counted nowhere), and sent entries that are not
+    /// plain files or sound links (sockets, link loops).
     #[serde(skip)]
     pub unreadable: Vec<Unreadable>,
 }
@@ -54,7 +64,8 @@ pub struct Entry {
     pub bytes: u64,
 }
 
-/// An entry the walk could not read (permissions, a race with a deletion).
+/// An entry the walk could not read (permissions, a race with a deletion), or one that is
+/// not a plain file or a sound link (a socket, a link loop).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
     /// Relative to the context; `.` for the context itself.
@@ -113,8 +124,22 @@ pub fn scan(context: &Path, dockerfile: Option<&Path>) -> Result<ContextReport, 
         Some(path) => load_dockerignore(path)?,
         None => DockerIgnore::default(),
     };
-    let found = walk(context, &ignore);
-    Ok(found.into_report(context.to_path_buf(), dockerignore))
+    let options = walk::Options {
+        keep_files: true,
+        measure_excluded: true,
+        largest: LARGEST_KEPT,
+    };
+    let walked = walk::walk(context, &ignore, options);
+    Ok(ContextReport {
+        context: context.to_path_buf(),
+        dockerignore,
+        files: walked.files,
+        total_bytes: walked.bytes,
+        sent: walked.sent,
+        excluded: walked.excluded,
+        largest: walked.largest,
+        unreadable: walked.unreadable,
+    })
 }
 
 /// Files of a build context looked up one by one, as Docker sends them: for rules that
@@ -191,272 +216,6 @@ fn load_dockerignore(path: &Path) -> Result<DockerIgnore, ContextError> {
     })
 }
 
-/// What the walk found; tasks fill their own and merge it once per directory.
-#[derive(Default)]
-struct Findings {
-    sent: Vec<Entry>,
-    /// Top-most excluded paths, with the counter their excluded content is charged to.
-    excluded: Vec<(String, Arc<AtomicU64>)>,
-    unreadable: Vec<Unreadable>,
-}
-
-impl Findings {
-    fn append(&mut self, other: Findings) {
-        self.sent.extend(other.sent);
-        self.excluded.extend(other.excluded);
-        self.unreadable.extend(other.unreadable);
-    }
-
-    fn unreadable(&mut self, path: &str, error: &io::Error) {
-        let path = if path.is_empty() {
-            ".".to_string()
-        } else {
-            path.to_string()
-        };
-        self.unreadable.push(Unreadable {
-            path,
-            message: error.to_string(),
-        });
-    }
-
-    fn into_report(self, context: PathBuf, dockerignore: Option<PathBuf>) -> ContextReport {
-        let mut sent = self.sent;
-        sent.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut excluded: Vec<Entry> = self
-            .excluded
-            .into_iter()
-            .map(|(path, bytes)| Entry {
-                path,
-                bytes: bytes.load(Ordering::Relaxed),
-            })
-            .collect();
-        excluded.sort_by(largest_first);
-        let mut unreadable = self.unreadable;
-        unreadable.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut largest = sent.clone();
-        largest.sort_by(largest_first);
-        largest.truncate(LARGEST_KEPT);
-        ContextReport {
-            context,
-            dockerignore,
-            files: sent.len() as u64,
-            total_bytes: sent.iter().map(|e| e.bytes).sum(),
-            sent,
-            excluded,
-            largest,
-            unreadable,
-        }
-    }
-}
-
-/// One directory to visit: `path` is relative to the context ("" for the context itself).
-enum Task {
-    /// Decide every entry: sent, excluded, or a directory to visit. `charge` is the counter
-    /// of the top-most excluded ancestor, if the directory lies inside one.
-    Walk {
-        dir: PathBuf,
-        path: String,
-        matches: DirMatches,
-        charge: Option<Arc<AtomicU64>>,
-    },
-    /// A pruned directory: only its bytes count.
-    Measure {
-        dir: PathBuf,
-        path: String,
-        charge: Arc<AtomicU64>,
-    },
-}
-
-/// Walks the context, one task per directory on the rayon pool. Tasks are spawned, not
-/// nested, so a deep tree cannot exhaust a stack.
-fn walk(context: &Path, ignore: &DockerIgnore) -> Findings {
-    let found = Mutex::new(Findings::default());
-    let root = Task::Walk {
-        dir: context.to_path_buf(),
-        path: String::new(),
-        matches: ignore.root_matches(),
-        charge: None,
-    };
-    rayon::scope(|scope| run(scope, ignore, &found, root));
-    found.into_inner().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn run<'s>(
-    scope: &rayon::Scope<'s>,
-    ignore: &'s DockerIgnore,
-    found: &'s Mutex<Findings>,
-    task: Task,
-) {
-    let mut local = Findings::default();
-    let mut spawn = |task: Task| scope.spawn(move |scope| run(scope, ignore, found, task));
-    match task {
-        Task::Walk {
-            dir,
-            path,
-            matches,
-            charge,
-        } => walk_directory(
-            ignore,
-            &mut local,
-            &mut spawn,
-            &dir,
-            &path,
-            &matches,
-            charge.as_ref(),
-        ),
-        Task::Measure { dir, path, charge } => {
-            measure_directory(&mut local, &mut spawn, &dir, &path, &charge)
-        }
-    }
-    found
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .append(local);
-}
-
-fn walk_directory(
-    ignore: &DockerIgnore,
-    found: &mut Findings,
-    spawn: &mut impl FnMut(Task),
-    dir: &Path,
-    path: &str,
-    matches: &DirMatches,
-    charge: Option<&Arc<AtomicU64>>,
-) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => return found.unreadable(path, &e),
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                found.unreadable(path, &e);
-                continue;
-            }
-        };
-        let child = join(path, &entry.file_name().to_string_lossy());
-        // `file_type` does not follow symlinks: a link to a directory is sent as a link.
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => {
-                let task = subdirectory(ignore, found, entry.path(), child, matches, charge);
-                spawn(task);
-            }
-            Ok(_) => file(ignore, found, &entry, child, matches, charge),
-            Err(e) => found.unreadable(&child, &e),
-        }
-    }
-}
-
-/// The task for a subdirectory: a walk, or a measurement when Docker prunes it.
-fn subdirectory(
-    ignore: &DockerIgnore,
-    found: &mut Findings,
-    dir: PathBuf,
-    path: String,
-    parent: &DirMatches,
-    charge: Option<&Arc<AtomicU64>>,
-) -> Task {
-    let matches = ignore.matches_in_dir(&path, parent);
-    if !matches.is_excluded() {
-        // Re-included (or never excluded): its excluded content is reported on its own.
-        return Task::Walk {
-            dir,
-            path,
-            matches,
-            charge: None,
-        };
-    }
-    let charge = charge.cloned().unwrap_or_else(|| {
-        let counter = Arc::new(AtomicU64::new(0));
-        found.excluded.push((path.clone(), Arc::clone(&counter)));
-        counter
-    });
-    if ignore.may_reinclude_in(&path, &matches) {
-        Task::Walk {
-            dir,
-            path,
-            matches,
-            charge: Some(charge),
-        }
-    } else {
-        // Pruned as Docker prunes it, but still measured: that is what the file saves.
-        Task::Measure { dir, path, charge }
-    }
-}
-
-fn file(
-    ignore: &DockerIgnore,
-    found: &mut Findings,
-    entry: &fs::DirEntry,
-    path: String,
-    parent: &DirMatches,
-    charge: Option<&Arc<AtomicU64>>,
-) {
-    // On Unix `DirEntry::metadata` does not follow symlinks: a link weighs its own size.
-    let bytes = match entry.metadata() {
-        Ok(metadata) => metadata.len(),
-        Err(e) => return found.unreadable(&path, &e),
-    };
-    if !ignore.is_excluded_in(&path, parent) {
-        found.sent.push(Entry { path, bytes });
-    } else if let Some(counter) = charge {
-        counter.fetch_add(bytes, Ordering::Relaxed);
-    } else {
-        found.excluded.push((path, Arc::new(AtomicU64::new(bytes))));
-    }
-}
-
-/// Adds the bytes of the non-directory entries of `dir` to `charge`; subdirectories
-/// become tasks of their own.
-fn measure_directory(
-    found: &mut Findings,
-    spawn: &mut impl FnMut(Task),
-    dir: &Path,
-    path: &str,
-    charge: &Arc<AtomicU64>,
-) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => return found.unreadable(path, &e),
-    };
-    let mut bytes = 0;
-    for entry in entries {
-        let typed = entry.and_then(|entry| Ok((entry.file_type()?, entry)));
-        match typed {
-            Ok((kind, entry)) => {
-                let child = join(path, &entry.file_name().to_string_lossy());
-                if kind.is_dir() {
-                    spawn(Task::Measure {
-                        dir: entry.path(),
-                        path: child,
-                        charge: Arc::clone(charge),
-                    });
-                } else {
-                    match entry.metadata() {
-                        Ok(metadata) => bytes += metadata.len(),
-                        Err(e) => found.unreadable(&child, &e),
-                    }
-                }
-            }
-            Err(e) => found.unreadable(path, &e),
-        }
-    }
-    charge.fetch_add(bytes, Ordering::Relaxed);
-}
-
-fn join(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_string()
-    } else {
-        format!("{parent}/{name}")
-    }
-}
-
-fn largest_first(a: &Entry, b: &Entry) -> std::cmp::Ordering {
-    b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path))
-}
-
 fn lossy_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&path.to_string_lossy())
 }
@@ -526,7 +285,7 @@ impl ContextReport {
             }
         }
         if !self.unreadable.is_empty() {
-            let _ = writeln!(out, "\nUnreadable (not counted):");
+            let _ = writeln!(out, "\nProblems:");
             for entry in &self.unreadable {
                 let _ = writeln!(
                     out,

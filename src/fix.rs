@@ -4,8 +4,10 @@
 pub mod merge;
 pub mod shell;
 
+use std::path::PathBuf;
+
 use crate::rule::Diagnostic;
-use crate::source::Span;
+use crate::source::{LineIndex, Position, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,12 +47,37 @@ impl Edit {
     }
 }
 
+/// An edit on a file of the build context (the `.dockerignore`) rather than the Dockerfile,
+/// made against that file's text as the rule saw it (empty for a file it creates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEdit {
+    pub path: PathBuf,
+    pub edit: Edit,
+    /// Where the edit starts and ends in that text (for `--format json`).
+    pub start: Position,
+    pub end: Position,
+}
+
+impl FileEdit {
+    pub fn new(path: PathBuf, text: &str, edit: Edit) -> FileEdit {
+        let lines = LineIndex::new(text);
+        FileEdit {
+            path,
+            start: lines.position(text, edit.span.start),
+            end: lines.position(text, edit.span.end),
+            edit,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     pub title: String,
     pub applicability: Applicability,
     /// Sorted, non-overlapping.
     pub edits: Vec<Edit>,
+    /// Edits on other files; a fix has these or `edits`, not both.
+    pub file_edits: Vec<FileEdit>,
 }
 
 impl Fix {
@@ -68,6 +95,17 @@ impl Fix {
             title: title.into(),
             applicability,
             edits,
+            file_edits: Vec::new(),
+        }
+    }
+
+    /// A fix that edits a file of the build context.
+    pub fn on_file(title: impl Into<String>, applicability: Applicability, edit: FileEdit) -> Fix {
+        Fix {
+            title: title.into(),
+            applicability,
+            edits: Vec::new(),
+            file_edits: vec![edit],
         }
     }
 
@@ -156,6 +194,73 @@ fn edits_valid(text: &str, edits: &[Edit]) -> bool {
             && text.is_char_boundary(e.span.end)
     };
     edits.iter().all(inside) && edits.windows(2).all(|w| w[0].span.end <= w[1].span.start)
+}
+
+/// A file of the build context as fixes changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// The text before the first fix; `None` when a fix created the file.
+    pub original: Option<String>,
+    pub text: String,
+}
+
+/// Applies the file edits of the fixes at or above `min` to `changes`: per file, the first
+/// fix's edits in diagnostic order (the others were made against text that has now changed;
+/// the next pass makes them again). Returns how many fixes applied.
+pub fn apply_file_edits<'d>(
+    diagnostics: &'d [Diagnostic],
+    min: Applicability,
+    changes: &mut Vec<FileChange>,
+) -> Vec<&'d Diagnostic> {
+    let mut taken: Vec<&Diagnostic> = Vec::new();
+    let mut touched: Vec<PathBuf> = Vec::new();
+    for diagnostic in diagnostics {
+        let Some(fix) = &diagnostic.fix else { continue };
+        if fix.applicability < min
+            || fix.file_edits.is_empty()
+            || fix.file_edits.iter().any(|e| touched.contains(&e.path))
+        {
+            continue;
+        }
+        let mut staged: Vec<(usize, String)> = Vec::new();
+        let mut valid = true;
+        for file_edit in &fix.file_edits {
+            let at = changes.iter().position(|c| c.path == file_edit.path);
+            let current = match at {
+                Some(i) => changes[i].text.clone(),
+                None => std::fs::read(&file_edit.path)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default(),
+            };
+            if !edits_valid(&current, std::slice::from_ref(&file_edit.edit)) {
+                valid = false;
+                break;
+            }
+            let text = splice(&current, &[&file_edit.edit]);
+            let index = at.unwrap_or_else(|| {
+                let original = std::fs::read(&file_edit.path)
+                    .ok()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+                changes.push(FileChange {
+                    path: file_edit.path.clone(),
+                    original,
+                    text: current.clone(),
+                });
+                changes.len() - 1
+            });
+            staged.push((index, text));
+        }
+        if !valid {
+            continue;
+        }
+        for (index, text) in staged {
+            touched.push(changes[index].path.clone());
+            changes[index].text = text;
+        }
+        taken.push(diagnostic);
+    }
+    taken
 }
 
 fn splice(text: &str, edits: &[&Edit]) -> String {

@@ -21,7 +21,8 @@ pub mod lints;
 
 use changes::{Changes, Replacement};
 use config::Settings;
-use fix::Applicability;
+use context::{BuildContext, Overlay};
+use fix::{Applicability, FileChange};
 use model::Model;
 use rule::{Ctx, Diagnostic, Phase};
 use source::SourceFile;
@@ -32,7 +33,8 @@ use syntax::dockerfile::{self, Dockerfile};
 /// A file that is not valid UTF-8 is never rewritten, so its diagnostics offer no fix.
 pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
     let df = dockerfile::parse(&file.text);
-    let mut diagnostics = lint_parsed(file, &df, settings);
+    let context = open_context(file, settings, &Overlay::new());
+    let mut diagnostics = lint_parsed(file, &df, settings, context.as_ref());
     if file.lossy {
         diagnostics.iter_mut().for_each(|d| d.fix = None);
     }
@@ -64,7 +66,18 @@ pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnost
     }]
 }
 
-fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<Diagnostic> {
+/// The build context `settings` names for `file`, with the files fixes changed so far.
+fn open_context(file: &SourceFile, settings: &Settings, overlay: &Overlay) -> Option<BuildContext> {
+    let root = settings.context.as_deref()?;
+    BuildContext::open(root, Some(&file.path), overlay, Some(&settings.contexts))
+}
+
+fn lint_parsed(
+    file: &SourceFile,
+    df: &Dockerfile,
+    settings: &Settings,
+    context: Option<&BuildContext>,
+) -> Vec<Diagnostic> {
     let model = Model::build(df);
     let mut diagnostics = Vec::new();
     let mut suppressions = Suppressions::collect(&file.text, df);
@@ -73,7 +86,7 @@ fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<D
         file,
         df,
         &model,
-        settings,
+        (settings, context),
         None,
         &mut diagnostics,
     );
@@ -84,7 +97,7 @@ fn lint_parsed(file: &SourceFile, df: &Dockerfile, settings: &Settings) -> Vec<D
         file,
         df,
         &model,
-        settings,
+        (settings, context),
         Some(&suppressions),
         &mut late,
     );
@@ -103,7 +116,7 @@ fn run_phase(
     file: &SourceFile,
     df: &Dockerfile,
     model: &Model,
-    settings: &Settings,
+    (settings, context): (&Settings, Option<&BuildContext>),
     suppressions: Option<&Suppressions>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -116,6 +129,7 @@ fn run_phase(
             df,
             model,
             settings,
+            context,
             suppressions,
             rule: rule.meta(),
             diagnostics,
@@ -170,6 +184,8 @@ pub struct FixOutcome {
     pub found: Vec<Diagnostic>,
     /// Diagnostics of the final text.
     pub remaining: Vec<Diagnostic>,
+    /// Files of the build context the fixes changed or created (the `.dockerignore`).
+    pub files: Vec<FileChange>,
     /// Where the final text comes from in the original (for diffs).
     pub changes: Changes,
 }
@@ -200,10 +216,13 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         converged: true,
         found: Vec::new(),
         remaining: Vec::new(),
+        files: Vec::new(),
         changes: Changes::unchanged(file.text.len()),
     };
+    let mut overlay = Overlay::new();
+    let mut context = open_context(file, settings, &overlay);
     for pass in 0.. {
-        let mut diagnostics = lint_parsed(&current, &df, settings);
+        let mut diagnostics = lint_parsed(&current, &df, settings, context.as_ref());
         for d in diagnostics
             .iter_mut()
             .filter(|d| file.lossy || !settings.may_fix(d.rule))
@@ -225,17 +244,32 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
             outcome.remaining = diagnostics;
             break;
         }
-        let Some(pass) = fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted)
-        else {
+        let dockerfile_pass =
+            fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted);
+        let file_fixes = fix::apply_file_edits(&diagnostics, min, &mut outcome.files);
+        if dockerfile_pass.is_none() && file_fixes.is_empty() {
             outcome.remaining = diagnostics;
             break;
-        };
-        outcome.applied.extend(pass.applied);
-        for batch in &pass.batches {
-            outcome.changes.apply(batch);
         }
-        current = SourceFile::new(current.path.clone(), pass.text);
-        df = pass.df;
+        if !file_fixes.is_empty() {
+            outcome
+                .applied
+                .extend(file_fixes.into_iter().map(FixRecord::of));
+            overlay = outcome
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.text.clone()))
+                .collect();
+            context = open_context(file, settings, &overlay);
+        }
+        if let Some(pass) = dockerfile_pass {
+            outcome.applied.extend(pass.applied);
+            for batch in &pass.batches {
+                outcome.changes.apply(batch);
+            }
+            current = SourceFile::new(current.path.clone(), pass.text);
+            df = pass.df;
+        }
     }
     outcome.text = current.text;
     outcome

@@ -2,7 +2,7 @@
 
 mod cli;
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,6 +10,7 @@ use clap::Parser;
 
 use cli::args::{Cli, Command, DataFormat};
 use cli::{failed, EXIT_CLEAN, EXIT_FAILED};
+use docklint::config::{Overrides, Resolver};
 use docklint::emit::escape;
 use docklint::source::SourceFile;
 
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
             dir,
             dockerfile,
             format,
-        } => context(&dir, dockerfile.as_deref(), format),
+        } => context(dir, dockerfile.as_deref(), format),
         Command::Lsp => match docklint::lsp::run_stdio() {
             Ok(()) => EXIT_CLEAN,
             Err(e) => failed(format!("language server: {e}")),
@@ -100,13 +101,36 @@ fn explain(name: &str) -> u8 {
     }
 }
 
-fn context(dir: &Path, dockerfile: Option<&Path>, format: DataFormat) -> u8 {
-    let report = match docklint::context::scan(dir, dockerfile) {
+fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: DataFormat) -> u8 {
+    // Without a directory, the Dockerfile's context as `check` finds it.
+    let dir = match (dir, dockerfile) {
+        (Some(dir), _) => dir,
+        (None, Some(file)) => {
+            let mut resolver = Resolver::new(None, false, Overrides::default());
+            match resolver.settings_for(file) {
+                Ok(settings) => settings.context.unwrap_or_else(|| PathBuf::from(".")),
+                Err(e) => return cli::config_failed(&e, std::io::stderr().is_terminal()),
+            }
+        }
+        (None, None) => PathBuf::from("."),
+    };
+    let report = match docklint::context::scan(&dir, dockerfile) {
         Ok(report) => report,
         Err(e) => return failed(e),
     };
     let out = match format {
-        DataFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        DataFormat::Json => {
+            // The JSON object keeps its documented keys; what could not be read is said
+            // on standard error.
+            for problem in &report.unreadable {
+                eprintln!(
+                    "{}: {}",
+                    escape::escape_line(&problem.path),
+                    escape::escape_line(&problem.message)
+                );
+            }
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        }
         DataFormat::Text => report.render_text(),
     };
     let _ = std::io::stdout().write_all(out.as_bytes());

@@ -18,6 +18,7 @@ use crate::syntax::shell::{self, Script};
 
 pub mod builds;
 pub mod commands;
+pub mod context_reads;
 pub mod copies;
 pub mod cost;
 pub mod effects;
@@ -48,6 +49,8 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// ARGs declared before the first FROM (usable in FROM lines).
     pub global_args: Vars,
+    /// What the build reads from its context, in file order.
+    pub context_reads: Vec<context_reads::ContextRead>,
     /// Per instruction, the working directory it runs in (`/` before the first FROM).
     pub workdirs: Vec<String>,
     /// Each USER instruction, with the account it selects.
@@ -395,6 +398,7 @@ impl<'a> Builder<'a> {
                 runs: Vec::new(),
                 stage_names: HashMap::new(),
                 global_args: Vars::default(),
+                context_reads: Vec::new(),
                 workdirs: Vec::new(),
                 users: Vec::new(),
                 copies: Vec::new(),
@@ -563,6 +567,15 @@ impl<'a> Builder<'a> {
                 }) {
                     self.model.copies.push(copy);
                 }
+                let read = context_reads::of_copy(
+                    n,
+                    stage,
+                    instruction,
+                    args,
+                    state.scope.visible(),
+                    (escape, state.windows),
+                );
+                self.model.context_reads.extend(read);
             }
             _ => {}
         }
@@ -578,7 +591,7 @@ impl<'a> Builder<'a> {
             Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
             Command::Script { .. } => None,
         };
-        let mounts = instruction
+        let mounts: Vec<Mount> = instruction
             .flags_named("mount")
             .filter_map(|flag| {
                 Some(parse_mount(
@@ -622,6 +635,8 @@ impl<'a> Builder<'a> {
             }
         }
         let docker_clean = state.docker_clean;
+        let read = context_reads::of_mounts(n, stage, &mounts, &env, self.df.escape);
+        self.model.context_reads.extend(read);
         if effects
             .paths
             .iter()

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::context::BuildContext;
 use crate::context::ContextFiles;
 use crate::fix::Fix;
 use crate::model::copies::ProjectFiles;
@@ -126,6 +127,8 @@ pub struct Ctx<'a> {
     pub df: &'a Dockerfile,
     pub model: &'a Model,
     pub settings: &'a Settings,
+    /// The Dockerfile's build context, when it has one on disk.
+    pub context: Option<&'a BuildContext>,
     /// Set for rules of the `AfterSuppressions` phase.
     pub suppressions: Option<&'a Suppressions>,
     pub(crate) rule: &'static Meta,
@@ -154,9 +157,14 @@ impl Ctx<'_> {
         self.file.text.get(span).unwrap_or("")
     }
 
-    /// The build context's directory: the one lint.toml or `--context` names, else the
-    /// Dockerfile's directory; `None` for standard input without a configured context.
+    /// The build context's directory, as every rule sees it: the one the settings resolved
+    /// (`--context`, lint.toml's `[context]`, the Compose service that builds the
+    /// Dockerfile, see [`crate::context::resolve`]), else the Dockerfile's directory; `None`
+    /// for standard input without a configured context.
     pub fn build_context_dir(&self) -> Option<std::path::PathBuf> {
+        if let Some(context) = self.context {
+            return Some(context.root().to_path_buf());
+        }
         let path = &self.file.path;
         match &self.settings.context {
             Some(dir) => Some(dir.clone()),

@@ -276,6 +276,8 @@ fn a_powershell_file_with_backtick_escape_is_not_read_as_sh() {
         "Dockerfile",
         "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nSHELL [\"powershell\", \"-Command\"]\nRUN Write-Host `\n    hello ; pip install flask\nRUN Write-Host world\nCOPY C:\\src\\ C:\\app\\\n",
     );
+    // The context holds what the COPY names (`C:\src\` is `src` in it).
+    dir.write("src/app.ps1", "Write-Host app\n");
     let out = docklint(dir.path(), &["check", "--format", "json", "Dockerfile"]);
     let found = rules_of(&json(&out));
     assert_eq!(

@@ -260,7 +260,213 @@ fn unreadable_directories_are_reported_not_fatal() {
     if !readable_anyway {
         assert_eq!(report.unreadable.len(), 1);
         assert_eq!(report.unreadable[0].path, "locked");
-        assert!(report.render_text().contains("Unreadable"));
+        assert!(report.render_text().contains("locked: cannot read"));
     }
     assert!(sent_paths(&report).contains(&"ok.txt"));
+}
+
+#[test]
+fn sockets_and_link_loops_are_reported_not_fatal() {
+    let dir = TempDir::new("context-special");
+    dir.write("ok.txt", "ok");
+    link("loop-b", &dir.path().join("loop-a"));
+    link("loop-a", &dir.path().join("loop-b"));
+    let socket = std::os::unix::net::UnixListener::bind(dir.path().join("agent.sock")).unwrap();
+    let report = scan(dir.path(), None).unwrap();
+    drop(socket);
+    let problems: Vec<&str> = report.unreadable.iter().map(|u| u.path.as_str()).collect();
+    assert_eq!(problems, ["agent.sock", "loop-a", "loop-b"]);
+    // The links are sent (as links); the socket is not.
+    assert_eq!(sent_paths(&report), ["loop-a", "loop-b", "ok.txt"]);
+    let text = report.render_text();
+    assert!(text.contains("agent.sock: a socket: not sent"), "{text}");
+    // The JSON keeps its documented shape; the problems go to standard error.
+    let out = common::docklint(dir.path(), &["context", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        common::stderr(&out).contains("loop-a: a symbolic link loop"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+/// The rules of a `check --format json` run.
+fn rules_found(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let out = common::docklint(dir, args);
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", common::stdout(&out)));
+    found
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A monorepo whose Compose file builds `services/api/Dockerfile` from the repository root.
+fn monorepo(compose_name: &str, compose: &str) -> TempDir {
+    let dir = TempDir::new("monorepo");
+    dir.write(".git/HEAD", "ref: refs/heads/main\n");
+    dir.write(".dockerignore", ".git\n");
+    dir.write(compose_name, compose);
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY services/api/app.py /app/\nCOPY libs/ /libs/\n",
+    );
+    dir.write("services/api/app.py", "print('api')\n");
+    dir.write("libs/util.py", "x = 1\n");
+    dir
+}
+
+#[test]
+fn a_compose_file_above_names_the_context() {
+    let long = "services:\n  api:\n    build:\n      context: .\n      dockerfile: services/api/Dockerfile\n";
+    for (name, compose) in [("compose.yaml", long), ("docker-compose.yml", long)] {
+        let dir = monorepo(name, compose);
+        let args = ["check", "--format", "json", "services/api/Dockerfile"];
+        assert_eq!(
+            rules_found(dir.path(), &args),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        // From inside the service's directory, the same context is found above.
+        let inside = dir.path().join("services/api");
+        let args = ["check", "--format", "json", "Dockerfile"];
+        assert_eq!(rules_found(&inside, &args), Vec::<String>::new(), "{name}");
+        // `docklint context --dockerfile` reports that context.
+        let out = common::docklint(
+            &inside,
+            &["context", "--format", "json", "--dockerfile", "Dockerfile"],
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(report["context"], "../..", "{}", common::stdout(&out));
+        let sent: Vec<&str> = report["sent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["path"].as_str())
+            .collect();
+        assert!(
+            sent.contains(&"libs/util.py") && !sent.contains(&".git/HEAD"),
+            "{sent:?}"
+        );
+    }
+}
+
+#[test]
+fn without_compose_the_context_is_the_dockerfile_directory() {
+    let dir = monorepo("README.md", "no compose here\n");
+    // A file of the same name in both directories: either may be the context.
+    dir.write("requirements.txt", "flask\n");
+    dir.write("services/api/requirements.txt", "flask\n");
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY requirements.txt /app/\nCOPY services/api/app.py /app/\nCOPY libs/ /libs/\n",
+    );
+    let args = ["check", "--format", "json", "services/api/Dockerfile"];
+    assert_eq!(
+        rules_found(dir.path(), &args),
+        ["copy-missing-source", "copy-missing-source"]
+    );
+    // `--context` and `[context]` name it explicitly.
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--context",
+        ".",
+        "services/api/Dockerfile",
+    ];
+    assert_eq!(rules_found(dir.path(), &args), Vec::<String>::new());
+    dir.write(
+        "lint.toml",
+        "[context]\n\"services/api/Dockerfile\" = \".\"\n",
+    );
+    let args = ["check", "--format", "json", "services/api/Dockerfile"];
+    assert_eq!(rules_found(dir.path(), &args), Vec::<String>::new());
+}
+
+#[test]
+fn a_dockerignore_above_silences_the_missing_dockerignore_of_a_defaulted_context() {
+    // `docker build -f backend/Dockerfile .` from a Makefile: the context is the root, whose
+    // .dockerignore docklint cannot tie to the Dockerfile. Nothing is said of backend/.
+    let dir = monorepo("README.md", "no compose here\n");
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY . /app\n",
+    );
+    dir.write("services/api/__pycache__/app.cpython-312.pyc", "x");
+    dir.write("services/api/.venv/pyvenv.cfg", "home = /usr\n");
+    let args = ["check", "--format", "json", "services/api/Dockerfile"];
+    assert_eq!(rules_found(dir.path(), &args), Vec::<String>::new());
+    // Without the .dockerignore above, the Dockerfile's directory is all there is to judge.
+    std::fs::remove_file(dir.path().join(".dockerignore")).unwrap();
+    assert_eq!(rules_found(dir.path(), &args), ["missing-dockerignore"]);
+    // A context named explicitly is judged as it is, whatever lies above it.
+    dir.write(".dockerignore", ".git\n");
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--context",
+        "services/api",
+        "services/api/Dockerfile",
+    ];
+    assert_eq!(rules_found(dir.path(), &args), ["missing-dockerignore"]);
+}
+
+#[test]
+fn a_short_form_compose_build_is_the_dockerfile_directory() {
+    // `build: ./services/api` builds services/api/Dockerfile with that directory as context.
+    let dir = monorepo(
+        "compose.yaml",
+        "services:\n  api:\n    build: ./services/api\n",
+    );
+    dir.write(
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY app.py /app/\n",
+    );
+    let args = ["check", "--format", "json", "services/api/Dockerfile"];
+    assert_eq!(rules_found(dir.path(), &args), Vec::<String>::new());
+}
+
+#[test]
+fn a_dockerignore_fix_is_shown_and_applied_like_any_other() {
+    let dir = TempDir::new("gaps-fix");
+    dir.write(".dockerignore", "node_modules\n");
+    dir.write(".env", "TOKEN=x\n");
+    dir.write("src/__pycache__/a.cpython-312.pyc", "x");
+    dir.write("src/a.py", "print(1)\n");
+    dir.write(
+        "Dockerfile",
+        "FROM python:3.12-slim\nCOPY src/ /app/\nCOPY . /all/\n",
+    );
+    let out = common::docklint(
+        dir.path(),
+        &["check", "--diff", "--unsafe-fixes", "Dockerfile"],
+    );
+    let diff = common::stdout(&out);
+    assert!(
+        diff.contains("--- a/.dockerignore\n+++ b/.dockerignore\n") && diff.contains("+.env\n"),
+        "{diff}"
+    );
+    assert_eq!(
+        dir.read(".dockerignore"),
+        "node_modules\n",
+        "--diff changes nothing"
+    );
+    let out = common::docklint(
+        dir.path(),
+        &["check", "--fix", "--unsafe-fixes", "Dockerfile"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let fixed = dir.read(".dockerignore");
+    assert!(
+        fixed.starts_with("node_modules\n") && fixed.contains(".env\n"),
+        "{fixed}"
+    );
+    // Idempotent: nothing left to fix.
+    let out = common::docklint(
+        dir.path(),
+        &["check", "--diff", "--unsafe-fixes", "Dockerfile"],
+    );
+    assert_eq!(common::stdout(&out), "");
 }

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::TempDir;
-use docklint::config::Settings;
+use docklint::config::{Overrides, Resolver, Settings};
 use docklint::fix::Applicability;
 use docklint::lsp::convert;
 use docklint::source::SourceFile;
@@ -522,9 +522,12 @@ fn every_keystroke_of_the_examples_gets_diagnostics_never_a_crash() {
             states += 1;
             last = d;
         }
-        // The whole file gets what `check` reports on it.
+        // The whole file gets what `check` reports on it: with the settings `check` finds
+        // for it (its lint.toml, its build context).
         let file = SourceFile::new(path.clone(), text.clone());
-        let settings = Settings::defaults();
+        let settings = Resolver::new(None, false, Overrides::default())
+            .settings_for(&path)
+            .expect("settings");
         let engine = if path.ends_with(".dockerignore") {
             docklint::lint_dockerignore(&file, &settings)
         } else {

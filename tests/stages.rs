@@ -106,7 +106,8 @@ fn multistage_rewrites_are_clean_two_stage_files() {
                 ));
             }
         }
-        let empty = TempDir::new("stages-fixed");
+        // The rewrite alone, in an empty build context.
+        let empty = TempDir::new("stages-rewrite");
         let settings = doc_settings(RULE, None, empty.path());
         let source = SourceFile::new("Dockerfile", fixed.clone());
         for d in docklint::lint(&source, &settings) {

@@ -31,9 +31,9 @@ pub enum Command {
     Explain { rule: String },
     /// Show what the build context holds after .dockerignore.
     Context {
-        /// The build context directory.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
+        /// The build context directory (default: the one `check` finds for --dockerfile,
+        /// else ".").
+        dir: Option<PathBuf>,
         /// The Dockerfile (its `<name>.dockerignore` takes precedence).
         #[arg(long)]
         dockerfile: Option<PathBuf>,

@@ -20,7 +20,7 @@ use docklint::walk::{self, Found, Input};
 use docklint::FixOutcome;
 
 use super::args::{CheckArgs, ColorChoice};
-use super::write_back::write_back;
+use super::write_back::{write_back, write_file_change};
 use super::{config_failed, failed, warn, EXIT_CLEAN, EXIT_FAILED, EXIT_FOUND};
 
 /// Files linted in parallel before their output is written; what a run holds at once.
@@ -183,6 +183,9 @@ struct Run {
     found_problem: bool,
     failed: bool,
     reported_dockerignores: HashSet<PathBuf>,
+    /// Build-context files (a `.dockerignore`) whose diff is shown: a file several
+    /// Dockerfiles share is shown once.
+    diffed_files: HashSet<PathBuf>,
     /// `lint.toml` files already shown as unusable.
     reported_configs: HashSet<PathBuf>,
     stderr_color: bool,
@@ -229,6 +232,7 @@ impl Run {
             found_problem: false,
             failed: false,
             reported_dockerignores: HashSet::new(),
+            diffed_files: HashSet::new(),
             reported_configs: HashSet::new(),
             stderr_color: colored(args.color, io::stderr().is_terminal()),
             stdin,
@@ -355,13 +359,41 @@ impl Run {
                 let mut diff = String::new();
                 let regions = outcome.changes.regions(file.text.len());
                 emit::diff::render(&file.path, &file, &fixed, &regions, self.paint, &mut diff);
+                for change in &outcome.files {
+                    if self.diffed_files.insert(change.path.clone()) {
+                        let before = change.original.as_deref();
+                        emit::diff::render_file(
+                            &change.path,
+                            before,
+                            &change.text,
+                            self.paint,
+                            &mut diff,
+                        );
+                    }
+                }
                 self.data.write_all(diff.as_bytes())?;
                 self.found_problem |= fails(&outcome.found, fail_on);
                 self.totals.add(&outcome.found, outcome.fixed(min));
                 Ok(())
             }
-            Mode::Fix(min) => self.fixed(file, on_disk, outcome, min, fail_on),
+            Mode::Fix(min) => {
+                self.write_file_changes(&outcome);
+                self.fixed(file, on_disk, outcome, min, fail_on)
+            }
             Mode::Lint => Ok(()),
+        }
+    }
+
+    /// Writes the build-context files the fixes changed or created (the `.dockerignore`).
+    fn write_file_changes(&mut self, outcome: &FixOutcome) {
+        for change in &outcome.files {
+            if let Err(e) = write_file_change(change) {
+                eprintln!(
+                    "docklint: {}: cannot write the fixed file: {e}",
+                    escape::path(&change.path)
+                );
+                self.failed = true;
+            }
         }
     }
 
@@ -389,11 +421,13 @@ impl Run {
             return self.report(&report, fixed, fail_on);
         };
         if !changed {
+            // Fixes of build-context files (a `.dockerignore`) leave the Dockerfile as it is.
+            let fixed = outcome.fixed(min);
             let report = FileReport {
                 file,
                 diagnostics: outcome.remaining,
             };
-            return self.report(&report, 0, fail_on);
+            return self.report(&report, fixed, fail_on);
         }
         match write_back(&path, &outcome.text) {
             Ok(written) => {

@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use docklint::fix::FileChange;
+
 /// What writing did besides replacing the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
@@ -77,6 +79,35 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
             Ok(file) => return Ok((temp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes a build-context file a fix changed (the `.dockerignore`), or creates it. Several
+/// Dockerfiles can share one: a change made against text that is no longer on disk is left
+/// for the next run. Returns whether the file was written.
+pub fn write_file_change(change: &FileChange) -> io::Result<bool> {
+    let on_disk = fs::read(&change.path)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    if on_disk.as_deref() == Some(change.text.as_str()) {
+        return Ok(false);
+    }
+    if on_disk != change.original {
+        return Err(io::Error::other(
+            "changed by another fix in this run; run again to fix the rest",
+        ));
+    }
+    match on_disk {
+        Some(_) => write_back(&change.path, &change.text).map(|_| true),
+        None => {
+            // Created exclusively: a file (or link) that appeared meanwhile is not followed.
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&change.path)?;
+            file.write_all(change.text.as_bytes())?;
+            Ok(true)
         }
     }
 }

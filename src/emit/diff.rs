@@ -34,18 +34,7 @@ pub fn render(
     if blocks.is_empty() {
         return;
     }
-    let name = if paint.on() {
-        escape::path(path)
-    } else {
-        path.to_string_lossy().into_owned()
-    };
-    // git-style a/ b/ prefixes for relative paths; an absolute path stays as it is.
-    let (old, new) = if path.is_absolute() {
-        (name.clone(), name)
-    } else {
-        (format!("a/{name}"), format!("b/{name}"))
-    };
-    out.push_str(&paint.bold(&format!("--- {old}\n+++ {new}\n")));
+    push_header(path, true, paint, out);
     let old_total = line_total(original);
     let mut group_start = 0;
     for i in 0..blocks.len() {
@@ -64,6 +53,69 @@ pub fn render(
             group_start = i + 1;
         }
     }
+}
+
+/// Appends the diff of a build-context file a fix changed or created (`before` is `None`:
+/// compared with /dev/null). Its one changed region runs from the first byte that differs
+/// to the last, which is enough for the few lines a fix adds to a `.dockerignore`.
+pub fn render_file(path: &Path, before: Option<&str>, after: &str, paint: Paint, out: &mut String) {
+    // `./x` is shown as `x`.
+    let path: std::path::PathBuf = path
+        .components()
+        .skip_while(|c| matches!(c, std::path::Component::CurDir))
+        .collect();
+    let original = SourceFile::new(path.clone(), before.unwrap_or("").to_string());
+    let fixed = SourceFile::new(path.clone(), after.to_string());
+    let (old, new) = (original.text.as_bytes(), fixed.text.as_bytes());
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if prefix == old.len() && prefix == new.len() {
+        return;
+    }
+    // Region ends on character boundaries: back off to the start of a UTF-8 sequence.
+    let mut start = prefix;
+    while !(original.text.is_char_boundary(start) && fixed.text.is_char_boundary(start)) {
+        start -= 1;
+    }
+    let region = Region {
+        original: start..old.len() - suffix,
+        fixed: start..new.len() - suffix,
+    };
+    let blocks = blocks(&original, &fixed, std::slice::from_ref(&region));
+    if blocks.is_empty() {
+        return;
+    }
+    push_header(&path, before.is_some(), paint, out);
+    hunk(
+        &blocks,
+        &original,
+        &fixed,
+        line_total(&original),
+        paint,
+        out,
+    );
+}
+
+/// `--- a/path` and `+++ b/path`: git-style prefixes for relative paths, an absolute path
+/// as it is, `/dev/null` for a file that did not exist.
+fn push_header(path: &Path, existed: bool, paint: Paint, out: &mut String) {
+    let name = if paint.on() {
+        escape::path(path)
+    } else {
+        path.to_string_lossy().into_owned()
+    };
+    let (old, new) = if path.is_absolute() {
+        (name.clone(), name)
+    } else {
+        (format!("a/{name}"), format!("b/{name}"))
+    };
+    let old = if existed { old } else { "/dev/null".into() };
+    out.push_str(&paint.bold(&format!("--- {old}\n+++ {new}\n")));
 }
 
 fn hunk(

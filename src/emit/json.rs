@@ -167,6 +167,16 @@ pub fn diagnostic<'a>(file: &SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a
                 range: json_range(file, &e.span),
                 content: &e.content,
             })
+            .chain(fix.file_edits.iter().map(|e| JsonEdit {
+                path: e.path.to_string_lossy().into_owned(),
+                range: JsonRange {
+                    line: e.start.line,
+                    column: e.start.column,
+                    end_line: e.end.line,
+                    end_column: e.end.column,
+                },
+                content: &e.edit.content,
+            }))
             .collect(),
     });
     JsonDiagnostic {

@@ -214,6 +214,14 @@ impl DockerIgnore {
         self.is_excluded_in(path, &self.walk_to(&parent))
     }
 
+    /// The pattern that leaves `path` out of the build context (the walk's verdict), or
+    /// `None` when the path is sent.
+    pub fn excluding_pattern(&self, path: &str) -> Option<&Pattern> {
+        let parent = self.walk_to(&glob::dir(path));
+        let (deciding, excluded) = self.walk_step(path, &parent, |_| {});
+        deciding.filter(|_| excluded).map(|i| &self.patterns[i])
+    }
+
     /// The walk's matches for directory `dir`, from the root down.
     fn walk_to(&self, dir: &str) -> DirMatches {
         let mut state = self.root_matches();

@@ -222,6 +222,20 @@ pub fn context_file(block: &Block) -> Option<&str> {
     }
 }
 
+/// A context-file block of a file of a given size (```` ```text models/x.safetensors
+/// size=2GiB ````): its path and size. The file is sparse: nothing is written.
+pub fn sized_context_file(block: &Block) -> Option<(&str, u64)> {
+    match block.kind.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [language, path, size] if *language != "dockerfile" => {
+            let size = size.strip_prefix("size=")?;
+            let bytes = docklint::config::parse_size(size)
+                .unwrap_or_else(|e| panic!("line {}: {e}", block.line));
+            Some((path, bytes))
+        }
+        _ => None,
+    }
+}
+
 /// The build contexts of a rule document, made under `root`: context-file blocks are the
 /// files of the context of the `dockerfile` blocks after them; the first context-file block
 /// after a `dockerfile` block starts a new context. Before any, the context is empty.
@@ -248,7 +262,12 @@ impl DocContexts {
 
     /// Takes a block in document order; returns the context a `dockerfile` block is checked in.
     pub fn see(&mut self, block: &Block) -> &Path {
-        if let Some(path) = context_file(block) {
+        let file = match (context_file(block), sized_context_file(block)) {
+            (Some(path), _) => Some((path, None)),
+            (None, Some((path, size))) => Some((path, Some(size))),
+            (None, None) => None,
+        };
+        if let Some((path, size)) = file {
             if std::mem::take(&mut self.used) {
                 self.made += 1;
                 self.current = self.root.join(format!("context-{}", self.made));
@@ -259,7 +278,12 @@ impl DocContexts {
             if let Some(parent) = file.parent() {
                 std::fs::create_dir_all(parent).expect("create context parent");
             }
-            std::fs::write(&file, &block.text).expect("write context file");
+            match size {
+                Some(size) => std::fs::File::create(&file)
+                    .and_then(|f| f.set_len(size))
+                    .expect("sized context file"),
+                None => std::fs::write(&file, &block.text).expect("write context file"),
+            }
         } else if block.kind.starts_with("dockerfile") {
             self.used = true;
         }
