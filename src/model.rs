@@ -274,12 +274,14 @@ impl Model {
     /// The stages built as final images: the last one, and those named in `targets` (the
     /// stages built with `--target`).
     pub fn final_stages(&self, targets: &[String]) -> Vec<usize> {
-        let named = self.stages.iter().filter(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| targets.iter().any(|t| t.eq_ignore_ascii_case(n)))
-        });
-        let mut finals: Vec<usize> = named.map(|s| s.index).collect();
+        let mut finals: Vec<usize> = targets
+            .iter()
+            .filter_map(|t| self.stage_names.get(&t.to_ascii_lowercase()))
+            .flatten()
+            .copied()
+            .collect();
+        finals.sort_unstable();
+        finals.dedup();
         if let Some(last) = self.stages.len().checked_sub(1) {
             if !finals.contains(&last) {
                 finals.push(last);
@@ -425,9 +427,9 @@ impl<'a> Builder<'a> {
                 continue;
             }
             if instruction.keyword == Keyword::From {
+                let next = froms.partition_point(|&f| f <= n);
                 let end = froms
-                    .iter()
-                    .find(|&&f| f > n)
+                    .get(next)
                     .copied()
                     .unwrap_or(self.df.instructions.len());
                 self.start_stage(n, end);

@@ -27,6 +27,11 @@ impl Rule for UnusedSuppression {
     fn check(&self, cx: &mut Ctx) {
         let Some(suppressions) = cx.suppressions else { return };
         let ours: Vec<&Suppression> = suppressions.items.iter().filter(|s| s.origin == Origin::Docklint).collect();
+        // Names per comment, counted once (not per name: a file of n comments stays linear).
+        let mut names_per_comment: std::collections::HashMap<(usize, usize), usize> = Default::default();
+        for s in &ours {
+            *names_per_comment.entry((s.comment_span.start, s.comment_span.end)).or_default() += 1;
+        }
         for s in &ours {
             let message = if s.rules.is_empty() {
                 format!("`{}` is not a docklint rule or family", s.name)
@@ -39,7 +44,7 @@ impl Rule for UnusedSuppression {
             } else {
                 format!("`{}` reports nothing on the next instruction", s.name)
             };
-            let names_in_comment = ours.iter().filter(|o| o.comment_span == s.comment_span).count();
+            let names_in_comment = names_per_comment[&(s.comment_span.start, s.comment_span.end)];
             let edit = removal(&cx.file.text, s, names_in_comment);
             cx.report(s.name_span.clone(), message)
                 .help("remove it, so that suppressions keep meaning something")

@@ -73,13 +73,17 @@ impl Rule for UnusedStage {
 /// common, and what a bake file or CI job builds is not in the Dockerfile.
 fn possible_targets(cx: &Ctx) -> Vec<String> {
     let stages = &cx.model.stages;
+    let mut needed = vec![false; stages.len()];
+    for other in stages {
+        for &need in other.needs.iter().filter(|&&n| n != other.index) {
+            if let Some(flag) = needed.get_mut(need) {
+                *flag = true;
+            }
+        }
+    }
     stages
         .iter()
-        .filter(|s| {
-            !stages
-                .iter()
-                .any(|other| other.index != s.index && other.needs.contains(&s.index))
-        })
+        .filter(|s| !needed[s.index])
         .filter_map(|s| s.name.clone())
         .collect()
 }

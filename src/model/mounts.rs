@@ -120,10 +120,13 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
     let same_cache =
         |u: &&CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
     let mut checked = 0;
-    for later in model
+    // RUNs are in file order: start after this one, not at the top of the file.
+    let after = model
         .runs
+        .partition_point(|r| r.instruction <= run.instruction);
+    for later in model.runs[after..]
         .iter()
-        .filter(|r| r.instruction > run.instruction && model.descends_from(r.stage, run.stage))
+        .filter(|r| model.descends_from(r.stage, run.stage))
     {
         let uses: Vec<&CacheUse> = later.effects.caches.iter().filter(same_cache).collect();
         let reads: Vec<&CacheUse> = later
