@@ -272,9 +272,12 @@ fn result(file: &SourceFile, d: &Diagnostic) -> SarifResult {
         text.push(' ');
         text.push_str(&sentence(help));
     }
+    // A fix that edits another file (a `.dockerignore`) carries no edit of this one, and
+    // SARIF wants at least one replacement per change: such fixes are left to `--fix`.
     let fixes = d
         .fix
         .iter()
+        .filter(|fix| !fix.edits.is_empty())
         .map(|fix| SarifFix {
             description: Text {
                 text: sentence(&match fix.applicability {
