@@ -142,68 +142,6 @@ pub fn scan(context: &Path, dockerfile: Option<&Path>) -> Result<ContextReport, 
     })
 }
 
-/// Files of a build context looked up one by one, as Docker sends them: for rules that
-/// check or read a few named files (a manifest), where a walk of the context would be waste.
-#[derive(Debug)]
-pub struct ContextFiles {
-    root: PathBuf,
-    ignore: DockerIgnore,
-}
-
-/// Files larger than this are not read as text.
-const READ_LIMIT: u64 = 1 << 20;
-
-impl ContextFiles {
-    /// The context `context` of the Dockerfile `dockerfile`, with the `.dockerignore` BuildKit
-    /// picks.
-    pub fn open(context: &Path, dockerfile: Option<&Path>) -> Result<ContextFiles, ContextError> {
-        if !context.is_dir() {
-            let message = "the build context is not a directory".to_string();
-            return Err(ContextError {
-                path: context.to_path_buf(),
-                line: None,
-                span: None,
-                message,
-            });
-        }
-        let ignore = match dockerignore::locate(dockerfile, context) {
-            Some(path) => load_dockerignore(&path)?,
-            None => DockerIgnore::default(),
-        };
-        Ok(ContextFiles {
-            root: context.to_path_buf(),
-            ignore,
-        })
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Whether the context sends a file (or a directory, with `dir`) at `path`, relative to
-    /// the context root and `/`-separated.
-    pub fn sends(&self, path: &str, dir: bool) -> bool {
-        let path = path.trim_start_matches("./").trim_end_matches('/');
-        if path.is_empty() || path.split('/').any(|c| c == "..") {
-            return false;
-        }
-        let found = fs::symlink_metadata(self.root.join(path));
-        found.is_ok_and(|m| m.is_dir() == dir) && !self.ignore.is_excluded_in_walk(path)
-    }
-
-    /// The text of a file the context sends (`None`: not sent, not text, or over 1 MiB).
-    pub fn read(&self, path: &str) -> Option<String> {
-        if !self.sends(path, false) {
-            return None;
-        }
-        let full = self.root.join(path.trim_start_matches("./"));
-        if fs::metadata(&full).ok()?.len() > READ_LIMIT {
-            return None;
-        }
-        fs::read_to_string(full).ok()
-    }
-}
-
 fn load_dockerignore(path: &Path) -> Result<DockerIgnore, ContextError> {
     let bytes = fs::read(path).map_err(|e| ContextError::io(path, &e))?;
     // Docker reads bytes; a stray invalid byte only turns into U+FFFD here.

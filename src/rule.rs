@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::context::BuildContext;
-use crate::context::ContextFiles;
 use crate::fix::Fix;
 use crate::model::copies::ProjectFiles;
 use crate::model::Model;
@@ -135,7 +134,7 @@ pub struct Ctx<'a> {
     pub(crate) diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
     pub fn report(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
         let severity = self.settings.severity_of(self.rule);
@@ -157,6 +156,13 @@ impl Ctx<'_> {
         self.file.text.get(span).unwrap_or("")
     }
 
+    /// The build context when what it sends can be told: `None` without one, or when Docker
+    /// rejects its `.dockerignore` (every build fails, and the rejection is reported on the
+    /// `.dockerignore` itself).
+    pub fn sent_context(&self) -> Option<&'a BuildContext> {
+        self.context.filter(|c| !c.dockerignore_rejected())
+    }
+
     /// The build context's directory, as every rule sees it: the one the settings resolved
     /// (`--context`, lint.toml's `[context]`, the Compose service that builds the
     /// Dockerfile, see [`crate::context::resolve`]), else the Dockerfile's directory; `None`
@@ -174,12 +180,6 @@ impl Ctx<'_> {
                 _ => Some(std::path::PathBuf::from(".")),
             },
         }
-    }
-
-    /// The build context's files as Docker sends them (after `.dockerignore`); `None` when
-    /// there is none (see [`Ctx::build_context_dir`]) or it cannot be read.
-    pub fn build_context(&self) -> Option<ContextFiles> {
-        ContextFiles::open(&self.build_context_dir()?, Some(&self.file.path)).ok()
     }
 }
 

@@ -25,8 +25,8 @@ impl Rule for CopyIgnoredFile {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.context else { return };
-        if context.dockerignore().is_none() || context.dockerignore_rejected() {
+        let Some(context) = cx.sent_context() else { return };
+        if context.dockerignore().is_none() {
             return;
         }
         for read in &cx.model.context_reads {

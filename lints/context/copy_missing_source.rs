@@ -24,8 +24,8 @@ impl Rule for CopyMissingSource {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.context else { return };
-        if context.dockerignore_rejected() || !is_this_files_context(context, &cx.model.context_reads) {
+        let Some(context) = cx.sent_context() else { return };
+        if !is_this_files_context(context, &cx.model.context_reads) {
             return;
         }
         for read in &cx.model.context_reads {

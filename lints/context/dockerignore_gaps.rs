@@ -26,10 +26,7 @@ impl Rule for DockerignoreGaps {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.context else { return };
-        if context.dockerignore_rejected() {
-            return;
-        }
+        let Some(context) = cx.sent_context() else { return };
         let broad = reads::sources(cx.model).any(|(s, _)| reads::is_broad(s));
         if context.dockerignore().is_none() && (broad || reads::built_from_above(context, cx)) {
             return;

@@ -30,10 +30,7 @@ impl Rule for LargeBuildContext {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.context else { return };
-        if context.dockerignore_rejected() {
-            return;
-        }
+        let Some(context) = cx.sent_context() else { return };
         let max = max_size(cx.settings.rule_options(META.name)).unwrap_or(DEFAULT_MAX_SIZE);
         let reach = reads::reach(context, cx.model);
         if reach.bytes <= max {

@@ -2,7 +2,7 @@
 //! every file of the context, so any source edit re-runs it. Which installs read which
 //! manifests is the model's table (`model::manifests`).
 
-use crate::context::ContextFiles;
+use crate::context::BuildContext;
 use crate::fix::{Edit, Fix};
 use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
@@ -30,7 +30,6 @@ impl Rule for CopyAllBeforeInstall {
 
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
-        let mut context: Option<Option<ContextFiles>> = None;
         for copy in model.copies.iter().filter(|c| c.copies_everything()) {
             // A destination with a variable docklint cannot resolve.
             let dest = copy.dest.as_str();
@@ -38,8 +37,7 @@ impl Rule for CopyAllBeforeInstall {
                 continue;
             }
             let Some(found) = first_install(cx, copy, dest) else { continue };
-            let context = context.get_or_insert_with(|| cx.build_context());
-            report(cx, copy, dest, &found, context.as_ref());
+            report(cx, copy, dest, &found, cx.sent_context());
         }
     }
 }
@@ -145,7 +143,7 @@ fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
     }
 }
 
-fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&ContextFiles>) {
+fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&BuildContext>) {
     let instruction = &cx.df.instructions[copy.instruction];
     let command_span = found.command.clone();
     let command = cx.text(command_span.clone()).to_string();
@@ -214,7 +212,7 @@ fn move_fix(
     copied: &ContextCopy,
     found: &Found,
     present: &[String],
-    context: Option<&ContextFiles>,
+    context: Option<&BuildContext>,
 ) -> Result<Fix, String> {
     let context = context.ok_or("the build context cannot be read")?;
     let installer = found.install.installer;
@@ -233,7 +231,7 @@ fn move_fix(
         return Err("the context lacks the manifest the install reads".into());
     }
     for manifest in present {
-        let text = context.read(manifest).unwrap_or_default();
+        let text = context.read_text(manifest).unwrap_or_default();
         if let Some(word) = installer.refers.find(&text, &found.install.args) {
             return Err(format!(
                 "`{manifest}` has `{word}`: the install needs more of the project than its manifests"

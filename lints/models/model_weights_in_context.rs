@@ -30,10 +30,7 @@ impl Rule for ModelWeightsInContext {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.context else { return };
-        if context.dockerignore_rejected() {
-            return;
-        }
+        let Some(context) = cx.sent_context() else { return };
         let mut weights: Vec<&Entry> = context.index().weights.iter().collect();
         if weights.is_empty() {
             return;

@@ -226,6 +226,16 @@ impl BuildContext {
             && self.index().sent_under(path).0 > 0
     }
 
+    /// Whether the build receives a file (or, with `dir`, a directory) at `path`, written
+    /// relative to the context (`./` and a trailing `/` allowed; never above the root).
+    pub fn sends(&self, path: &str, dir: bool) -> bool {
+        let path = path.trim_start_matches("./").trim_end_matches('/');
+        if path.is_empty() || path.split('/').any(|c| c == "..") {
+            return false;
+        }
+        self.is_dir(path) == dir && self.is_sent(path)
+    }
+
     /// The text of a sent file (at most [`MAX_TEXT_BYTES`]; invalid UTF-8 replaced), as
     /// fixes left it. `None` for a file that is missing, excluded, a directory or too big.
     pub fn read_text(&self, path: &str) -> Option<String> {
