@@ -557,18 +557,6 @@ impl<'a> Builder<'a> {
                         push_switch(&mut state.switched, switch);
                     }
                 }
-                let expanded = |text: &str| {
-                    expand(text, state.scope.visible(), escape).unwrap_or_else(|| text.to_string())
-                };
-                let sources: Vec<String> =
-                    args.sources.iter().map(|s| expanded(&s.value)).collect();
-                let dest = args.dest.as_ref().map(|d| expanded(&d.value));
-                let add = instruction.keyword == Keyword::Add;
-                if let Some(copy) = dest.and_then(|dest| {
-                    copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir)
-                }) {
-                    self.model.copies.push(copy);
-                }
                 let read = context_reads::of_copy(
                     n,
                     stage,
@@ -577,6 +565,20 @@ impl<'a> Builder<'a> {
                     state.scope.visible(),
                     (escape, state.windows),
                 );
+                // Where the sources land: the read's sources (expanded once, there) with
+                // the destination.
+                let dest = args.dest.as_ref().map(|d| {
+                    expand(&d.value, state.scope.visible(), escape)
+                        .unwrap_or_else(|| d.value.clone())
+                });
+                if let (Some(read), Some(dest)) = (&read, dest) {
+                    let sources: Vec<String> =
+                        read.sources.iter().filter_map(|s| s.path.clone()).collect();
+                    let add = instruction.keyword == Keyword::Add;
+                    let copy =
+                        copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir);
+                    self.model.copies.extend(copy);
+                }
                 self.model.context_reads.extend(read);
             }
             _ => {}
