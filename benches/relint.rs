@@ -21,6 +21,10 @@ use lsp_types::{
     VersionedTextDocumentIdentifier,
 };
 
+// The allocator of the `docklint` binary, whose `lsp` subcommand this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LINES: usize = 1_000;
 const EDITS: usize = 300;
 const TARGET: Duration = Duration::from_millis(5);

@@ -14,6 +14,12 @@ use docklint::config::{Overrides, Resolver};
 use docklint::emit::escape;
 use docklint::source::SourceFile;
 
+// Linting allocates many small, short-lived values per instruction from rayon's worker
+// threads; glibc's per-thread arenas grow by mprotect a page run at a time, which cost a
+// third of the time of a 100,000-line file.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -393,15 +393,22 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(df: &'a Dockerfile) -> Self {
+        // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
+        // doubling copied and zeroed more memory than building them.
+        let runs = df
+            .instructions
+            .iter()
+            .filter(|i| i.keyword == Keyword::Run)
+            .count();
         Builder {
             df,
             model: Model {
                 stages: Vec::new(),
-                runs: Vec::new(),
+                runs: Vec::with_capacity(runs),
                 stage_names: HashMap::new(),
                 global_args: Vars::default(),
                 context_reads: Vec::new(),
-                workdirs: Vec::new(),
+                workdirs: Vec::with_capacity(df.instructions.len()),
                 users: Vec::new(),
                 copies: Vec::new(),
             },

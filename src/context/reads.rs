@@ -74,14 +74,16 @@ pub fn names(named: &[String], path: &str) -> bool {
 pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> (Reach, Vec<&'c Notable>) {
     let reach = reach(context, cx.model);
     let named = named_paths(context, cx.model);
-    let vcs_read = reads_version_control(cx);
-    let notable = context
+    let mut notable: Vec<&Notable> = context
         .index()
         .notable
         .iter()
         .filter(|n| reach.covers(&n.path) && !names(&named, &n.path))
-        .filter(|n| !(vcs_read && n.kind.category == Category::Vcs))
         .collect();
+    // Read every RUN only when version-control data is among them.
+    if notable.iter().any(|n| n.kind.category == Category::Vcs) && reads_version_control(cx) {
+        notable.retain(|n| n.kind.category != Category::Vcs);
+    }
     (reach, notable)
 }
 

@@ -41,6 +41,11 @@ pub fn escape_line(text: &str) -> Cow<'_, str> {
 }
 
 fn escape_keeping(text: &str, newline: bool) -> Cow<'_, str> {
+    // Printable ASCII needs no look at characters: the common case, once per line shown.
+    let plain = |b: &u8| matches!(b, b' '..=b'~' | b'\t') || (!newline && *b == b'\n');
+    if text.as_bytes().iter().all(plain) {
+        return Cow::Borrowed(text);
+    }
     let hidden = |c: char| (newline && c == '\n') || escape_of(c).is_some();
     if !text.chars().any(hidden) {
         return Cow::Borrowed(text);

@@ -75,7 +75,7 @@ impl ArrayWriter {
         self.buffer.clear();
         serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
-        out.write_all(&b" ".repeat(self.indent + 2))?;
+        write_spaces(out, self.indent + 2)?;
         write_indented(out, &self.buffer, self.indent + 2)?;
         self.items += 1;
         Ok(())
@@ -86,7 +86,7 @@ impl ArrayWriter {
             out.write_all(b"[]")?;
         } else {
             out.write_all(b"\n")?;
-            out.write_all(&b" ".repeat(self.indent))?;
+            write_spaces(out, self.indent)?;
             out.write_all(b"]")?;
         }
         if self.indent == 0 {
@@ -99,12 +99,26 @@ impl ArrayWriter {
 /// Pretty-printed JSON with every line after the first `indent` spaces deeper (strings
 /// hold no raw line breaks in JSON, so every line break is serde_json's).
 pub fn write_indented(out: &mut impl Write, json: &[u8], indent: usize) -> io::Result<()> {
+    // Indented in memory, written once: a write per line cost more than serialising.
+    let lines = json.iter().filter(|&&b| b == b'\n').count();
+    let mut indented = Vec::with_capacity(json.len() + lines * indent);
     for (i, line) in json.split(|&b| b == b'\n').enumerate() {
         if i > 0 {
-            out.write_all(b"\n")?;
-            out.write_all(&b" ".repeat(indent))?;
+            indented.push(b'\n');
+            write_spaces(&mut indented, indent)?;
         }
-        out.write_all(line)?;
+        indented.extend_from_slice(line);
+    }
+    out.write_all(&indented)
+}
+
+/// `n` spaces, without allocating them (one call per line of output).
+fn write_spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 32] = &[b' '; 32];
+    while n > 0 {
+        let chunk = n.min(SPACES.len());
+        out.write_all(&SPACES[..chunk])?;
+        n -= chunk;
     }
     Ok(())
 }

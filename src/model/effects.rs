@@ -7,6 +7,7 @@
 //! State changes the model cannot place (in a subshell, a branch, a child shell) make the
 //! values they touch unknown for every later command: unknown is always safe to assume.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
@@ -248,6 +249,23 @@ pub struct Effects {
     pub approximate: bool,
 }
 
+impl Effects {
+    /// Gives back what the walk's growing vectors over-allocated: a model lives as long as
+    /// its file's lint, and most RUNs have one or two commands.
+    fn shrink_to_fit(&mut self) {
+        self.steps.shrink_to_fit();
+        self.leaks.shrink_to_fit();
+        self.background.shrink_to_fit();
+        self.paths.shrink_to_fit();
+        self.caches.shrink_to_fit();
+        self.cache_reads.shrink_to_fit();
+        self.opaque.shrink_to_fit();
+        self.installs_on_path.shrink_to_fit();
+        self.rewrites_shell.shrink_to_fit();
+        self.looked_up.shrink_to_fit();
+    }
+}
+
 /// What a RUN starts with.
 pub struct Start<'a> {
     pub instruction: usize,
@@ -283,15 +301,15 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             approximate: script.fallback.is_some(),
             ..Effects::default()
         },
-        path_dirs: Vec::new(),
+        path_dirs: OnceCell::new(),
     };
-    builder.path_dirs = path_dirs(&builder.shell.exported);
     builder.walk();
+    builder.effects.shrink_to_fit();
     builder.effects
 }
 
 /// The directories of PATH.
-fn path_dirs(env: &Env) -> Vec<String> {
+fn path_dirs(env: &Vars) -> Vec<String> {
     env.known("PATH")
         .unwrap_or(DEFAULT_PATH)
         .split(':')
@@ -326,7 +344,8 @@ struct Builder<'a> {
     /// Functions the RUN defines: calling one runs no program.
     functions: HashSet<String>,
     effects: Effects,
-    path_dirs: Vec<String>,
+    /// PATH's directories when the RUN starts; made on first use (few RUNs write executables).
+    path_dirs: OnceCell<Vec<String>>,
 }
 
 enum Item<'s> {
@@ -1161,8 +1180,9 @@ impl<'a> Builder<'a> {
     /// Whether writing `path` may put an executable directly in a PATH directory: `None` if
     /// not, `Some(name)` with its name when known.
     fn installed_name(&self, path: &PathPattern, kind: PathKind) -> Option<Option<String>> {
+        let path_dirs = self.path_dirs.get_or_init(|| path_dirs(self.start.env));
         let on_path_or_above = |dir: &str| {
-            self.path_dirs
+            path_dirs
                 .iter()
                 .any(|d| super::paths::path_is_within(d, dir))
         };
@@ -1170,7 +1190,7 @@ impl<'a> Builder<'a> {
             (PathKind::Write { executable: true }, PathPattern::Exact(p)) => {
                 let (parent, name) = p.rsplit_once('/')?;
                 let parent = if parent.is_empty() { "/" } else { parent };
-                if self.path_dirs.iter().any(|d| d == parent) {
+                if path_dirs.iter().any(|d| d == parent) {
                     Some(Some(name.to_string()))
                 } else {
                     on_path_or_above(p).then_some(None)
@@ -1182,8 +1202,7 @@ impl<'a> Builder<'a> {
             (
                 PathKind::Write { executable: true } | PathKind::WriteInside { executable: true },
                 _,
-            ) => self
-                .path_dirs
+            ) => path_dirs
                 .iter()
                 .any(|d| path.may_overlap(d))
                 .then_some(None),

@@ -503,13 +503,11 @@ impl Model {
 }
 
 fn dedup(paths: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(paths.len());
-    for path in paths {
-        if !out.contains(&path) {
-            out.push(path);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::with_capacity(paths.len());
+    paths
+        .into_iter()
+        .filter(|path| seen.insert(path.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -188,6 +188,21 @@ pub struct Script {
     pub fallback: Option<String>,
 }
 
+impl Script {
+    /// Gives back what parsing over-allocated: scripts live as long as their file's lint,
+    /// and most hold one or two commands of a few words.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.commands.shrink_to_fit();
+        self.states.shrink_to_fit();
+        for command in &mut self.commands {
+            command.env.shrink_to_fit();
+            command.args.shrink_to_fit();
+            command.redirects.shrink_to_fit();
+            command.stdin_heredocs.shrink_to_fit();
+        }
+    }
+}
+
 /// Where a shell invocation reads its script from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShellInput {
@@ -264,6 +279,7 @@ pub fn parse_with(body: &MappedText, launchers: &dyn Launchers) -> Script {
     let (fallback, tail_compound) = parser.text(body, 0, Context::default(), None);
     script.fallback = fallback;
     script.tail_compound = tail_compound;
+    script.shrink_to_fit();
     script
 }
 
@@ -300,6 +316,7 @@ pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
         let (fallback, _) = parser.text(payload, 1, Context::default().child(), Some(0));
         script.fallback = fallback.map(nested_reason);
     }
+    script.shrink_to_fit();
     script
 }
 
