@@ -3,13 +3,14 @@
 //! documents that the rule's unsafe fix rewrites, with the document's context files
 //! (gathered as `build/split.rs` does).
 //!
-//! - `copy-all-before-install`: the original and the fixed file are built, reusing no
-//!   kept layer; then an application source of the context (a file none of the fixed
-//!   file's manifest copies names) is edited and both are rebuilt. The log says which steps
-//!   came from the cache (`--> Using cache`). After the edit the original must run its
-//!   install again and the fixed file must take it from the cache. Only examples whose
-//!   install reaches a registry from here with a tool the stand-ins have are built (pip from
-//!   PyPI, npm from the npm registry); the others are listed with the tool.
+//! - `copy-all-before-install`: the original and the fixed file are built; then an
+//!   application source of the context (a file none of the fixed file's manifest copies
+//!   names) is edited and both are rebuilt. The log says which steps came from the cache
+//!   (`--> Using cache`). After the edit the original must run its install again, and the
+//!   fixed file must take its install (the RUNs before its full copy) from the cache and
+//!   run the full copy again. Only examples whose install reaches a registry from here with
+//!   a tool the stand-ins have are built (pip from PyPI, npm from the npm registry); the
+//!   others are listed with the reason.
 //! - `cleanup-in-later-layer`: the original and the fixed file are built; the fixed image
 //!   must have the same final file system (the volatile paths of `build/compare.rs` aside)
 //!   and ship fewer bytes: the regular files of all its layers, where a file a later layer
@@ -277,14 +278,18 @@ fn prove_install_cached(
     let fixed_steps = &again[1].0;
     let last_copy = fixed_steps
         .iter()
-        .rposition(|s| s.instruction.starts_with("COPY "))
-        .unwrap_or(0);
-    let installs: Vec<&str> = fixed_steps[..last_copy]
+        .rposition(|s| s.instruction.starts_with("COPY "));
+    let installs: Vec<&str> = fixed_steps[..last_copy.unwrap_or(0)]
         .iter()
         .filter(|s| s.instruction.starts_with("RUN "))
         .map(|s| s.instruction.as_str())
         .collect();
     let mut problems = Vec::new();
+    if last_copy.is_some_and(|i| fixed_steps[i].cached) {
+        problems.push(format!(
+            "── {name}: after the edit the fixed file took its full copy from the cache: the edit did not reach the build"
+        ));
+    }
     if installs.is_empty() {
         problems.push(format!(
             "── {name}: the fixed file runs no step before its full copy"
