@@ -8,9 +8,10 @@
 //!   names) is edited and both are rebuilt. The log says which steps came from the cache
 //!   (`--> Using cache`). After the edit the original must run its install again, and the
 //!   fixed file must take its install (the RUNs before its full copy) from the cache and
-//!   run the full copy again. Only examples whose install reaches a registry from here with
-//!   a tool the stand-ins have are built (pip from PyPI, npm from the npm registry); the
-//!   others are listed with the reason.
+//!   run the full copy again; both rebuilt images' commands must print the same non-empty
+//!   output. Only examples whose install reaches a registry from here with a tool the
+//!   stand-ins have are built (pip from PyPI, npm from the npm registry); the others are
+//!   listed with the reason.
 //! - `cleanup-in-later-layer`: the original and the fixed file are built; the fixed image
 //!   must have the same final file system (the volatile paths of `build/compare.rs` aside)
 //!   and ship fewer bytes: the regular files of all its layers, where a file a later layer
@@ -310,8 +311,21 @@ fn prove_install_cached(
             ));
         }
     }
+    // The rebuilt images run the same program with the same output.
+    let mut outputs = Vec::new();
+    for (variant, _) in variants {
+        let tag = format!("{BUILD_REPOSITORY}/{}-{variant}-rebuilt", slug(name));
+        outputs.push(run_command(builder, &tag)?);
+    }
+    let same = outputs[0] == outputs[1] && !outputs[0].trim().is_empty();
+    if !same {
+        problems.push(format!(
+            "── {name}: the fixed image's command prints {:?}, the original's {:?}",
+            outputs[1], outputs[0]
+        ));
+    }
     let line = format!(
-        "{name}: after an edit of {}: the original re-ran {} of {} steps ({}), the fixed file {} of {} ({}); install `{}`; built in {:.0} s and {:.0} s, rebuilt in {:.0} s and {:.0} s",
+        "{name}: after an edit of {}: the original re-ran {} of {} steps ({}), the fixed file {} of {} ({}); install `{}`; built in {:.0} s and {:.0} s, rebuilt in {:.0} s and {:.0} s; output {}: {}",
         sources.join(", "),
         rerun(&again[0].0),
         again[0].0.len(),
@@ -324,8 +338,20 @@ fn prove_install_cached(
         first[1].1,
         again[0].1,
         again[1].1,
+        if same { "the same" } else { "DIFFERENT" },
+        outputs[0].trim().replace('\n', " | "),
     );
     Ok((line, problems))
+}
+
+/// What the image's command (ENTRYPOINT and CMD) prints.
+fn run_command(builder: &Builder, tag: &str) -> Result<String, String> {
+    let command = builder.image_command(tag)?;
+    if command.is_empty() {
+        return Err(format!("{tag} has no command"));
+    }
+    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+    builder.run_in_image(tag, &argv)
 }
 
 /// `COPY . . re-ran, RUN … cached, …` in short: each step's keyword and what happened.
