@@ -34,7 +34,14 @@
 //! A third, `multistage_splits_run_the_same_program` (`build/split.rs`), builds the examples
 //! of `missing-multistage-split` with their real sources, before and after the two-stage
 //! rewrite: the rewrite must build, run the same command with the same output, and be
-//! smaller. The three tests share the storage and run one after the other.
+//! smaller.
+//!
+//! Two more build with the layer cache on (`build/layers.rs`): `copied_manifests_keep_the_install_cached`
+//! edits an application source after building the examples of `copy-all-before-install`
+//! and rebuilds them (the fixed file must take its install from the cache, the original must
+//! re-run it), and `cleanups_in_the_creating_run_shrink_the_image` builds those of
+//! `cleanup-in-later-layer` (the fixed image must have the same files and its layers fewer
+//! bytes). The tests share the storage and run one after the other.
 //!
 //! Running: `cargo test --release --test build -- --ignored --nocapture` (the first run
 //! makes the base images with `scripts/build-bases`, a few minutes). Environment:
@@ -87,6 +94,8 @@ mod builder;
 mod cases;
 #[path = "build/compare.rs"]
 mod compare;
+#[path = "build/layers.rs"]
+mod layers;
 #[path = "build/rebuild.rs"]
 mod rebuild;
 #[path = "build/split.rs"]
@@ -331,9 +340,53 @@ fn multistage_splits_run_the_same_program() {
         return;
     };
     let bases_seconds = started.elapsed().as_secs_f64();
-    let failures = split::run(&builder, &split::cases(repository), &filters());
+    let failures = split::run(
+        &builder,
+        &split::cases(repository, &builder.work_dir().join("contexts")),
+        &filters(),
+    );
     if !failures.is_empty() {
         println!("\n== split test: failures\n\n{}", failures.join("\n\n"));
+    }
+    println!(
+        "{}; storage {}; wall time {:.0} s (base images {:.0} s)",
+        Builder::version(),
+        builder.state_dir().display(),
+        started.elapsed().as_secs_f64(),
+        bases_seconds
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures (see the report above)",
+        failures.len()
+    );
+}
+
+#[test]
+#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
+fn copied_manifests_keep_the_install_cached() {
+    layer_test("install-cache", layers::install_cache);
+}
+
+#[test]
+#[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
+fn cleanups_in_the_creating_run_shrink_the_image() {
+    layer_test("cleanup", layers::cleanup_sizes);
+}
+
+/// Runs one of the `build/layers.rs` proofs with its work directory; fails on its failures.
+fn layer_test(work: &str, proof: fn(&Builder, &Path, &[String]) -> Vec<String>) {
+    let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
+    let Some(builder) = ready_builder(repository, timeout, work) else {
+        return;
+    };
+    let bases_seconds = started.elapsed().as_secs_f64();
+    let failures = proof(&builder, repository, &filters());
+    if !failures.is_empty() {
+        println!("\n== {work} test: failures\n\n{}", failures.join("\n\n"));
     }
     println!(
         "{}; storage {}; wall time {:.0} s (base images {:.0} s)",

@@ -49,9 +49,9 @@ struct Found<'m> {
     /// The install command in the file.
     command: Span,
     install: Install,
-    /// The manifests' paths relative to the COPY's destination (`requirements.txt`,
-    /// `backend/package.json`): named on the command line, or the installer's in its
-    /// working directory.
+    /// The project's directory relative to the COPY's destination (`""`, `backend`): the
+    /// working directory, or the one an option named (`mvn -f backend/pom.xml`). The
+    /// manifests are named on the command line, or the installer's in this directory.
     dir: String,
 }
 
@@ -102,7 +102,12 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         if !dirs.iter().all(|d| path_is_within(d, dest)) || (install.named.is_empty() && !path_is_within(cwd, dest)) {
             continue;
         }
-        let dir = relative(cwd, dest);
+        // The project's own directory: where the layout files and outputs are.
+        let project = install.project.as_deref().map_or(cwd.to_string(), |p| resolve_path(cwd, p));
+        if install.project.is_some() && !path_is_within(&project, dest) {
+            continue;
+        }
+        let dir = relative(&project, dest);
         let command = script.commands[step.command].span.clone();
         return Some(Found {
             run,

@@ -18,6 +18,10 @@ pub struct Installer {
     /// Options whose value names a manifest it reads (`pip install -r FILE`); for these
     /// installers one such option is required, and the files named are the manifests.
     file_options: &'static [&'static str],
+    /// Options whose value is the manifest to read instead of the working directory's
+    /// (`mvn -f backend/pom.xml`); a value without an extension is a directory, read for
+    /// the first `required` file (`mvn -f backend` reads `backend/pom.xml`).
+    manifest_options: &'static [&'static str],
     /// Operands after the command name packages to add (`npm install express`): then it is
     /// not an install from the manifests.
     operands_are_packages: bool,
@@ -134,6 +138,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"],
         required: &["package.json"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -148,6 +153,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["package.json", "yarn.lock", ".yarnrc", ".yarnrc.yml", ".npmrc"],
         required: &["package.json"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -162,6 +168,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["package.json", "pnpm-lock.yaml", ".npmrc", ".pnpmfile.cjs"],
         required: &["package.json"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -176,6 +183,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["package.json", "bun.lock", "bun.lockb", "bunfig.toml"],
         required: &["package.json"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -190,6 +198,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &[],
         required: &[],
         file_options: &["-r", "--requirement", "-c", "--constraint"],
+        manifest_options: &[],
         operands_are_packages: false,
         needs_sources_unless: None,
         fetch_first: "",
@@ -211,6 +220,7 @@ pub static INSTALLERS: &[Installer] = &[
             "--constraint",
             "--constraints",
         ],
+        manifest_options: &[],
         operands_are_packages: false,
         needs_sources_unless: None,
         fetch_first: "",
@@ -225,6 +235,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["pyproject.toml", "uv.lock", "uv.toml", ".python-version"],
         required: &["pyproject.toml"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: Some(&["--no-install-project"]),
         fetch_first: "",
@@ -242,6 +253,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["pyproject.toml", "poetry.lock", "poetry.toml"],
         required: &["pyproject.toml"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: Some(&["--no-root"]),
         fetch_first: "",
@@ -259,6 +271,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["Pipfile", "Pipfile.lock"],
         required: &["Pipfile"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -276,6 +289,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["go.mod", "go.sum"],
         required: &["go.mod"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -294,6 +308,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["Cargo.toml", "Cargo.lock"],
         required: &["Cargo.toml"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: false,
         // A manifest without its targets does not load: cargo needs the sources, or a
         // recipe of them (cargo-chef).
@@ -310,6 +325,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["Gemfile", "Gemfile.lock"],
         required: &["Gemfile"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         needs_sources_unless: None,
         fetch_first: "",
@@ -329,6 +345,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["composer.json", "composer.lock", "auth.json"],
         required: &["composer.json"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: true,
         // The autoloader maps the sources' classes, and scripts may run them.
         needs_sources_unless: Some(&["--no-autoloader"]),
@@ -349,6 +366,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["pom.xml"],
         required: &["pom.xml"],
         file_options: &[],
+        manifest_options: &["-f", "--file"],
         operands_are_packages: false,
         needs_sources_unless: None,
         fetch_first: "",
@@ -367,6 +385,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["pom.xml"],
         required: &["pom.xml"],
         file_options: &[],
+        manifest_options: &["-f", "--file"],
         operands_are_packages: false,
         // The build itself: resolving the dependencies first is a separate step.
         needs_sources_unless: Some(&[]),
@@ -392,6 +411,7 @@ pub static INSTALLERS: &[Installer] = &[
         ],
         required: &["build.gradle", "build.gradle.kts"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: false,
         needs_sources_unless: None,
         fetch_first: "",
@@ -410,6 +430,7 @@ pub static INSTALLERS: &[Installer] = &[
         manifests: &["settings.gradle", "settings.gradle.kts", "build.gradle", "build.gradle.kts"],
         required: &["build.gradle", "build.gradle.kts"],
         file_options: &[],
+        manifest_options: &[],
         operands_are_packages: false,
         needs_sources_unless: Some(&[]),
         fetch_first: "copy the build and settings files and run `gradle dependencies`",
@@ -427,6 +448,9 @@ pub struct Install {
     pub named: Vec<String>,
     /// It needs the project's sources (it installs the project too).
     pub needs_sources: bool,
+    /// The project's directory, relative to the working directory, when an option moved it
+    /// there (`mvn -f backend/pom.xml`: `backend`): where its layout files and outputs are.
+    pub project: Option<String>,
     /// The install's arguments.
     pub args: Vec<String>,
 }
@@ -491,6 +515,23 @@ impl Installer {
                 }
             }
         }
+        let mut project = None;
+        if let Some(value) = option_value(args, self.manifest_options).filter(|v| !v.is_empty()) {
+            let file_name = value.rsplit('/').next().unwrap_or("");
+            let directory = matches!(file_name, "" | "." | "..") || !file_name.contains('.');
+            let (dir, manifest) = match self.required.first() {
+                Some(manifest) if directory => {
+                    let dir = value.trim_end_matches('/');
+                    (dir.to_string(), format!("{dir}/{manifest}"))
+                }
+                _ => (
+                    value.rsplit_once('/').map_or(".", |(d, _)| d).to_string(),
+                    value.to_string(),
+                ),
+            };
+            project = Some(if dir.is_empty() { "/".to_string() } else { dir });
+            named.push(manifest);
+        }
         let named_files: Vec<&str> = named.iter().map(String::as_str).collect();
         // Operands that are not a named manifest: packages, or paths of local projects.
         let others: Vec<&&str> = rest.iter().filter(|o| !named_files.contains(o)).collect();
@@ -511,9 +552,25 @@ impl Installer {
             installer: self,
             named,
             needs_sources,
+            project,
             args: args.iter().map(|a| a.to_string()).collect(),
         })
     }
+}
+
+/// The value of the last of the options `names` (`-f X`, `--file X`, `--file=X`).
+fn option_value<'a>(args: &[&'a str], names: &[&str]) -> Option<&'a str> {
+    let mut found = None;
+    for (i, arg) in args.iter().enumerate() {
+        for name in names {
+            if arg == name {
+                found = args.get(i + 1).copied();
+            } else if let Some(value) = arg.strip_prefix(name).and_then(|v| v.strip_prefix('=')) {
+                found = Some(value);
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -570,12 +627,30 @@ mod tests {
             "mvn",
             &["-B", "-f", "pom.xml", "clean", "dependency:go-offline"],
         );
-        assert_eq!(maven, Some(("maven", vec![], false)));
+        assert_eq!(maven, Some(("maven", vec!["pom.xml".to_string()], false)));
         assert_eq!(
             read("mvn", &["-B", "clean", "package"]).map(|r| r.2),
             Some(true)
         );
         assert_eq!(read("mvn", &["-B", "test"]), None);
+        // Maven reads the pom `-f` names, or the one in the directory it names.
+        for (file, pom) in [
+            ("backend/pom.xml", "backend/pom.xml"),
+            ("backend", "backend/pom.xml"),
+            ("backend/", "backend/pom.xml"),
+            (".", "./pom.xml"),
+            ("build.xml", "build.xml"),
+        ] {
+            assert_eq!(
+                read("mvn", &["-B", "-f", file, "dependency:go-offline"]),
+                Some(("maven", vec![pom.to_string()], false)),
+                "-f {file}"
+            );
+        }
+        assert_eq!(
+            read("mvn", &["--file=api/pom.xml", "-o", "package"]),
+            Some(("maven", vec!["api/pom.xml".to_string()], true))
+        );
         assert_eq!(
             read("gradle", &["dependencies", "--no-daemon"]).map(|r| r.2),
             Some(false)

@@ -346,6 +346,42 @@ impl Builder {
         Ok(command)
     }
 
+    /// Bytes of regular files in each layer of the image, the base image's layers first:
+    /// what each layer ships, where a file deleted by a later layer still counts (the
+    /// final file system would not show it). Read from the storage's diff directories.
+    pub fn layer_bytes(&self, tag: &str) -> Result<Vec<u64>, String> {
+        let inspection = self.run(
+            "buildah inspect",
+            self.buildah().args(["inspect", "--type", "image", tag]),
+        )?;
+        let inspection: serde_json::Value =
+            serde_json::from_str(inspection.trim()).map_err(|e| format!("image config: {e}"))?;
+        let layers_file = self.state.join("storage/overlay-layers/layers.json");
+        let layers: serde_json::Value = std::fs::read_to_string(&layers_file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", layers_file.display()))?;
+        let layers = layers.as_array().cloned().unwrap_or_default();
+        let diff_ids = inspection["OCIv1"]["rootfs"]["diff_ids"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        diff_ids
+            .iter()
+            .map(|diff| {
+                let id = layers
+                    .iter()
+                    .find(|layer| layer["diff-digest"] == *diff)
+                    .and_then(|layer| layer["id"].as_str())
+                    .ok_or_else(|| format!("no layer with the content {diff}"))?;
+                let dir = self.state.join("storage/overlay").join(id).join("diff");
+                Tree::read(&dir)
+                    .map(|tree| tree.file_bytes(|_| false))
+                    .map_err(|e| format!("{}: {e}", dir.display()))
+            })
+            .collect()
+    }
+
     pub fn remove_image(&self, tag: &str) {
         let _ = self.run("buildah rmi", self.buildah().args(["rmi", "--force", tag]));
     }

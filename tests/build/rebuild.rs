@@ -63,6 +63,7 @@ use docklint::source::SourceFile;
 
 use crate::builder::{Bud, Builder, Ended, BUILD_REPOSITORY};
 use crate::compare;
+use crate::split::copy_dir;
 use crate::traffic::{Connection, Proxy};
 use crate::tree::{differences, Kind, Tree};
 
@@ -781,23 +782,6 @@ fn check(scenario: &Scenario, expect: &Expect, step: &StepResult) -> Vec<String>
 fn tail(log: &str, lines: usize) -> String {
     let all: Vec<&str> = log.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(to);
-    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| format!("{}: {e}", target.display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// The report of one scenario.

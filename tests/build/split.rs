@@ -2,87 +2,98 @@
 //!
 //! Each `bad` example of `lints/stages/missing_multistage_split.md` that the fix rewrites is
 //! built twice with the real sources of the document (its ```` ```go main.go ```` … blocks,
-//! gathered in order as `tests/lints.rs` does): as written, and as docklint's unsafe fix
+//! gathered as `tests/lints.rs` does): as written, and as docklint's unsafe fix
 //! leaves it. Both images must build; the final image's command (ENTRYPOINT and CMD, run
 //! with the image's USER, WORKDIR and ENV) must print the same non-empty output in both;
 //! and the rewritten image must be smaller (bytes of regular files in the final root file
 //! system). Examples whose images have no stand-in are listed as skipped, with the image.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use docklint::fix::Applicability;
 use docklint::source::SourceFile;
 
 use crate::builder::{Bud, Builder, Ended, BUILD_REPOSITORY};
-use crate::common::{blocks, doc_settings};
+use crate::common::{blocks, doc_settings, DocContexts};
 use crate::tree::Tree;
 use crate::{skip_reason, slug, Skip};
 
 const RULE: &str = "missing-multistage-split";
 
-pub struct SplitCase {
+/// A `bad` example of a rule document that the rule's unsafe fix rewrites.
+pub struct Rewrite {
     /// `missing_multistage_split.md:47`
     pub name: String,
     pub original: String,
     pub fixed: String,
-    /// The context files the document defined before the example: (path, content).
-    pub files: Vec<(String, String)>,
+    /// The context the document gives the example (its context-file blocks, as
+    /// `tests/lints.rs` reads them); shared by the examples of one context: copy it to
+    /// change it.
+    pub context: PathBuf,
 }
 
-/// The examples of the rule document the fix rewrites, with their context.
-pub fn cases(repository: &Path) -> Vec<SplitCase> {
-    let path = repository.join("lints/stages/missing_multistage_split.md");
-    let markdown = std::fs::read_to_string(&path).expect("readable rule document");
-    let scratch = tempdir(repository);
-    let mut files: Vec<(String, String)> = Vec::new();
+/// The examples of `missing-multistage-split` the fix rewrites, with their context (made
+/// under `contexts`).
+pub fn cases(repository: &Path, contexts: &Path) -> Vec<Rewrite> {
+    rewrites(
+        &repository.join("lints/stages/missing_multistage_split.md"),
+        RULE,
+        contexts,
+    )
+}
+
+/// The `bad` examples of the rule document at `path` that `rule`'s unsafe fix changes,
+/// with their fixed text and their context, made under `contexts` as `tests/lints.rs`
+/// makes it (settings from the `toml` block before the example).
+pub fn rewrites(path: &Path, rule: &'static str, contexts: &Path) -> Vec<Rewrite> {
+    let markdown = std::fs::read_to_string(path).expect("readable rule document");
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut doc_contexts = DocContexts::new(contexts);
+    let mut toml: Option<String> = None;
     let mut out = Vec::new();
     for block in blocks(&markdown) {
-        let words: Vec<&str> = block.kind.split_whitespace().collect();
-        match words.as_slice() {
-            [language, file] if *language != "dockerfile" => {
-                files.retain(|(f, _)| f != file);
-                files.push((file.to_string(), block.text.clone()));
-            }
-            ["dockerfile", "bad"] => {
-                write_context(&scratch, &files);
-                let settings = doc_settings(RULE, None, &scratch);
+        let context = doc_contexts.see(&block).to_path_buf();
+        match block.kind.as_str() {
+            "toml" => toml = Some(block.text.clone()),
+            "dockerfile bad" => {
+                let settings = doc_settings(rule, toml.as_deref(), &context);
                 let source = SourceFile::new("Dockerfile", block.text.clone());
                 let fixed = docklint::fix(&source, &settings, Applicability::Unsafe).text;
                 if fixed != block.text {
-                    out.push(SplitCase {
-                        name: format!("missing_multistage_split.md:{}", block.line),
+                    out.push(Rewrite {
+                        name: format!("{file_name}:{}", block.line),
                         original: block.text.clone(),
                         fixed,
-                        files: files.clone(),
+                        context,
                     });
                 }
             }
             _ => {}
         }
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     out
 }
 
-fn tempdir(repository: &Path) -> std::path::PathBuf {
-    let dir = repository
-        .join("target/tmp")
-        .join(format!("split-cases-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn write_context(dir: &Path, files: &[(String, String)]) {
-    let _ = std::fs::remove_dir_all(dir);
-    for (file, content) in files {
-        let path = dir.join(file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create context dir");
+/// A copy of the directory `from` at `to` (replacing what was there).
+pub fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| format!("{}: {e}", target.display()))?;
         }
-        std::fs::write(&path, content).expect("write context file");
     }
-    std::fs::create_dir_all(dir).expect("create context dir");
+    Ok(())
 }
 
 /// What one image did: its size and its command's output.
@@ -93,7 +104,7 @@ struct Ran {
 }
 
 /// Builds and compares every case; returns the failures (the report is printed).
-pub fn run(builder: &Builder, cases: &[SplitCase], filters: &[String]) -> Vec<String> {
+pub fn run(builder: &Builder, cases: &[Rewrite], filters: &[String]) -> Vec<String> {
     let images = builder.images().unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     let mut report = String::new();
@@ -113,7 +124,10 @@ pub fn run(builder: &Builder, cases: &[SplitCase], filters: &[String]) -> Vec<St
         }
         let dir = builder.work_dir().join(slug(&case.name));
         let context = dir.join("context");
-        write_context(&context, &case.files);
+        if let Err(why) = copy_dir(&case.context, &context) {
+            failures.push(format!("── {}: {why}", case.name));
+            continue;
+        }
         let mut ran = Vec::new();
         for (variant, text) in [("original", &case.original), ("split", &case.fixed)] {
             match build_and_run(
