@@ -332,50 +332,30 @@ fn cache_mounts_make_rebuilds_work_offline() {
 #[test]
 #[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
 fn multistage_splits_run_the_same_program() {
-    let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
-    let started = Instant::now();
-    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let timeout = Duration::from_secs(env_number("DOCKLINT_BUILD_TIMEOUT", 240));
-    let Some(builder) = ready_builder(repository, timeout, "split") else {
-        return;
-    };
-    let bases_seconds = started.elapsed().as_secs_f64();
-    let failures = split::run(
-        &builder,
-        &split::cases(repository, &builder.work_dir().join("contexts")),
-        &filters(),
-    );
-    if !failures.is_empty() {
-        println!("\n== split test: failures\n\n{}", failures.join("\n\n"));
-    }
-    println!(
-        "{}; storage {}; wall time {:.0} s (base images {:.0} s)",
-        Builder::version(),
-        builder.state_dir().display(),
-        started.elapsed().as_secs_f64(),
-        bases_seconds
-    );
-    assert!(
-        failures.is_empty(),
-        "{} failures (see the report above)",
-        failures.len()
-    );
+    proof_test("split", |builder, repository, filters| {
+        split::run(
+            builder,
+            &split::cases(repository, &builder.work_dir().join("contexts")),
+            filters,
+        )
+    });
 }
 
 #[test]
 #[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
 fn copied_manifests_keep_the_install_cached() {
-    layer_test("install-cache", layers::install_cache);
+    proof_test("install-cache", layers::install_cache);
 }
 
 #[test]
 #[ignore = "builds images with buildah: cargo test --release --test build -- --ignored --nocapture"]
 fn cleanups_in_the_creating_run_shrink_the_image() {
-    layer_test("cleanup", layers::cleanup_sizes);
+    proof_test("cleanup", layers::cleanup_sizes);
 }
 
-/// Runs one of the `build/layers.rs` proofs with its work directory; fails on its failures.
-fn layer_test(work: &str, proof: fn(&Builder, &Path, &[String]) -> Vec<String>) {
+/// Runs one proof (the split test, a `build/layers.rs` proof) with its work directory; fails
+/// on its failures.
+fn proof_test(work: &str, proof: fn(&Builder, &Path, &[String]) -> Vec<String>) {
     let _one_at_a_time = BUILDAH.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));

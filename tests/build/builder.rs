@@ -321,15 +321,18 @@ impl Builder {
         output
     }
 
-    /// What a container of the image runs by default: its ENTRYPOINT followed by its CMD.
-    pub fn image_command(&self, tag: &str) -> Result<Vec<String>, String> {
-        // The whole inspection: buildah 1.28's `--format` templates have no `json`.
+    /// The image's whole inspection (buildah 1.28's `--format` templates have no `json`).
+    fn inspect(&self, tag: &str) -> Result<serde_json::Value, String> {
         let inspection = self.run(
             "buildah inspect",
             self.buildah().args(["inspect", "--type", "image", tag]),
         )?;
-        let inspection: serde_json::Value =
-            serde_json::from_str(inspection.trim()).map_err(|e| format!("image config: {e}"))?;
+        serde_json::from_str(inspection.trim()).map_err(|e| format!("image config: {e}"))
+    }
+
+    /// What a container of the image runs by default: its ENTRYPOINT followed by its CMD.
+    pub fn image_command(&self, tag: &str) -> Result<Vec<String>, String> {
+        let inspection = self.inspect(tag)?;
         let config = &inspection["Docker"]["config"];
         let words = |key: &str| -> Vec<String> {
             config[key]
@@ -350,12 +353,7 @@ impl Builder {
     /// what each layer ships, where a file deleted by a later layer still counts (the
     /// final file system would not show it). Read from the storage's diff directories.
     pub fn layer_bytes(&self, tag: &str) -> Result<Vec<u64>, String> {
-        let inspection = self.run(
-            "buildah inspect",
-            self.buildah().args(["inspect", "--type", "image", tag]),
-        )?;
-        let inspection: serde_json::Value =
-            serde_json::from_str(inspection.trim()).map_err(|e| format!("image config: {e}"))?;
+        let inspection = self.inspect(tag)?;
         let layers_file = self.state.join("storage/overlay-layers/layers.json");
         let layers: serde_json::Value = std::fs::read_to_string(&layers_file)
             .map_err(|e| e.to_string())
