@@ -94,7 +94,7 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
         ([dir], 1) if downloads => format!("{tool} runs without a cache mount on {dir}: every build downloads its {what} again"),
         ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build starts without its {what} and compiles everything again"),
         (_, 1) => format!(
-            "{tool} runs without a cache mount for its {what}, and its directory depends on a HOME or variable docklint cannot tell"
+            "{tool} runs without a cache mount for its {what}, and their directory depends on a HOME or variable docklint cannot tell"
         ),
         _ => format!("{tool} runs without cache mounts on {}: {everything}", dirs.join(" and ")),
     };

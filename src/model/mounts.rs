@@ -209,14 +209,15 @@ fn later_output_readers(model: &Model, run: &Run, target: &str) -> Option<String
             Some(stage) => model.descends_from(stage, run.stage),
             None => copy.from_unknown,
         };
-        let reads = copy.sources.iter().any(|source| {
+        let read = copy.sources.iter().find(|source| {
             source
                 .as_deref()
                 .is_none_or(|s| path_is_within(s, target) || path_is_within(target, s))
         });
-        if from_here && reads {
+        if let Some(source) = read.filter(|_| from_here) {
             return Some(format!(
-                "a later COPY --from reads {target} (or may), where the mount keeps the build output out of the image"
+                "a later COPY --from reads {}, and the mount keeps the build output in {target} out of the image",
+                source.as_deref().unwrap_or("a path docklint cannot tell")
             ));
         }
     }

@@ -2205,4 +2205,34 @@ mod tests {
         );
         assert_eq!(NPM.command(&["run", "build"]), None);
     }
+
+    #[test]
+    fn build_caches_are_used_by_the_commands_that_compile() {
+        assert_eq!(
+            CCACHE.command(&["gcc", "-c", "x.c"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(CCACHE.command(&["-s"]), None);
+        assert_eq!(CCACHE.command(&["-M", "5G"]), None);
+        assert_eq!(CCACHE.command(&["-C"]), Some(CacheCommand::Purges(vec![0])));
+        assert_eq!(
+            CCACHE_CMAKE.command(&["-B", "b", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache", "."]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(CCACHE_CMAKE.command(&["-B", "b", "."]), None);
+        assert_eq!(
+            CCACHE_CMAKE.command(&["-DCMAKE_C_COMPILER_LAUNCHER=sccache"]),
+            None
+        );
+        assert_eq!(NEXT.command(&["build"]), Some(CacheCommand::Uses(vec![0])));
+        assert_eq!(NEXT.command(&["start"]), None);
+        // cargo's target is used by builds, and not read offline: only downloads are.
+        assert_eq!(
+            CARGO.command(&["build", "--release"]),
+            Some(CacheCommand::Uses(vec![0, 1, 2]))
+        );
+        assert_eq!(CARGO.command(&["fetch"]), Some(CacheCommand::Uses(vec![0, 1])));
+        assert_eq!(CARGO.caches[2].pin(), None);
+        assert!(CARGO.caches[2].holds.per_platform() && !GO.caches[1].holds.per_platform());
+    }
 }
