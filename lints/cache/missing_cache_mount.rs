@@ -96,6 +96,10 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
         (_, 1) => format!(
             "{tool} runs without a cache mount for its {what}, and their directory depends on a HOME or variable docklint cannot tell"
         ),
+        ([], _) => format!(
+            "{tool} runs without cache mounts for its {}, and their directories depend on a HOME or variable docklint cannot tell",
+            groups.iter().map(|g| g[0].cache.what).collect::<Vec<_>>().join(" and ")
+        ),
         _ => format!("{tool} runs without cache mounts on {}: {everything}", dirs.join(" and ")),
     };
     let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
