@@ -597,6 +597,9 @@ pub struct Misplaced<'r> {
     pub uses: Vec<&'r CacheUse>,
     /// Why it misses.
     pub why: String,
+    /// It is on a parent of the cache that holds the tool's output: the output is missing
+    /// from the image.
+    pub hides_output: bool,
 }
 
 /// The RUN's cache mounts that cover none of its caches but were meant for one: the same
@@ -609,7 +612,7 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
             [c.dir.as_deref(), c.instead.as_deref()]
                 .into_iter()
                 .flatten()
-                .any(|d| path_is_within(d, target))
+                .any(|d| path_is_within(d, target) && (!c.cache.parent_written || d == target))
         })
     };
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
@@ -629,9 +632,11 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
             };
             // A directory that rests on a guessed HOME proves no mount wrong.
             let sure = cache.certainty == Certainty::Known || unexpanded;
+            // On a parent the tool writes its output in: too wide, not beside the point.
+            let wide = cache.cache.parent_written && path_is_within(dir, target) && dir != target;
             if !sure
                 || run.cache_mount_for(cache).is_some()
-                || !target.ends_with(tail(cache.cache))
+                || !(target.ends_with(tail(cache.cache)) || wide)
             {
                 continue;
             }
@@ -643,7 +648,12 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
                 continue;
             }
             let home_in_scope = run.env.get("HOME").is_some();
-            let why = if raw.contains('~') {
+            let why = if wide {
+                format!(
+                    "{} keeps its {} in {dir} and writes its output beside it: a mount on {target} takes that output out of the image",
+                    cache.tool.name, cache.cache.what
+                )
+            } else if raw.contains('~') {
                 format!("`~` is not expanded in a mount target: this mounts {target}")
             } else if (raw.contains("$HOME") || raw.contains("${HOME}")) && !home_in_scope {
                 format!("BuildKit expands `$HOME` in a mount only from ARG or ENV, and neither sets it here: this mounts {target}")
@@ -660,6 +670,7 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
                 mount,
                 uses: vec![cache],
                 why,
+                hides_output: wide,
             });
         }
     }
