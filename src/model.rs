@@ -236,9 +236,8 @@ impl Run {
             .into_iter()
             .flatten()
             .find_map(|dir| {
-                self.cache_mount_covering(dir).filter(|m| {
-                    !cache.cache.parent_written || m.target.as_deref() == Some(dir)
-                })
+                self.cache_mount_covering(dir)
+                    .filter(|m| !cache.cache.parent_written || m.target.as_deref() == Some(dir))
             })
     }
 

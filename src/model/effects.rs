@@ -279,7 +279,12 @@ impl Effects {
         };
         let keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
         let caches: Vec<CacheUse> = self.caches.iter().filter(|u| keep(u)).cloned().collect();
-        let reads: Vec<CacheUse> = self.cache_reads.iter().filter(|u| keep(u)).cloned().collect();
+        let reads: Vec<CacheUse> = self
+            .cache_reads
+            .iter()
+            .filter(|u| keep(u))
+            .cloned()
+            .collect();
         self.caches = caches;
         self.cache_reads = reads;
     }
@@ -1082,15 +1087,27 @@ impl<'a> Builder<'a> {
             match tool.command(args) {
                 Some(CacheCommand::Uses(caches)) => {
                     for cache in caches {
-                        let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, args, skip);
+                        let cache = self.cache_use(
+                            tool,
+                            &tool.caches[cache],
+                            step_index,
+                            command,
+                            args,
+                            skip,
+                        );
                         self.effects.caches.push(cache);
                     }
                 }
                 Some(CacheCommand::Reads(caches)) => {
                     for cache in caches {
-                        let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, args, skip);
+                        let cache = self.cache_use(
+                            tool,
+                            &tool.caches[cache],
+                            step_index,
+                            command,
+                            args,
+                            skip,
+                        );
                         self.effects.cache_reads.push(cache);
                     }
                 }

@@ -460,10 +460,14 @@ fn cargo_target_is_a_cache_only_when_the_binary_is_copied_out() {
     ] {
         let run = last_run(&format!("FROM rust:1.78\nWORKDIR /src\nRUN {kept}\n"));
         assert!(
-            !cache_dirs(&run).iter().any(|(key, _)| *key == "cargo-target"),
+            !cache_dirs(&run)
+                .iter()
+                .any(|(key, _)| *key == "cargo-target"),
             "{kept}"
         );
-        assert!(cache_dirs(&run).iter().any(|(key, _)| *key == "cargo-registry"));
+        assert!(cache_dirs(&run)
+            .iter()
+            .any(|(key, _)| *key == "cargo-registry"));
     }
     let moved = last_run(
         "FROM rust:1.78\nWORKDIR /src\nRUN cd crate && CARGO_TARGET_DIR=/build cargo build && install -m 755 /build/debug/app /usr/local/bin/app\n",
@@ -487,5 +491,8 @@ fn build_caches_of_ccache_and_next() {
     let run = last_run("FROM debian\nRUN cmake -DCMAKE_C_COMPILER_LAUNCHER=sccache . && make\n");
     assert!(cache_dirs(&run).is_empty());
     let run = last_run("FROM node:20\nWORKDIR /app\nRUN npx --yes next build && next lint\n");
-    assert_eq!(cache_dirs(&run), [("next", Some("/app/.next/cache".into()))]);
+    assert_eq!(
+        cache_dirs(&run),
+        [("next", Some("/app/.next/cache".into()))]
+    );
 }

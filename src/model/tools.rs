@@ -244,10 +244,9 @@ impl Cache {
         }
         match (&self.dir, self.pin_option) {
             (_, Some(option)) => Some(Pin::Option(option)),
-            (
-                Dir::User { env, .. } | Dir::Under { env, .. } | Dir::Workdir { env, .. },
-                None,
-            ) => env.first().copied().map(Pin::Env),
+            (Dir::User { env, .. } | Dir::Under { env, .. } | Dir::Workdir { env, .. }, None) => {
+                env.first().copied().map(Pin::Env)
+            }
             (Dir::Fixed(_) | Dir::Configured { .. } | Dir::Moved { .. }, None) => None,
         }
     }
@@ -1817,7 +1816,9 @@ const CCACHE_CACHE: Cache = Cache {
     instead_when_present: Some(".ccache"),
     pin_option: None,
     pinned_only: None,
-    clean: Clean::Advice("build in a stage you do not ship, or run `ccache -C` at the end of the RUN"),
+    clean: Clean::Advice(
+        "build in a stage you do not ship, or run `ccache -C` at the end of the RUN",
+    ),
 };
 
 const CCACHE_PURGES: &[Purge] = &[
@@ -1901,9 +1902,34 @@ pub static CCACHE_CMAKE: Tool = Tool {
 
 /// Every tool whose cache docklint mounts.
 pub static TOOLS: &[&Tool] = &[
-    &PIP, &UV, &POETRY, &PIPENV, &CONDA, &NPM, &YARN, &PNPM, &BUN, &GO, &CARGO, &MAVEN, &GRADLE,
-    &SBT, &GEM, &COMPOSER, &DOTNET, &APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER, &NEXT,
-    &CCACHE, &CCACHE_CMAKE,
+    &PIP,
+    &UV,
+    &POETRY,
+    &PIPENV,
+    &CONDA,
+    &NPM,
+    &YARN,
+    &PNPM,
+    &BUN,
+    &GO,
+    &CARGO,
+    &MAVEN,
+    &GRADLE,
+    &SBT,
+    &GEM,
+    &COMPOSER,
+    &DOTNET,
+    &APT,
+    &APK,
+    &DNF,
+    &DNF5,
+    &YUM,
+    &MICRODNF,
+    &TDNF,
+    &ZYPPER,
+    &NEXT,
+    &CCACHE,
+    &CCACHE_CMAKE,
 ];
 
 /// What one command line of a tool does with its caches.
@@ -2231,7 +2257,10 @@ mod tests {
             CARGO.command(&["build", "--release"]),
             Some(CacheCommand::Uses(vec![0, 1, 2]))
         );
-        assert_eq!(CARGO.command(&["fetch"]), Some(CacheCommand::Uses(vec![0, 1])));
+        assert_eq!(
+            CARGO.command(&["fetch"]),
+            Some(CacheCommand::Uses(vec![0, 1]))
+        );
         assert_eq!(CARGO.caches[2].pin(), None);
         assert!(CARGO.caches[2].holds.per_platform() && !GO.caches[1].holds.per_platform());
     }
