@@ -227,6 +227,10 @@ pub struct Opaque {
     pub name: String,
 }
 
+/// How many uses of an output cache ([`Holds::Output`]) a RUN's copies are checked for;
+/// later ones are not caches.
+const MAX_OUTPUT_CACHES: usize = 16;
+
 /// What one RUN does.
 #[derive(Debug, Clone, Default)]
 pub struct Effects {
@@ -259,25 +263,52 @@ impl Effects {
     /// the RUN copies something out of it to a place outside it: otherwise a mount would
     /// take the whole output out of the image.
     fn keep_output_copied_out(&mut self, script: &Script) {
+        if !self.caches.iter().any(|u| u.cache.holds == Holds::Output) {
+            return;
+        }
+        // Per command (its effects are consecutive): the exact paths it reads, and those it
+        // writes. One pass over the effects.
+        let mut copies: Vec<(usize, Vec<&str>, Vec<&str>)> = Vec::new();
+        for effect in &self.paths {
+            let PathPattern::Exact(path) = &effect.path else {
+                continue;
+            };
+            if copies
+                .last()
+                .is_none_or(|(start, _, _)| *start != effect.span.start)
+            {
+                copies.push((effect.span.start, Vec::new(), Vec::new()));
+            }
+            let Some((_, reads, writes)) = copies.last_mut() else {
+                continue;
+            };
+            match effect.kind {
+                PathKind::Read => reads.push(path),
+                PathKind::Write { .. } | PathKind::WriteInside { .. } => writes.push(path),
+                _ => {}
+            }
+        }
+        copies.retain(|(_, reads, writes)| !reads.is_empty() && !writes.is_empty());
         let steps = &self.steps;
-        let paths = &self.paths;
-        let copied_out = |u: &CacheUse| {
+        let within = super::paths::path_is_within;
+        // How many output caches are followed (the check stays linear in the RUN).
+        let mut budget = MAX_OUTPUT_CACHES;
+        let mut copied_out = |u: &CacheUse| {
             let Some(dir) = u.dir.as_deref() else {
                 return false;
             };
+            if budget == 0 {
+                return false;
+            }
+            budget -= 1;
             let after = script.commands[steps[u.step].command].span.end;
-            paths.iter().any(|read| {
-                read.kind == PathKind::Read
-                    && read.span.start >= after
-                    && matches!(&read.path, PathPattern::Exact(p) if super::paths::path_is_within(p, dir) && p != dir)
-                    && paths.iter().any(|dest| {
-                        dest.span == read.span
-                            && matches!(dest.kind, PathKind::Write { .. } | PathKind::WriteInside { .. })
-                            && matches!(&dest.path, PathPattern::Exact(d) if !super::paths::path_is_within(d, dir))
-                    })
+            copies.iter().any(|(start, reads, writes)| {
+                *start >= after
+                    && reads.iter().any(|p| within(p, dir) && *p != dir)
+                    && writes.iter().any(|d| !within(d, dir))
             })
         };
-        let keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
+        let mut keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
         let caches: Vec<CacheUse> = self.caches.iter().filter(|u| keep(u)).cloned().collect();
         let reads: Vec<CacheUse> = self
             .cache_reads

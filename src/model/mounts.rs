@@ -204,7 +204,7 @@ fn later_output_readers(model: &Model, run: &Run, target: &str) -> Option<String
     let after = model
         .stage_copies
         .partition_point(|c| c.instruction <= run.instruction);
-    for copy in &model.stage_copies[after..] {
+    for copy in model.stage_copies[after..].iter().take(MAX_LATER_PATHS) {
         let from_here = match copy.from {
             Some(stage) => model.descends_from(stage, run.stage),
             None => copy.from_unknown,
@@ -224,19 +224,27 @@ fn later_output_readers(model: &Model, run: &Run, target: &str) -> Option<String
     let after = model
         .runs
         .partition_point(|r| r.instruction <= run.instruction);
-    model.runs[after..]
+    let mut paths = model.runs[after..]
         .iter()
         .filter(|r| model.descends_from(r.stage, run.stage))
-        .flat_map(|r| &r.effects.paths)
-        .find(|p| p.path.may_overlap(target) || p.path.may_be_within(target))
-        .map(|p| {
-            format!(
+        .flat_map(|r| &r.effects.paths);
+    // The scan is bounded: each finding stays linear in the file.
+    for p in paths.by_ref().take(MAX_LATER_PATHS) {
+        if p.path.may_overlap(target) || p.path.may_be_within(target) {
+            return Some(format!(
                 "a later RUN's `{}` uses {}, which the mount keeps out of the image",
                 p.by,
                 p.path.display()
-            )
-        })
+            ));
+        }
+    }
+    paths.next().map(|_| {
+        format!("later RUNs touch more than {MAX_LATER_PATHS} paths: docklint does not follow them all to {target}")
+    })
 }
+
+/// How many paths of later RUNs are checked against a mount on a build's output.
+const MAX_LATER_PATHS: usize = 1024;
 
 /// [`plan`] within the RUN alone.
 fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
