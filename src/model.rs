@@ -57,9 +57,24 @@ pub struct Model {
     pub users: Vec<(usize, User)>,
     /// COPY and ADD of build-context files, in file order.
     pub copies: Vec<copies::ContextCopy>,
+    /// COPY and ADD `--from` a stage or image, in file order.
+    pub stage_copies: Vec<StageCopy>,
     /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
     /// O(log n), so a file of n stages is not quadratic.
     stage_names: HashMap<String, Vec<usize>>,
+}
+
+/// A COPY or ADD `--from` another stage (or an image): what it reads there.
+#[derive(Debug, Clone)]
+pub struct StageCopy {
+    pub instruction: usize,
+    /// The stage it reads; `None` for an image, or a reference docklint cannot tell.
+    pub from: Option<usize>,
+    /// The reference could not be told: it may name any earlier stage.
+    pub from_unknown: bool,
+    /// Absolute paths it reads (sources are relative to the other stage's root); `None` for
+    /// one docklint cannot expand.
+    pub sources: Vec<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,7 +205,7 @@ impl Run {
         let Some(dir) = cache.dir.as_deref() else {
             return false;
         };
-        if self.cache_mount_covering(dir).is_some()
+        if self.cache_mount_for(cache).is_some()
             || !cache.disablers.is_empty()
             || cache.disabled_by_env.is_some()
         {
@@ -209,6 +224,21 @@ impl Run {
                 && (p.path.may_remove(dir) || p.path.may_be_within(dir))
         });
         !removed
+    }
+
+    /// The cache mount that holds what a command keeps in its tool's cache: on its
+    /// directory or a parent, or on the directory the tool uses instead when it exists
+    /// (the mount makes it exist).
+    /// A mount on a parent does not count when the tool writes its output there (`.next`
+    /// around `.next/cache`): it would take the output out of the image.
+    pub fn cache_mount_for(&self, cache: &effects::CacheUse) -> Option<&Mount> {
+        [cache.dir.as_deref(), cache.instead.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(|dir| {
+                self.cache_mount_covering(dir)
+                    .filter(|m| !cache.cache.parent_written || m.target.as_deref() == Some(dir))
+            })
     }
 
     /// Cache mounts whose target is `dir` or a parent of it.
@@ -411,6 +441,7 @@ impl<'a> Builder<'a> {
                 workdirs: Vec::with_capacity(df.instructions.len()),
                 users: Vec::new(),
                 copies: Vec::new(),
+                stage_copies: Vec::new(),
             },
             states: Vec::new(),
         }
@@ -672,8 +703,45 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// What each COPY and ADD `--from` reads, with the variables of its stage.
+    fn stage_copies(&mut self) {
+        for stage in 0..self.model.stages.len() {
+            let scope = self.states[stage].scope.visible();
+            let instructions = self.model.stages[stage].instructions.clone();
+            for n in instructions {
+                let instruction = &self.df.instructions[n];
+                let (Args::Copy(args) | Args::Add(args)) = &instruction.args else {
+                    continue;
+                };
+                let Some(reference) = instruction.flag("from").and_then(|f| f.value.as_deref())
+                else {
+                    continue;
+                };
+                let reference = expand(reference, scope, self.df.escape);
+                let from = reference
+                    .as_deref()
+                    .and_then(|r| self.model.stage_named(r, stage));
+                let sources = args
+                    .sources
+                    .iter()
+                    .map(|source| {
+                        expand(&source.value, scope, self.df.escape)
+                            .map(|path| paths::resolve_path("/", &path))
+                    })
+                    .collect();
+                self.model.stage_copies.push(StageCopy {
+                    instruction: n,
+                    from,
+                    from_unknown: reference.is_none(),
+                    sources,
+                });
+            }
+        }
+    }
+
     /// The final stage and, transitively, every stage it starts from, copies or mounts from.
     fn mark_reached(&mut self) {
+        self.stage_copies();
         for s in 0..self.model.stages.len() {
             let (needs, unknown) = self.dependencies(s);
             let stage = &mut self.model.stages[s];

@@ -41,7 +41,7 @@ fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount, target: &str) {
         .effects
         .caches
         .iter()
-        .filter(|c| c.dir.as_deref().is_some_and(|d| run.cache_mount_covering(d).is_some_and(|m| m.span == mount.span)))
+        .filter(|c| run.cache_mount_for(c).is_some_and(|m| m.span == mount.span))
         .collect();
     // Options and inline variables that switch the cache off: the fix drops them.
     for cache in &covered {

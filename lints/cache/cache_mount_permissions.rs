@@ -33,11 +33,12 @@ impl Rule for CacheMountPermissions {
 
 fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount) {
     // The user of the first command that caches under this mount.
-    let Some(cache) = run.effects.caches.iter().find(|c| {
-        c.dir
-            .as_deref()
-            .is_some_and(|d| run.cache_mount_covering(d).is_some_and(|m| m.span == mount.span))
-    }) else {
+    let Some(cache) = run
+        .effects
+        .caches
+        .iter()
+        .find(|c| run.cache_mount_for(c).is_some_and(|m| m.span == mount.span))
+    else {
         return;
     };
     let user = &run.effects.steps[cache.step].user;

@@ -3,6 +3,7 @@
 
 use crate::fix::{Edit, Fix};
 use crate::model::mounts::{self, Misplaced, Plan};
+use crate::model::tools::Holds;
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 
@@ -51,7 +52,15 @@ fn report(cx: &mut Ctx, run: &Run, misplaced: &Misplaced) {
     };
     let diagnostic = cx
         .report(misplaced.mount.span.clone(), format!("this cache mount misses {tool}'s cache: {}", misplaced.why))
-        .help(format!("{tool} never writes there, so every build downloads again; mount the directory it uses"));
+        .help(if misplaced.hides_output {
+            format!("what {tool} builds there is missing from the image; mount only the directory of its cache")
+        } else {
+            let again = match misplaced.uses[0].cache.holds {
+                Holds::Downloads => "downloads",
+                Holds::Compiled | Holds::Output => "compiles everything",
+            };
+            format!("{tool} never writes there, so every build {again} again; mount the directory it uses")
+        });
     if let Some(fix) = fix {
         diagnostic.fix(fix);
     }

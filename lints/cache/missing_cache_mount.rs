@@ -10,7 +10,7 @@ use crate::fix::shell::{remove_json_element, remove_word, undo_edit, word_is_in_
 use crate::fix::{Edit, Fix};
 use crate::model::effects::CacheUse;
 use crate::model::mounts::{self, MountPlan, Plan};
-use crate::model::tools::Pin;
+use crate::model::tools::{Holds, Pin};
 use crate::model::{Certainty, MountKind, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
@@ -48,7 +48,7 @@ impl Rule for MissingCacheMount {
                 .effects
                 .caches
                 .iter()
-                .filter(|c| c.dir.as_deref().is_none_or(|dir| run.cache_mount_covering(dir).is_none()))
+                .filter(|c| c.dir.is_none() || run.cache_mount_for(c).is_none())
                 .filter(|c| !retargeted.iter().any(|r| std::ptr::eq(*r, *c)));
             // One finding per tool and user; within it, one mount per cache and directory.
             let mut findings: Vec<Vec<Vec<&CacheUse>>> = Vec::new();
@@ -79,17 +79,28 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
     let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
     let dirs: Vec<String> = groups.iter().filter_map(|g| g[0].dir.clone()).collect();
     let guessed = groups.iter().flatten().any(|u| u.certainty < Certainty::Known);
+    let what = first.cache.what;
+    // Downloads are fetched again; what a tool compiled is made again.
+    let downloads = groups.iter().any(|g| g[0].cache.holds == Holds::Downloads);
+    let (again, everything) = if downloads {
+        ("downloaded again on every build", "every build downloads everything again")
+    } else {
+        ("made again on every build", "every build compiles everything again")
+    };
     let message = match (dirs.as_slice(), groups.len()) {
         ([dir], 1) if guessed => format!(
-            "{tool} runs without a cache mount on {dir}: that is where its {} go if the HOME docklint assumes is right, downloaded again on every build",
-            first.cache.what
+            "{tool} runs without a cache mount on {dir}: that is where it keeps its {what} if the HOME docklint assumes is right, {again}"
         ),
-        ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build downloads its {} again", first.cache.what),
+        ([dir], 1) if downloads => format!("{tool} runs without a cache mount on {dir}: every build downloads its {what} again"),
+        ([dir], 1) => format!("{tool} runs without a cache mount on {dir}: every build starts without its {what} and compiles everything again"),
         (_, 1) => format!(
-            "{tool} runs without a cache mount for its {}, and their directory depends on a HOME or variable docklint cannot tell",
-            first.cache.what
+            "{tool} runs without a cache mount for its {what}, and their directory depends on a HOME or variable docklint cannot tell"
         ),
-        _ => format!("{tool} runs without cache mounts on {}: every build downloads everything again", dirs.join(" and ")),
+        ([], _) => format!(
+            "{tool} runs without cache mounts for its {}, and their directories depend on a HOME or variable docklint cannot tell",
+            groups.iter().map(|g| g[0].cache.what).collect::<Vec<_>>().join(" and ")
+        ),
+        _ => format!("{tool} runs without cache mounts on {}: {everything}", dirs.join(" and ")),
     };
     let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
     let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(cx.model, run, g)).collect();
@@ -174,7 +185,17 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
             parts.push("the fix also drops the removal of what the mount now keeps out of the image".to_string());
         }
     }
-    let mut help = format!("{tool} runs as {who}; {}, so downloads are reused and stay out of the image", parts.join("; "));
+    let kept = match mounted.iter().map(|(g, _)| g[0].cache.holds).max_by_key(|h| *h as u8) {
+        Some(Holds::Output) => "so what it compiled is reused, and only what the RUN copies out of the mount stays in the image",
+        Some(Holds::Compiled) if mounted.iter().all(|(g, _)| g[0].cache.holds != Holds::Downloads) => {
+            "so what it compiled is reused and stays out of the image"
+        }
+        _ => "so downloads are reused and stay out of the image",
+    };
+    let mut help = format!("{tool} runs as {who}; {}, {kept}", parts.join("; "));
+    if mounted.iter().any(|(_, p)| p.id.is_some()) {
+        help.push_str(". The mount's id names the target platform: builds for several platforms run at once, and each needs its own output");
+    }
     if let Some(doubt) = mounted.iter().flat_map(|(_, p)| &p.doubts).next() {
         help.push_str(&format!(". The fix is unsafe: {doubt}"));
     }
@@ -202,6 +223,15 @@ fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &Mount
     }
     if !flags.is_empty() {
         edits.push(Edit::insert(instruction.args_text.to_file(0), flags));
+    }
+    // A per-platform id expands an argument the stage must declare.
+    if let Some(arg) = mounted.iter().find_map(|(_, p)| p.declares) {
+        let line_start = text[..instruction.span.start].rfind('\n').map_or(0, |i| i + 1);
+        if !text[line_start..instruction.span.start].trim().is_empty() {
+            return None;
+        }
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        edits.push(Edit::insert(line_start, format!("ARG {arg}{eol}{}", &text[line_start..instruction.span.start])));
     }
     // Per command: settings before it, options after its program, disablers out.
     let mut prefixes: Vec<(usize, String)> = Vec::new();

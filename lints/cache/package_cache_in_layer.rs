@@ -6,7 +6,7 @@ use crate::config::{CacheStrategy, Settings};
 use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
 use crate::model::effects::CacheUse;
-use crate::model::tools::Clean;
+use crate::model::tools::{Clean, Holds};
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Command;
@@ -95,17 +95,23 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
     }
     edits.sort_by_key(|e| e.span.start);
     edits.dedup();
-    let mut help = format!("{tool}'s downloads stay in the layer and in every image built from it; keep them out in the same RUN");
+    // A build cache (go's, ccache's, Next.js's, cargo's target) is not a download.
+    let (kept, stays) = if caches.iter().any(|c| c.cache.holds == Holds::Downloads) {
+        ("downloads", "stay in the layer and in every image built from it; keep them out")
+    } else {
+        ("build cache", "stays in the layer and in every image built from it; keep it out")
+    };
+    let mut help = format!("{tool}'s {kept} {stays} in the same RUN");
     if !advice.is_empty() {
         help.push_str(&format!(": {}", advice.join("; ")));
     }
     if let Some(why) = &unsafe_because {
         help.push_str(&format!(". The fix is unsafe: {why}"));
     }
-    let diagnostic = cx.report(command_span, format!("{tool} leaves its downloads in the layer ({})", dirs.join(", ")))
+    let diagnostic = cx.report(command_span, format!("{tool} leaves its {kept} in the layer ({})", dirs.join(", ")))
         .help(help);
     if !edits.is_empty() {
-        let title = format!("Keep {tool}'s downloads out of the layer");
+        let title = format!("Keep {tool}'s {kept} out of the layer");
         diagnostic.fix(match unsafe_because {
             None => Fix::safe(title, edits),
             Some(_) => Fix::unsafe_(title, edits),

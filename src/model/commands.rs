@@ -801,6 +801,8 @@ pub enum PathUse {
     Write { at: Operand, executable: bool },
     /// Files of unknown names written inside (`tar -x -C DIR`, `unzip -d DIR`, `git clone URL DIR`).
     WriteInside { at: Operand, executable: bool },
+    /// Read, to land somewhere else (the sources of `cp`, `mv`, `install`).
+    Read(Operand),
 }
 
 /// A path argument: an argument of the command, the working directory, or a fixed path.
@@ -811,6 +813,28 @@ pub enum Operand {
     /// the path starts at this byte of the argument.
     ArgFrom(usize, usize),
     WorkingDirectory,
+}
+
+/// The index in `args` of the program a package runner runs (`npx next build`, `bunx`,
+/// `pnpx`, `pnpm exec`, `yarn dlx`); `None` for anything else, or a runner given a shell
+/// command (`npx -c '…'`).
+pub fn package_runner(program: &str, args: &[&str]) -> Option<usize> {
+    let from = match (basename(program), args.first().copied()) {
+        ("npx" | "bunx" | "pnpx", _) => 0,
+        ("pnpm" | "yarn" | "bun", Some("exec" | "dlx" | "x")) => 1,
+        _ => return None,
+    };
+    let mut i = from;
+    while let Some(arg) = args.get(i) {
+        match *arg {
+            "-c" | "--call" | "--shell" => return None,
+            // Options whose value is the next argument: the packages to install first.
+            "-p" | "--package" => i += 2,
+            a if a.starts_with('-') => i += 1,
+            _ => return Some(i),
+        }
+    }
+    None
 }
 
 /// The paths a known program touches. An `Operands` program absent here writes nothing the
@@ -836,12 +860,26 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                 .collect()
         }
         "cp" | "mv" | "ln" | "install" => {
+            // `ln` makes a link: nothing is read.
+            let copies = name != "ln" && !(name == "install" && has('d'));
             if let Some(t) = target_directory(args) {
-                return vec![PathUse::WriteInside {
+                let reads = operands
+                    .iter()
+                    .filter(|_| copies)
+                    .map(|&i| PathUse::Read(Operand::Arg(i)));
+                return std::iter::once(PathUse::WriteInside {
                     at: t,
                     executable: true,
-                }];
+                })
+                .chain(reads)
+                .collect();
             }
+            let sources = operands.split_last().map_or(&[][..], |(_, s)| s);
+            let reads: Vec<PathUse> = sources
+                .iter()
+                .filter(|_| copies)
+                .map(|&i| PathUse::Read(Operand::Arg(i)))
+                .collect();
             if name == "install" && has('d') {
                 return operands
                     .iter()
@@ -864,7 +902,7 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                     },
                 ],
                 // The destination is a file, or a directory the sources land in.
-                Some(&i) => vec![
+                Some(&i) => [
                     PathUse::Write {
                         at: Operand::Arg(i),
                         executable: true,
@@ -873,7 +911,10 @@ pub fn path_uses(program: &str, args: &[&str]) -> Vec<PathUse> {
                         at: Operand::Arg(i),
                         executable: true,
                     },
-                ],
+                ]
+                .into_iter()
+                .chain(reads)
+                .collect(),
                 None => Vec::new(),
             }
         }

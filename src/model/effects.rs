@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
 use super::paths::{resolve_path, PathPattern};
-use super::tools::{Cache, CacheCommand, Dir, Tool, TOOLS};
+use super::tools::{Cache, CacheCommand, Dir, Holds, Tool, TOOLS};
 use super::users::{Accounts, Certainty, Resolved, User};
 use super::vars::{expand_shell_value, Value, Vars};
 use crate::source::Span;
@@ -160,6 +160,8 @@ pub enum PathKind {
     Write { executable: bool },
     /// Files of unknown names written inside.
     WriteInside { executable: bool },
+    /// Read by a command that puts it elsewhere (the sources of `cp`).
+    Read,
 }
 
 impl PathKind {
@@ -206,6 +208,9 @@ pub struct CacheUse {
     pub dir: Option<String>,
     /// How sure the directory is (a HOME from a guessed user is a guess).
     pub certainty: Certainty,
+    /// The directory the tool uses instead when it exists (ccache's `~/.ccache`): a mount
+    /// there serves too.
+    pub instead: Option<String>,
     /// The directory is given on the command line or inline (`--cache-dir`, `PIP_CACHE_DIR=…
     /// pip`): a fix cannot move it.
     pub explicit: bool,
@@ -221,6 +226,10 @@ pub struct Opaque {
     pub span: Span,
     pub name: String,
 }
+
+/// How many uses of an output cache ([`Holds::Output`]) a RUN's copies are checked for;
+/// later ones are not caches.
+const MAX_OUTPUT_CACHES: usize = 16;
 
 /// What one RUN does.
 #[derive(Debug, Clone, Default)]
@@ -250,6 +259,67 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// A cache of the build's output ([`Holds::Output`]) is one only when a later command of
+    /// the RUN copies something out of it to a place outside it: otherwise a mount would
+    /// take the whole output out of the image.
+    fn keep_output_copied_out(&mut self, script: &Script) {
+        if !self.caches.iter().any(|u| u.cache.holds == Holds::Output) {
+            return;
+        }
+        // Per command (its effects are consecutive): the exact paths it reads, and those it
+        // writes. One pass over the effects.
+        let mut copies: Vec<(usize, Vec<&str>, Vec<&str>)> = Vec::new();
+        for effect in &self.paths {
+            let PathPattern::Exact(path) = &effect.path else {
+                continue;
+            };
+            if copies
+                .last()
+                .is_none_or(|(start, _, _)| *start != effect.span.start)
+            {
+                copies.push((effect.span.start, Vec::new(), Vec::new()));
+            }
+            let Some((_, reads, writes)) = copies.last_mut() else {
+                continue;
+            };
+            match effect.kind {
+                PathKind::Read => reads.push(path),
+                PathKind::Write { .. } | PathKind::WriteInside { .. } => writes.push(path),
+                _ => {}
+            }
+        }
+        copies.retain(|(_, reads, writes)| !reads.is_empty() && !writes.is_empty());
+        let steps = &self.steps;
+        let within = super::paths::path_is_within;
+        // How many output caches are followed (the check stays linear in the RUN).
+        let mut budget = MAX_OUTPUT_CACHES;
+        let mut copied_out = |u: &CacheUse| {
+            let Some(dir) = u.dir.as_deref() else {
+                return false;
+            };
+            if budget == 0 {
+                return false;
+            }
+            budget -= 1;
+            let after = script.commands[steps[u.step].command].span.end;
+            copies.iter().any(|(start, reads, writes)| {
+                *start >= after
+                    && reads.iter().any(|p| within(p, dir) && *p != dir)
+                    && writes.iter().any(|d| !within(d, dir))
+            })
+        };
+        let mut keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
+        let caches: Vec<CacheUse> = self.caches.iter().filter(|u| keep(u)).cloned().collect();
+        let reads: Vec<CacheUse> = self
+            .cache_reads
+            .iter()
+            .filter(|u| keep(u))
+            .cloned()
+            .collect();
+        self.caches = caches;
+        self.cache_reads = reads;
+    }
+
     /// Gives back what the walk's growing vectors over-allocated: a model lives as long as
     /// its file's lint, and most RUNs have one or two commands.
     fn shrink_to_fit(&mut self) {
@@ -304,6 +374,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
         path_dirs: OnceCell::new(),
     };
     builder.walk();
+    builder.effects.keep_output_copied_out(script);
     builder.effects.shrink_to_fit();
     builder.effects
 }
@@ -939,7 +1010,14 @@ impl<'a> Builder<'a> {
         }
         // A tool keeps its cache even when it also runs code docklint cannot see (`go run`,
         // `./mvnw`).
-        self.tool_caches(step_index, command, &name, &args);
+        match commands::package_runner(&name, &args) {
+            // `npx next build`: the tool a package runner runs (its own cache is npm's).
+            Some(at) => {
+                let tool = args[at].rsplit('/').next().unwrap_or(args[at]);
+                self.tool_caches(step_index, command, tool, &args[at + 1..], at + 1);
+            }
+            None => self.tool_caches(step_index, command, &name, &args, 0),
+        }
         let reach = if self.runs_parsed_text(step_index, &name, &args) {
             Reach::Operands
         } else {
@@ -989,6 +1067,7 @@ impl<'a> Builder<'a> {
                 PathUse::WriteInside { at, executable } => {
                     (at, PathKind::WriteInside { executable })
                 }
+                PathUse::Read(o) => (o, PathKind::Read),
             };
             let path = match operand {
                 Operand::WorkingDirectory => step
@@ -1026,20 +1105,40 @@ impl<'a> Builder<'a> {
     }
 
     /// The caches of the tools a step runs: uses, offline reads and purges.
-    fn tool_caches(&mut self, step_index: usize, command: &Command, name: &str, args: &[&str]) {
+    /// `skip`: how many of the step's arguments come before `args` (a package runner's).
+    fn tool_caches(
+        &mut self,
+        step_index: usize,
+        command: &Command,
+        name: &str,
+        args: &[&str],
+        skip: usize,
+    ) {
         for tool in TOOLS.iter().copied().filter(|t| t.runs_as(name)) {
             match tool.command(args) {
                 Some(CacheCommand::Uses(caches)) => {
                     for cache in caches {
-                        let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, args);
+                        let cache = self.cache_use(
+                            tool,
+                            &tool.caches[cache],
+                            step_index,
+                            command,
+                            args,
+                            skip,
+                        );
                         self.effects.caches.push(cache);
                     }
                 }
                 Some(CacheCommand::Reads(caches)) => {
                     for cache in caches {
-                        let cache =
-                            self.cache_use(tool, &tool.caches[cache], step_index, command, args);
+                        let cache = self.cache_use(
+                            tool,
+                            &tool.caches[cache],
+                            step_index,
+                            command,
+                            args,
+                            skip,
+                        );
                         self.effects.cache_reads.push(cache);
                     }
                 }
@@ -1052,7 +1151,7 @@ impl<'a> Builder<'a> {
                         .collect();
                     let purge_name = format!("{name} {}", words.join(" "));
                     for cache in caches.into_iter().map(|i| &tool.caches[i]) {
-                        let cache = self.cache_use(tool, cache, step_index, command, args);
+                        let cache = self.cache_use(tool, cache, step_index, command, args, skip);
                         let path = cache.dir.map_or(PathPattern::Unknown, PathPattern::Exact);
                         self.record_purge(
                             command.span.clone(),
@@ -1109,9 +1208,10 @@ impl<'a> Builder<'a> {
         step_index: usize,
         command: &Command,
         args: &[&str],
+        skip: usize,
     ) -> CacheUse {
         let step = &self.effects.steps[step_index];
-        let words = &command.args[step.args_from.min(command.args.len())..];
+        let words = &command.args[(step.args_from + skip).min(command.args.len())..];
         let env = &step.env;
         let inline_names: Vec<&str> = command
             .env
@@ -1154,6 +1254,13 @@ impl<'a> Builder<'a> {
             } else {
                 Certainty::Unknown
             },
+            instead: cache
+                .instead_when_present
+                .filter(|_| !place.explicit)
+                .and_then(|rel| {
+                    env.known("HOME")
+                        .map(|home| format!("{}/{rel}", home.trim_end_matches('/')))
+                }),
             dir: place.dir,
             explicit: place.explicit,
             disablers,
@@ -1232,7 +1339,7 @@ impl<'a> Builder<'a> {
             PathKind::RemoveInside | PathKind::WriteInside { .. } => shell_binaries
                 .clone()
                 .any(|b| path.may_remove(b) && path_differs(&path, b)),
-            PathKind::CreateDirectory { .. } => false,
+            PathKind::CreateDirectory { .. } | PathKind::Read => false,
         };
         if touches_shell {
             self.effects.rewrites_shell.push(span.clone());
@@ -1401,7 +1508,17 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
             },
             None => known(Some(path.to_string())),
         },
-        Dir::Workdir(rel) => known(step.cwd.as_deref().map(|cwd| resolve_path(cwd, rel))),
+        Dir::Workdir {
+            env: vars, path, ..
+        } => {
+            if let Some((value, inline)) = variable(vars) {
+                return Place {
+                    explicit: inline,
+                    ..known(value)
+                };
+            }
+            known(step.cwd.as_deref().map(|cwd| resolve_path(cwd, path)))
+        }
     }
 }
 

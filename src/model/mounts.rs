@@ -14,7 +14,7 @@
 use super::effects::{CacheUse, PathKind, Undo};
 use super::paths::path_is_within;
 use super::paths::PathPattern;
-use super::tools::{Cache, Pin};
+use super::tools::{Cache, Holds, Pin};
 use super::users::Certainty;
 use super::{Model, MountKind, Run};
 
@@ -58,12 +58,27 @@ pub struct MountPlan {
     pub undo: Vec<Undo>,
     /// What keeps the plan from being proved; empty for a safe fix.
     pub doubts: Vec<String>,
+    /// The mount's `id` names the target platform ([`Holds::per_platform`]): a cache of
+    /// its own per platform.
+    ///
+    /// [`Holds::per_platform`]: super::tools::Holds::per_platform
+    pub id: Option<String>,
+    /// The stage does not declare the build argument the `id` expands: BuildKit expands
+    /// `TARGETPLATFORM` only after `ARG TARGETPLATFORM` in the stage (else to nothing), so
+    /// the fix declares it before the RUN.
+    pub declares: Option<&'static str>,
 }
+
+/// The predefined argument a per-platform `id` names.
+const PLATFORM_ARG: &str = "TARGETPLATFORM";
 
 impl MountPlan {
     /// The `--mount=...` flag.
     pub fn flag(&self) -> String {
         let mut flag = format!("--mount=type=cache,target={}", self.target);
+        if let Some(id) = &self.id {
+            flag.push_str(&format!(",id={id}"));
+        }
         if let Some(uid) = &self.uid {
             flag.push_str(&format!(",uid={uid}"));
         }
@@ -117,6 +132,11 @@ const MAX_LATER_READERS: usize = 32;
 /// Later RUNs of the stage (or of stages built on it) that read the cache a mount on
 /// `target` would hold, and would not see that mount.
 fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Option<String> {
+    if first.cache.holds == Holds::Output {
+        if let Some(doubt) = later_output_readers(model, run, target) {
+            return Some(doubt);
+        }
+    }
     let same_cache =
         |u: &&CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
     let mut checked = 0;
@@ -176,6 +196,56 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
     None
 }
 
+/// Later instructions that would miss the build output a mount on `target` takes out of
+/// the image: a COPY `--from` this stage (or one built on it) of a path in or above it, a
+/// later RUN of the stage that touches it. (A later RUN of the same build only compiles
+/// again.)
+fn later_output_readers(model: &Model, run: &Run, target: &str) -> Option<String> {
+    let after = model
+        .stage_copies
+        .partition_point(|c| c.instruction <= run.instruction);
+    for copy in model.stage_copies[after..].iter().take(MAX_LATER_PATHS) {
+        let from_here = match copy.from {
+            Some(stage) => model.descends_from(stage, run.stage),
+            None => copy.from_unknown,
+        };
+        let read = copy.sources.iter().find(|source| {
+            source
+                .as_deref()
+                .is_none_or(|s| path_is_within(s, target) || path_is_within(target, s))
+        });
+        if let Some(source) = read.filter(|_| from_here) {
+            return Some(format!(
+                "a later COPY --from reads {}, and the mount keeps the build output in {target} out of the image",
+                source.as_deref().unwrap_or("a path docklint cannot tell")
+            ));
+        }
+    }
+    let after = model
+        .runs
+        .partition_point(|r| r.instruction <= run.instruction);
+    let mut paths = model.runs[after..]
+        .iter()
+        .filter(|r| model.descends_from(r.stage, run.stage))
+        .flat_map(|r| &r.effects.paths);
+    // The scan is bounded: each finding stays linear in the file.
+    for p in paths.by_ref().take(MAX_LATER_PATHS) {
+        if p.path.may_overlap(target) || p.path.may_be_within(target) {
+            return Some(format!(
+                "a later RUN's `{}` uses {}, which the mount keeps out of the image",
+                p.by,
+                p.path.display()
+            ));
+        }
+    }
+    paths.next().map(|_| {
+        format!("later RUNs touch more than {MAX_LATER_PATHS} paths: docklint does not follow them all to {target}")
+    })
+}
+
+/// How many paths of later RUNs are checked against a mount on a build's output.
+const MAX_LATER_PATHS: usize = 1024;
+
 /// [`plan`] within the RUN alone.
 fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
     let Some(first) = uses.first() else {
@@ -190,6 +260,7 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
             && uses.iter().all(|u| {
                 let step = &effects.steps[u.step];
                 !u.explicit
+                    && u.tool.reached_inline()
                     && match pin {
                         Pin::Env(_) => {
                             step.inline_env_reaches
@@ -205,6 +276,18 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
 
     let mut doubts = Vec::new();
     let root = user.uid == Some(0);
+    if cache.parent_written && !root {
+        return Plan::Advice(format!(
+            "a builder creates the missing parents of a mount as root, and {} writes its output beside its {} as `{}`, which could not write there",
+            tool.name, cache.what, user.name
+        ));
+    }
+    if let Some(configure) = uses.iter().find(|u| !u.tool.reached_inline()) {
+        doubts.push(format!(
+            "`{}` configures a build that runs {}; docklint does not follow that build to where it compiles (and its settings)",
+            effects.steps[configure.step].name, tool.name
+        ));
+    }
     let (uid, gid, world_writable) = match (root, user.id_certainty) {
         (true, Certainty::Known) => (None, None, false),
         (true, _) => {
@@ -343,6 +426,12 @@ fn plan_in_run(run: &Run, uses: &[&CacheUse]) -> Plan {
             .iter()
             .any(|m| m.kind == MountKind::Cache && m.target.as_deref() == Some(target.as_str()));
         let plan = MountPlan {
+            id: cache
+                .holds
+                .per_platform()
+                .then(|| format!("{}-${{{PLATFORM_ARG}}}", cache.key)),
+            declares: (cache.holds.per_platform() && !run.scope.is_arg(PLATFORM_ARG))
+                .then_some(PLATFORM_ARG),
             moved: pin.and(moved.clone()),
             target,
             pin,
@@ -516,6 +605,9 @@ pub struct Misplaced<'r> {
     pub uses: Vec<&'r CacheUse>,
     /// Why it misses.
     pub why: String,
+    /// It is on a parent of the cache that holds the tool's output: the output is missing
+    /// from the image.
+    pub hides_output: bool,
 }
 
 /// The RUN's cache mounts that cover none of its caches but were meant for one: the same
@@ -524,10 +616,12 @@ pub struct Misplaced<'r> {
 pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
     let mut out: Vec<Misplaced> = Vec::new();
     let covers_a_use = |target: &str| {
-        run.effects
-            .caches
-            .iter()
-            .any(|c| c.dir.as_deref().is_some_and(|d| path_is_within(d, target)))
+        run.effects.caches.iter().any(|c| {
+            [c.dir.as_deref(), c.instead.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|d| path_is_within(d, target) && (!c.cache.parent_written || d == target))
+        })
     };
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
         let (Some(target), Some(raw)) = (mount.target.as_deref(), mount.option("target")) else {
@@ -546,9 +640,11 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
             };
             // A directory that rests on a guessed HOME proves no mount wrong.
             let sure = cache.certainty == Certainty::Known || unexpanded;
+            // On a parent the tool writes its output in: too wide, not beside the point.
+            let wide = cache.cache.parent_written && path_is_within(dir, target) && dir != target;
             if !sure
-                || run.cache_mount_covering(dir).is_some()
-                || !target.ends_with(tail(cache.cache))
+                || run.cache_mount_for(cache).is_some()
+                || !(target.ends_with(tail(cache.cache)) || wide)
             {
                 continue;
             }
@@ -560,7 +656,12 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
                 continue;
             }
             let home_in_scope = run.env.get("HOME").is_some();
-            let why = if raw.contains('~') {
+            let why = if wide {
+                format!(
+                    "{} keeps its {} in {dir} and writes its output beside it: a mount on {target} takes that output out of the image",
+                    cache.tool.name, cache.cache.what
+                )
+            } else if raw.contains('~') {
                 format!("`~` is not expanded in a mount target: this mounts {target}")
             } else if (raw.contains("$HOME") || raw.contains("${HOME}")) && !home_in_scope {
                 format!("BuildKit expands `$HOME` in a mount only from ARG or ENV, and neither sets it here: this mounts {target}")
@@ -577,6 +678,7 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
                 mount,
                 uses: vec![cache],
                 why,
+                hides_output: wide,
             });
         }
     }
@@ -592,6 +694,6 @@ fn tail(cache: &Cache) -> &'static str {
         Dir::Fixed(path)
         | Dir::Configured { path, .. }
         | Dir::Moved { path, .. }
-        | Dir::Workdir(path) => path,
+        | Dir::Workdir { path, .. } => path,
     }
 }

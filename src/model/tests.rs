@@ -436,3 +436,63 @@ mod effects {
         assert_eq!(run.effects.caches.len(), 1);
     }
 }
+
+/// The directories of the caches a RUN's commands use, by cache key.
+fn cache_dirs(run: &Run) -> Vec<(&'static str, Option<String>)> {
+    run.effects
+        .caches
+        .iter()
+        .map(|c| (c.cache.key, c.dir.clone()))
+        .collect()
+}
+
+#[test]
+fn cargo_target_is_a_cache_only_when_the_binary_is_copied_out() {
+    let copied = last_run(
+        "FROM rust:1.78\nWORKDIR /src\nRUN cargo build --release && cp target/release/app /usr/local/bin/\n",
+    );
+    assert!(cache_dirs(&copied).contains(&("cargo-target", Some("/src/target".into()))));
+    for kept in [
+        "cargo build --release",
+        // Copied within the target directory, or before the build: still in it.
+        "cargo build --release && mv target/release/app target/release/app2",
+        "cp target/release/app /usr/local/bin/ ; cargo build --release",
+    ] {
+        let run = last_run(&format!("FROM rust:1.78\nWORKDIR /src\nRUN {kept}\n"));
+        assert!(
+            !cache_dirs(&run)
+                .iter()
+                .any(|(key, _)| *key == "cargo-target"),
+            "{kept}"
+        );
+        assert!(cache_dirs(&run)
+            .iter()
+            .any(|(key, _)| *key == "cargo-registry"));
+    }
+    let moved = last_run(
+        "FROM rust:1.78\nWORKDIR /src\nRUN cd crate && CARGO_TARGET_DIR=/build cargo build && install -m 755 /build/debug/app /usr/local/bin/app\n",
+    );
+    assert!(cache_dirs(&moved).contains(&("cargo-target", Some("/build".into()))));
+}
+
+#[test]
+fn build_caches_of_ccache_and_next() {
+    let run = last_run("FROM debian\nWORKDIR /src\nRUN ccache gcc -c main.c && ccache -s\n");
+    assert_eq!(
+        cache_dirs(&run),
+        [("ccache", Some("/root/.cache/ccache".into()))]
+    );
+    assert_eq!(
+        run.effects.caches[0].instead.as_deref(),
+        Some("/root/.ccache")
+    );
+    let run = last_run("FROM debian\nENV CCACHE_DIR=/ccache\nRUN cmake -DCMAKE_C_COMPILER_LAUNCHER:FILEPATH=/usr/bin/ccache . && make\n");
+    assert_eq!(cache_dirs(&run), [("ccache", Some("/ccache".into()))]);
+    let run = last_run("FROM debian\nRUN cmake -DCMAKE_C_COMPILER_LAUNCHER=sccache . && make\n");
+    assert!(cache_dirs(&run).is_empty());
+    let run = last_run("FROM node:20\nWORKDIR /app\nRUN npx --yes next build && next lint\n");
+    assert_eq!(
+        cache_dirs(&run),
+        [("next", Some("/app/.next/cache".into()))]
+    );
+}

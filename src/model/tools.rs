@@ -45,6 +45,20 @@ pub struct Tool {
     /// Inline settings a command needs once its cache is a mount (uv cannot hard-link
     /// across file systems and says so on every file: `UV_LINK_MODE=copy`).
     pub mount_env: &'static [(&'static str, &'static str)],
+    /// The tool runs the command its operands name (`ccache gcc -c x.c`): any command with
+    /// an operand uses the cache.
+    launches: bool,
+    /// The tool runs inside a build another program configures (`cmake
+    /// -DCMAKE_C_COMPILER_LAUNCHER=ccache`): `programs` are that program's names.
+    through: Option<Through>,
+}
+
+/// Options of a program that configures a build to run the tool: `NAME=VALUE` (or
+/// `NAME:TYPE=VALUE`) where VALUE names one of `names`. Without one of them, the program
+/// does not run the tool.
+pub struct Through {
+    options: &'static [&'static str],
+    names: &'static [&'static str],
 }
 
 /// A command that empties caches: its leading operands, an option it needs (`go clean
@@ -112,6 +126,15 @@ pub struct Cache {
     /// Later commands read what it holds (apt's package lists): a mount hides that from the
     /// RUNs after this one, so it is equivalent only when the RUN removes it anyway.
     pub outlives_run: bool,
+    /// What it holds: downloads, what the tool compiled, or the build's output.
+    pub holds: Holds,
+    /// The tool writes the directory the cache is in (`.next` holds Next.js's build output
+    /// around `.next/cache`). A builder creates a mount's missing parents as root, so a
+    /// non-root user's build could not write there.
+    pub parent_written: bool,
+    /// A directory under HOME that the tool uses instead when it exists (ccache's
+    /// `~/.ccache`, kept by ccache 4 for older setups): a mount there creates it, and serves.
+    pub instead_when_present: Option<&'static str>,
     /// The option that points a command at another directory (`{}` is the directory), for
     /// caches no variable moves.
     pub pin_option: Option<&'static str>,
@@ -121,6 +144,30 @@ pub struct Cache {
     pub pinned_only: Option<&'static str>,
     /// How the classic advice keeps it out of the layer, for builders without cache mounts.
     pub clean: Clean,
+}
+
+/// What a cache holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Downloads: packages, modules, indexes.
+    Downloads,
+    /// What the tool compiled, keyed by its inputs (the toolchain and target platform
+    /// included): go's build cache, ccache's objects, Next.js's build cache. Builds for
+    /// several platforms can share it.
+    Compiled,
+    /// The build's output itself (cargo's `target`). A mount hides it from the image, so a
+    /// command uses it as a cache only when the same RUN copies what it needs out of it
+    /// (`cp target/release/app /usr/local/bin/`). It is built for one platform, and builds
+    /// for several platforms run at once: each platform gets a cache of its own (a shared one
+    /// could hand the copy another platform's binary).
+    Output,
+}
+
+impl Holds {
+    /// A mount's `id` must name the platform.
+    pub fn per_platform(self) -> bool {
+        self == Holds::Output
+    }
 }
 
 /// Keeping a cache out of the layer without a mount.
@@ -171,8 +218,13 @@ pub enum Dir {
         path: &'static str,
         option: &'static str,
     },
-    /// Relative to the working directory (`.next/cache`).
-    Workdir(&'static str),
+    /// `option DIR`, else the first variable of `env` that is set, else `path` relative to
+    /// the working directory (`.next/cache`, cargo's `target`).
+    Workdir {
+        option: Option<&'static str>,
+        env: &'static [&'static str],
+        path: &'static str,
+    },
 }
 
 /// How a command can be pointed at another directory for one cache, nothing else moving.
@@ -186,15 +238,16 @@ pub enum Pin {
 
 impl Cache {
     pub fn pin(&self) -> Option<Pin> {
+        // The RUN reads the output from where it is built.
+        if self.holds == Holds::Output {
+            return None;
+        }
         match (&self.dir, self.pin_option) {
             (_, Some(option)) => Some(Pin::Option(option)),
-            (Dir::User { env, .. } | Dir::Under { env, .. }, None) => {
+            (Dir::User { env, .. } | Dir::Under { env, .. } | Dir::Workdir { env, .. }, None) => {
                 env.first().copied().map(Pin::Env)
             }
-            (
-                Dir::Fixed(_) | Dir::Configured { .. } | Dir::Moved { .. } | Dir::Workdir(_),
-                None,
-            ) => None,
+            (Dir::Fixed(_) | Dir::Configured { .. } | Dir::Moved { .. }, None) => None,
         }
     }
 }
@@ -251,6 +304,9 @@ pub static PIP: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache-dir"),
@@ -267,6 +323,8 @@ pub static PIP: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static UV: Tool = Tool {
@@ -326,6 +384,9 @@ pub static UV: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
@@ -342,6 +403,8 @@ pub static UV: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[("UV_LINK_MODE", "copy")],
+    launches: false,
+    through: None,
 };
 
 pub static POETRY: Tool = Tool {
@@ -376,6 +439,9 @@ pub static POETRY: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
@@ -387,6 +453,8 @@ pub static POETRY: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static PIPENV: Tool = Tool {
@@ -412,6 +480,9 @@ pub static PIPENV: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("set PIPENV_CACHE_DIR and PIP_NO_CACHE_DIR, or remove ~/.cache/pipenv in the same RUN"),
@@ -429,6 +500,9 @@ pub static PIPENV: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Option("--no-cache-dir"),
@@ -445,6 +519,8 @@ pub static PIPENV: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static CONDA: Tool = Tool {
@@ -488,6 +564,9 @@ pub static CONDA: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("run `conda clean --all --yes` (or `micromamba clean --all --yes`) at the end of the RUN"),
@@ -499,6 +578,8 @@ pub static CONDA: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static NPM: Tool = Tool {
@@ -553,6 +634,9 @@ pub static NPM: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Append("npm cache clean --force"),
@@ -564,6 +648,8 @@ pub static NPM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 /// Yarn classic (1.x). Berry keeps its cache elsewhere and is not recognised here.
@@ -595,6 +681,9 @@ pub static YARN: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Append("yarn cache clean"),
@@ -606,6 +695,8 @@ pub static YARN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static PNPM: Tool = Tool {
@@ -645,6 +736,9 @@ pub static PNPM: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
@@ -658,6 +752,8 @@ pub static PNPM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static BUN: Tool = Tool {
@@ -683,6 +779,9 @@ pub static BUN: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
@@ -694,6 +793,8 @@ pub static BUN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 const GO_BUILDS: &[&[&str]] = &[
@@ -750,6 +851,9 @@ pub static GO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("run `go clean -modcache` at the end of the RUN, or build in a stage you do not ship"),
@@ -767,6 +871,9 @@ pub static GO: Tool = Tool {
             locked: false,
             used_by: GO_BUILDS,
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("run `go clean -cache` at the end of the RUN, or build in a stage you do not ship"),
@@ -795,6 +902,8 @@ pub static GO: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 const CARGO_DOWNLOADS: &[&[&str]] = &[
@@ -854,6 +963,9 @@ pub static CARGO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/registry at the end of the RUN"),
@@ -872,9 +984,30 @@ pub static CARGO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/git at the end of the RUN"),
+        },
+        Cache {
+            what: "build output",
+            key: "cargo-target",
+            dir: Dir::Workdir {
+                option: Some("--target-dir"),
+                env: &["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"],
+                path: "target",
+            },
+            locked: false,
+            used_by: &[&["build"], &["b"]],
+            outlives_run: false,
+            holds: Holds::Output,
+            parent_written: false,
+            instead_when_present: None,
+            pin_option: None,
+            pinned_only: None,
+            clean: Clean::Advice("build in a stage you do not ship: the target directory stays in the layer"),
         },
     ],
     disabling: &[],
@@ -884,6 +1017,8 @@ pub static CARGO: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static MAVEN: Tool = Tool {
@@ -920,6 +1055,9 @@ pub static MAVEN: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
@@ -933,6 +1071,8 @@ pub static MAVEN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static GRADLE: Tool = Tool {
@@ -969,6 +1109,9 @@ pub static GRADLE: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship: Gradle's caches stay in the layer"),
@@ -980,6 +1123,8 @@ pub static GRADLE: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static SBT: Tool = Tool {
@@ -1005,6 +1150,9 @@ pub static SBT: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice(
@@ -1025,6 +1173,9 @@ pub static SBT: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice(
@@ -1039,6 +1190,8 @@ pub static SBT: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 /// RubyGems and Bundler keep downloaded `.gem` files in `$GEM_HOME/cache` (the gems
@@ -1078,6 +1231,9 @@ pub static GEM: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
@@ -1091,6 +1247,8 @@ pub static GEM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static COMPOSER: Tool = Tool {
@@ -1127,6 +1285,9 @@ pub static COMPOSER: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
@@ -1142,6 +1303,8 @@ pub static COMPOSER: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub static DOTNET: Tool = Tool {
@@ -1188,6 +1351,9 @@ pub static DOTNET: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship, or run `dotnet nuget locals all --clear` at the end of the RUN"),
@@ -1199,6 +1365,8 @@ pub static DOTNET: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 pub(crate) const APT_DOWNLOADS: &[&[&str]] = &[
@@ -1249,6 +1417,9 @@ pub static APT: Tool = Tool {
             locked: true,
             used_by: APT_DOWNLOADS,
             outlives_run: false,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: Some("-o Dir::Cache::Archives={}/"),
             pinned_only: Some(
                 "Debian's `docker-clean` deletes every downloaded package from it after each install",
@@ -1262,6 +1433,9 @@ pub static APT: Tool = Tool {
             locked: true,
             used_by: &[&["update"]],
             outlives_run: true,
+            holds: Holds::Downloads,
+            parent_written: false,
+            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Append("rm -rf /var/lib/apt/lists/*"),
@@ -1291,6 +1465,8 @@ pub static APT: Tool = Tool {
     }],
     unproved: false,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 /// apk (Alpine). Its cache directory is `/etc/apk/cache` when that exists, or the one
@@ -1324,6 +1500,9 @@ pub static APK: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: Some("--cache-dir {}"),
         pinned_only: Some(
             "apk keeps packages only in a cache directory it is given (`--cache-dir`) or in /etc/apk/cache, which the image lacks",
@@ -1343,6 +1522,8 @@ pub static APK: Tool = Tool {
     }],
     unproved: true,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 /// An rpm-based package manager. Packages are kept after a transaction only with
@@ -1386,6 +1567,9 @@ macro_rules! rpm_tool {
                 locked: true,
                 used_by: &[],
                 outlives_run: false,
+                holds: Holds::Downloads,
+                parent_written: false,
+                instead_when_present: None,
                 pin_option: Some("--setopt=cachedir={}"),
                 pinned_only: $pinned,
                 clean: Clean::Append(concat!($program, " clean all")),
@@ -1397,6 +1581,8 @@ macro_rules! rpm_tool {
             keep_options: $keep,
             unproved: true,
             mount_env: &[],
+            launches: false,
+            through: None,
         };
     };
 }
@@ -1483,6 +1669,9 @@ pub static ZYPPER: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
         pin_option: None,
         pinned_only: Some(
             "zypper keeps packages only for repositories marked to (`zypper modifyrepo --keep-packages --all`, a change to the image's repository files); then mount /var/cache/zypp with `sharing=locked`",
@@ -1496,6 +1685,8 @@ pub static ZYPPER: Tool = Tool {
     keep_options: &[],
     unproved: true,
     mount_env: &[],
+    launches: false,
+    through: None,
 };
 
 /// Files and commands that make a tool run as another major version, whose caches are
@@ -1561,10 +1752,184 @@ pub fn switched_by_command(program: &str, args: &[&str]) -> Option<(&'static str
     })
 }
 
+/// Next.js keeps its build cache in `.next/cache` under the project (the working
+/// directory). `next build` empties the rest of `.next`, its output, and keeps `cache`: the
+/// mount goes there, never on `.next`. No variable moves it.
+pub static NEXT: Tool = Tool {
+    name: "next",
+    programs: &["next"],
+    versioned: false,
+    uses: &[&["build"]],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[],
+    caches: &[Cache {
+        what: "build cache",
+        key: "next",
+        dir: Dir::Workdir {
+            option: None,
+            env: &[],
+            path: ".next/cache",
+        },
+        locked: true,
+        used_by: &[],
+        outlives_run: false,
+        holds: Holds::Compiled,
+        parent_written: true,
+        instead_when_present: None,
+        pin_option: None,
+        pinned_only: None,
+        clean: Clean::Advice(
+            "build in a stage you do not ship, or remove .next/cache at the end of the RUN",
+        ),
+    }],
+    disabling: &[],
+    disabling_env: &[],
+    purges: &[],
+    expands_tilde: false,
+    keep_options: &[],
+    unproved: true,
+    mount_env: &[],
+    launches: false,
+    through: None,
+};
+
+/// ccache 4 keeps compiled objects in `CCACHE_DIR`, else `~/.ccache` when that exists, else
+/// `$XDG_CACHE_HOME/ccache`, else `~/.cache/ccache`. Entries are keyed by the compiler, its
+/// options and the preprocessed source, and ccache locks them itself.
+const CCACHE_CACHE: Cache = Cache {
+    what: "compiler cache",
+    key: "ccache",
+    dir: Dir::User {
+        option: None,
+        env: &["CCACHE_DIR"],
+        xdg: Some("ccache"),
+        home: ".cache/ccache",
+        root: None,
+    },
+    locked: false,
+    used_by: &[],
+    outlives_run: false,
+    holds: Holds::Compiled,
+    parent_written: false,
+    instead_when_present: Some(".ccache"),
+    pin_option: None,
+    pinned_only: None,
+    clean: Clean::Advice(
+        "build in a stage you do not ship, or run `ccache -C` at the end of the RUN",
+    ),
+};
+
+const CCACHE_PURGES: &[Purge] = &[
+    Purge {
+        operands: &[],
+        with: Some("-C"),
+        caches: &[],
+    },
+    Purge {
+        operands: &[],
+        with: Some("--clear"),
+        caches: &[],
+    },
+];
+
+/// `ccache gcc -c x.c`: ccache runs the compiler its operands name.
+pub static CCACHE: Tool = Tool {
+    name: "ccache",
+    programs: &["ccache"],
+    versioned: false,
+    uses: &[],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[
+        "-M",
+        "--max-size",
+        "-F",
+        "--max-files",
+        "-o",
+        "--set-config",
+        "-d",
+        "--dir",
+        "--config-path",
+    ],
+    caches: &[CCACHE_CACHE],
+    disabling: &[],
+    disabling_env: &["CCACHE_DISABLE"],
+    purges: CCACHE_PURGES,
+    expands_tilde: false,
+    keep_options: &[],
+    unproved: false,
+    mount_env: &[],
+    launches: true,
+    through: None,
+};
+
+/// CMake's compiler launcher: the build `cmake` configures runs every compiler through
+/// ccache (`make`, `ninja` or `cmake --build` then compile, in this RUN or a later one).
+pub static CCACHE_CMAKE: Tool = Tool {
+    name: "ccache",
+    programs: &["cmake"],
+    versioned: false,
+    uses: &[],
+    bare: false,
+    any: false,
+    offline: &[],
+    valued_options: &[],
+    caches: &[CCACHE_CACHE],
+    disabling: &[],
+    disabling_env: &["CCACHE_DISABLE"],
+    purges: &[],
+    expands_tilde: false,
+    keep_options: &[],
+    unproved: false,
+    mount_env: &[],
+    launches: false,
+    through: Some(Through {
+        options: &[
+            "-DCMAKE_C_COMPILER_LAUNCHER",
+            "-DCMAKE_CXX_COMPILER_LAUNCHER",
+            "-DCMAKE_CUDA_COMPILER_LAUNCHER",
+            "-DCMAKE_HIP_COMPILER_LAUNCHER",
+            "-DCMAKE_OBJC_COMPILER_LAUNCHER",
+            "-DCMAKE_OBJCXX_COMPILER_LAUNCHER",
+            "-DCMAKE_Fortran_COMPILER_LAUNCHER",
+        ],
+        names: &["ccache"],
+    }),
+};
+
 /// Every tool whose cache docklint mounts.
 pub static TOOLS: &[&Tool] = &[
-    &PIP, &UV, &POETRY, &PIPENV, &CONDA, &NPM, &YARN, &PNPM, &BUN, &GO, &CARGO, &MAVEN, &GRADLE,
-    &SBT, &GEM, &COMPOSER, &DOTNET, &APT, &APK, &DNF, &DNF5, &YUM, &MICRODNF, &TDNF, &ZYPPER,
+    &PIP,
+    &UV,
+    &POETRY,
+    &PIPENV,
+    &CONDA,
+    &NPM,
+    &YARN,
+    &PNPM,
+    &BUN,
+    &GO,
+    &CARGO,
+    &MAVEN,
+    &GRADLE,
+    &SBT,
+    &GEM,
+    &COMPOSER,
+    &DOTNET,
+    &APT,
+    &APK,
+    &DNF,
+    &DNF5,
+    &YUM,
+    &MICRODNF,
+    &TDNF,
+    &ZYPPER,
+    &NEXT,
+    &CCACHE,
+    &CCACHE_CMAKE,
 ];
 
 /// What one command line of a tool does with its caches.
@@ -1577,6 +1942,23 @@ pub enum CacheCommand {
     /// Installs offline from what these caches hold (`dotnet publish --no-restore`,
     /// `cargo build --offline`, `mvn -o`).
     Reads(Vec<usize>),
+}
+
+impl Through {
+    /// `-DCMAKE_CXX_COMPILER_LAUNCHER=ccache`, `-DCMAKE_C_COMPILER_LAUNCHER:FILEPATH=/usr/bin/ccache`.
+    fn configures(&self, args: &[&str]) -> bool {
+        args.iter().any(|arg| {
+            self.options.iter().any(|option| {
+                arg.strip_prefix(option)
+                    .and_then(|rest| rest.split_once('='))
+                    .is_some_and(|(kind, value)| {
+                        let name = value.trim_matches(['"', '\'']);
+                        let name = name.rsplit('/').next().unwrap_or(name);
+                        (kind.is_empty() || kind.starts_with(':')) && self.names.contains(&name)
+                    })
+            })
+        })
+    }
 }
 
 impl std::fmt::Debug for Tool {
@@ -1609,6 +1991,11 @@ impl Tool {
 
     /// What `args` (after the program) do with the caches; `None` for anything else.
     pub fn command(&self, args: &[&str]) -> Option<CacheCommand> {
+        if let Some(through) = &self.through {
+            return through
+                .configures(args)
+                .then(|| CacheCommand::Uses((0..self.caches.len()).collect()));
+        }
         let operands = self.operands(args);
         let starts =
             |prefix: &[&str]| operands.len() >= prefix.len() && operands[..prefix.len()] == *prefix;
@@ -1635,6 +2022,7 @@ impl Tool {
         let informational = operands.is_empty() && args.iter().any(|a| INFORMATIONAL.contains(a));
         let uses = !informational
             && (self.any
+                || (self.launches && !operands.is_empty())
                 || (self.bare && operands.is_empty())
                 || self.uses.iter().any(|u| starts(u)));
         if !uses {
@@ -1652,10 +2040,21 @@ impl Tool {
         }
         if args.iter().any(|a| self.offline.contains(a)) {
             // Offline, a tool installs from what its cache already holds (pip's `--no-index`
-            // reads a directory of its own instead).
-            return (self.name != "pip").then_some(CacheCommand::Reads(caches));
+            // reads a directory of its own instead); what it compiles is not in question.
+            let downloads: Vec<usize> = caches
+                .into_iter()
+                .filter(|&i| self.caches[i].holds == Holds::Downloads)
+                .collect();
+            return (self.name != "pip" && !downloads.is_empty())
+                .then_some(CacheCommand::Reads(downloads));
         }
         Some(CacheCommand::Uses(caches))
+    }
+
+    /// An inline setting before the command reaches the tool (not so when the command only
+    /// configures a build that runs it later).
+    pub fn reached_inline(&self) -> bool {
+        self.through.is_none()
     }
 
     /// Arguments that are neither options nor option values.
@@ -1718,6 +2117,10 @@ impl Dir {
             ..
         }
         | Dir::Under {
+            option: Some(option),
+            ..
+        }
+        | Dir::Workdir {
             option: Some(option),
             ..
         }
@@ -1827,5 +2230,38 @@ mod tests {
             Some(CacheCommand::Reads(vec![0]))
         );
         assert_eq!(NPM.command(&["run", "build"]), None);
+    }
+
+    #[test]
+    fn build_caches_are_used_by_the_commands_that_compile() {
+        assert_eq!(
+            CCACHE.command(&["gcc", "-c", "x.c"]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(CCACHE.command(&["-s"]), None);
+        assert_eq!(CCACHE.command(&["-M", "5G"]), None);
+        assert_eq!(CCACHE.command(&["-C"]), Some(CacheCommand::Purges(vec![0])));
+        assert_eq!(
+            CCACHE_CMAKE.command(&["-B", "b", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache", "."]),
+            Some(CacheCommand::Uses(vec![0]))
+        );
+        assert_eq!(CCACHE_CMAKE.command(&["-B", "b", "."]), None);
+        assert_eq!(
+            CCACHE_CMAKE.command(&["-DCMAKE_C_COMPILER_LAUNCHER=sccache"]),
+            None
+        );
+        assert_eq!(NEXT.command(&["build"]), Some(CacheCommand::Uses(vec![0])));
+        assert_eq!(NEXT.command(&["start"]), None);
+        // cargo's target is used by builds, and not read offline: only downloads are.
+        assert_eq!(
+            CARGO.command(&["build", "--release"]),
+            Some(CacheCommand::Uses(vec![0, 1, 2]))
+        );
+        assert_eq!(
+            CARGO.command(&["fetch"]),
+            Some(CacheCommand::Uses(vec![0, 1]))
+        );
+        assert_eq!(CARGO.caches[2].pin(), None);
+        assert!(CARGO.caches[2].holds.per_platform() && !GO.caches[1].holds.per_platform());
     }
 }

@@ -23,6 +23,10 @@ pub const VOLATILE: &[(&str, &str)] = &[
         "dpkg logs each package operation with a time stamp",
     ),
     (
+        "/var/log/alternatives.log",
+        "update-alternatives logs each change with a time stamp",
+    ),
+    (
         "/var/log/apt/{history,term}.log",
         "apt logs each run with its start and end times",
     ),
