@@ -229,12 +229,9 @@ impl Listing {
 
     /// Whether an entry may be a directory (a task of its own).
     fn has_subdirectories(&self) -> bool {
-        self.entries.iter().any(|e| {
-            matches!(
-                e.kind,
-                sys::FileType::Directory | sys::FileType::Unknown
-            )
-        })
+        self.entries
+            .iter()
+            .any(|e| matches!(e.kind, sys::FileType::Directory | sys::FileType::Unknown))
     }
 }
 
@@ -624,7 +621,11 @@ impl<'a> Walker<'a> {
 
 /// An entry's type and, unless it is a directory, its size: one `lstat` relative to the
 /// open directory (none for a directory whose entry says so).
-fn stat(dir: BorrowedFd<'_>, name: &CStr, listed: sys::FileType) -> io::Result<(sys::FileType, u64)> {
+fn stat(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    listed: sys::FileType,
+) -> io::Result<(sys::FileType, u64)> {
     if listed == sys::FileType::Directory {
         return Ok((listed, 0));
     }
