@@ -124,7 +124,7 @@ fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: DataFormat) 
         Ok(report) => report,
         Err(e) => return failed(e),
     };
-    let out = match format {
+    match format {
         DataFormat::Json => {
             // The JSON object keeps its documented keys; what could not be read is said
             // on standard error.
@@ -135,11 +135,17 @@ fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: DataFormat) 
                     escape::escape_line(&problem.message)
                 );
             }
-            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+            // Written as it is serialized: a listing of every sent file is not held twice.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let _ = serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush());
         }
-        DataFormat::Text => report.render_text(),
-    };
-    let _ = std::io::stdout().write_all(out.as_bytes());
+        DataFormat::Text => {
+            let _ = std::io::stdout().write_all(report.render_text().as_bytes());
+        }
+    }
     EXIT_CLEAN
 }
 

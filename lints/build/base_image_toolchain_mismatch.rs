@@ -34,7 +34,10 @@ impl Rule for BaseImageToolchainMismatch {
             let Some(need) = cx.model.project_need(stage.index, tag.toolchain, cx) else {
                 continue;
             };
-            if toolchains::provides(&tag.version, &need.requirement.minimum) {
+            let minimum = &need.requirement.minimum;
+            if toolchains::provides(&tag.version, minimum)
+                || !need.file.refuses(&tag.version, minimum)
+            {
                 continue;
             }
             report(cx, stage, reference, &tag, &need);

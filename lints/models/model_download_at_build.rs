@@ -1,9 +1,10 @@
 //! ML weights fetched while the image builds: download CLIs, Python loaders (inline, in
 //! heredocs, in scripts copied from the build context), and URLs of weight files. What
 //! downloads is known to the model ([`crate::model::models`]); this rule says where, and
-//! names the patterns that keep weights out of the build.
+//! names the patterns that keep weights out of the build. A login to the Hugging Face Hub
+//! in a layer of the image is reported too: it saves the token there.
 
-use crate::model::models::{self, Download};
+use crate::model::models::{self, Download, HubLogin, TokenSource};
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
@@ -46,7 +47,39 @@ impl Rule for ModelDownloadAtBuild {
                 report(cx, &group, run);
             }
         }
+        let last = cx.model.stages.len().saturating_sub(1);
+        for run in &cx.model.runs {
+            // A stage the image is not built on keeps its layers out of the image.
+            if cx.model.descends_from(last, run.stage) {
+                for login in models::hub_logins(run) {
+                    report_login(cx, &login);
+                }
+            }
+        }
     }
+}
+
+/// A Hub login in a layer of the image: the token is saved in a file of the layer, and one
+/// passed from ARG or ENV is in the image's history too.
+fn report_login(cx: &mut Ctx, login: &HubLogin) {
+    let saved = "the login saves the token in a file of the layer (`$HF_HOME/token`)";
+    let message = match &login.token {
+        Some(TokenSource::BuildVariable(name)) => format!(
+            "{} puts the Hugging Face token in the image: `--token` comes from `{name}`, an ARG \
+             or ENV whose value stays in the image's history, and {saved}",
+            login.by
+        ),
+        Some(TokenSource::Literal) => format!(
+            "{} puts the Hugging Face token in the image: it is written in the Dockerfile, and \
+             {saved}",
+            login.by
+        ),
+        None => format!("{} puts the Hugging Face token in the image: {saved}", login.by),
+    };
+    let help = "do not log in during the build: give the commands that need the token a secret, \
+        `RUN --mount=type=secret,id=hf_token,env=HF_TOKEN …` (the Hub's tools read `HF_TOKEN`), \
+        built with `--secret id=hf_token,env=HF_TOKEN`; never pass a token as ARG or ENV";
+    cx.report(login.span.clone(), message).help(help);
 }
 
 /// The recommended second pattern: a stage the final one copies from (not one it is built

@@ -193,6 +193,104 @@ pub const TOKEN_VARIABLES: &[&str] = &[
     "HF_AUTH_TOKEN",
 ];
 
+/// Commands that log in to the Hugging Face Hub, by program and subcommand. A login saves
+/// the token in a file (`$HF_HOME/token`, `~/.cache/huggingface/token` by default), so in a
+/// RUN the token lands in a layer of the image; its value is given with `--token`.
+pub const HUB_LOGINS: &[(&str, &[&str])] =
+    &[("huggingface-cli", &["login"]), ("hf", &["auth", "login"])];
+
+/// A login to the Hugging Face Hub in a RUN (see [`HUB_LOGINS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubLogin {
+    /// The login command.
+    pub span: Span,
+    /// "`huggingface-cli login`".
+    pub by: String,
+    /// Where the `--token` value comes from, when the command line says.
+    pub token: Option<TokenSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A build argument or ENV variable: its value is in the image's history (and, for an
+    /// ENV, in its configuration).
+    BuildVariable(String),
+    /// Written in the Dockerfile.
+    Literal,
+}
+
+/// The Hub logins of a RUN's own commands, with where each token comes from. A variable
+/// that a secret mount of the RUN sets (`--mount=type=secret,env=NAME`) is no build
+/// variable, whatever ARG or ENV also names it.
+pub fn hub_logins(run: &Run) -> Vec<HubLogin> {
+    let Some(script) = &run.script else {
+        return Vec::new();
+    };
+    let from_secret = |name: &str| {
+        run.mounts
+            .iter()
+            .any(|m| m.kind == super::MountKind::Secret && m.option("env") == Some(name))
+    };
+    let mut found = Vec::new();
+    for step in &run.effects.steps {
+        let Some((program, sub)) = HUB_LOGINS.iter().find(|(p, _)| *p == step.name) else {
+            continue;
+        };
+        let words = step.args(script);
+        let values: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+        if !operands(&values, &["--token"]).starts_with(sub) {
+            continue;
+        }
+        let token = token_word(words).and_then(|(word, value)| {
+            if word.literal {
+                return (!value.is_empty()).then_some(TokenSource::Literal);
+            }
+            referenced_variables(value)
+                .into_iter()
+                .find(|name| run.env.contains(name) && !from_secret(name))
+                .map(|name| TokenSource::BuildVariable(name.to_string()))
+        });
+        found.push(HubLogin {
+            span: script.commands[step.command].span.clone(),
+            by: format!("`{program} {}`", sub.join(" ")),
+            token,
+        });
+    }
+    found
+}
+
+/// The word that gives `--token` its value, and that value (`--token X`, `--token=X`).
+fn token_word(words: &[Word]) -> Option<(&Word, &str)> {
+    words.iter().enumerate().find_map(|(i, word)| {
+        if word.value == "--token" {
+            let next = words.get(i + 1)?;
+            return Some((next, next.value.as_str()));
+        }
+        word.value
+            .strip_prefix("--token=")
+            .map(|value| (word, value))
+    })
+}
+
+/// The names of the variables a shell word's value expands (`$NAME`, `${NAME}`,
+/// `${NAME:-default}`), in order.
+fn referenced_variables(value: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        let inner = after.strip_prefix('{').unwrap_or(after);
+        let end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        if end > 0 && !inner.starts_with(|c: char| c.is_ascii_digit()) {
+            names.push(&inner[..end]);
+        }
+        rest = &inner[end..];
+    }
+    names
+}
+
 /// Programs that fetch a URL; a download is a model's when the URL or the output names
 /// weights (see [`is_weight_reference`]).
 pub const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "axel", "gdown"];
@@ -1507,6 +1605,18 @@ mod tests {
         ] {
             assert!(!is_weight_reference(no), "{no}");
         }
+    }
+
+    #[test]
+    fn variables_a_word_expands() {
+        assert_eq!(referenced_variables("$HF_TOKEN"), ["HF_TOKEN"]);
+        assert_eq!(
+            referenced_variables("${HUGGINGFACE_TOKEN}"),
+            ["HUGGINGFACE_TOKEN"]
+        );
+        assert_eq!(referenced_variables("x${A:-b}$B"), ["A", "B"]);
+        assert!(referenced_variables("hf_abc").is_empty());
+        assert!(referenced_variables("$1 $").is_empty());
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub struct Toolchain {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectFile {
     /// `go 1.22.3` in go.mod. Official golang images set `GOTOOLCHAIN=local`: an older Go
-    /// refuses the module. (The `toolchain` line only suggests a toolchain; a local one at
-    /// least as new as `go` builds the module.)
+    /// refuses the module (from Go 1.21; see [`ProjectFile::refuses`]). (The `toolchain` line
+    /// only suggests a toolchain; a local one at least as new as `go` builds the module.)
     GoMod,
     /// `[project] requires-python`, or Poetry's `[tool.poetry.dependencies] python`.
     PyProject,
@@ -56,6 +56,24 @@ impl ProjectFile {
             ProjectFile::Nvmrc => &[".nvmrc"],
             ProjectFile::RustToolchain => &["rust-toolchain.toml", "rust-toolchain"],
             ProjectFile::CargoToml => &["Cargo.toml"],
+        }
+    }
+
+    /// Whether a toolchain at version `tag`, older than the `minimum` the file asks for, stops
+    /// on it. Go before 1.21 read the `go` line as advisory (it builds, and fails only where
+    /// the code needs the newer Go), except that Go 1.19.13+ and 1.20.8+ refuse modules
+    /// declaring Go 1.22 or later (go.dev/doc/toolchain).
+    pub fn refuses(self, tag: &[u64], minimum: &[u64]) -> bool {
+        match self {
+            ProjectFile::GoMod => {
+                let backported = match tag {
+                    [1, 19, ..] => provides(tag, &[1, 19, 13]),
+                    [1, 20, ..] => provides(tag, &[1, 20, 8]),
+                    _ => false,
+                };
+                provides(tag, &[1, 21]) || (backported && minimum >= &[1, 22][..])
+            }
+            _ => true,
         }
     }
 
@@ -548,6 +566,21 @@ mod tests {
         assert_eq!(raised(&[1, 20], &[1, 22, 3]), vec![1, 22]);
         assert_eq!(raised(&[1, 20, 1], &[1, 22]), vec![1, 22, 0]);
         assert_eq!(raised(&[18], &[20, 11, 0]), vec![20]);
+    }
+
+    #[test]
+    fn go_before_1_21_reads_the_go_line_as_advisory() {
+        let refuses = |tag: &[u64], minimum: &[u64]| ProjectFile::GoMod.refuses(tag, minimum);
+        assert!(refuses(&[1, 21, 0], &[1, 22]));
+        assert!(refuses(&[1, 22], &[1, 23, 1]));
+        assert!(!refuses(&[1, 11], &[1, 13]));
+        assert!(!refuses(&[1, 20], &[1, 21]));
+        // The backport: the newest 1.19 and 1.20 releases refuse Go 1.22 and later.
+        assert!(refuses(&[1, 20], &[1, 22, 3]));
+        assert!(refuses(&[1, 19, 13], &[1, 22]));
+        assert!(!refuses(&[1, 20, 7], &[1, 22]));
+        assert!(!refuses(&[1, 18], &[1, 22]));
+        assert!(ProjectFile::PyProject.refuses(&[3, 10], &[3, 11]));
     }
 
     #[test]
