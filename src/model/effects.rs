@@ -40,8 +40,10 @@ pub struct Env {
     vars: Vars,
     /// Names whose values a change docklint could not follow made unknown.
     unknown: rpds::RedBlackTreeSetSync<String>,
-    /// After `source`, `eval` or `set -a`: every variable may have changed.
+    /// After `source`, `eval` or `set -a`: every variable may have changed…
     opaque: bool,
+    /// …except those set or unset since.
+    known_since_opaque: rpds::RedBlackTreeSetSync<String>,
     /// How sure HOME is (from the user's account, or set by the file).
     home_certainty: Certainty,
 }
@@ -50,7 +52,7 @@ static UNKNOWN: Value = Value::Unknown;
 
 impl Env {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        if self.opaque || self.unknown.contains(name) {
+        if self.unknown.contains(name) || (self.opaque && !self.known_since_opaque.contains(name)) {
             return Some(&UNKNOWN);
         }
         self.vars.get(name)
@@ -79,7 +81,7 @@ impl Env {
     }
 
     fn set(&mut self, name: &str, value: Value) {
-        self.unknown.remove_mut(name);
+        self.know(name);
         if name == "HOME" {
             self.home_certainty = Certainty::Known;
         }
@@ -91,8 +93,22 @@ impl Env {
     }
 
     fn remove(&mut self, name: &str) {
-        self.unknown.remove_mut(name);
+        self.know(name);
         self.vars.remove(name);
+    }
+
+    /// A name given a value the walk follows.
+    fn know(&mut self, name: &str) {
+        self.unknown.remove_mut(name);
+        if self.opaque {
+            self.known_since_opaque.insert_mut(name.to_string());
+        }
+    }
+
+    /// Code docklint cannot see ran: any variable may have changed.
+    fn make_opaque(&mut self) {
+        self.opaque = true;
+        self.known_since_opaque = Default::default();
     }
 
     /// The user's HOME, unless the file set HOME itself.
@@ -100,7 +116,7 @@ impl Env {
         match &user.home {
             Some(home) if user.home_certainty > Certainty::Unknown => {
                 self.vars.set("HOME", Value::Known(home.clone()));
-                self.unknown.remove_mut("HOME");
+                self.know("HOME");
             }
             _ => self.forget("HOME"),
         }
@@ -503,8 +519,8 @@ impl<'a> Builder<'a> {
                         .leaks
                         .push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
                 }
-                self.shell.vars.opaque = true;
-                self.shell.exported.opaque = true;
+                self.shell.vars.make_opaque();
+                self.shell.exported.make_opaque();
             }
             StateKind::Background => self.effects.background.push(state.span.clone()),
             StateKind::Redirect(redirect) => {
@@ -737,8 +753,8 @@ impl<'a> Builder<'a> {
             match name {
                 Some(name) => self.forget(&name),
                 None => {
-                    self.shell.vars.opaque = true;
-                    self.shell.exported.opaque = true;
+                    self.shell.vars.make_opaque();
+                    self.shell.exported.make_opaque();
                 }
             }
         }
@@ -805,11 +821,23 @@ impl<'a> Builder<'a> {
             "pushd" | "popd" => self.shell.cwd = None,
             "export" | "declare" | "typeset" | "local" | "readonly" => {
                 let exports = name == "export" || words.iter().any(|w| w.value == "-x");
+                // `declare -n` makes a name refer to another variable.
+                let nameref = words
+                    .iter()
+                    .any(|w| w.value.starts_with('-') && w.value.contains('n'));
                 for (i, word) in words.iter().enumerate() {
                     let Some(value) = values.get(i).cloned().flatten() else {
-                        // A word docklint cannot read may assign anything.
-                        self.shell.vars.opaque |= word.value.contains('=') || !word.literal;
-                        self.shell.exported.opaque |= word.value.contains('=') || !word.literal;
+                        // `NAME=$unknown` assigns NAME only (`${X:=…}` in the value is
+                        // followed by assigning_expansions); a name docklint cannot read
+                        // may be anything.
+                        if let Some(name) = literal_assigned_name(&word.raw).filter(|_| !nameref) {
+                            self.forget(name);
+                            continue;
+                        }
+                        if word.value.contains('=') || !word.literal {
+                            self.shell.vars.make_opaque();
+                            self.shell.exported.make_opaque();
+                        }
                         continue;
                     };
                     if value.starts_with('-') || value.starts_with('+') {
@@ -871,8 +899,8 @@ impl<'a> Builder<'a> {
                 // Anything may have changed: variables, the directory. A virtualenv's
                 // `activate` is known to change variables only; any other script or text
                 // runs code docklint cannot see.
-                self.shell.vars.opaque = true;
-                self.shell.exported.opaque = true;
+                self.shell.vars.make_opaque();
+                self.shell.exported.make_opaque();
                 let activates_venv = name != "eval"
                     && values
                         .first()
@@ -894,8 +922,8 @@ impl<'a> Builder<'a> {
                         .is_none_or(|v| v.contains('a') || !v.starts_with(['-', '+']))
                 }) =>
             {
-                self.shell.vars.opaque = true;
-                self.shell.exported.opaque = true;
+                self.shell.vars.make_opaque();
+                self.shell.exported.make_opaque();
             }
             _ => {}
         }
@@ -968,7 +996,7 @@ impl<'a> Builder<'a> {
                         };
                     }
                     if matches!(*option, "S" | "split-string") {
-                        step.env.opaque = true;
+                        step.env.make_opaque();
                     }
                 }
             }
@@ -1380,6 +1408,17 @@ fn whole_variable(raw: &str) -> Option<String> {
         .then(|| name.to_string())
 }
 
+/// `NAME=…` with a literal shell name: the name.
+fn literal_assigned_name(raw: &str) -> Option<&str> {
+    let (name, _) = raw.split_once('=')?;
+    let mut chars = name.chars();
+    (chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(name)
+}
+
 /// Where a cache is for one command, and how sure that is.
 struct Place {
     dir: Option<String>,
@@ -1524,7 +1563,7 @@ fn locate(dir: &Dir, tool: &Tool, args: &[&str], step: &Step, inline: &[&str]) -
 
 /// `$VAR` references in a word's value, with the command's environment.
 fn expand_with(value: &str, env: &Env) -> Option<String> {
-    if env.opaque {
+    if env.opaque && value.contains('$') {
         return None;
     }
     // Unknown names become unknown values in the copy handed to the expander.

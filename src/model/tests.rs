@@ -496,3 +496,38 @@ fn build_caches_of_ccache_and_next() {
         [("next", Some("/app/.next/cache".into()))]
     );
 }
+
+#[test]
+fn an_export_of_an_unknown_value_forgets_that_name_only() {
+    // tianon/dockerfiles' buildkit: `export GOAMD64="$VARIANT"` in a case branch.
+    let run = last_run(
+        "FROM golang:1.22\nRUN case \"$A\" in amd64) export GOAMD64=\"$V\" ;; esac; go build ./x\n",
+    );
+    assert!(cache_dirs(&run).contains(&("go-build", Some("/root/.cache/go-build".into()))));
+    let step = run.effects.steps.last().unwrap();
+    assert!(matches!(step.env.get("GOAMD64"), Some(Value::Unknown)));
+    // A name docklint cannot read may be any variable; so may a nameref's target.
+    for opaque in ["export \"$N\"=1", "declare -n X=\"$V\""] {
+        let run = last_run(&format!("FROM golang:1.22\nRUN {opaque}; go build ./x\n"));
+        assert!(
+            cache_dirs(&run)
+                .iter()
+                .any(|(key, dir)| *key == "go-build" && dir.is_none()),
+            "{opaque}"
+        );
+    }
+}
+
+#[test]
+fn a_variable_set_after_code_docklint_cannot_see_is_known() {
+    // The pinned form docklint's own fix writes after a virtualenv's activate.
+    let run = last_run(
+        "FROM python:3.12\nRUN . .venv/bin/activate && PIP_CACHE_DIR=/var/cache/pip pip install flask\n",
+    );
+    assert_eq!(cache_dirs(&run), [("pip", Some("/var/cache/pip".into()))]);
+    // Set before it, the variable may have been changed.
+    let run = last_run(
+        "FROM python:3.12\nRUN export PIP_CACHE_DIR=/var/cache/pip && . ./env.sh && pip install flask\n",
+    );
+    assert_eq!(cache_dirs(&run), [("pip", None)]);
+}
