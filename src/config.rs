@@ -270,7 +270,7 @@ pub struct Settings {
     pub cache_strategy: CacheStrategy,
     rules: BTreeMap<String, toml::Table>,
     /// The build context of this Dockerfile: `--context`, the config's `[context]`, the
-    /// Compose service that builds it, or its directory (`None` for a Dockerfile that is not
+    /// Compose service or Bake target that builds it, or its directory (`None` for a Dockerfile that is not
     /// on disk and has no configured context).
     pub context: Option<PathBuf>,
     pub context_origin: Option<ContextOrigin>,

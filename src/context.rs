@@ -6,6 +6,7 @@
 //! included; `.gitignore` means nothing to Docker; symlinks are sent as links, never
 //! followed; the `.dockerignore` that BuildKit picks decides, directory by directory.
 
+pub mod bake;
 pub mod compose;
 pub mod knowledge;
 pub mod reads;
@@ -39,6 +40,10 @@ pub struct ContextReport {
     /// The context directory as given.
     #[serde(serialize_with = "lossy_path")]
     pub context: PathBuf,
+    /// Where that directory came from (`from docker-bake.hcl (target api)`), when docklint
+    /// found it for a Dockerfile.
+    #[serde(rename = "context_origin", skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// The `.dockerignore` applied, as located from the given paths.
     #[serde(serialize_with = "lossy_optional_path")]
     pub dockerignore: Option<PathBuf>,
@@ -132,6 +137,7 @@ pub fn scan(context: &Path, dockerfile: Option<&Path>) -> Result<ContextReport, 
     let walked = walk::walk(context, &ignore, options);
     Ok(ContextReport {
         context: context.to_path_buf(),
+        origin: None,
         dockerignore,
         files: walked.files,
         total_bytes: walked.bytes,
@@ -184,7 +190,15 @@ impl ContextReport {
             .dockerignore
             .as_ref()
             .map_or("none".into(), |p| escape::path(p));
-        let _ = writeln!(out, "Build context: {}", escape::path(&self.context));
+        let origin = self
+            .origin
+            .as_deref()
+            .map_or(String::new(), |o| format!(" ({})", escape_line(o)));
+        let _ = writeln!(
+            out,
+            "Build context: {}{origin}",
+            escape::path(&self.context)
+        );
         let _ = writeln!(out, ".dockerignore: {ignore}");
         let _ = writeln!(
             out,

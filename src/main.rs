@@ -109,19 +109,22 @@ fn explain(name: &str) -> u8 {
 
 fn context(dir: Option<PathBuf>, dockerfile: Option<&Path>, format: DataFormat) -> u8 {
     // Without a directory, the Dockerfile's context as `check` finds it.
-    let dir = match (dir, dockerfile) {
-        (Some(dir), _) => dir,
+    let (dir, origin) = match (dir, dockerfile) {
+        (Some(dir), _) => (dir, None),
         (None, Some(file)) => {
             let mut resolver = Resolver::new(None, false, Overrides::default());
             match resolver.settings_for(file) {
-                Ok(settings) => settings.context.unwrap_or_else(|| PathBuf::from(".")),
+                Ok(settings) => (
+                    settings.context.unwrap_or_else(|| PathBuf::from(".")),
+                    settings.context_origin.map(|o| o.describe()),
+                ),
                 Err(e) => return cli::config_failed(&e, std::io::stderr().is_terminal()),
             }
         }
-        (None, None) => PathBuf::from("."),
+        (None, None) => (PathBuf::from("."), None),
     };
     let report = match docklint::context::scan(&dir, dockerfile) {
-        Ok(report) => report,
+        Ok(report) => docklint::context::ContextReport { origin, ..report },
         Err(e) => return failed(e),
     };
     match format {

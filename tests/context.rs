@@ -317,9 +317,18 @@ fn monorepo(compose_name: &str, compose: &str) -> TempDir {
 }
 
 #[test]
-fn a_compose_file_above_names_the_context() {
+fn a_compose_or_bake_file_above_names_the_context() {
     let long = "services:\n  api:\n    build:\n      context: .\n      dockerfile: services/api/Dockerfile\n";
-    for (name, compose) in [("compose.yaml", long), ("docker-compose.yml", long)] {
+    let hcl = "variable \"DIR\" {\n  default = \"services\"\n}\n\
+               target \"api\" {\n  context = \".\"\n  dockerfile = \"${DIR}/api/Dockerfile\"\n  \
+               tags = [\"api:latest\"]\n}\n";
+    let json = r#"{"target": {"api": {"dockerfile": "services/api/Dockerfile"}}}"#;
+    for (name, compose) in [
+        ("compose.yaml", long),
+        ("docker-compose.yml", long),
+        ("docker-bake.hcl", hcl),
+        ("docker-bake.json", json),
+    ] {
         let dir = monorepo(name, compose);
         let args = ["check", "--format", "json", "services/api/Dockerfile"];
         assert_eq!(
@@ -338,6 +347,18 @@ fn a_compose_file_above_names_the_context() {
         );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
         assert_eq!(report["context"], "../..", "{}", common::stdout(&out));
+        let origin = report["context_origin"].as_str().unwrap_or_default();
+        assert!(
+            origin.ends_with(&format!(
+                "{name} ({} api)",
+                if name.contains("bake") {
+                    "target"
+                } else {
+                    "service"
+                }
+            )),
+            "{origin}"
+        );
         let sent: Vec<&str> = report["sent"]
             .as_array()
             .unwrap()

@@ -1,11 +1,13 @@
 //! Which directory is a Dockerfile's build context: `--context`, else the `[context]` entry
-//! of its lint.toml, else the Compose service that builds it (a Compose file beside the
-//! Dockerfile or in a directory above it, up to the repository root), else the Dockerfile's
-//! own directory, which is what `docker build -f DIR/Dockerfile DIR` uses.
+//! of its lint.toml, else the Compose service or Bake target that builds it (a Compose or
+//! Bake file beside the Dockerfile or in a directory above it, up to the repository root;
+//! Compose first), else the Dockerfile's own directory, which is what
+//! `docker build -f DIR/Dockerfile DIR` uses.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+use super::bake::{self, BAKE_FILE_NAMES};
 use super::compose::{self, ComposeBuild, COMPOSE_FILE_NAMES};
 
 /// Where a Dockerfile's build context comes from.
@@ -17,6 +19,8 @@ pub enum ContextOrigin {
     Config(PathBuf),
     /// A service of this Compose file builds the Dockerfile.
     Compose { file: PathBuf, service: String },
+    /// A target of this Bake file builds the Dockerfile.
+    Bake { file: PathBuf, target: String },
     /// The Dockerfile's directory.
     DockerfileDir,
 }
@@ -30,6 +34,9 @@ impl ContextOrigin {
             ContextOrigin::Compose { file, service } => {
                 format!("from {} (service {service})", file.display())
             }
+            ContextOrigin::Bake { file, target } => {
+                format!("from {} (target {target})", file.display())
+            }
             ContextOrigin::DockerfileDir => "the Dockerfile's directory".into(),
         }
     }
@@ -38,21 +45,36 @@ impl ContextOrigin {
 /// How far up from a Dockerfile Compose files are looked for, at most.
 const MAX_LEVELS: usize = 32;
 
-/// The Compose files read so far, by directory (a repository's many Dockerfiles share them).
+/// The Compose and Bake files read so far, by directory (a repository's many Dockerfiles
+/// share them).
 #[derive(Debug, Default)]
 pub struct ComposeFiles {
-    by_dir: HashMap<PathBuf, Vec<(PathBuf, Vec<ComposeBuild>)>>,
+    by_dir: HashMap<PathBuf, Vec<BuildFile>>,
+}
+
+/// The builds one Compose or Bake file names.
+#[derive(Debug)]
+struct BuildFile {
+    path: PathBuf,
+    bake: bool,
+    builds: Vec<ComposeBuild>,
 }
 
 impl ComposeFiles {
-    fn in_dir(&mut self, dir: &Path) -> &[(PathBuf, Vec<ComposeBuild>)] {
+    fn in_dir(&mut self, dir: &Path) -> &[BuildFile] {
         self.by_dir.entry(dir.to_path_buf()).or_insert_with(|| {
-            COMPOSE_FILE_NAMES
-                .iter()
-                .map(|name| dir.join(name))
-                .filter_map(|file| {
-                    let text = std::fs::read_to_string(&file).ok()?;
-                    let builds = compose::builds(&text, dir)
+            let names = COMPOSE_FILE_NAMES.iter().map(|n| (*n, false));
+            names
+                .chain(BAKE_FILE_NAMES.iter().map(|n| (*n, true)))
+                .filter_map(|(name, bake)| {
+                    let path = dir.join(name);
+                    let text = std::fs::read_to_string(&path).ok()?;
+                    let builds = if bake {
+                        bake::builds(&text, name, dir)
+                    } else {
+                        compose::builds(&text, dir)
+                    };
+                    let builds = builds
                         .into_iter()
                         .map(|b| ComposeBuild {
                             context: normalize(&b.context),
@@ -60,7 +82,7 @@ impl ComposeFiles {
                             ..b
                         })
                         .collect();
-                    Some((file, builds))
+                    Some(BuildFile { path, bake, builds })
                 })
                 .collect()
         })
@@ -68,7 +90,7 @@ impl ComposeFiles {
 }
 
 /// The context of a Dockerfile on disk, when nothing names one explicitly: the nearest
-/// Compose service building it, else its directory. `None` for a path that is not a file.
+/// Compose service or Bake target building it, else its directory. `None` for a path that is not a file.
 pub fn discover(dockerfile: &Path, compose: &mut ComposeFiles) -> Option<(PathBuf, ContextOrigin)> {
     if !dockerfile.is_file() {
         return None;
@@ -77,11 +99,17 @@ pub fn discover(dockerfile: &Path, compose: &mut ComposeFiles) -> Option<(PathBu
     let mut dir = absolute.parent();
     for _ in 0..MAX_LEVELS {
         let Some(current) = dir else { break };
-        for (file, builds) in compose.in_dir(current) {
-            if let Some(build) = builds.iter().find(|b| b.dockerfile == absolute) {
-                let origin = ContextOrigin::Compose {
-                    file: shorten(file),
-                    service: build.service.clone(),
+        for found in compose.in_dir(current) {
+            if let Some(build) = found.builds.iter().find(|b| b.dockerfile == absolute) {
+                let file = shorten(&found.path);
+                let name = build.service.clone();
+                let origin = if found.bake {
+                    ContextOrigin::Bake { file, target: name }
+                } else {
+                    ContextOrigin::Compose {
+                        file,
+                        service: name,
+                    }
                 };
                 return Some((shorten(&build.context), origin));
             }
