@@ -3,7 +3,7 @@
 //!
 //! A target's `context` is relative to the directory bake runs in, taken to be the Bake
 //! file's own (`.` when left out); its `dockerfile` is relative to the context
-//! (`Dockerfile` when left out); `inherits` takes both from the targets it names.
+//! (`Dockerfile` when left out), or to that directory with a `cwd://` prefix; `inherits` takes both from the targets it names.
 //! Interpolation uses the defaults of `variable` blocks only, so the result does not depend
 //! on who runs docklint: a target whose paths need anything else (a function, a variable
 //! without a default, an expression) is skipped, and so are remote contexts and
@@ -66,8 +66,12 @@ pub fn builds(text: &str, name: &str, dir: &Path) -> Vec<ComposeBuild> {
             {
                 return None;
             }
-            let context = dir.join(context);
-            let dockerfile = context.join(dockerfile);
+            // `cwd://` names a path relative to where bake runs, not to the context.
+            let context = dir.join(context.strip_prefix("cwd://").unwrap_or(&context));
+            let dockerfile = match dockerfile.strip_prefix("cwd://") {
+                Some(from_cwd) => dir.join(from_cwd),
+                None => context.join(dockerfile),
+            };
             Some(ComposeBuild {
                 service: name.clone(),
                 context,
@@ -539,6 +543,7 @@ target "inline" { dockerfile-inline = "FROM scratch" }
   "target": {
     "web": {"context": "${DIR}", "dockerfile": "web.Dockerfile"},
     "base": {"dockerfile": "base.Dockerfile"},
+    "cwd": {"context": "ctx", "dockerfile": "cwd://docker/cwd.Dockerfile"},
     "child": {"inherits": ["base"], "context": "child"}
   }
 }"#;
@@ -554,6 +559,11 @@ target "inline" { dockerfile-inline = "FROM scratch" }
                     "child".into(),
                     "/repo/child".into(),
                     "/repo/child/base.Dockerfile".into()
+                ),
+                (
+                    "cwd".into(),
+                    "/repo/ctx".into(),
+                    "/repo/docker/cwd.Dockerfile".into()
                 ),
                 (
                     "web".into(),
