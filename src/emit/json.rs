@@ -1,5 +1,6 @@
 //! `--format json`: one array, an object per diagnostic (DESIGN.md §2).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -15,7 +16,7 @@ pub struct JsonDiagnostic<'a> {
     pub rule: &'a str,
     pub family: &'a str,
     pub severity: Severity,
-    pub path: String,
+    pub path: Cow<'a, str>,
     #[serde(flatten)]
     pub range: JsonRange,
     pub message: &'a str,
@@ -40,7 +41,7 @@ pub struct JsonFix<'a> {
 
 #[derive(Serialize)]
 pub struct JsonEdit<'a> {
-    pub path: String,
+    pub path: Cow<'a, str>,
     #[serde(flatten)]
     pub range: JsonRange,
     pub content: &'a str,
@@ -73,10 +74,10 @@ impl ArrayWriter {
 
     pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
         self.buffer.clear();
-        serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
+        write_indented(&mut self.buffer, value, self.indent + 2)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
         write_spaces(out, self.indent + 2)?;
-        write_indented(out, &self.buffer, self.indent + 2)?;
+        out.write_all(&self.buffer)?;
         self.items += 1;
         Ok(())
     }
@@ -96,24 +97,100 @@ impl ArrayWriter {
     }
 }
 
-/// Pretty-printed JSON with every line after the first `indent` spaces deeper (strings
-/// hold no raw line breaks in JSON, so every line break is serde_json's).
-pub fn write_indented(out: &mut impl Write, json: &[u8], indent: usize) -> io::Result<()> {
-    // Indented in memory, written once: a write per line cost more than serialising.
-    let lines = json.iter().filter(|&&b| b == b'\n').count();
-    let mut indented = Vec::with_capacity(json.len() + lines * indent);
-    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            indented.push(b'\n');
-            write_spaces(&mut indented, indent)?;
-        }
-        indented.extend_from_slice(line);
+/// `value` as pretty-printed JSON whose every line after the first is `indent` spaces
+/// deeper: an element or member of an enclosing document, in one pass.
+pub fn write_indented(
+    out: &mut impl Write,
+    value: &impl Serialize,
+    indent: usize,
+) -> io::Result<()> {
+    let formatter = Indented {
+        base: indent,
+        level: 0,
+        has_value: false,
+    };
+    let mut serializer = serde_json::Serializer::with_formatter(out, formatter);
+    value.serialize(&mut serializer).map_err(io::Error::other)
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) with every line break followed by
+/// `base` more spaces.
+struct Indented {
+    base: usize,
+    level: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn new_line<W: ?Sized + Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"\n")?;
+        write_spaces(out, self.base + 2 * self.level)
     }
-    out.write_all(&indented)
+
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.new_line(out)?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        self.new_line(out)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next(out, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next(out, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// `n` spaces, without allocating them (one call per line of output).
-fn write_spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
+fn write_spaces<W: ?Sized + Write>(out: &mut W, mut n: usize) -> io::Result<()> {
     const SPACES: &[u8; 32] = &[b' '; 32];
     while n > 0 {
         let chunk = n.min(SPACES.len());
@@ -145,7 +222,7 @@ pub fn failure<'a>(path: &Path, message: &'a str) -> JsonDiagnostic<'a> {
         rule: IO_ERROR,
         family: "core",
         severity: Severity::Error,
-        path: path.to_string_lossy().into_owned(),
+        path: Cow::Owned(path.to_string_lossy().into_owned()),
         range: JsonRange {
             line: 1,
             column: 1,
@@ -168,8 +245,8 @@ fn json_range(file: &SourceFile, span: &Span) -> JsonRange {
     }
 }
 
-pub fn diagnostic<'a>(file: &SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
-    let path = file.path.to_string_lossy().into_owned();
+pub fn diagnostic<'a>(file: &'a SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
+    let path = file.path.to_string_lossy();
     let fix = d.fix.as_ref().map(|fix| JsonFix {
         applicability: fix.applicability,
         title: &fix.title,
@@ -182,7 +259,7 @@ pub fn diagnostic<'a>(file: &SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a
                 content: &e.content,
             })
             .chain(fix.file_edits.iter().map(|e| JsonEdit {
-                path: e.path.to_string_lossy().into_owned(),
+                path: e.path.to_string_lossy(),
                 range: JsonRange {
                     line: e.start.line,
                     column: e.start.column,
