@@ -99,7 +99,7 @@ impl Env {
     fn home_of(&mut self, user: &User) {
         match &user.home {
             Some(home) if user.home_certainty > Certainty::Unknown => {
-                self.vars.set("HOME", Value::Known(home.clone()));
+                self.vars.set("HOME", Value::Known(home.to_string()));
                 self.unknown.remove_mut("HOME");
             }
             _ => self.forget("HOME"),
