@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
@@ -51,8 +52,9 @@ pub struct Model {
     pub global_args: Vars,
     /// What the build reads from its context, in file order.
     pub context_reads: Vec<context_reads::ContextRead>,
-    /// Per instruction, the working directory it runs in (`/` before the first FROM).
-    pub workdirs: Vec<String>,
+    /// Per instruction, the working directory it runs in (`/` before the first FROM), shared
+    /// with the stage's state and its RUNs.
+    pub workdirs: Vec<Arc<str>>,
     /// Each USER instruction, with the account it selects.
     pub users: Vec<(usize, User)>,
     /// COPY and ADD of build-context files, in file order.
@@ -111,7 +113,7 @@ pub struct Run {
     pub exec_form: bool,
     pub mounts: Vec<Mount>,
     pub user: User,
-    pub workdir: String,
+    pub workdir: Arc<str>,
     /// The environment the command sees: ENV, and ARGs (build args are environment
     /// variables of RUN commands).
     pub env: Vars,
@@ -132,8 +134,8 @@ pub struct Run {
 /// The shell a RUN's body runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunShell {
-    /// SHELL, or `/bin/sh -c`.
-    pub argv: Vec<String>,
+    /// SHELL, or `/bin/sh -c`; shared by the RUNs it runs.
+    pub argv: Arc<[String]>,
     pub kind: ShellKind,
     /// `-e` / `-o errexit` in SHELL: a failing command ends the shell.
     pub errexit: bool,
@@ -152,7 +154,7 @@ pub enum ShellKind {
 impl RunShell {
     fn default_linux() -> RunShell {
         RunShell {
-            argv: vec!["/bin/sh".into(), "-c".into()],
+            argv: Arc::new(["/bin/sh".into(), "-c".into()]),
             kind: ShellKind::Posix,
             errexit: false,
             replaced_at: None,
@@ -181,7 +183,7 @@ impl RunShell {
             }
         }
         RunShell {
-            argv,
+            argv: argv.into(),
             kind,
             errexit,
             replaced_at: None,
@@ -378,7 +380,7 @@ impl Model {
 
     /// The working directory instruction `instruction` runs in.
     pub fn workdir_at(&self, instruction: usize) -> &str {
-        self.workdirs.get(instruction).map_or("/", String::as_str)
+        self.workdirs.get(instruction).map_or("/", |w| w)
     }
 
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
@@ -402,7 +404,7 @@ impl Model {
 #[derive(Debug, Clone)]
 struct StageState {
     scope: Scope,
-    workdir: String,
+    workdir: Arc<str>,
     user: User,
     windows: bool,
     shell: RunShell,
@@ -523,7 +525,7 @@ impl<'a> Builder<'a> {
                     windows,
                     shell: if windows {
                         RunShell {
-                            argv: vec!["cmd".into(), "/S".into(), "/C".into()],
+                            argv: Arc::new(["cmd".into(), "/S".into(), "/C".into()]),
                             kind: ShellKind::Other,
                             errexit: false,
                             replaced_at: None,
@@ -570,7 +572,7 @@ impl<'a> Builder<'a> {
             Args::Workdir(dir) => {
                 let dir = expand(&dir.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| dir.value.clone());
-                state.workdir = resolve_path(&state.workdir, &dir);
+                state.workdir = resolve_path(&state.workdir, &dir).into();
             }
             Args::User(user) => {
                 let spec = expand(&user.value, state.scope.visible(), escape)
