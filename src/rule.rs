@@ -214,6 +214,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn anchor(&mut self, span: Span) -> &mut Self {
+        reserve_first(&mut self.anchors);
         self.anchors.push(span);
         self
     }
@@ -224,6 +225,7 @@ impl Diagnostic {
     }
 
     pub fn label(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
+        reserve_first(&mut self.labels);
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -234,5 +236,13 @@ impl Diagnostic {
     pub fn fix(&mut self, fix: Fix) -> &mut Self {
         self.fix = Some(fix);
         self
+    }
+}
+
+/// Room for one element in an empty vector, not the four a first push makes: most
+/// diagnostics have one label and one anchor, and a file may have millions of them.
+fn reserve_first<T>(items: &mut Vec<T>) {
+    if items.capacity() == 0 {
+        items.reserve_exact(1);
     }
 }
