@@ -112,7 +112,8 @@ pub struct Run {
     /// `RUN ["…"]`: no shell runs the command line.
     pub exec_form: bool,
     pub mounts: Vec<Mount>,
-    pub user: User,
+    /// Shared with the stage and the RUNs before it while nothing changes it.
+    pub user: Arc<User>,
     pub workdir: Arc<str>,
     /// The environment the command sees: ENV, and ARGs (build args are environment
     /// variables of RUN commands).
@@ -405,7 +406,7 @@ impl Model {
 struct StageState {
     scope: Scope,
     workdir: Arc<str>,
-    user: User,
+    user: Arc<User>,
     windows: bool,
     shell: RunShell,
     /// Users created by RUN commands in this stage or its ancestors.
@@ -521,7 +522,7 @@ impl<'a> Builder<'a> {
                 StageState {
                     scope: Scope::from_image(images::image_env(&base_ref)),
                     workdir: "/".into(),
-                    user: User::image_default(&base_ref),
+                    user: Arc::new(User::image_default(&base_ref)),
                     windows,
                     shell: if windows {
                         RunShell {
@@ -577,8 +578,8 @@ impl<'a> Builder<'a> {
             Args::User(user) => {
                 let spec = expand(&user.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| user.value.clone());
-                state.user = state.users.resolve(&spec);
-                self.model.users.push((n, state.user.clone()));
+                state.user = Arc::new(state.users.resolve(&spec));
+                self.model.users.push((n, User::clone(&state.user)));
             }
             Args::Shell(argv) => {
                 let program = argv
@@ -647,8 +648,7 @@ impl<'a> Builder<'a> {
                 ))
             })
             .collect();
-        let mut user = state.user.clone();
-        user.apply_env(&env);
+        let user = state.user.with_env(&env);
         let scope = state.scope.clone();
         let shell = state.shell.clone();
         let workdir = state.workdir.clone();

@@ -9,6 +9,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
 use super::paths::{resolve_path, PathPattern};
@@ -124,7 +125,7 @@ pub struct Step {
     /// Assignments written before the command reach the program (no wrapper between resets
     /// the environment).
     pub inline_env_reaches: bool,
-    pub user: User,
+    pub user: Arc<User>,
     pub env: Env,
     /// The working directory, when known.
     pub cwd: Option<String>,
@@ -341,7 +342,7 @@ pub struct Start<'a> {
     pub instruction: usize,
     /// ENV and ARG in scope.
     pub env: &'a Vars,
-    pub user: &'a User,
+    pub user: &'a Arc<User>,
     pub workdir: &'a str,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
@@ -400,7 +401,7 @@ struct ShellState {
 /// What a command's program runs with after its wrappers.
 #[derive(Debug, Clone)]
 struct Launch {
-    user: User,
+    user: Arc<User>,
     env: Env,
     cwd: Option<String>,
 }
@@ -902,7 +903,7 @@ impl<'a> Builder<'a> {
     }
 
     fn switch_user(&mut self, step: &mut Step, spec: &str) {
-        step.user = self.accounts.resolve(spec);
+        step.user = Arc::new(self.accounts.resolve(spec));
     }
 
     /// A wrapper that resets the environment to a login one.

@@ -101,6 +101,18 @@ impl User {
         }
     }
 
+    /// This user as a RUN with `env` sees it ([`User::apply_env`]): the same one, shared,
+    /// when `env` changes nothing.
+    pub fn with_env(self: &Arc<User>, env: &Vars) -> Arc<User> {
+        let mut user = User::clone(self);
+        user.apply_env(env);
+        if user == **self {
+            Arc::clone(self)
+        } else {
+            Arc::new(user)
+        }
+    }
+
     /// `ENV HOME=...` (or a HOME build arg) wins over the account's home directory.
     pub fn apply_env(&mut self, env: &Vars) {
         match env.get("HOME") {
