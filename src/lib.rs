@@ -58,7 +58,7 @@ pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnost
         family: rule.family,
         severity: settings.severity_of(rule),
         span: error.span,
-        message: format!("Docker rejects this .dockerignore: {}", error.message),
+        message: format!("Docker rejects this .dockerignore: {}", error.message).into(),
         help: Some("`docker build` fails before it starts; fix or remove this line".into()),
         labels: Vec::new(),
         anchors: Vec::new(),
@@ -155,7 +155,11 @@ impl FixRecord {
     fn of(d: &Diagnostic) -> FixRecord {
         FixRecord {
             rule: d.rule,
-            title: d.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default(),
+            title: d
+                .fix
+                .as_ref()
+                .map(|f| f.title.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -399,7 +403,7 @@ mod tests {
             family: "test",
             severity: Severity::Warning,
             span: edit.span.clone(),
-            message: String::new(),
+            message: "".into(),
             help: None,
             labels: Vec::new(),
             anchors: Vec::new(),

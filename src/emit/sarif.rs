@@ -279,7 +279,7 @@ fn result(file: &SourceFile, d: &Diagnostic) -> SarifResult {
         .map(|fix| SarifFix {
             description: Text {
                 text: sentence(&match fix.applicability {
-                    Applicability::Safe => fix.title.clone(),
+                    Applicability::Safe => fix.title.to_string(),
                     Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
                 }),
             },
