@@ -6,25 +6,24 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::pretty::Object;
 use super::{range, FileReport};
 use crate::fix::Applicability;
 use crate::rule::{Diagnostic, Severity};
 use crate::source::{SourceFile, Span};
 
-#[derive(Serialize)]
+/// One element of the array (written by [`JsonDiagnostic::write`]).
 pub struct JsonDiagnostic<'a> {
     pub rule: &'a str,
     pub family: &'a str,
     pub severity: Severity,
     pub path: Cow<'a, str>,
-    #[serde(flatten)]
     pub range: JsonRange,
     pub message: &'a str,
     pub help: Option<&'a str>,
     pub fix: Option<JsonFix<'a>>,
 }
 
-#[derive(Serialize)]
 pub struct JsonRange {
     pub line: usize,
     pub column: usize,
@@ -32,19 +31,65 @@ pub struct JsonRange {
     pub end_column: usize,
 }
 
-#[derive(Serialize)]
 pub struct JsonFix<'a> {
     pub applicability: Applicability,
     pub title: &'a str,
     pub edits: Vec<JsonEdit<'a>>,
 }
 
-#[derive(Serialize)]
 pub struct JsonEdit<'a> {
     pub path: Cow<'a, str>,
-    #[serde(flatten)]
     pub range: JsonRange,
     pub content: &'a str,
+}
+
+impl JsonDiagnostic<'_> {
+    /// The element as serde_json would pretty-print it, `indent` spaces deep.
+    fn write(&self, out: &mut Vec<u8>, indent: usize) {
+        let mut object = Object::open(out, indent);
+        object.string("rule", self.rule);
+        object.string("family", self.family);
+        object.string("severity", self.severity.as_str());
+        object.string("path", &self.path);
+        self.range.write(&mut object);
+        object.string("message", self.message);
+        object.optional("help", self.help);
+        match &self.fix {
+            Some(fix) => fix.write(object.object("fix")),
+            None => object.optional("fix", None),
+        }
+        object.close();
+    }
+}
+
+impl JsonRange {
+    fn write(&self, object: &mut Object) {
+        object.number("line", self.line);
+        object.number("column", self.column);
+        object.number("end_line", self.end_line);
+        object.number("end_column", self.end_column);
+    }
+}
+
+impl JsonFix<'_> {
+    fn write(&self, mut object: Object) {
+        let applicability = match self.applicability {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        };
+        object.string("applicability", applicability);
+        object.string("title", self.title);
+        let mut edits = object.array("edits");
+        for edit in &self.edits {
+            let mut object = edits.object();
+            object.string("path", &edit.path);
+            edit.range.write(&mut object);
+            object.string("content", edit.content);
+            object.close();
+        }
+        edits.close();
+        object.close();
+    }
 }
 
 /// Writes one JSON array an element at a time, so that no run holds its whole output:
@@ -73,8 +118,24 @@ impl ArrayWriter {
     }
 
     pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+        self.element(out, |buffer, indent| write_indented(buffer, value, indent))
+    }
+
+    pub fn diagnostic(&mut self, out: &mut impl Write, d: &JsonDiagnostic) -> io::Result<()> {
+        self.element(out, |buffer, indent| {
+            d.write(buffer, indent);
+            Ok(())
+        })
+    }
+
+    /// An element that `write` puts in a buffer, indented by the spaces it is given.
+    fn element(
+        &mut self,
+        out: &mut impl Write,
+        write: impl FnOnce(&mut Vec<u8>, usize) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.buffer.clear();
-        write_indented(&mut self.buffer, value, self.indent + 2)?;
+        write(&mut self.buffer, self.indent + 2)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
         write_spaces(out, self.indent + 2)?;
         out.write_all(&self.buffer)?;
@@ -207,7 +268,7 @@ pub fn write_file(
     report: &FileReport,
 ) -> io::Result<()> {
     for d in &report.diagnostics {
-        array.item(out, &diagnostic(&report.file, d))?;
+        array.diagnostic(out, &diagnostic(&report.file, d))?;
     }
     Ok(())
 }
