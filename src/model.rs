@@ -416,6 +416,23 @@ struct StageState {
     docker_clean: Option<bool>,
     /// See [`Run::switched`].
     switched: Vec<(&'static str, String)>,
+    /// The environment the last RUN's shell started with, and the variables and user it was
+    /// made from: the next RUN shares it while they are the same (most RUNs of a stage).
+    shell_env: Option<(Vars, Arc<User>, effects::Env)>,
+}
+
+impl StageState {
+    /// The environment a RUN's shell starts with ([`effects::Env::starting`]).
+    fn shell_env(&mut self, vars: &Vars, user: &Arc<User>) -> effects::Env {
+        match &self.shell_env {
+            Some((v, u, env)) if v.same_as(vars) && Arc::ptr_eq(u, user) => env.clone(),
+            _ => {
+                let env = effects::Env::starting(vars, user);
+                self.shell_env = Some((vars.clone(), Arc::clone(user), env.clone()));
+                env
+            }
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -537,6 +554,7 @@ impl<'a> Builder<'a> {
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
                     switched: Vec::new(),
+                    shell_env: None,
                 }
             }
         };
@@ -662,6 +680,7 @@ impl<'a> Builder<'a> {
                     user: &user,
                     workdir: &workdir,
                     shell_program: shell.program(),
+                    shell_env: state.shell_env(&env, &user),
                 },
                 &mut state.users,
             ),

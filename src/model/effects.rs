@@ -50,6 +50,21 @@ pub struct Env {
 static UNKNOWN: Value = Value::Unknown;
 
 impl Env {
+    /// What a RUN's shell starts with: ENV and ARG in scope, and the user's HOME unless the
+    /// file set HOME itself.
+    pub fn starting(vars: &Vars, user: &User) -> Env {
+        let mut env = Env {
+            vars: vars.clone(),
+            ..Env::default()
+        };
+        if vars.get("HOME").is_none() {
+            env.home_of(user);
+        } else {
+            env.home_certainty = Certainty::Known;
+        }
+        env
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         if self.opaque || self.unknown.contains(name) {
             return Some(&UNKNOWN);
@@ -346,17 +361,13 @@ pub struct Start<'a> {
     pub workdir: &'a str,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
+    /// The environment the shell starts with ([`Env::starting`]).
+    pub shell_env: Env,
 }
 
 /// The effects of a RUN's script; learns the accounts it creates into `accounts`.
 pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects {
-    let mut env = Env::default();
-    env.vars = start.env.clone();
-    if start.env.get("HOME").is_none() {
-        env.home_of(start.user);
-    } else {
-        env.home_certainty = Certainty::Known;
-    }
+    let env = start.shell_env.clone();
     let mut builder = Builder {
         script,
         start,
