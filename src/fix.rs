@@ -6,7 +6,7 @@ pub mod shell;
 
 use std::path::PathBuf;
 
-use crate::rule::Diagnostic;
+use crate::rule::{Diagnostic, Text};
 use crate::source::{LineIndex, Position, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -72,7 +72,7 @@ impl FileEdit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
-    pub title: String,
+    pub title: Text,
     pub applicability: Applicability,
     /// Sorted, non-overlapping.
     pub edits: Vec<Edit>,
@@ -81,15 +81,15 @@ pub struct Fix {
 }
 
 impl Fix {
-    pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Fix {
+    pub fn safe(title: impl Into<Text>, edits: Vec<Edit>) -> Fix {
         Fix::new(title, Applicability::Safe, edits)
     }
 
-    pub fn unsafe_(title: impl Into<String>, edits: Vec<Edit>) -> Fix {
+    pub fn unsafe_(title: impl Into<Text>, edits: Vec<Edit>) -> Fix {
         Fix::new(title, Applicability::Unsafe, edits)
     }
 
-    fn new(title: impl Into<String>, applicability: Applicability, mut edits: Vec<Edit>) -> Fix {
+    fn new(title: impl Into<Text>, applicability: Applicability, mut edits: Vec<Edit>) -> Fix {
         edits.sort_by_key(|e| (e.span.start, e.span.end));
         Fix {
             title: title.into(),
@@ -100,7 +100,7 @@ impl Fix {
     }
 
     /// A fix that edits a file of the build context.
-    pub fn on_file(title: impl Into<String>, applicability: Applicability, edit: FileEdit) -> Fix {
+    pub fn on_file(title: impl Into<Text>, applicability: Applicability, edit: FileEdit) -> Fix {
         Fix {
             title: title.into(),
             applicability,
@@ -287,7 +287,7 @@ mod tests {
             family: "f",
             severity: Severity::Warning,
             span: 0..0,
-            message: String::new(),
+            message: "".into(),
             help: None,
             labels: vec![],
             anchors: vec![],

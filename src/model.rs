@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
@@ -51,8 +52,9 @@ pub struct Model {
     pub global_args: Vars,
     /// What the build reads from its context, in file order.
     pub context_reads: Vec<context_reads::ContextRead>,
-    /// Per instruction, the working directory it runs in (`/` before the first FROM).
-    pub workdirs: Vec<String>,
+    /// Per instruction, the working directory it runs in (`/` before the first FROM), shared
+    /// with the stage's state and its RUNs.
+    pub workdirs: Vec<Arc<str>>,
     /// Each USER instruction, with the account it selects.
     pub users: Vec<(usize, User)>,
     /// COPY and ADD of build-context files, in file order.
@@ -110,8 +112,9 @@ pub struct Run {
     /// `RUN ["…"]`: no shell runs the command line.
     pub exec_form: bool,
     pub mounts: Vec<Mount>,
-    pub user: User,
-    pub workdir: String,
+    /// Shared with the stage and the RUNs before it while nothing changes it.
+    pub user: Arc<User>,
+    pub workdir: Arc<str>,
     /// The environment the command sees: ENV, and ARGs (build args are environment
     /// variables of RUN commands).
     pub env: Vars,
@@ -132,8 +135,8 @@ pub struct Run {
 /// The shell a RUN's body runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunShell {
-    /// SHELL, or `/bin/sh -c`.
-    pub argv: Vec<String>,
+    /// SHELL, or `/bin/sh -c`; shared by the RUNs it runs.
+    pub argv: Arc<[String]>,
     pub kind: ShellKind,
     /// `-e` / `-o errexit` in SHELL: a failing command ends the shell.
     pub errexit: bool,
@@ -152,7 +155,7 @@ pub enum ShellKind {
 impl RunShell {
     fn default_linux() -> RunShell {
         RunShell {
-            argv: vec!["/bin/sh".into(), "-c".into()],
+            argv: Arc::new(["/bin/sh".into(), "-c".into()]),
             kind: ShellKind::Posix,
             errexit: false,
             replaced_at: None,
@@ -181,7 +184,7 @@ impl RunShell {
             }
         }
         RunShell {
-            argv,
+            argv: argv.into(),
             kind,
             errexit,
             replaced_at: None,
@@ -378,7 +381,7 @@ impl Model {
 
     /// The working directory instruction `instruction` runs in.
     pub fn workdir_at(&self, instruction: usize) -> &str {
-        self.workdirs.get(instruction).map_or("/", String::as_str)
+        self.workdirs.get(instruction).map_or("/", |w| w)
     }
 
     pub fn run_at(&self, instruction: usize) -> Option<&Run> {
@@ -402,8 +405,8 @@ impl Model {
 #[derive(Debug, Clone)]
 struct StageState {
     scope: Scope,
-    workdir: String,
-    user: User,
+    workdir: Arc<str>,
+    user: Arc<User>,
     windows: bool,
     shell: RunShell,
     /// Users created by RUN commands in this stage or its ancestors.
@@ -413,6 +416,23 @@ struct StageState {
     docker_clean: Option<bool>,
     /// See [`Run::switched`].
     switched: Vec<(&'static str, String)>,
+    /// The environment the last RUN's shell started with, and the variables and user it was
+    /// made from: the next RUN shares it while they are the same (most RUNs of a stage).
+    shell_env: Option<(Vars, Arc<User>, effects::Env)>,
+}
+
+impl StageState {
+    /// The environment a RUN's shell starts with ([`effects::Env::starting`]).
+    fn shell_env(&mut self, vars: &Vars, user: &Arc<User>) -> effects::Env {
+        match &self.shell_env {
+            Some((v, u, env)) if v.same_as(vars) && Arc::ptr_eq(u, user) => env.clone(),
+            _ => {
+                let env = effects::Env::starting(vars, user);
+                self.shell_env = Some((vars.clone(), Arc::clone(user), env.clone()));
+                env
+            }
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -519,11 +539,11 @@ impl<'a> Builder<'a> {
                 StageState {
                     scope: Scope::from_image(images::image_env(&base_ref)),
                     workdir: "/".into(),
-                    user: User::image_default(&base_ref),
+                    user: Arc::new(User::image_default(&base_ref)),
                     windows,
                     shell: if windows {
                         RunShell {
-                            argv: vec!["cmd".into(), "/S".into(), "/C".into()],
+                            argv: Arc::new(["cmd".into(), "/S".into(), "/C".into()]),
                             kind: ShellKind::Other,
                             errexit: false,
                             replaced_at: None,
@@ -534,6 +554,7 @@ impl<'a> Builder<'a> {
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
                     switched: Vec::new(),
+                    shell_env: None,
                 }
             }
         };
@@ -570,13 +591,13 @@ impl<'a> Builder<'a> {
             Args::Workdir(dir) => {
                 let dir = expand(&dir.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| dir.value.clone());
-                state.workdir = resolve_path(&state.workdir, &dir);
+                state.workdir = resolve_path(&state.workdir, &dir).into();
             }
             Args::User(user) => {
                 let spec = expand(&user.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| user.value.clone());
-                state.user = state.users.resolve(&spec);
-                self.model.users.push((n, state.user.clone()));
+                state.user = Arc::new(state.users.resolve(&spec));
+                self.model.users.push((n, User::clone(&state.user)));
             }
             Args::Shell(argv) => {
                 let program = argv
@@ -645,8 +666,7 @@ impl<'a> Builder<'a> {
                 ))
             })
             .collect();
-        let mut user = state.user.clone();
-        user.apply_env(&env);
+        let user = state.user.with_env(&env);
         let scope = state.scope.clone();
         let shell = state.shell.clone();
         let workdir = state.workdir.clone();
@@ -660,6 +680,7 @@ impl<'a> Builder<'a> {
                     user: &user,
                     workdir: &workdir,
                     shell_program: shell.program(),
+                    shell_env: state.shell_env(&env, &user),
                 },
                 &mut state.users,
             ),

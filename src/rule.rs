@@ -1,5 +1,7 @@
 //! Rules, their metadata, and the diagnostics they report.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
@@ -136,7 +138,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
-    pub fn report(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn report(&mut self, span: Span, message: impl Into<Text>) -> &mut Diagnostic {
         let severity = self.settings.severity_of(self.rule);
         self.diagnostics.push(Diagnostic {
             rule: self.rule.name,
@@ -191,10 +193,14 @@ impl ProjectFiles for Ctx<'_> {
     }
 }
 
+/// A message, help or fix title: most are fixed sentences, kept without a copy (a file may
+/// have millions of diagnostics); the others are formatted.
+pub type Text = Cow<'static, str>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    pub message: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,8 +209,8 @@ pub struct Diagnostic {
     pub family: &'static str,
     pub severity: Severity,
     pub span: Span,
-    pub message: String,
-    pub help: Option<String>,
+    pub message: Text,
+    pub help: Option<Text>,
     pub labels: Vec<Label>,
     /// Other instructions the diagnostic is about: a suppression on any of them silences
     /// it too (`consecutive-run` is about both RUNs).
@@ -214,16 +220,18 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn anchor(&mut self, span: Span) -> &mut Self {
+        reserve_first(&mut self.anchors);
         self.anchors.push(span);
         self
     }
 
-    pub fn help(&mut self, help: impl Into<String>) -> &mut Self {
+    pub fn help(&mut self, help: impl Into<Text>) -> &mut Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn label(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
+    pub fn label(&mut self, span: Span, message: impl Into<Text>) -> &mut Self {
+        reserve_first(&mut self.labels);
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -234,5 +242,24 @@ impl Diagnostic {
     pub fn fix(&mut self, fix: Fix) -> &mut Self {
         self.fix = Some(fix);
         self
+    }
+
+    /// The message, then `help: ` and the help on a line of its own: for formats with one
+    /// text field.
+    pub fn message_and_help(&self) -> String {
+        let mut message = self.message.to_string();
+        if let Some(help) = &self.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        message
+    }
+}
+
+/// Room for one element in an empty vector, not the four a first push makes: most
+/// diagnostics have one label and one anchor, and a file may have millions of them.
+fn reserve_first<T>(items: &mut Vec<T>) {
+    if items.capacity() == 0 {
+        items.reserve_exact(1);
     }
 }

@@ -377,7 +377,7 @@ fn quick_fixes_ignore_comments_and_fix_all() {
         let titles: Vec<&str> = actions.iter().map(|a| a.title.as_str()).collect();
         if let Some(fix) = &e.fix {
             let expected = match fix.applicability {
-                Applicability::Safe => fix.title.clone(),
+                Applicability::Safe => fix.title.to_string(),
                 Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
             };
             let action = actions

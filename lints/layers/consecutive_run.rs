@@ -6,7 +6,7 @@
 use crate::fix::{merge, Fix};
 use crate::model::merge::Join;
 use crate::model::{self, cost, Run};
-use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
+use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity, Text};
 use crate::syntax::dockerfile::{Instruction, Keyword};
 
 pub struct ConsecutiveRun;
@@ -56,39 +56,49 @@ fn report(
     house: &merge::Style,
 ) {
     let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
+    macro_rules! chain {
+        (heredoc) => { "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)" };
+        () => { "chain the commands with `&&` in one RUN" };
+    }
     let chain = match heredoc_form {
-        true => "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)",
-        false => "chain the commands with `&&` in one RUN",
+        true => chain!(heredoc),
+        false => chain!(),
     };
     let join = model::merge::join(cx.df, a, b);
     let slow = cost::slow_steps(a);
     // Whatever the fix, a slow first RUN makes the merge a trade: say so.
-    let chain = match slow.first() {
+    let chain: Text = match slow.first() {
         Some(slow) => format!(
             "{chain} only if the two change together: the first RUN is slow to redo ({}), and joined, every edit of the second part re-runs it, where apart it stays cached",
             slow.describe()
-        ),
-        None => chain.to_string(),
+        )
+        .into(),
+        None => chain.into(),
     };
     let (fix, help) = match &join {
-        Join::Impossible(why) => (None, format!("{chain}; no fix: {why}")),
+        Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
         Join::Possible { subshell, doubts } => {
             let edits = merge::join_adjacent(cx.file, cx.df, first, second, !subshell.is_empty(), delimiter, house);
             let help = match (doubts.first(), slow.first(), subshell.first()) {
-                (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason),
-                (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason"),
+                (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason).into(),
+                (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason").into(),
                 (None, None, Some(state)) => format!(
                     "{chain}; the fix runs the first part in a subshell because {}",
                     state.reason.trim_end_matches(" (kept in a subshell)")
-                ),
-                (None, None, None) => format!("{chain}; each RUN adds a layer and a cache step"),
+                )
+                .into(),
+                // The common case, a fixed sentence: a file may have millions of them.
+                (None, None, None) => Text::Borrowed(match heredoc_form {
+                    true => concat!(chain!(heredoc), "; each RUN adds a layer and a cache step"),
+                    false => concat!(chain!(), "; each RUN adds a layer and a cache step"),
+                }),
             };
             let title = match heredoc_form {
                 true => "Merge into the previous RUN as a heredoc script",
                 false => "Merge into the previous RUN",
             };
             let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
-                (true, true) => Fix::safe(title.to_string(), edits),
+                (true, true) => Fix::safe(title, edits),
                 (false, _) => Fix::unsafe_(format!("{title} (may change what the build does)"), edits),
                 (true, false) => Fix::unsafe_(format!("{title} (editing it re-runs the slow first part)"), edits),
             });

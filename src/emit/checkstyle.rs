@@ -19,11 +19,7 @@ pub fn render_file(report: &FileReport, out: &mut String) {
     ));
     for d in &report.diagnostics {
         let (start, _) = range(&report.file, &d.span);
-        let mut message = d.message.clone();
-        if let Some(help) = &d.help {
-            message.push_str("\nhelp: ");
-            message.push_str(help);
-        }
+        let message = d.message_and_help();
         out.push_str(&format!(
             "    <error line=\"{}\" column=\"{}\" severity=\"{}\" message=\"{}\" source=\"docklint.{}\"/>\n",
             start.line,

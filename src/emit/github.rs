@@ -10,11 +10,7 @@ pub fn render_file(report: &FileReport, out: &mut String) {
     let path = path.trim_start_matches("./");
     for d in &report.diagnostics {
         let (start, end) = range(&report.file, &d.span);
-        let mut message = d.message.clone();
-        if let Some(help) = &d.help {
-            message.push_str("\nhelp: ");
-            message.push_str(help);
-        }
+        let message = d.message_and_help();
         out.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
             command(d.severity),

@@ -1,29 +1,29 @@
 //! `--format json`: one array, an object per diagnostic (DESIGN.md §2).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::pretty::Object;
 use super::{range, FileReport};
 use crate::fix::Applicability;
 use crate::rule::{Diagnostic, Severity};
 use crate::source::{SourceFile, Span};
 
-#[derive(Serialize)]
+/// One element of the array (written by [`JsonDiagnostic::write`]).
 pub struct JsonDiagnostic<'a> {
     pub rule: &'a str,
     pub family: &'a str,
     pub severity: Severity,
-    pub path: String,
-    #[serde(flatten)]
+    pub path: Cow<'a, str>,
     pub range: JsonRange,
     pub message: &'a str,
     pub help: Option<&'a str>,
     pub fix: Option<JsonFix<'a>>,
 }
 
-#[derive(Serialize)]
 pub struct JsonRange {
     pub line: usize,
     pub column: usize,
@@ -31,19 +31,65 @@ pub struct JsonRange {
     pub end_column: usize,
 }
 
-#[derive(Serialize)]
 pub struct JsonFix<'a> {
     pub applicability: Applicability,
     pub title: &'a str,
     pub edits: Vec<JsonEdit<'a>>,
 }
 
-#[derive(Serialize)]
 pub struct JsonEdit<'a> {
-    pub path: String,
-    #[serde(flatten)]
+    pub path: Cow<'a, str>,
     pub range: JsonRange,
     pub content: &'a str,
+}
+
+impl JsonDiagnostic<'_> {
+    /// The element as serde_json would pretty-print it, `indent` spaces deep.
+    fn write(&self, out: &mut Vec<u8>, indent: usize) {
+        let mut object = Object::open(out, indent);
+        object.string("rule", self.rule);
+        object.string("family", self.family);
+        object.string("severity", self.severity.as_str());
+        object.string("path", &self.path);
+        self.range.write(&mut object);
+        object.string("message", self.message);
+        object.optional("help", self.help);
+        match &self.fix {
+            Some(fix) => fix.write(object.object("fix")),
+            None => object.optional("fix", None),
+        }
+        object.close();
+    }
+}
+
+impl JsonRange {
+    fn write(&self, object: &mut Object) {
+        object.number("line", self.line);
+        object.number("column", self.column);
+        object.number("end_line", self.end_line);
+        object.number("end_column", self.end_column);
+    }
+}
+
+impl JsonFix<'_> {
+    fn write(&self, mut object: Object) {
+        let applicability = match self.applicability {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        };
+        object.string("applicability", applicability);
+        object.string("title", self.title);
+        let mut edits = object.array("edits");
+        for edit in &self.edits {
+            let mut object = edits.object();
+            object.string("path", &edit.path);
+            edit.range.write(&mut object);
+            object.string("content", edit.content);
+            object.close();
+        }
+        edits.close();
+        object.close();
+    }
 }
 
 /// Writes one JSON array an element at a time, so that no run holds its whole output:
@@ -72,11 +118,27 @@ impl ArrayWriter {
     }
 
     pub fn item(&mut self, out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+        self.element(out, |buffer, indent| write_indented(buffer, value, indent))
+    }
+
+    pub fn diagnostic(&mut self, out: &mut impl Write, d: &JsonDiagnostic) -> io::Result<()> {
+        self.element(out, |buffer, indent| {
+            d.write(buffer, indent);
+            Ok(())
+        })
+    }
+
+    /// An element that `write` puts in a buffer, indented by the spaces it is given.
+    fn element(
+        &mut self,
+        out: &mut impl Write,
+        write: impl FnOnce(&mut Vec<u8>, usize) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.buffer.clear();
-        serde_json::to_writer_pretty(&mut self.buffer, value).map_err(io::Error::other)?;
+        write(&mut self.buffer, self.indent + 2)?;
         out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
         write_spaces(out, self.indent + 2)?;
-        write_indented(out, &self.buffer, self.indent + 2)?;
+        out.write_all(&self.buffer)?;
         self.items += 1;
         Ok(())
     }
@@ -96,24 +158,100 @@ impl ArrayWriter {
     }
 }
 
-/// Pretty-printed JSON with every line after the first `indent` spaces deeper (strings
-/// hold no raw line breaks in JSON, so every line break is serde_json's).
-pub fn write_indented(out: &mut impl Write, json: &[u8], indent: usize) -> io::Result<()> {
-    // Indented in memory, written once: a write per line cost more than serialising.
-    let lines = json.iter().filter(|&&b| b == b'\n').count();
-    let mut indented = Vec::with_capacity(json.len() + lines * indent);
-    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            indented.push(b'\n');
-            write_spaces(&mut indented, indent)?;
-        }
-        indented.extend_from_slice(line);
+/// `value` as pretty-printed JSON whose every line after the first is `indent` spaces
+/// deeper: an element or member of an enclosing document, in one pass.
+pub fn write_indented(
+    out: &mut impl Write,
+    value: &impl Serialize,
+    indent: usize,
+) -> io::Result<()> {
+    let formatter = Indented {
+        base: indent,
+        level: 0,
+        has_value: false,
+    };
+    let mut serializer = serde_json::Serializer::with_formatter(out, formatter);
+    value.serialize(&mut serializer).map_err(io::Error::other)
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) with every line break followed by
+/// `base` more spaces.
+struct Indented {
+    base: usize,
+    level: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn new_line<W: ?Sized + Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"\n")?;
+        write_spaces(out, self.base + 2 * self.level)
     }
-    out.write_all(&indented)
+
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.new_line(out)?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        self.new_line(out)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next(out, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.next(out, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// `n` spaces, without allocating them (one call per line of output).
-fn write_spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
+fn write_spaces<W: ?Sized + Write>(out: &mut W, mut n: usize) -> io::Result<()> {
     const SPACES: &[u8; 32] = &[b' '; 32];
     while n > 0 {
         let chunk = n.min(SPACES.len());
@@ -130,7 +268,7 @@ pub fn write_file(
     report: &FileReport,
 ) -> io::Result<()> {
     for d in &report.diagnostics {
-        array.item(out, &diagnostic(&report.file, d))?;
+        array.diagnostic(out, &diagnostic(&report.file, d))?;
     }
     Ok(())
 }
@@ -145,7 +283,7 @@ pub fn failure<'a>(path: &Path, message: &'a str) -> JsonDiagnostic<'a> {
         rule: IO_ERROR,
         family: "core",
         severity: Severity::Error,
-        path: path.to_string_lossy().into_owned(),
+        path: Cow::Owned(path.to_string_lossy().into_owned()),
         range: JsonRange {
             line: 1,
             column: 1,
@@ -168,8 +306,8 @@ fn json_range(file: &SourceFile, span: &Span) -> JsonRange {
     }
 }
 
-pub fn diagnostic<'a>(file: &SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
-    let path = file.path.to_string_lossy().into_owned();
+pub fn diagnostic<'a>(file: &'a SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
+    let path = file.path.to_string_lossy();
     let fix = d.fix.as_ref().map(|fix| JsonFix {
         applicability: fix.applicability,
         title: &fix.title,
@@ -182,7 +320,7 @@ pub fn diagnostic<'a>(file: &SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a
                 content: &e.content,
             })
             .chain(fix.file_edits.iter().map(|e| JsonEdit {
-                path: e.path.to_string_lossy().into_owned(),
+                path: e.path.to_string_lossy(),
                 range: JsonRange {
                     line: e.start.line,
                     column: e.start.column,

@@ -13,6 +13,7 @@ pub mod gitlab;
 pub mod json;
 pub mod junit;
 pub mod paint;
+mod pretty;
 pub mod sarif;
 pub mod statistics;
 pub mod summary;
@@ -154,7 +155,7 @@ impl<W: Write> Printer<W> {
             Format::Json => {
                 return self
                     .array
-                    .item(&mut self.out, &json::failure(path, message))
+                    .diagnostic(&mut self.out, &json::failure(path, message))
             }
             Format::Sarif => self.sarif.failure(path, message),
             Format::Checkstyle => checkstyle::render_failure(&shown, message, &mut text),

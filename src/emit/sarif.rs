@@ -193,8 +193,7 @@ impl Writer {
             b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \
               \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": {\n        \"driver\": ",
         )?;
-        let json = serde_json::to_vec_pretty(&driver).map_err(io::Error::other)?;
-        write_indented(out, &json, RUN_INDENT + 2)?;
+        write_indented(out, &driver, RUN_INDENT + 2)?;
         out.write_all(
             b"\n      },\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": ",
         )?;
@@ -234,8 +233,7 @@ impl Writer {
             tool_execution_notifications: std::mem::take(&mut self.failures),
         };
         out.write_all(b",\n      \"invocations\": [\n        ")?;
-        let json = serde_json::to_vec_pretty(&invocation).map_err(io::Error::other)?;
-        write_indented(out, &json, RUN_INDENT + 2)?;
+        write_indented(out, &invocation, RUN_INDENT + 2)?;
         out.write_all(b"\n      ]\n    }\n  ]\n}\n")
     }
 }
@@ -281,7 +279,7 @@ fn result(file: &SourceFile, d: &Diagnostic) -> SarifResult {
         .map(|fix| SarifFix {
             description: Text {
                 text: sentence(&match fix.applicability {
-                    Applicability::Safe => fix.title.clone(),
+                    Applicability::Safe => fix.title.to_string(),
                     Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
                 }),
             },

@@ -234,7 +234,7 @@ mod tests {
             family: "f",
             severity,
             span: 0..0,
-            message: String::new(),
+            message: "".into(),
             help: None,
             labels: Vec::new(),
             anchors: Vec::new(),

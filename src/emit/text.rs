@@ -111,7 +111,7 @@ impl miette::Diagnostic for Shown<'_> {
                 fix.title
             ),
         });
-        let text: Vec<String> = d.help.iter().cloned().chain(fix).collect();
+        let text: Vec<String> = d.help.iter().map(|h| h.to_string()).chain(fix).collect();
         (!text.is_empty())
             .then(|| Box::new(escape(&text.join("\n")).into_owned()) as Box<dyn fmt::Display>)
     }

@@ -52,7 +52,7 @@ pub fn code_actions(
         for d in &touched {
             if let Some(fix) = &d.fix {
                 let title = match fix.applicability {
-                    Applicability::Safe => fix.title.clone(),
+                    Applicability::Safe => fix.title.to_string(),
                     Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
                 };
                 let edits = fix

@@ -66,11 +66,7 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
 
 pub fn diagnostic(file: &SourceFile, d: &Diagnostic) -> lsp_types::Diagnostic {
     let href = crate::lints::find(d.rule).and_then(|r| r.meta().docs_url().parse().ok());
-    let mut message = d.message.clone();
-    if let Some(help) = &d.help {
-        message.push_str("\nhelp: ");
-        message.push_str(help);
-    }
+    let message = d.message_and_help();
     lsp_types::Diagnostic {
         range: range(file, &d.span),
         severity: Some(severity(d.severity)),

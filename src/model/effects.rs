@@ -9,6 +9,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
 use super::paths::{resolve_path, PathPattern};
@@ -51,6 +52,21 @@ pub struct Env {
 static UNKNOWN: Value = Value::Unknown;
 
 impl Env {
+    /// What a RUN's shell starts with: ENV and ARG in scope, and the user's HOME unless the
+    /// file set HOME itself.
+    pub fn starting(vars: &Vars, user: &User) -> Env {
+        let mut env = Env {
+            vars: vars.clone(),
+            ..Env::default()
+        };
+        if vars.get("HOME").is_none() {
+            env.home_of(user);
+        } else {
+            env.home_certainty = Certainty::Known;
+        }
+        env
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         if self.unknown.contains(name) || (self.opaque && !self.known_since_opaque.contains(name)) {
             return Some(&UNKNOWN);
@@ -115,7 +131,7 @@ impl Env {
     fn home_of(&mut self, user: &User) {
         match &user.home {
             Some(home) if user.home_certainty > Certainty::Unknown => {
-                self.vars.set("HOME", Value::Known(home.clone()));
+                self.vars.set("HOME", Value::Known(home.to_string()));
                 self.know("HOME");
             }
             _ => self.forget("HOME"),
@@ -140,7 +156,7 @@ pub struct Step {
     /// Assignments written before the command reach the program (no wrapper between resets
     /// the environment).
     pub inline_env_reaches: bool,
-    pub user: User,
+    pub user: Arc<User>,
     pub env: Env,
     /// The working directory, when known.
     pub cwd: Option<String>,
@@ -357,21 +373,17 @@ pub struct Start<'a> {
     pub instruction: usize,
     /// ENV and ARG in scope.
     pub env: &'a Vars,
-    pub user: &'a User,
+    pub user: &'a Arc<User>,
     pub workdir: &'a str,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
+    /// The environment the shell starts with ([`Env::starting`]).
+    pub shell_env: Env,
 }
 
 /// The effects of a RUN's script; learns the accounts it creates into `accounts`.
 pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects {
-    let mut env = Env::default();
-    env.vars = start.env.clone();
-    if start.env.get("HOME").is_none() {
-        env.home_of(start.user);
-    } else {
-        env.home_certainty = Certainty::Known;
-    }
+    let env = start.shell_env.clone();
     let mut builder = Builder {
         script,
         start,
@@ -416,7 +428,7 @@ struct ShellState {
 /// What a command's program runs with after its wrappers.
 #[derive(Debug, Clone)]
 struct Launch {
-    user: User,
+    user: Arc<User>,
     env: Env,
     cwd: Option<String>,
 }
@@ -930,7 +942,7 @@ impl<'a> Builder<'a> {
     }
 
     fn switch_user(&mut self, step: &mut Step, spec: &str) {
-        step.user = self.accounts.resolve(spec);
+        step.user = Arc::new(self.accounts.resolve(spec));
     }
 
     /// A wrapper that resets the environment to a login one.

@@ -67,7 +67,7 @@ fn arg_defaults_resolve_account_ids_and_usermod_changes_them() {
 #[test]
 fn official_images_with_other_users() {
     let run = last_run("FROM odoo:17\nRUN pip install x\n");
-    assert_eq!((run.user.name.as_str(), run.user.uid), ("odoo", None));
+    assert_eq!((&*run.user.name, run.user.uid), ("odoo", None));
     let run = last_run("FROM postgres:16-alpine\nUSER postgres\nRUN id\n");
     assert_eq!(run.user.uid, Some(70));
     let run = last_run("FROM postgres:16\nUSER postgres\nRUN id\n");

@@ -11,6 +11,7 @@ use super::images::{
     split_reference, COMMON_USERS, IMAGE_USERS,
 };
 use crate::model::vars::Vars;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Certainty {
@@ -20,10 +21,11 @@ pub enum Certainty {
     Known,
 }
 
+/// Every RUN and every command of it keeps its user: the strings are shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// The name or number as the USER instruction gave it ("root" when there is none).
-    pub name: String,
+    pub name: Arc<str>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     /// How sure the uid and gid are.
@@ -32,7 +34,7 @@ pub struct User {
     /// `--build-arg` may change them, so a mount should name the argument.
     pub id_args: Option<(String, Option<String>)>,
     /// The HOME the command sees.
-    pub home: Option<String>,
+    pub home: Option<Arc<str>>,
     pub home_certainty: Certainty,
     /// The RUN instruction that created the account (with its home), if the file did.
     pub created_at: Option<usize>,
@@ -99,11 +101,25 @@ impl User {
         }
     }
 
+    /// This user as a RUN with `env` sees it ([`User::apply_env`]): the same one, shared,
+    /// when `env` changes nothing.
+    pub fn with_env(self: &Arc<User>, env: &Vars) -> Arc<User> {
+        let mut user = User::clone(self);
+        user.apply_env(env);
+        if user == **self {
+            Arc::clone(self)
+        } else {
+            Arc::new(user)
+        }
+    }
+
     /// `ENV HOME=...` (or a HOME build arg) wins over the account's home directory.
     pub fn apply_env(&mut self, env: &Vars) {
         match env.get("HOME") {
             Some(crate::model::Value::Known(home)) => {
-                self.home = Some(home.clone());
+                if self.home.as_deref() != Some(home) {
+                    self.home = Some(home.as_str().into());
+                }
                 self.home_certainty = Certainty::Known;
             }
             Some(crate::model::Value::Unknown) => {
@@ -172,7 +188,7 @@ impl Accounts {
             .users
             .iter()
             .rev()
-            .find(|a| a.name == user || (numeric.is_some() && a.uid == numeric));
+            .find(|a| *a.name == *user || (numeric.is_some() && a.uid == numeric));
         match (account, numeric) {
             (Some(account), _) => account.as_user(user, gid),
             // A uid without an account: Docker runs it with HOME=/.
@@ -249,7 +265,7 @@ impl Accounts {
                 Certainty::Unknown
             },
             id_args,
-            home,
+            home: home.map(Arc::from),
             home_certainty,
             created_at: Some(instruction),
         });
@@ -409,11 +425,11 @@ impl Accounts {
             return;
         };
         let gid = self.group_arg(parsed.value('g'));
-        let Some(account) = self.users.iter_mut().rev().find(|a| a.name == name) else {
+        let Some(account) = self.users.iter_mut().rev().find(|a| *a.name == *name) else {
             return;
         };
         if let Some(home) = parsed.value('d') {
-            account.home = home.value.clone();
+            account.home = home.value.as_deref().map(Arc::from);
             account.home_certainty = if home.value.is_some() {
                 Certainty::Known
             } else {
@@ -433,7 +449,7 @@ impl Accounts {
             account.gid = gid;
         }
         if let Some(new_name) = parsed.value('l').and_then(|l| l.value.clone()) {
-            account.name = new_name;
+            account.name = new_name.into();
         }
     }
 

@@ -83,7 +83,7 @@ fn mounts(text: &str) -> Vec<MountOf> {
                 out.push(MountOf {
                     kind: mount.kind,
                     target: target.clone(),
-                    user: run.user.name.clone(),
+                    user: run.user.name.to_string(),
                     line,
                 });
             }

@@ -553,7 +553,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         for (n, user) in &cx.model.users {
             let repeated = user.created_at.is_some_and(|c| self.account_run(c) || c > self.end);
             let numeric = user.name.split(':').next().is_some_and(|u| u.parse::<u32>().is_ok());
-            if !(numeric || user.is_root() && user.name == "root" || repeated || image_account(&self.runtime, &user.name).is_some()) {
+            if !(numeric || user.is_root() && &*user.name == "root" || repeated || image_account(&self.runtime, &user.name).is_some()) {
                 return Err(format!(
                     "`USER {}` (line {}) needs an account the runtime would not have",
                     user.name,

@@ -36,6 +36,10 @@ pub(super) fn tokenise(text: &str, range: Range<usize>) -> RawScript {
 /// Whether a quote, `$( )`, `${ }` or backquote is left open at the end of `text` (heredoc
 /// bodies are not looked into).
 pub(super) fn has_unclosed_construct(text: &str) -> bool {
+    // Plain text opens nothing; one scan of it spares a copy and the tokeniser's words.
+    if is_plain(text) {
+        return false;
+    }
     // A newline ends every plain word; only an open construct scans past it.
     let mut padded = String::with_capacity(text.len() + 1);
     padded.push_str(text);
