@@ -237,6 +237,23 @@ pub enum Pin {
 }
 
 impl Cache {
+    /// What a table entry leaves out: a download cache in a directory of its own, used the
+    /// same way in every setup. Entries name every other field.
+    const DEFAULTS: Cache = Cache {
+        what: "",
+        key: "",
+        dir: Dir::Fixed(""),
+        locked: false,
+        used_by: &[],
+        outlives_run: false,
+        holds: Holds::Downloads,
+        parent_written: false,
+        instead_when_present: None,
+        pin_option: None,
+        pinned_only: None,
+        clean: Clean::Advice(""),
+    };
+
     pub fn pin(&self) -> Option<Pin> {
         // The RUN reads the output from where it is built.
         if self.holds == Holds::Output {
@@ -304,12 +321,10 @@ pub static PIP: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache-dir"),
+        ..Cache::DEFAULTS
     }],
     // pip reads options with optparse, which takes any unambiguous prefix of a long option:
     // `--no-cache`, … down to `--no-ca` (`--no-c` could also be `--no-color`).
@@ -323,8 +338,7 @@ pub static PIP: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static UV: Tool = Tool {
@@ -384,12 +398,10 @@ pub static UV: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
+        ..Cache::DEFAULTS
     }],
     // `--no-cache-dir`: a hidden alias for pip's users (astral-sh/uv#1380).
     disabling: &[
@@ -403,8 +415,7 @@ pub static UV: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[("UV_LINK_MODE", "copy")],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static POETRY: Tool = Tool {
@@ -439,12 +450,10 @@ pub static POETRY: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -453,8 +462,7 @@ pub static POETRY: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static PIPENV: Tool = Tool {
@@ -480,12 +488,10 @@ pub static PIPENV: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("set PIPENV_CACHE_DIR and PIP_NO_CACHE_DIR, or remove ~/.cache/pipenv in the same RUN"),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "packages (through pip)",
@@ -500,12 +506,10 @@ pub static PIPENV: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Option("--no-cache-dir"),
+            ..Cache::DEFAULTS
         },
     ],
     disabling: &[],
@@ -519,8 +523,7 @@ pub static PIPENV: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static CONDA: Tool = Tool {
@@ -564,12 +567,10 @@ pub static CONDA: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("run `conda clean --all --yes` (or `micromamba clean --all --yes`) at the end of the RUN"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -578,8 +579,7 @@ pub static CONDA: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static NPM: Tool = Tool {
@@ -634,12 +634,10 @@ pub static NPM: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Append("npm cache clean --force"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -648,8 +646,7 @@ pub static NPM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// Yarn classic (1.x). Berry keeps its cache elsewhere and is not recognised here.
@@ -681,12 +678,10 @@ pub static YARN: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Append("yarn cache clean"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -695,8 +690,7 @@ pub static YARN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static PNPM: Tool = Tool {
@@ -736,14 +730,12 @@ pub static PNPM: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
             "point the store at a directory you remove at the end of the RUN (`--store-dir`)",
         ),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -752,8 +744,7 @@ pub static PNPM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static BUN: Tool = Tool {
@@ -779,12 +770,10 @@ pub static BUN: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -793,8 +782,7 @@ pub static BUN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 const GO_BUILDS: &[&[&str]] = &[
@@ -851,12 +839,10 @@ pub static GO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("run `go clean -modcache` at the end of the RUN, or build in a stage you do not ship"),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "build cache",
@@ -871,12 +857,10 @@ pub static GO: Tool = Tool {
             locked: false,
             used_by: GO_BUILDS,
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("run `go clean -cache` at the end of the RUN, or build in a stage you do not ship"),
+            ..Cache::DEFAULTS
         },
     ],
     disabling: &[],
@@ -902,8 +886,7 @@ pub static GO: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 const CARGO_DOWNLOADS: &[&[&str]] = &[
@@ -963,12 +946,10 @@ pub static CARGO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/registry at the end of the RUN"),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "git dependencies",
@@ -984,12 +965,10 @@ pub static CARGO: Tool = Tool {
             locked: false,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/git at the end of the RUN"),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "build output",
@@ -1003,11 +982,10 @@ pub static CARGO: Tool = Tool {
             used_by: &[&["build"], &["b"]],
             outlives_run: false,
             holds: Holds::Output,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship: the target directory stays in the layer"),
+            ..Cache::DEFAULTS
         },
     ],
     disabling: &[],
@@ -1017,8 +995,7 @@ pub static CARGO: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static MAVEN: Tool = Tool {
@@ -1055,14 +1032,12 @@ pub static MAVEN: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
             "build in a stage you do not ship: the local repository stays in the layer",
         ),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1071,8 +1046,7 @@ pub static MAVEN: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static GRADLE: Tool = Tool {
@@ -1109,12 +1083,10 @@ pub static GRADLE: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship: Gradle's caches stay in the layer"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1123,8 +1095,7 @@ pub static GRADLE: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static SBT: Tool = Tool {
@@ -1150,14 +1121,12 @@ pub static SBT: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the coursier cache stays in the layer",
             ),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "dependencies (ivy)",
@@ -1173,14 +1142,12 @@ pub static SBT: Tool = Tool {
             locked: true,
             used_by: &[],
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the ivy cache stays in the layer",
             ),
+            ..Cache::DEFAULTS
         },
     ],
     disabling: &[],
@@ -1190,8 +1157,7 @@ pub static SBT: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// RubyGems and Bundler keep downloaded `.gem` files in `$GEM_HOME/cache` (the gems
@@ -1231,14 +1197,12 @@ pub static GEM: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
             "remove the gem cache (`rm -rf $GEM_HOME/cache`) at the end of the RUN",
         ),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1247,8 +1211,7 @@ pub static GEM: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static COMPOSER: Tool = Tool {
@@ -1285,12 +1248,10 @@ pub static COMPOSER: Tool = Tool {
         locked: false,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Option("--no-cache"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -1303,8 +1264,7 @@ pub static COMPOSER: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub static DOTNET: Tool = Tool {
@@ -1351,12 +1311,10 @@ pub static DOTNET: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship, or run `dotnet nuget locals all --clear` at the end of the RUN"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
     disabling_env: &[],
@@ -1365,8 +1323,7 @@ pub static DOTNET: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 pub(crate) const APT_DOWNLOADS: &[&[&str]] = &[
@@ -1417,14 +1374,12 @@ pub static APT: Tool = Tool {
             locked: true,
             used_by: APT_DOWNLOADS,
             outlives_run: false,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: Some("-o Dir::Cache::Archives={}/"),
             pinned_only: Some(
                 "Debian's `docker-clean` deletes every downloaded package from it after each install",
             ),
             clean: Clean::Append("apt-get clean"),
+            ..Cache::DEFAULTS
         },
         Cache {
             what: "package lists",
@@ -1433,12 +1388,10 @@ pub static APT: Tool = Tool {
             locked: true,
             used_by: &[&["update"]],
             outlives_run: true,
-            holds: Holds::Downloads,
-            parent_written: false,
-            instead_when_present: None,
             pin_option: None,
             pinned_only: None,
             clean: Clean::Append("rm -rf /var/lib/apt/lists/*"),
+            ..Cache::DEFAULTS
         },
     ],
     disabling: &[],
@@ -1465,8 +1418,7 @@ pub static APT: Tool = Tool {
     }],
     unproved: false,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// apk (Alpine). Its cache directory is `/etc/apk/cache` when that exists, or the one
@@ -1500,14 +1452,12 @@ pub static APK: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: Some("--cache-dir {}"),
         pinned_only: Some(
             "apk keeps packages only in a cache directory it is given (`--cache-dir`) or in /etc/apk/cache, which the image lacks",
         ),
         clean: Clean::Option("--no-cache"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
     disabling_env: &[],
@@ -1522,8 +1472,7 @@ pub static APK: Tool = Tool {
     }],
     unproved: true,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// An rpm-based package manager. Packages are kept after a transaction only with
@@ -1567,12 +1516,10 @@ macro_rules! rpm_tool {
                 locked: true,
                 used_by: &[],
                 outlives_run: false,
-                holds: Holds::Downloads,
-                parent_written: false,
-                instead_when_present: None,
                 pin_option: Some("--setopt=cachedir={}"),
                 pinned_only: $pinned,
                 clean: Clean::Append(concat!($program, " clean all")),
+                ..Cache::DEFAULTS
             }],
             disabling: &[],
             disabling_env: &[],
@@ -1581,8 +1528,7 @@ macro_rules! rpm_tool {
             keep_options: $keep,
             unproved: true,
             mount_env: &[],
-            launches: false,
-            through: None,
+            ..Tool::DEFAULTS
         };
     };
 }
@@ -1669,14 +1615,12 @@ pub static ZYPPER: Tool = Tool {
         locked: true,
         used_by: &[],
         outlives_run: false,
-        holds: Holds::Downloads,
-        parent_written: false,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: Some(
             "zypper keeps packages only for repositories marked to (`zypper modifyrepo --keep-packages --all`, a change to the image's repository files); then mount /var/cache/zypp with `sharing=locked`",
         ),
         clean: Clean::Append("zypper clean --all"),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1685,8 +1629,7 @@ pub static ZYPPER: Tool = Tool {
     keep_options: &[],
     unproved: true,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// Files and commands that make a tool run as another major version, whose caches are
@@ -1777,12 +1720,12 @@ pub static NEXT: Tool = Tool {
         outlives_run: false,
         holds: Holds::Compiled,
         parent_written: true,
-        instead_when_present: None,
         pin_option: None,
         pinned_only: None,
         clean: Clean::Advice(
             "build in a stage you do not ship, or remove .next/cache at the end of the RUN",
         ),
+        ..Cache::DEFAULTS
     }],
     disabling: &[],
     disabling_env: &[],
@@ -1791,8 +1734,7 @@ pub static NEXT: Tool = Tool {
     keep_options: &[],
     unproved: true,
     mount_env: &[],
-    launches: false,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// ccache 4 keeps compiled objects in `CCACHE_DIR`, else `~/.ccache` when that exists, else
@@ -1812,13 +1754,13 @@ const CCACHE_CACHE: Cache = Cache {
     used_by: &[],
     outlives_run: false,
     holds: Holds::Compiled,
-    parent_written: false,
     instead_when_present: Some(".ccache"),
     pin_option: None,
     pinned_only: None,
     clean: Clean::Advice(
         "build in a stage you do not ship, or run `ccache -C` at the end of the RUN",
     ),
+    ..Cache::DEFAULTS
 };
 
 const CCACHE_PURGES: &[Purge] = &[
@@ -1863,7 +1805,7 @@ pub static CCACHE: Tool = Tool {
     unproved: false,
     mount_env: &[],
     launches: true,
-    through: None,
+    ..Tool::DEFAULTS
 };
 
 /// CMake's compiler launcher: the build `cmake` configures runs every compiler through
@@ -1885,7 +1827,6 @@ pub static CCACHE_CMAKE: Tool = Tool {
     keep_options: &[],
     unproved: false,
     mount_env: &[],
-    launches: false,
     through: Some(Through {
         options: &[
             "-DCMAKE_C_COMPILER_LAUNCHER",
@@ -1898,6 +1839,7 @@ pub static CCACHE_CMAKE: Tool = Tool {
         ],
         names: &["ccache"],
     }),
+    ..Tool::DEFAULTS
 };
 
 /// Every tool whose cache docklint mounts.
@@ -1974,6 +1916,29 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Tool {
+    /// What a table entry leaves out: a tool that is its own program (not a launcher, not
+    /// run by a build system). Entries name every other field.
+    const DEFAULTS: Tool = Tool {
+        name: "",
+        programs: &[],
+        versioned: false,
+        uses: &[],
+        bare: false,
+        any: false,
+        offline: &[],
+        valued_options: &[],
+        caches: &[],
+        disabling: &[],
+        disabling_env: &[],
+        purges: &[],
+        expands_tilde: false,
+        keep_options: &[],
+        unproved: false,
+        mount_env: &[],
+        launches: false,
+        through: None,
+    };
+
     pub fn expands_tilde(&self) -> bool {
         self.expands_tilde
     }
