@@ -1155,33 +1155,9 @@ impl<'a> Builder<'a> {
         skip: usize,
     ) {
         for tool in TOOLS.iter().copied().filter(|t| t.runs_as(name)) {
-            match tool.command(args) {
-                Some(CacheCommand::Uses(caches)) => {
-                    for cache in caches {
-                        let cache = self.cache_use(
-                            tool,
-                            &tool.caches[cache],
-                            step_index,
-                            command,
-                            args,
-                            skip,
-                        );
-                        self.effects.caches.push(cache);
-                    }
-                }
-                Some(CacheCommand::Reads(caches)) => {
-                    for cache in caches {
-                        let cache = self.cache_use(
-                            tool,
-                            &tool.caches[cache],
-                            step_index,
-                            command,
-                            args,
-                            skip,
-                        );
-                        self.effects.cache_reads.push(cache);
-                    }
-                }
+            let (caches, reads) = match tool.command(args) {
+                Some(CacheCommand::Uses(caches)) => (caches, false),
+                Some(CacheCommand::Reads(caches)) => (caches, true),
                 Some(CacheCommand::Purges(caches)) => {
                     let words: Vec<&str> = args
                         .iter()
@@ -1203,8 +1179,17 @@ impl<'a> Builder<'a> {
                             }),
                         );
                     }
+                    continue;
                 }
-                None => {}
+                None => continue,
+            };
+            for cache in caches.into_iter().map(|i| &tool.caches[i]) {
+                let cache = self.cache_use(tool, cache, step_index, command, args, skip);
+                if reads {
+                    self.effects.cache_reads.push(cache);
+                } else {
+                    self.effects.caches.push(cache);
+                }
             }
         }
     }
