@@ -382,6 +382,16 @@ fn proof_test(work: &str, proof: fn(&Builder, &Path, &[String]) -> Vec<String>) 
     );
 }
 
+/// A proof's closing lines: its report of the cases, what it proved, what it skipped.
+fn print_proof_summary(test: &str, report: &str, proved: &str, skipped: &[String]) {
+    println!("\n== {test} test: cases\n{report}");
+    println!("== {test} test: {proved}");
+    println!("skipped: {}", skipped.len());
+    for line in skipped {
+        println!("{line}");
+    }
+}
+
 /// The variants of every case, which of them need a build (each distinct text once),
 /// and the cases that cannot be built here, with the reason.
 fn plan(cases: Vec<Case>, images: &BTreeSet<String>, originals_only: bool) -> Plan {

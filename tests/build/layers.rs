@@ -238,14 +238,12 @@ pub fn install_cache(builder: &Builder, repository: &Path, filters: &[String]) -
     for tag in &tags {
         builder.remove_image(tag);
     }
-    println!("\n== install cache test: cases\n{report}");
-    println!(
-        "== install cache test: {proved} fixes keep the install cached after a source edit, where the original re-runs it"
+    crate::print_proof_summary(
+        "install cache",
+        &report,
+        &format!("{proved} fixes keep the install cached after a source edit, where the original re-runs it"),
+        &skipped,
     );
-    println!("skipped: {}", skipped.len());
-    for line in &skipped {
-        println!("{line}");
-    }
     failures
 }
 
@@ -459,12 +457,12 @@ pub fn cleanup_sizes(builder: &Builder, repository: &Path, filters: &[String]) -
             proved += 1;
         }
     }
-    println!("\n== cleanup test: cases\n{report}");
-    println!("== cleanup test: {proved} fixes build the same files and ship fewer bytes");
-    println!("skipped: {}", skipped.len());
-    for line in &skipped {
-        println!("{line}");
-    }
+    crate::print_proof_summary(
+        "cleanup",
+        &report,
+        &format!("{proved} fixes build the same files and ship fewer bytes"),
+        &skipped,
+    );
     failures
 }
 

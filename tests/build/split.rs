@@ -185,14 +185,14 @@ pub fn run(builder: &Builder, cases: &[Rewrite], filters: &[String]) -> Vec<Stri
             proved += 1;
         }
     }
-    println!("\n== split test: cases\n{report}");
-    println!(
-        "== split test: {proved} rewrites build, run the same command with the same output and are smaller"
+    crate::print_proof_summary(
+        "split",
+        &report,
+        &format!(
+            "{proved} rewrites build, run the same command with the same output and are smaller"
+        ),
+        &skipped,
     );
-    println!("skipped: {}", skipped.len());
-    for line in &skipped {
-        println!("{line}");
-    }
     failures
 }
 
