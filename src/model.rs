@@ -497,6 +497,7 @@ impl<'a> Builder<'a> {
             let stage = self.states.len() - 1;
             self.model.workdirs.push(self.states[stage].workdir.clone());
         }
+        self.stage_copies();
         self.mark_reached();
         self.model
     }
@@ -762,7 +763,6 @@ impl<'a> Builder<'a> {
 
     /// The final stage and, transitively, every stage it starts from, copies or mounts from.
     fn mark_reached(&mut self) {
-        self.stage_copies();
         for s in 0..self.model.stages.len() {
             let (needs, unknown) = self.dependencies(s);
             let stage = &mut self.model.stages[s];
@@ -782,35 +782,32 @@ impl<'a> Builder<'a> {
     }
 
     /// The stages `stage` starts from, copies from or mounts from; and whether one of its
-    /// references has a value docklint cannot tell.
+    /// references has a value docklint cannot tell. COPY/ADD `--from` as [`Self::stage_copies`]
+    /// read them; RUN `--mount=from=` with the RUN's own environment.
     fn dependencies(&self, stage: usize) -> (Vec<usize>, bool) {
         let s = &self.model.stages[stage];
-        let stage_scope = self.states[stage].scope.visible();
-        // COPY/ADD --from (expanded with the stage's variables), RUN --mount=from= (with the
-        // RUN's own environment).
-        let copies = self.df.instructions[s.instructions.clone()]
+        let copies = &self.model.stage_copies;
+        let copies = &copies[copies.partition_point(|c| c.instruction < s.instructions.start)
+            ..copies.partition_point(|c| c.instruction < s.instructions.end)];
+        let runs = &self.model.runs;
+        let runs = &runs
+            [runs.partition_point(|r| r.stage < stage)..runs.partition_point(|r| r.stage <= stage)];
+        let mounts: Vec<Option<String>> = runs
             .iter()
-            .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
-            .filter_map(|i| i.flag("from")?.value.as_deref())
-            .map(|reference| expand(reference, stage_scope, '\\'));
-        let mounts = self
-            .model
-            .runs
-            .iter()
-            .filter(|r| r.stage == stage)
             .flat_map(|run| {
                 run.mounts
                     .iter()
                     .filter_map(|m| m.option("from"))
                     .map(|reference| expand(reference, &run.env, '\\'))
-            });
-        let references: Vec<Option<String>> = copies.chain(mounts).collect();
-        let unknown = references.iter().any(Option::is_none);
+            })
+            .collect();
+        let unknown = copies.iter().any(|c| c.from_unknown) || mounts.iter().any(Option::is_none);
         let needs = s
             .parent
             .into_iter()
+            .chain(copies.iter().filter_map(|c| c.from))
             .chain(
-                references
+                mounts
                     .iter()
                     .flatten()
                     .filter_map(|r| self.model.stage_named(r, stage)),
