@@ -3,7 +3,8 @@
 //!
 //! A target's `context` is relative to the directory bake runs in, taken to be the Bake
 //! file's own (`.` when left out); its `dockerfile` is relative to the context
-//! (`Dockerfile` when left out), or to that directory with a `cwd://` prefix; `inherits` takes both from the targets it names.
+//! (`Dockerfile` when left out), or to that directory with a `cwd://` prefix; `inherits`
+//! takes both from the targets it names.
 //! Interpolation uses the defaults of `variable` blocks only, so the result does not depend
 //! on who runs docklint: a target whose paths need anything else (a function, a variable
 //! without a default, an expression) is skipped, and so are remote contexts and
@@ -13,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::compose::ComposeBuild;
+use super::compose::{self, ComposeBuild};
 
 /// The names bake looks for, in its order.
 pub const BAKE_FILE_NAMES: &[&str] = &[
@@ -60,14 +61,12 @@ pub fn builds(text: &str, name: &str, dir: &Path) -> Vec<ComposeBuild> {
             };
             let context = path("context", ".")?;
             let dockerfile = path("dockerfile", "Dockerfile")?;
-            if context.contains("://")
-                || context.starts_with("git@")
-                || context.starts_with("target:")
-            {
+            // `cwd://` names a path relative to where bake runs, not to the context.
+            let context = context.strip_prefix("cwd://").unwrap_or(&context);
+            if compose::is_remote(context) || context.starts_with("target:") {
                 return None;
             }
-            // `cwd://` names a path relative to where bake runs, not to the context.
-            let context = dir.join(context.strip_prefix("cwd://").unwrap_or(&context));
+            let context = dir.join(context);
             let dockerfile = match dockerfile.strip_prefix("cwd://") {
                 Some(from_cwd) => dir.join(from_cwd),
                 None => context.join(dockerfile),
@@ -543,7 +542,7 @@ target "inline" { dockerfile-inline = "FROM scratch" }
   "target": {
     "web": {"context": "${DIR}", "dockerfile": "web.Dockerfile"},
     "base": {"dockerfile": "base.Dockerfile"},
-    "cwd": {"context": "ctx", "dockerfile": "cwd://docker/cwd.Dockerfile"},
+    "cwd": {"context": "cwd://ctx", "dockerfile": "cwd://docker/cwd.Dockerfile"},
     "child": {"inherits": ["base"], "context": "child"}
   }
 }"#;

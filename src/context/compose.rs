@@ -91,7 +91,8 @@ fn merged<'a>(service: &'a Yaml, key: &str) -> Option<&'a Yaml> {
     }
 }
 
-fn is_remote(context: &str) -> bool {
+/// A Git or URL context: nothing on disk to read.
+pub(super) fn is_remote(context: &str) -> bool {
     context.contains("://") || context.starts_with("git@") || context.ends_with(".git")
 }
 
