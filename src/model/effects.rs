@@ -341,15 +341,8 @@ impl Effects {
             })
         };
         let mut keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
-        let caches: Vec<CacheUse> = self.caches.iter().filter(|u| keep(u)).cloned().collect();
-        let reads: Vec<CacheUse> = self
-            .cache_reads
-            .iter()
-            .filter(|u| keep(u))
-            .cloned()
-            .collect();
-        self.caches = caches;
-        self.cache_reads = reads;
+        self.caches.retain(&mut keep);
+        self.cache_reads.retain(&mut keep);
     }
 
     /// Gives back what the walk's growing vectors over-allocated: a model lives as long as
@@ -842,7 +835,11 @@ impl<'a> Builder<'a> {
                         // `NAME=$unknown` assigns NAME only (`${X:=…}` in the value is
                         // followed by assigning_expansions); a name docklint cannot read
                         // may be anything.
-                        if let Some(name) = literal_assigned_name(&word.raw).filter(|_| !nameref) {
+                        if let Some((name, _)) = word
+                            .raw
+                            .split_once('=')
+                            .filter(|_| !nameref && commands::is_assignment(&word.raw))
+                        {
                             self.forget(name);
                             continue;
                         }
@@ -1403,17 +1400,6 @@ fn whole_variable(raw: &str) -> Option<String> {
         .or_else(|| raw.strip_prefix('$'))?;
     (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .then(|| name.to_string())
-}
-
-/// `NAME=…` with a literal shell name: the name.
-fn literal_assigned_name(raw: &str) -> Option<&str> {
-    let (name, _) = raw.split_once('=')?;
-    let mut chars = name.chars();
-    (chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    .then_some(name)
 }
 
 /// Where a cache is for one command, and how sure that is.
