@@ -34,7 +34,13 @@ impl Rule for ModelDownloadAtBuild {
 
     fn check(&self, cx: &mut Ctx) {
         let mut found: Vec<(Vec<Download>, Option<&Run>)> = Vec::new();
+        let mut logins = Vec::new();
+        // A login in a stage whose layers do not ship leaves no token in an image.
+        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         for run in &cx.model.runs {
+            if ships[run.stage] {
+                logins.extend(models::hub_logins(run));
+            }
             if is_download_stage(cx, run) {
                 continue;
             }
@@ -47,14 +53,8 @@ impl Rule for ModelDownloadAtBuild {
                 report(cx, &group, run);
             }
         }
-        let last = cx.model.stages.len().saturating_sub(1);
-        for run in &cx.model.runs {
-            // A stage the image is not built on keeps its layers out of the image.
-            if cx.model.descends_from(last, run.stage) {
-                for login in models::hub_logins(run) {
-                    report_login(cx, &login);
-                }
-            }
+        for login in &logins {
+            report_login(cx, login);
         }
     }
 }
