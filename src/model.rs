@@ -229,19 +229,13 @@ impl Run {
         !removed
     }
 
-    /// The cache mount that holds what a command keeps in its tool's cache: on its
-    /// directory or a parent, or on the directory the tool uses instead when it exists
-    /// (the mount makes it exist).
-    /// A mount on a parent does not count when the tool writes its output there (`.next`
-    /// around `.next/cache`): it would take the output out of the image.
+    /// The cache mount that holds what a command keeps in its tool's cache
+    /// ([`effects::CacheUse::served_by`]).
     pub fn cache_mount_for(&self, cache: &effects::CacheUse) -> Option<&Mount> {
-        [cache.dir.as_deref(), cache.instead.as_deref()]
-            .into_iter()
-            .flatten()
-            .find_map(|dir| {
-                self.cache_mount_covering(dir)
-                    .filter(|m| !cache.cache.parent_written || m.target.as_deref() == Some(dir))
-            })
+        self.mounts
+            .iter()
+            .filter(|m| m.kind == MountKind::Cache)
+            .find(|m| m.target.as_deref().is_some_and(|t| cache.served_by(t)))
     }
 
     /// Cache mounts whose target is `dir` or a parent of it.

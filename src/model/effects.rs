@@ -252,6 +252,22 @@ pub struct CacheUse {
     pub disabled_by_env: Option<String>,
 }
 
+impl CacheUse {
+    /// Whether a cache mount on `target` holds what the command keeps in its tool's cache:
+    /// on its directory or a parent, or on the directory the tool uses instead when it
+    /// exists (the mount makes it exist). Never a parent the tool writes its output in
+    /// (`.next` around `.next/cache`): that mount would take the output out of the image.
+    pub fn served_by(&self, target: &str) -> bool {
+        [self.dir.as_deref(), self.instead.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|dir| {
+                super::paths::path_is_within(dir, target)
+                    && (!self.cache.parent_written || dir == target)
+            })
+    }
+}
+
 /// A command docklint cannot see into.
 #[derive(Debug, Clone)]
 pub struct Opaque {

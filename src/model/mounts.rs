@@ -615,14 +615,7 @@ pub struct Misplaced<'r> {
 /// relative path.
 pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
     let mut out: Vec<Misplaced> = Vec::new();
-    let covers_a_use = |target: &str| {
-        run.effects.caches.iter().any(|c| {
-            [c.dir.as_deref(), c.instead.as_deref()]
-                .into_iter()
-                .flatten()
-                .any(|d| path_is_within(d, target) && (!c.cache.parent_written || d == target))
-        })
-    };
+    let covers_a_use = |target: &str| run.effects.caches.iter().any(|c| c.served_by(target));
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
         let (Some(target), Some(raw)) = (mount.target.as_deref(), mount.option("target")) else {
             continue;

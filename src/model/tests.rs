@@ -531,3 +531,16 @@ fn a_variable_set_after_code_docklint_cannot_see_is_known() {
     );
     assert_eq!(cache_dirs(&run), [("pip", None)]);
 }
+
+#[test]
+fn the_mount_that_holds_a_cache_is_found_past_one_on_its_output() {
+    // A mount on `.next` (listed first) takes Next.js's output out of the image and does
+    // not count; the one on `.next/cache` holds the cache.
+    let run = last_run(
+        "FROM node:20\nWORKDIR /app\nRUN --mount=type=cache,target=/app/.next --mount=type=cache,target=/app/.next/cache next build\n",
+    );
+    let cache = &run.effects.caches[0];
+    let mount = run.cache_mount_for(cache).expect("the .next/cache mount");
+    assert_eq!(mount.target.as_deref(), Some("/app/.next/cache"));
+    assert!(!cache.served_by("/app/.next"));
+}
