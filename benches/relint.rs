@@ -1,8 +1,9 @@
 //! How long the language server takes to answer an edit of a 1,000-line Dockerfile: the
 //! time from sending `didChange` to receiving its `publishDiagnostics`, through the server
 //! loop as an editor drives it (in-process, so without the pipe). The target is under 5 ms
-//! of CPU per edit (the process's CPU clock, so a busy machine does not skew it); the run
-//! fails above it.
+//! of the server thread's CPU per edit (its own clock: neither the client's decoding of the
+//! diagnostics nor waiting for a core on a busy machine is in it); the run fails above it.
+//! The wall clock, which includes the client, is printed too.
 //!
 //!     cargo bench --bench relint
 
@@ -34,6 +35,7 @@ fn main() {
     let lines = text.lines().count();
     let (server_side, client) = Connection::memory();
     let server = std::thread::spawn(move || docklint::lsp::serve(&server_side).unwrap());
+    let server_clock = thread_clock(&server);
     send(
         &client,
         Request::new(
@@ -67,7 +69,7 @@ fn main() {
         let mut edited = text.clone();
         edited.insert(at, if version % 2 == 0 { 'x' } else { 'y' });
         let started = Instant::now();
-        let cpu_started = cpu_time();
+        let cpu_started = cpu_time(server_clock);
         notify(
             &client,
             DidChangeTextDocument::METHOD,
@@ -82,7 +84,7 @@ fn main() {
         );
         let p = published(&client);
         times.push(started.elapsed());
-        cpu_times.push(cpu_time() - cpu_started);
+        cpu_times.push(cpu_time(server_clock) - cpu_started);
         assert_eq!(p.version, Some(version));
         found = p.diagnostics.len();
     }
@@ -103,8 +105,9 @@ fn main() {
     let cpu_p95 = cpu_times[cpu_times.len() * 95 / 100];
     println!(
         "re-lint after an edit, {lines}-line Dockerfile ({} diagnostics at open, {found} after), \
-         {EDITS} edits: CPU median {cpu:.2?}, p95 {cpu_p95:.2?}; wall clock median {median:.2?}, \
-         p95 {p95:.2?} (target < {TARGET:?} of CPU; the wall clock includes waiting for a core)",
+         {EDITS} edits: server CPU median {cpu:.2?}, p95 {cpu_p95:.2?}; wall clock median \
+         {median:.2?}, p95 {p95:.2?} (target < {TARGET:?} of server CPU; the wall clock \
+         includes the client's decoding and waiting for a core)",
         first.diagnostics.len()
     );
     if cpu >= TARGET {
@@ -178,14 +181,24 @@ fn published(client: &Connection) -> PublishDiagnosticsParams {
     serde_json::from_value(n.params).unwrap()
 }
 
-/// CPU time of this process so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`): time spent
-/// waiting for a core on a busy machine is not in it.
-fn cpu_time() -> Duration {
+/// The CPU clock of the server's thread.
+fn thread_clock<T>(thread: &std::thread::JoinHandle<T>) -> libc::clockid_t {
+    use std::os::unix::thread::JoinHandleExt;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: the thread is running (joined only at the end) and `clock` is valid to fill.
+    let status = unsafe { libc::pthread_getcpuclockid(thread.as_pthread_t(), &mut clock) };
+    assert_eq!(status, 0, "the server thread has a CPU clock");
+    clock
+}
+
+/// CPU time of the thread whose clock this is, so far: time spent waiting for a core on a
+/// busy machine is not in it.
+fn cpu_time(clock: libc::clockid_t) -> Duration {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `t` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    unsafe { libc::clock_gettime(clock, &mut t) };
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }

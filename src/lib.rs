@@ -24,7 +24,7 @@ use config::Settings;
 use context::{BuildContext, Overlay};
 use fix::{Applicability, FileChange};
 use model::Model;
-use rule::{Ctx, Diagnostic, Phase};
+use rule::{Ctx, Diagnostic, Phase, ProjectReads};
 use source::SourceFile;
 use suppress::Suppressions;
 use syntax::dockerfile::{self, Dockerfile};
@@ -81,12 +81,13 @@ fn lint_parsed(
     let model = Model::build(df);
     let mut diagnostics = Vec::new();
     let mut suppressions = Suppressions::collect(&file.text, df);
+    let reads = ProjectReads::default();
     run_phase(
         Phase::Lint,
         file,
         df,
         &model,
-        (settings, context),
+        (settings, context, &reads),
         None,
         &mut diagnostics,
     );
@@ -97,7 +98,7 @@ fn lint_parsed(
         file,
         df,
         &model,
-        (settings, context),
+        (settings, context, &reads),
         Some(&suppressions),
         &mut late,
     );
@@ -119,7 +120,7 @@ fn run_phase(
     file: &SourceFile,
     df: &Dockerfile,
     model: &Model,
-    (settings, context): (&Settings, Option<&BuildContext>),
+    (settings, context, reads): (&Settings, Option<&BuildContext>, &ProjectReads),
     suppressions: Option<&Suppressions>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -136,6 +137,7 @@ fn run_phase(
             suppressions,
             rule: rule.meta(),
             diagnostics,
+            reads,
         };
         rule.check(&mut cx);
     }

@@ -1,6 +1,8 @@
 //! Rules, their metadata, and the diagnostics they report.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,7 +136,15 @@ pub struct Ctx<'a> {
     pub suppressions: Option<&'a Suppressions>,
     pub(crate) rule: &'static Meta,
     pub(crate) diagnostics: &'a mut Vec<Diagnostic>,
+    /// Files of the project read so far in this lint, shared by its rules.
+    pub(crate) reads: &'a ProjectReads,
 }
+
+/// The project files one lint has read, by their path in the build context: rules ask for
+/// the same few (`package.json`, `go.mod`) stage after stage, and an editor lints on every
+/// keystroke. A lint sees the files as they were when it first read them.
+#[derive(Default)]
+pub struct ProjectReads(RefCell<HashMap<String, Option<String>>>);
 
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
@@ -189,7 +199,15 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        crate::context::read_file(&self.build_context_dir()?, relative)
+        // `./go.mod` and `go.mod` are one file.
+        let key = relative.split('/').filter(|p| !p.is_empty() && *p != ".");
+        let key = key.collect::<Vec<_>>().join("/");
+        if let Some(text) = self.reads.0.borrow().get(&key) {
+            return text.clone();
+        }
+        let text = crate::context::read_file(&self.build_context_dir()?, relative);
+        self.reads.0.borrow_mut().insert(key, text.clone());
+        text
     }
 }
 

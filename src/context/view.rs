@@ -147,6 +147,30 @@ pub struct BuildContext {
     overlay: Overlay,
     cache: Option<ContextCache>,
     index: OnceLock<Arc<ContextIndex>>,
+    /// What the disk said of each path asked about: rules ask about the same few paths
+    /// (`package.json`, `go.mod`) stage after stage, and an editor lints on every keystroke.
+    stats: Mutex<HashMap<String, Stat>>,
+}
+
+/// A path of the context on disk, as `lstat` and `stat` see it.
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    /// Something is there (a link counts, whatever it points to).
+    exists: bool,
+    dir: bool,
+    /// The size of a regular file (links followed).
+    file_len: Option<u64>,
+}
+
+impl Stat {
+    fn of(full: &Path) -> Stat {
+        let target = fs::metadata(full).ok();
+        Stat {
+            exists: target.is_some() || fs::symlink_metadata(full).is_ok(),
+            dir: target.as_ref().is_some_and(fs::Metadata::is_dir),
+            file_len: target.filter(fs::Metadata::is_file).map(|m| m.len()),
+        }
+    }
 }
 
 impl fmt::Debug for BuildContext {
@@ -195,6 +219,7 @@ impl BuildContext {
             overlay: overlay.clone(),
             cache: cache.cloned(),
             index: OnceLock::new(),
+            stats: Mutex::default(),
         })
     }
 
@@ -226,14 +251,24 @@ impl BuildContext {
         }
     }
 
+    fn stat(&self, path: &str) -> Stat {
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stat) = stats.get(path) {
+            return *stat;
+        }
+        let stat = Stat::of(&self.full(path));
+        stats.insert(path.to_string(), stat);
+        stat
+    }
+
     /// Whether `path` exists in the context directory (a link counts, whatever it points to).
     pub fn exists(&self, path: &str) -> bool {
-        fs::symlink_metadata(self.full(path)).is_ok()
+        self.stat(path).exists
     }
 
     /// Whether `path` is a directory (following links, as COPY does for its sources).
     pub fn is_dir(&self, path: &str) -> bool {
-        fs::metadata(self.full(path)).is_ok_and(|m| m.is_dir())
+        self.stat(path).dir
     }
 
     /// Whether the `.dockerignore` leaves `path` out (as the build's walk decides).
@@ -275,8 +310,7 @@ impl BuildContext {
         if self.is_excluded(path) {
             return None;
         }
-        let metadata = fs::metadata(&full).ok()?;
-        if !metadata.is_file() || metadata.len() > MAX_TEXT_BYTES {
+        if self.stat(path).file_len? > MAX_TEXT_BYTES {
             return None;
         }
         Some(String::from_utf8_lossy(&fs::read(&full).ok()?).into_owned())

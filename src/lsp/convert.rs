@@ -1,7 +1,9 @@
 //! Between the engine and the protocol: byte offsets and LSP positions (0-based lines,
 //! UTF-16 columns), `file:` URIs and paths, diagnostics.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use lsp_types::{
     CodeDescription, DiagnosticSeverity, NumberOrString, Position, Range, TextEdit, Uri,
@@ -65,7 +67,7 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
 }
 
 pub fn diagnostic(file: &SourceFile, d: &Diagnostic) -> lsp_types::Diagnostic {
-    let href = crate::lints::find(d.rule).and_then(|r| r.meta().docs_url().parse().ok());
+    let href = docs_href(d.rule).cloned();
     let message = d.message_and_help();
     lsp_types::Diagnostic {
         range: range(file, &d.span),
@@ -78,6 +80,19 @@ pub fn diagnostic(file: &SourceFile, d: &Diagnostic) -> lsp_types::Diagnostic {
         tags: None,
         data: None,
     }
+}
+
+/// The link to a rule's docs, parsed once per rule (a document may have hundreds of
+/// diagnostics, published on every keystroke).
+fn docs_href(rule: &str) -> Option<&'static Uri> {
+    static HREFS: OnceLock<HashMap<&'static str, Uri>> = OnceLock::new();
+    let hrefs = HREFS.get_or_init(|| {
+        crate::lints::rules()
+            .iter()
+            .filter_map(|r| Some((r.meta().name, r.meta().docs_url().parse().ok()?)))
+            .collect()
+    });
+    hrefs.get(rule)
 }
 
 /// The path of a `file:` URI (percent-decoded); none for other schemes.

@@ -393,6 +393,9 @@ pub fn su_args<'a>(program: &str, args: &[&'a str]) -> Option<SuArgs<'a>> {
 /// be read (`$(( a[i]++ ))`).
 pub fn assigning_expansions(raw: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
+    if !raw.contains('$') {
+        return out; // most words: no expansion at all
+    }
     let name_at = |s: &str| -> String {
         s.chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')

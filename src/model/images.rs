@@ -5,7 +5,7 @@
 use super::vars::{Value, Vars};
 
 /// Users that images ship: (image, tag variant or "" for any, name, uid, gid, home). The
-/// image matches like [`image_matches`].
+/// image matches like [`repository_matches`].
 pub(super) const IMAGE_USERS: &[(&str, &str, &str, u32, u32, &str)] = &[
     ("node", "", "node", 1000, 1000, "/home/node"),
     ("jupyter/", "", "jovyan", 1000, 100, "/home/jovyan"),
@@ -92,9 +92,9 @@ pub(super) fn split_reference(image: &str) -> (&str, &str) {
     }
 }
 
-/// `prefix` names a repository, or a namespace when it ends with `/`.
-pub(super) fn image_matches(image: &str, prefix: &str) -> bool {
-    let repo = repository(image);
+/// Whether the repository of a reference (split once: the tables are long) is `prefix`, or
+/// is in its namespace when `prefix` ends with `/`.
+pub(super) fn repository_matches(repo: &str, prefix: &str) -> bool {
     if prefix.ends_with('/') {
         repo.starts_with(prefix)
     } else {
@@ -115,9 +115,10 @@ pub(super) fn default_user_of_image(image: &str) -> Option<&'static str> {
     if name.starts_with("mcr.microsoft.com/dotnet/") && name.contains("chiseled") {
         return Some("app");
     }
+    let repo = repository(image);
     NON_ROOT_IMAGES
         .iter()
-        .find(|(repo, _)| image_matches(image, repo))
+        .find(|(prefix, _)| repository_matches(repo, prefix))
         .map(|&(_, user)| user)
 }
 
@@ -288,18 +289,18 @@ const IMAGE_ENV: &[(&str, &str, &str)] = &[
 
 /// The ENV an image is known to set.
 pub fn image_env(image: &str) -> Vars {
+    let repo = repository(image);
     let mut vars = Vars::default();
     for (prefix, name, value) in IMAGE_ENV {
-        if image_matches(image, prefix) || platform_variant_matches(image, prefix) {
+        if repository_matches(repo, prefix) || platform_variant_matches(repo, prefix) {
             vars.set(name, Value::Known((*value).to_string()));
         }
     }
     vars
 }
 
-/// `arm64v8/golang` is `golang` built for another platform.
-fn platform_variant_matches(image: &str, prefix: &str) -> bool {
-    let repo = repository(image);
+/// `arm64v8/golang` (a repository) is `golang` built for another platform.
+fn platform_variant_matches(repo: &str, prefix: &str) -> bool {
     repo.split_once('/').is_some_and(|(namespace, rest)| {
         is_platform_namespace(namespace) && !prefix.ends_with('/') && rest == prefix
     })
@@ -364,7 +365,7 @@ pub fn has_docker_clean(image: &str) -> Option<bool> {
     let (repo, tag) = split_reference(image);
     let lineage = DEBIAN_LINEAGE
         .iter()
-        .any(|prefix| image_matches(image, prefix) || platform_variant_matches(image, prefix));
+        .any(|prefix| repository_matches(repo, prefix) || platform_variant_matches(repo, prefix));
     match () {
         _ if repo == "alpine" || repo == "scratch" || repo == "busybox" => Some(false),
         _ if lineage && tag.contains("alpine") => Some(false),

@@ -1945,12 +1945,15 @@ impl Tool {
 
     /// Whether `name` (a basename) is one of this tool's programs.
     pub fn runs_as(&self, name: &str) -> bool {
+        // Asked of every tool for every command: the first byte rules most out.
+        let first = name.as_bytes().first();
         self.programs.iter().any(|p| {
-            name == *p
-                || (self.versioned
-                    && name.strip_prefix(p).is_some_and(|v| {
-                        !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
-                    }))
+            p.as_bytes().first() == first
+                && (name == *p
+                    || (self.versioned
+                        && name.strip_prefix(p).is_some_and(|v| {
+                            !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+                        })))
         })
     }
 

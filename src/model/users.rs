@@ -7,7 +7,7 @@
 //! (`useradd` without `-u`, a system user) is unknown, never guessed.
 
 use super::images::{
-    default_user_of_image, image_matches, image_runs_as_root, image_user_is_unknown,
+    default_user_of_image, image_runs_as_root, image_user_is_unknown, repository_matches,
     split_reference, COMMON_USERS, IMAGE_USERS,
 };
 use crate::model::vars::Vars;
@@ -87,9 +87,8 @@ impl User {
 
     /// The user an image runs as when the file has no USER yet.
     pub fn image_default(image: &str) -> User {
-        let accounts = Accounts::of_image(image);
         match default_user_of_image(image) {
-            Some(name) => accounts.resolve(name),
+            Some(name) => Accounts::of_image(image).resolve(name),
             None if image_user_is_unknown(image) => User::unknown("(the base image's user)"),
             None if image_runs_as_root(image) => User::root(),
             // Most images run as root, but an image we do not know may set USER.
@@ -163,10 +162,10 @@ impl Accounts {
                 .iter()
                 .map(|&(n, u, g, h)| User::known(n, u, g, h)),
         );
-        let tag = split_reference(image).1;
+        let (repo, tag) = split_reference(image);
         let mut seen: Vec<&str> = Vec::new();
         for &(prefix, variant, name, uid, gid, home) in IMAGE_USERS {
-            if image_matches(image, prefix) && tag.contains(variant) && !seen.contains(&name) {
+            if repository_matches(repo, prefix) && tag.contains(variant) && !seen.contains(&name) {
                 seen.push(name);
                 users.push(User::known(name, uid, gid, home));
             }

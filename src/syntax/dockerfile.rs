@@ -519,8 +519,13 @@ impl<'t> Scanner<'t> {
             args: Args::Other,
             inner: None,
         };
-        let typed = TypedParse::new(self.text, self.df.escape, &logical, &instruction);
-        match typed.run(&instruction) {
+        let typed = match plain_shell_run(&instruction) {
+            Some(args) => Ok(args),
+            None => {
+                TypedParse::new(self.text, self.df.escape, &logical, &instruction).run(&instruction)
+            }
+        };
+        match typed {
             Ok(args) => instruction.args = args,
             Err(error) => {
                 instruction.args = Args::Invalid;
@@ -1091,6 +1096,18 @@ fn decode_json_escape(s: &str) -> (String, usize) {
         Some(ch) => (ch.to_string(), 5),
         None => ("\u{fffd}".to_string(), s.len().min(5)),
     }
+}
+
+/// A RUN in shell form without heredocs, told without handing it to parse-dockerfile (the
+/// most common instruction, so the one whose cost counts): its argument text is the script.
+/// The crate's RUN parser fails only on JSON arrays and heredocs, which this leaves to it.
+fn plain_shell_run(instruction: &Instruction) -> Option<Args> {
+    let args = instruction.args_text.as_str();
+    let plain = instruction.keyword == Keyword::Run
+        && instruction.heredocs.is_empty()
+        && !args.is_empty()
+        && !args.starts_with(['[', '<']);
+    plain.then(|| Args::Run(Command::Shell(instruction.args_text.clone())))
 }
 
 /// The script BuildKit gives the shell for a shell-form RUN (see `dispatchRun`).
