@@ -164,6 +164,13 @@ impl<'a> Ctx<'a> {
         self.diagnostics.last_mut().expect("just pushed")
     }
 
+    /// Room for `additional` more diagnostics, for a rule that can tell how many it may
+    /// report (one per RUN, say) before it starts: one allocation, where a generated file
+    /// with millions of findings would otherwise copy them all at each doubling.
+    pub fn reserve(&mut self, additional: usize) {
+        self.diagnostics.reserve(additional);
+    }
+
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
     }

@@ -29,6 +29,8 @@ impl Rule for ConsecutiveRun {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         let delimiter = merge::heredoc_style(cx.file, cx.df);
         let house = merge::Style::house(cx.file, cx.df);
+        // At most one finding per RUN.
+        cx.reserve(cx.model.runs.len());
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let range = stage.instructions.clone();
             for i in range.start + 1..range.end {

@@ -491,6 +491,11 @@ impl Parser<'_> {
                 _ => {}
             }
         }
+        if self.script.commands.capacity() == 0 {
+            // Most scripts are one command: room for it alone, not the four a first push
+            // makes (which `shrink_to_fit` would copy back down).
+            self.script.commands.reserve_exact(1);
+        }
         self.script.commands.push(command);
         for substitution in substitutions {
             let nested = self.nested(
@@ -623,7 +628,10 @@ fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
     let mut words = words.into_iter();
     let env: Vec<Word> = words.by_ref().take(env_count).collect();
     let program = words.next()?;
-    let args: Vec<Word> = words.collect();
+    // Exactly as many as there are: collecting the rest would keep the whole list's
+    // allocation, for `Script::shrink_to_fit` to copy again.
+    let mut args = Vec::with_capacity(words.len());
+    args.extend(words);
     let start = env.first().map_or(program.span.start, |w| w.span.start);
     let end = args.last().map_or(program.span.end, |w| w.span.end);
     Some(Command {
