@@ -1384,3 +1384,46 @@ impl Dockerfile {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut for shell-form RUNs gives what parse-dockerfile's reading gives.
+    #[test]
+    fn plain_shell_runs_read_as_the_crate_reads_them() {
+        let files = [
+            "FROM alpine\nRUN echo hi\nRUN --mount=type=cache,target=/root/.cache pip install x\n\
+             RUN   a && \\\n  # inner comment\n  b\nRUN echo [not json\n\
+             RUN set -e; echo \"<<not a heredoc\"\nRUN --network=none --security=insecure echo 'x'\n\
+             RUN echo \"a\\\"b\" \\\\\nRUN --mount=type=bind,source=\"a b\",target=/x cat /x/y\n",
+            "# escape=`\nFROM mcr.microsoft.com/windows/servercore\nRUN dir `\n  c:\\ && echo done\n",
+            "FROM alpine\r\nRUN echo crlf && \\\r\n    echo next\r\n",
+        ];
+        let mut checked = 0;
+        for text in files {
+            let df = parse(text);
+            assert!(df.errors.is_empty(), "{:?}", df.errors);
+            for instruction in &df.instructions {
+                let Some(shortcut) = plain_shell_run(instruction) else {
+                    continue;
+                };
+                let logical = LogicalLine {
+                    text: MappedText::new(),
+                    start: instruction.keyword_span.start,
+                    end: instruction.line_end,
+                };
+                let typed =
+                    TypedParse::new(text, df.escape, &logical, instruction).run(instruction);
+                assert_eq!(
+                    format!("{:?}", typed.expect("the crate reads it")),
+                    format!("{shortcut:?}"),
+                    "{}",
+                    &text[instruction.span.clone()]
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 10);
+    }
+}
