@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::context::resolve::{self, ComposeFiles};
+use crate::context::resolve::{self, BuildFiles};
 use crate::context::{ContextCache, ContextOrigin};
 use crate::lints;
 use crate::rule::{Meta, Rule, Severity};
@@ -327,7 +327,7 @@ pub struct Resolver {
     no_config: bool,
     overrides: Overrides,
     found: HashMap<PathBuf, Result<Option<Arc<Config>>, ConfigError>>,
-    compose: ComposeFiles,
+    build_files: BuildFiles,
     contexts: ContextCache,
 }
 
@@ -342,7 +342,7 @@ impl Resolver {
             no_config,
             overrides,
             found: HashMap::new(),
-            compose: ComposeFiles::default(),
+            build_files: BuildFiles::default(),
             contexts: ContextCache::default(),
         }
     }
@@ -383,7 +383,7 @@ impl Resolver {
         };
         let mut settings = self.resolve(dockerfile, file_config.as_deref());
         if settings.context.is_none() {
-            if let Some((dir, origin)) = resolve::discover(dockerfile, &mut self.compose) {
+            if let Some((dir, origin)) = resolve::discover(dockerfile, &mut self.build_files) {
                 settings.context = Some(dir);
                 settings.context_origin = Some(origin);
             }

@@ -287,7 +287,7 @@ pub const MAX_READ_BYTES: u64 = 1 << 20;
 /// consulted: a COPY of an excluded file fails the build anyway.
 pub fn read_file(context: &Path, relative: &str) -> Option<String> {
     let mut path = context.to_path_buf();
-    for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
+    for part in relative_parts(relative) {
         if part == ".." {
             return None;
         }
@@ -301,6 +301,12 @@ pub fn read_file(context: &Path, relative: &str) -> Option<String> {
         return None;
     }
     String::from_utf8(fs::read(&path).ok()?).ok()
+}
+
+/// The parts of a path relative to the context that [`read_file`] follows: `./go.mod` and
+/// `go.mod` are one file.
+pub fn relative_parts(relative: &str) -> impl Iterator<Item = &str> {
+    relative.split('/').filter(|p| !p.is_empty() && *p != ".")
 }
 
 #[cfg(test)]

@@ -81,6 +81,15 @@ pub struct Fix {
 }
 
 impl Fix {
+    /// The title where a fix is offered on its own (an editor's quick fix, a SARIF fix): an
+    /// unsafe one says so.
+    pub fn offered_title(&self) -> String {
+        match self.applicability {
+            Applicability::Safe => self.title.to_string(),
+            Applicability::Unsafe => format!("{} (unsafe fix)", self.title),
+        }
+    }
+
     pub fn safe(title: impl Into<Text>, edits: Vec<Edit>) -> Fix {
         Fix::new(title, Applicability::Safe, edits)
     }

@@ -206,9 +206,9 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        // `./go.mod` and `go.mod` are one file.
-        let key = relative.split('/').filter(|p| !p.is_empty() && *p != ".");
-        let key = key.collect::<Vec<_>>().join("/");
+        let key = crate::context::relative_parts(relative)
+            .collect::<Vec<_>>()
+            .join("/");
         if let Some(text) = self.reads.0.borrow().get(&key) {
             return text.clone();
         }

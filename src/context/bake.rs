@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::compose::{self, ComposeBuild};
+use super::compose::{self, NamedBuild};
 
 /// The names bake looks for, in its order.
 pub const BAKE_FILE_NAMES: &[&str] = &[
@@ -40,14 +40,14 @@ struct Target {
 
 /// The targets of the Bake file `text` (HCL, or JSON when `name` ends in `.json`) found in
 /// `dir`. A file docklint cannot read has none.
-pub fn builds(text: &str, name: &str, dir: &Path) -> Vec<ComposeBuild> {
+pub fn builds(text: &str, name: &str, dir: &Path) -> Vec<NamedBuild> {
     let (targets, variables) = if name.ends_with(".json") {
         read_json(text)
     } else {
         read_hcl(text)
     }
     .unwrap_or_default();
-    let mut out: Vec<ComposeBuild> = targets
+    let mut out: Vec<NamedBuild> = targets
         .keys()
         .filter_map(|name| {
             let get = |key: &str| inherited(&targets, name, key, 0);
@@ -71,14 +71,14 @@ pub fn builds(text: &str, name: &str, dir: &Path) -> Vec<ComposeBuild> {
                 Some(from_cwd) => dir.join(from_cwd),
                 None => context.join(dockerfile),
             };
-            Some(ComposeBuild {
-                service: name.clone(),
+            Some(NamedBuild {
+                name: name.clone(),
                 context,
                 dockerfile,
             })
         })
         .collect();
-    out.sort_by(|a, b| a.service.cmp(&b.service));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
@@ -464,7 +464,7 @@ mod tests {
             .into_iter()
             .map(|b| {
                 (
-                    b.service,
+                    b.name,
                     b.context.display().to_string(),
                     b.dockerfile.display().to_string(),
                 )

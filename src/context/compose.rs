@@ -20,24 +20,25 @@ pub const COMPOSE_FILE_NAMES: &[&str] = &[
     "docker-compose.yml",
 ];
 
-/// A service's build, with paths joined to the Compose file's directory (not canonical).
+/// A build that a Compose service or a Bake target names (`name`), with paths joined to
+/// the file's directory (not canonical).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComposeBuild {
-    pub service: String,
+pub struct NamedBuild {
+    pub name: String,
     pub context: PathBuf,
     pub dockerfile: PathBuf,
 }
 
 /// The builds of the Compose file `text` found in `dir`. A file that is not YAML, or not a
 /// Compose file, has none.
-pub fn builds(text: &str, dir: &Path) -> Vec<ComposeBuild> {
+pub fn builds(text: &str, dir: &Path) -> Vec<NamedBuild> {
     let Ok(documents) = YamlLoader::load_from_str(text) else {
         return Vec::new();
     };
     let Some(Yaml::Hash(services)) = documents.first().map(|d| &d["services"]) else {
         return Vec::new();
     };
-    let mut out: Vec<ComposeBuild> = services
+    let mut out: Vec<NamedBuild> = services
         .iter()
         .filter_map(|(name, service)| {
             let service_name = name.as_str()?.to_string();
@@ -67,14 +68,14 @@ pub fn builds(text: &str, dir: &Path) -> Vec<ComposeBuild> {
             }
             let context = dir.join(context);
             let dockerfile = context.join(dockerfile);
-            Some(ComposeBuild {
-                service: service_name,
+            Some(NamedBuild {
+                name: service_name,
                 context,
                 dockerfile,
             })
         })
         .collect();
-    out.sort_by(|a, b| a.service.cmp(&b.service));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
@@ -157,13 +158,7 @@ services:
         let got = builds(text, dir);
         let got: Vec<(&str, &Path, &Path)> = got
             .iter()
-            .map(|b| {
-                (
-                    b.service.as_str(),
-                    b.context.as_path(),
-                    b.dockerfile.as_path(),
-                )
-            })
+            .map(|b| (b.name.as_str(), b.context.as_path(), b.dockerfile.as_path()))
             .collect();
         assert_eq!(
             got,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::bake::{self, BAKE_FILE_NAMES};
-use super::compose::{self, ComposeBuild, COMPOSE_FILE_NAMES};
+use super::compose::{self, NamedBuild, COMPOSE_FILE_NAMES};
 
 /// Where a Dockerfile's build context comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ const MAX_LEVELS: usize = 32;
 /// The Compose and Bake files read so far, by directory (a repository's many Dockerfiles
 /// share them).
 #[derive(Debug, Default)]
-pub struct ComposeFiles {
+pub struct BuildFiles {
     by_dir: HashMap<PathBuf, Vec<BuildFile>>,
 }
 
@@ -57,10 +57,10 @@ pub struct ComposeFiles {
 struct BuildFile {
     path: PathBuf,
     bake: bool,
-    builds: Vec<ComposeBuild>,
+    builds: Vec<NamedBuild>,
 }
 
-impl ComposeFiles {
+impl BuildFiles {
     fn in_dir(&mut self, dir: &Path) -> &[BuildFile] {
         self.by_dir.entry(dir.to_path_buf()).or_insert_with(|| {
             let names = COMPOSE_FILE_NAMES.iter().map(|n| (*n, false));
@@ -76,7 +76,7 @@ impl ComposeFiles {
                     };
                     let builds = builds
                         .into_iter()
-                        .map(|b| ComposeBuild {
+                        .map(|b| NamedBuild {
                             context: normalize(&b.context),
                             dockerfile: normalize(&b.dockerfile),
                             ..b
@@ -91,7 +91,7 @@ impl ComposeFiles {
 
 /// The context of a Dockerfile on disk, when nothing names one explicitly: the nearest
 /// Compose service or Bake target building it, else its directory. `None` for a path that is not a file.
-pub fn discover(dockerfile: &Path, compose: &mut ComposeFiles) -> Option<(PathBuf, ContextOrigin)> {
+pub fn discover(dockerfile: &Path, files: &mut BuildFiles) -> Option<(PathBuf, ContextOrigin)> {
     if !dockerfile.is_file() {
         return None;
     }
@@ -99,10 +99,10 @@ pub fn discover(dockerfile: &Path, compose: &mut ComposeFiles) -> Option<(PathBu
     let mut dir = absolute.parent();
     for _ in 0..MAX_LEVELS {
         let Some(current) = dir else { break };
-        for found in compose.in_dir(current) {
+        for found in files.in_dir(current) {
             if let Some(build) = found.builds.iter().find(|b| b.dockerfile == absolute) {
                 let file = shorten(&found.path);
-                let name = build.service.clone();
+                let name = build.name.clone();
                 let origin = if found.bake {
                     ContextOrigin::Bake { file, target: name }
                 } else {

@@ -26,19 +26,15 @@ pub fn render_file(report: &FileReport, out: &mut String) {
     }
     for d in &report.diagnostics {
         let (start, _) = range(&report.file, &d.span);
-        let mut body = format!(
+        let body = format!(
             "{}:{}:{}: {} [{}] {}",
             report.file.path.to_string_lossy(),
             start.line,
             start.column,
             d.severity.as_str(),
             d.rule,
-            d.message
+            d.message_and_help()
         );
-        if let Some(help) = &d.help {
-            body.push_str("\nhelp: ");
-            body.push_str(help);
-        }
         out.push_str(&format!(
             "    <testcase name=\"{} at line {}, column {}\" classname=\"{path}\">\n      \
              <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::json::{write_indented, ArrayWriter};
 use super::{range, FileReport};
-use crate::fix::Applicability;
 use crate::rule::{Diagnostic, Meta, Severity};
 use crate::source::{SourceFile, Span};
 
@@ -278,10 +277,7 @@ fn result(file: &SourceFile, d: &Diagnostic) -> SarifResult {
         .filter(|fix| !fix.edits.is_empty())
         .map(|fix| SarifFix {
             description: Text {
-                text: sentence(&match fix.applicability {
-                    Applicability::Safe => fix.title.to_string(),
-                    Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
-                }),
+                text: sentence(&fix.offered_title()),
             },
             artifact_changes: [ArtifactChange {
                 artifact_location: ArtifactLocation { uri: uri.clone() },

@@ -51,10 +51,7 @@ pub fn code_actions(
             .collect();
         for d in &touched {
             if let Some(fix) = &d.fix {
-                let title = match fix.applicability {
-                    Applicability::Safe => fix.title.to_string(),
-                    Applicability::Unsafe => format!("{} (unsafe fix)", fix.title),
-                };
+                let title = fix.offered_title();
                 let edits = fix
                     .edits
                     .iter()

@@ -3,7 +3,7 @@
 //! lighter image that runs the same program, and the toolchains each one ships.
 
 use super::builds::Ecosystem;
-use super::images::{repository_matches, split_reference};
+use super::images::{repository, repository_matches, split_reference};
 
 /// Why an image is heavy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,7 +319,7 @@ pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool 
     named_for_development
         || path.components().any(|c| c.as_os_str() == ".devcontainer")
         || model.stages.iter().any(|s| {
-            let repository = split_reference(s.base_expanded.as_deref().unwrap_or(&s.base)).0;
+            let repo = repository(s.base_expanded.as_deref().unwrap_or(&s.base));
             [
                 "mcr.microsoft.com/devcontainers/",
                 "mcr.microsoft.com/vscode/devcontainers/",
@@ -327,7 +327,7 @@ pub fn is_dev_environment(path: &std::path::Path, model: &super::Model) -> bool 
                 "quay.io/jupyter/",
             ]
             .iter()
-            .any(|prefix| repository_matches(repository, prefix))
+            .any(|prefix| repository_matches(repo, prefix))
         })
 }
 
@@ -377,11 +377,11 @@ const SHELL_IMAGES: &[&str] = &[
 /// own is a base or build environment rather than an application: `base` runs a shell or a
 /// REPL by default, or docklint cannot tell what it is (a variable).
 pub fn is_toolbox_base(base: &str) -> bool {
-    let repository = split_reference(base).0;
+    let repo = repository(base);
     base.contains('$')
         || SHELL_IMAGES
             .iter()
-            .any(|prefix| repository_matches(repository, prefix))
+            .any(|prefix| repository_matches(repo, prefix))
 }
 
 /// Shells and REPLs: an image whose command is one of them alone (`bash`, `php -a`,

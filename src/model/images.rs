@@ -78,7 +78,7 @@ fn image_name(image: &str) -> &str {
 
 /// The repository of an image reference: no digest, no tag (a `:` before the last `/` is a
 /// registry port, not a tag).
-fn repository(image: &str) -> &str {
+pub(super) fn repository(image: &str) -> &str {
     split_reference(image).0
 }
 

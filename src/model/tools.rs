@@ -238,7 +238,8 @@ pub enum Pin {
 
 impl Cache {
     /// What a table entry leaves out: a download cache in a directory of its own, used the
-    /// same way in every setup. Entries name every other field.
+    /// same way in every setup, with nothing locked, pinned or kept after the RUN. Entries
+    /// name only what differs.
     const DEFAULTS: Cache = Cache {
         what: "",
         key: "",
@@ -274,8 +275,6 @@ pub static PIP: Tool = Tool {
     programs: &["pip"],
     versioned: true,
     uses: &[&["install"], &["wheel"], &["download"]],
-    bare: false,
-    any: false,
     offline: &["--no-index"],
     valued_options: &[
         "--cache-dir",
@@ -318,11 +317,6 @@ pub static PIP: Tool = Tool {
             home: ".cache/pip",
             root: None,
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Option("--no-cache-dir"),
         ..Cache::DEFAULTS
     }],
@@ -335,16 +329,13 @@ pub static PIP: Tool = Tool {
     disabling_env: &["PIP_NO_CACHE_DIR"],
     purges: &[purge(&["cache", "purge"]), purge(&["cache", "remove"])],
     expands_tilde: true,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static UV: Tool = Tool {
     name: "uv",
     programs: &["uv"],
-    versioned: false,
     uses: &[
         &["pip", "install"],
         &["pip", "sync"],
@@ -359,8 +350,6 @@ pub static UV: Tool = Tool {
         &["venv"],
         &["export"],
     ],
-    bare: false,
-    any: false,
     offline: &["--offline"],
     valued_options: &[
         "--cache-dir",
@@ -395,11 +384,6 @@ pub static UV: Tool = Tool {
             home: ".cache/uv",
             root: None,
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Option("--no-cache"),
         ..Cache::DEFAULTS
     }],
@@ -411,8 +395,6 @@ pub static UV: Tool = Tool {
     ],
     disabling_env: &["UV_NO_CACHE"],
     purges: &[purge(&["cache", "clean"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
     mount_env: &[("UV_LINK_MODE", "copy")],
     ..Tool::DEFAULTS
@@ -421,11 +403,7 @@ pub static UV: Tool = Tool {
 pub static POETRY: Tool = Tool {
     name: "poetry",
     programs: &["poetry"],
-    versioned: false,
     uses: &[&["install"], &["sync"], &["add"], &["update"], &["lock"]],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &[
         "--directory",
         "-C",
@@ -448,31 +426,19 @@ pub static POETRY: Tool = Tool {
             root: None,
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Option("--no-cache"),
         ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
-    disabling_env: &[],
     purges: &[purge(&["cache", "clear"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static PIPENV: Tool = Tool {
     name: "pipenv",
     programs: &["pipenv"],
-    versioned: false,
     uses: &[&["install"], &["sync"], &["lock"], &["update"]],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &["--python", "-r", "--requirements"],
     caches: &[
         Cache {
@@ -486,10 +452,6 @@ pub static PIPENV: Tool = Tool {
                 root: None,
             },
             locked: true,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("set PIPENV_CACHE_DIR and PIP_NO_CACHE_DIR, or remove ~/.cache/pipenv in the same RUN"),
             ..Cache::DEFAULTS
         },
@@ -503,33 +465,23 @@ pub static PIPENV: Tool = Tool {
                 home: ".cache/pip",
                 root: None,
             },
-            locked: false,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Option("--no-cache-dir"),
             ..Cache::DEFAULTS
         },
     ],
-    disabling: &[],
     disabling_env: &["PIP_NO_CACHE_DIR"],
     purges: &[Purge {
         operands: &[],
         with: Some("--clear"),
         caches: &[],
     }],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static CONDA: Tool = Tool {
     name: "conda",
     programs: &["conda", "mamba", "micromamba"],
-    versioned: false,
     uses: &[
         &["install"],
         &["create"],
@@ -538,8 +490,6 @@ pub static CONDA: Tool = Tool {
         &["env", "create"],
         &["env", "update"],
     ],
-    bare: false,
-    any: false,
     offline: &["--offline"],
     valued_options: &[
         "-n",
@@ -565,27 +515,17 @@ pub static CONDA: Tool = Tool {
             sub: "pkgs",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice("run `conda clean --all --yes` (or `micromamba clean --all --yes`) at the end of the RUN"),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["clean"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static NPM: Tool = Tool {
     name: "npm",
     programs: &["npm"],
-    versioned: false,
     uses: &[
         &["ci"],
         &["install"],
@@ -609,8 +549,6 @@ pub static NPM: Tool = Tool {
         &["upgrade"],
         &["udpate"],
     ],
-    bare: false,
-    any: false,
     offline: &["--offline"],
     valued_options: &[
         "--cache",
@@ -631,21 +569,11 @@ pub static NPM: Tool = Tool {
             home: ".npm",
             root: None,
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Append("npm cache clean --force"),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["cache", "clean"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -653,10 +581,8 @@ pub static NPM: Tool = Tool {
 pub static YARN: Tool = Tool {
     name: "yarn",
     programs: &["yarn", "yarnpkg"],
-    versioned: false,
     uses: &[&["install"], &["add"], &["upgrade"], &["import"]],
     bare: true,
-    any: false,
     offline: &["--offline"],
     valued_options: &[
         "--cache-folder",
@@ -676,27 +602,17 @@ pub static YARN: Tool = Tool {
             root: Some("/usr/local/share/.cache/yarn"),
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Append("yarn cache clean"),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["cache", "clean"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static PNPM: Tool = Tool {
     name: "pnpm",
     programs: &["pnpm"],
-    versioned: false,
     uses: &[
         &["install"],
         &["i"],
@@ -706,7 +622,6 @@ pub static PNPM: Tool = Tool {
         &["up"],
     ],
     bare: true,
-    any: false,
     offline: &["--offline"],
     valued_options: &["--store-dir", "--filter", "-F", "--dir", "-C", "--registry"],
     caches: &[Cache {
@@ -727,34 +642,20 @@ pub static PNPM: Tool = Tool {
             home: ".local/share/pnpm",
             sub: "store",
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice(
             "point the store at a directory you remove at the end of the RUN (`--store-dir`)",
         ),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["store", "prune"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static BUN: Tool = Tool {
     name: "bun",
     programs: &["bun"],
-    versioned: false,
     uses: &[&["install"], &["i"], &["add"]],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &["--cwd", "--registry", "--cache-dir"],
     caches: &[Cache {
         what: "packages",
@@ -767,21 +668,12 @@ pub static BUN: Tool = Tool {
             home: ".bun",
             sub: "install/cache",
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Option("--no-cache"),
         ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
-    disabling_env: &[],
     purges: &[purge(&["pm", "cache", "rm"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -797,7 +689,6 @@ const GO_BUILDS: &[&[&str]] = &[
 pub static GO: Tool = Tool {
     name: "go",
     programs: &["go"],
-    versioned: false,
     uses: &[
         &["build"],
         &["install"],
@@ -809,9 +700,6 @@ pub static GO: Tool = Tool {
         &["get"],
         &["list"],
     ],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &[
         "-o",
         "-C",
@@ -836,11 +724,6 @@ pub static GO: Tool = Tool {
                 home: "go",
                 sub: "pkg/mod",
             },
-            locked: false,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("run `go clean -modcache` at the end of the RUN, or build in a stage you do not ship"),
             ..Cache::DEFAULTS
         },
@@ -854,17 +737,11 @@ pub static GO: Tool = Tool {
                 home: ".cache/go-build",
                 root: None,
             },
-            locked: false,
             used_by: GO_BUILDS,
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("run `go clean -cache` at the end of the RUN, or build in a stage you do not ship"),
             ..Cache::DEFAULTS
         },
     ],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[
         Purge {
             operands: &["clean"],
@@ -882,10 +759,7 @@ pub static GO: Tool = Tool {
             caches: &["go-build"],
         },
     ],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -910,10 +784,7 @@ const CARGO_DOWNLOADS: &[&[&str]] = &[
 pub static CARGO: Tool = Tool {
     name: "cargo",
     programs: &["cargo"],
-    versioned: false,
     uses: CARGO_DOWNLOADS,
-    bare: false,
-    any: false,
     offline: &["--offline", "--frozen"],
     valued_options: &[
         "-p",
@@ -943,11 +814,6 @@ pub static CARGO: Tool = Tool {
                 home: ".cargo",
                 sub: "registry",
             },
-            locked: false,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/registry at the end of the RUN"),
             ..Cache::DEFAULTS
         },
@@ -962,11 +828,6 @@ pub static CARGO: Tool = Tool {
                 home: ".cargo",
                 sub: "git/db",
             },
-            locked: false,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship, or remove $CARGO_HOME/git at the end of the RUN"),
             ..Cache::DEFAULTS
         },
@@ -978,31 +839,19 @@ pub static CARGO: Tool = Tool {
                 env: &["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"],
                 path: "target",
             },
-            locked: false,
             used_by: &[&["build"], &["b"]],
-            outlives_run: false,
             holds: Holds::Output,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice("build in a stage you do not ship: the target directory stays in the layer"),
             ..Cache::DEFAULTS
         },
     ],
-    disabling: &[],
-    disabling_env: &[],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static MAVEN: Tool = Tool {
     name: "maven",
     programs: &["mvn", "mvnw"],
-    versioned: false,
-    uses: &[],
     bare: true,
     any: true,
     offline: &["-o", "--offline"],
@@ -1030,30 +879,19 @@ pub static MAVEN: Tool = Tool {
             sub: "repository",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice(
             "build in a stage you do not ship: the local repository stays in the layer",
         ),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["dependency:purge-local-repository"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static GRADLE: Tool = Tool {
     name: "gradle",
     programs: &["gradle", "gradlew"],
-    versioned: false,
-    uses: &[],
     bare: true,
     any: true,
     offline: &["--offline"],
@@ -1081,32 +919,18 @@ pub static GRADLE: Tool = Tool {
             sub: "caches",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship: Gradle's caches stay in the layer"),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static SBT: Tool = Tool {
     name: "sbt",
     programs: &["sbt"],
-    versioned: false,
-    uses: &[],
     bare: true,
     any: true,
-    offline: &[],
-    valued_options: &[],
     caches: &[
         Cache {
             what: "dependencies (coursier)",
@@ -1119,10 +943,6 @@ pub static SBT: Tool = Tool {
                 root: None,
             },
             locked: true,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the coursier cache stays in the layer",
             ),
@@ -1140,23 +960,13 @@ pub static SBT: Tool = Tool {
                 sub: "cache",
             },
             locked: true,
-            used_by: &[],
-            outlives_run: false,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Advice(
                 "build in a stage you do not ship: the ivy cache stays in the layer",
             ),
             ..Cache::DEFAULTS
         },
     ],
-    disabling: &[],
-    disabling_env: &[],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1165,10 +975,8 @@ pub static SBT: Tool = Tool {
 pub static GEM: Tool = Tool {
     name: "bundler",
     programs: &["bundle", "bundler", "gem"],
-    versioned: false,
     uses: &[&["install"], &["update"]],
     bare: true,
-    any: false,
     offline: &["--local"],
     valued_options: &[
         "--gemfile",
@@ -1195,29 +1003,18 @@ pub static GEM: Tool = Tool {
             sub: "cache",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice(
             "remove the gem cache (`rm -rf $GEM_HOME/cache`) at the end of the RUN",
         ),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static COMPOSER: Tool = Tool {
     name: "composer",
     programs: &["composer", "composer.phar"],
-    versioned: false,
     uses: &[
         &["install"],
         &["i"],
@@ -1227,9 +1024,6 @@ pub static COMPOSER: Tool = Tool {
         &["require"],
         &["create-project"],
     ],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &["--working-dir", "-d"],
     caches: &[Cache {
         what: "packages",
@@ -1245,32 +1039,22 @@ pub static COMPOSER: Tool = Tool {
             home: "",
             sub: "cache",
         },
-        locked: false,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Option("--no-cache"),
         ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
-    disabling_env: &[],
     purges: &[
         purge(&["clear-cache"]),
         purge(&["clearcache"]),
         purge(&["cc"]),
     ],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
 pub static DOTNET: Tool = Tool {
     name: "dotnet",
     programs: &["dotnet"],
-    versioned: false,
     uses: &[
         &["restore"],
         &["build"],
@@ -1280,8 +1064,6 @@ pub static DOTNET: Tool = Tool {
         &["pack"],
         &["tool", "install"],
     ],
-    bare: false,
-    any: false,
     offline: &["--no-restore"],
     valued_options: &[
         "-c",
@@ -1309,20 +1091,12 @@ pub static DOTNET: Tool = Tool {
             root: None,
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice("build in a stage you do not ship, or run `dotnet nuget locals all --clear` at the end of the RUN"),
         ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache"), Flag::Exact("--no-http-cache")],
-    disabling_env: &[],
     purges: &[purge(&["nuget", "locals"])],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1340,7 +1114,6 @@ pub(crate) const APT_DOWNLOADS: &[&[&str]] = &[
 pub static APT: Tool = Tool {
     name: "apt",
     programs: &["apt-get", "apt", "aptitude"],
-    versioned: false,
     uses: &[
         &["update"],
         &["install"],
@@ -1352,9 +1125,6 @@ pub static APT: Tool = Tool {
         &["source"],
         &["download"],
     ],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &[
         "-o",
         "--option",
@@ -1373,7 +1143,6 @@ pub static APT: Tool = Tool {
             },
             locked: true,
             used_by: APT_DOWNLOADS,
-            outlives_run: false,
             pin_option: Some("-o Dir::Cache::Archives={}/"),
             pinned_only: Some(
                 "Debian's `docker-clean` deletes every downloaded package from it after each install",
@@ -1388,14 +1157,10 @@ pub static APT: Tool = Tool {
             locked: true,
             used_by: &[&["update"]],
             outlives_run: true,
-            pin_option: None,
-            pinned_only: None,
             clean: Clean::Append("rm -rf /var/lib/apt/lists/*"),
             ..Cache::DEFAULTS
         },
     ],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[
         Purge {
             operands: &["clean"],
@@ -1410,14 +1175,12 @@ pub static APT: Tool = Tool {
         // apt 2.7 and later: the package lists too.
         purge(&["dist-clean"]),
     ],
-    expands_tilde: false,
     keep_options: &[KeepOption {
         program: "apt",
         option: "-o APT::Keep-Downloaded-Packages=true",
         given: &[],
     }],
     unproved: false,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1427,10 +1190,7 @@ pub static APT: Tool = Tool {
 pub static APK: Tool = Tool {
     name: "apk",
     programs: &["apk"],
-    versioned: false,
     uses: &[&["add"], &["update"], &["upgrade"], &["fix"]],
-    bare: false,
-    any: false,
     offline: &["--no-network"],
     valued_options: &[
         "-X",
@@ -1450,8 +1210,6 @@ pub static APK: Tool = Tool {
             option: "--cache-dir",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
         pin_option: Some("--cache-dir {}"),
         pinned_only: Some(
             "apk keeps packages only in a cache directory it is given (`--cache-dir`) or in /etc/apk/cache, which the image lacks",
@@ -1460,9 +1218,7 @@ pub static APK: Tool = Tool {
         ..Cache::DEFAULTS
     }],
     disabling: &[Flag::Exact("--no-cache")],
-    disabling_env: &[],
     purges: &[purge(&["cache", "clean"]), purge(&["cache", "purge"])],
-    expands_tilde: false,
     // Without it, apk installs from an index in the mount up to four hours old, where the
     // build without the mount fetched a fresh one.
     keep_options: &[KeepOption {
@@ -1470,8 +1226,6 @@ pub static APK: Tool = Tool {
         option: "-U",
         given: &["--update-cache", "--update"],
     }],
-    unproved: true,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1483,7 +1237,6 @@ macro_rules! rpm_tool {
         pub static $static: Tool = Tool {
             name: $name,
             programs: &[$program],
-            versioned: false,
             uses: &[
                 &["install"],
                 &["upgrade"],
@@ -1493,8 +1246,6 @@ macro_rules! rpm_tool {
                 &["reinstall"],
                 &["builddep"],
             ],
-            bare: false,
-            any: false,
             offline: &["-C", "--cacheonly"],
             valued_options: &[
                 "--setopt",
@@ -1514,20 +1265,13 @@ macro_rules! rpm_tool {
                     option: "--setopt=cachedir",
                 },
                 locked: true,
-                used_by: &[],
-                outlives_run: false,
                 pin_option: Some("--setopt=cachedir={}"),
                 pinned_only: $pinned,
                 clean: Clean::Append(concat!($program, " clean all")),
                 ..Cache::DEFAULTS
             }],
-            disabling: &[],
-            disabling_env: &[],
             purges: &[purge(&["clean"])],
-            expands_tilde: false,
             keep_options: $keep,
-            unproved: true,
-            mount_env: &[],
             ..Tool::DEFAULTS
         };
     };
@@ -1593,7 +1337,6 @@ rpm_tool!(
 pub static ZYPPER: Tool = Tool {
     name: "zypper",
     programs: &["zypper"],
-    versioned: false,
     uses: &[
         &["install"],
         &["in"],
@@ -1604,31 +1347,19 @@ pub static ZYPPER: Tool = Tool {
         &["refresh"],
         &["ref"],
     ],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &["--root", "-R", "--repo", "-r"],
     caches: &[Cache {
         what: "metadata and packages",
         key: "zypp",
         dir: Dir::Fixed("/var/cache/zypp"),
         locked: true,
-        used_by: &[],
-        outlives_run: false,
-        pin_option: None,
         pinned_only: Some(
             "zypper keeps packages only for repositories marked to (`zypper modifyrepo --keep-packages --all`, a change to the image's repository files); then mount /var/cache/zypp with `sharing=locked`",
         ),
         clean: Clean::Append("zypper clean --all"),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
     purges: &[purge(&["clean"])],
-    expands_tilde: false,
-    keep_options: &[],
-    unproved: true,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1701,12 +1432,7 @@ pub fn switched_by_command(program: &str, args: &[&str]) -> Option<(&'static str
 pub static NEXT: Tool = Tool {
     name: "next",
     programs: &["next"],
-    versioned: false,
     uses: &[&["build"]],
-    bare: false,
-    any: false,
-    offline: &[],
-    valued_options: &[],
     caches: &[Cache {
         what: "build cache",
         key: "next",
@@ -1716,24 +1442,13 @@ pub static NEXT: Tool = Tool {
             path: ".next/cache",
         },
         locked: true,
-        used_by: &[],
-        outlives_run: false,
         holds: Holds::Compiled,
         parent_written: true,
-        pin_option: None,
-        pinned_only: None,
         clean: Clean::Advice(
             "build in a stage you do not ship, or remove .next/cache at the end of the RUN",
         ),
         ..Cache::DEFAULTS
     }],
-    disabling: &[],
-    disabling_env: &[],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
-    unproved: true,
-    mount_env: &[],
     ..Tool::DEFAULTS
 };
 
@@ -1750,13 +1465,8 @@ const CCACHE_CACHE: Cache = Cache {
         home: ".cache/ccache",
         root: None,
     },
-    locked: false,
-    used_by: &[],
-    outlives_run: false,
     holds: Holds::Compiled,
     instead_when_present: Some(".ccache"),
-    pin_option: None,
-    pinned_only: None,
     clean: Clean::Advice(
         "build in a stage you do not ship, or run `ccache -C` at the end of the RUN",
     ),
@@ -1780,11 +1490,6 @@ const CCACHE_PURGES: &[Purge] = &[
 pub static CCACHE: Tool = Tool {
     name: "ccache",
     programs: &["ccache"],
-    versioned: false,
-    uses: &[],
-    bare: false,
-    any: false,
-    offline: &[],
     valued_options: &[
         "-M",
         "--max-size",
@@ -1797,13 +1502,9 @@ pub static CCACHE: Tool = Tool {
         "--config-path",
     ],
     caches: &[CCACHE_CACHE],
-    disabling: &[],
     disabling_env: &["CCACHE_DISABLE"],
     purges: CCACHE_PURGES,
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     launches: true,
     ..Tool::DEFAULTS
 };
@@ -1813,20 +1514,9 @@ pub static CCACHE: Tool = Tool {
 pub static CCACHE_CMAKE: Tool = Tool {
     name: "ccache",
     programs: &["cmake"],
-    versioned: false,
-    uses: &[],
-    bare: false,
-    any: false,
-    offline: &[],
-    valued_options: &[],
     caches: &[CCACHE_CACHE],
-    disabling: &[],
     disabling_env: &["CCACHE_DISABLE"],
-    purges: &[],
-    expands_tilde: false,
-    keep_options: &[],
     unproved: false,
-    mount_env: &[],
     through: Some(Through {
         options: &[
             "-DCMAKE_C_COMPILER_LAUNCHER",
@@ -1917,7 +1607,10 @@ impl std::fmt::Debug for Cache {
 
 impl Tool {
     /// What a table entry leaves out: a tool that is its own program (not a launcher, not
-    /// run by a build system). Entries name every other field.
+    /// run by a build system), with no option, variable or command known to touch its
+    /// caches. Its mounts are unproved until an entry says a build here proves them: the
+    /// one field that decides whether a fix is safe defaults to unsafe. Entries name only
+    /// what differs.
     const DEFAULTS: Tool = Tool {
         name: "",
         programs: &[],
@@ -1933,7 +1626,7 @@ impl Tool {
         purges: &[],
         expands_tilde: false,
         keep_options: &[],
-        unproved: false,
+        unproved: true,
         mount_env: &[],
         launches: false,
         through: None,
