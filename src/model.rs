@@ -115,11 +115,9 @@ pub struct Run {
     /// Shared with the stage and the RUNs before it while nothing changes it.
     pub user: Arc<User>,
     pub workdir: Arc<str>,
-    /// The environment the command sees: ENV, and ARGs (build args are environment
-    /// variables of RUN commands).
-    pub env: Vars,
-    /// The stage's variables at this RUN (ARG or ENV: an ARG can change with `--build-arg`).
-    pub scope: Scope,
+    /// The stage's variables at this RUN (ARG or ENV: an ARG can change with `--build-arg`);
+    /// shared with the stage and the RUNs before it while nothing changes them.
+    pub scope: Arc<Scope>,
     /// The shell that runs the body.
     pub shell: RunShell,
     /// What the body does, command by command (empty without a script).
@@ -197,6 +195,12 @@ impl RunShell {
 }
 
 impl Run {
+    /// The environment the command sees: ENV, and ARGs (build args are environment
+    /// variables of RUN commands).
+    pub fn env(&self) -> &Vars {
+        self.scope.visible()
+    }
+
     pub fn commands(&self) -> &[shell::Command] {
         self.script.as_ref().map_or(&[], |s| &s.commands)
     }
@@ -398,7 +402,7 @@ impl Model {
 /// Per-stage state carried from instruction to instruction.
 #[derive(Debug, Clone)]
 struct StageState {
-    scope: Scope,
+    scope: Arc<Scope>,
     workdir: Arc<str>,
     user: Arc<User>,
     windows: bool,
@@ -433,6 +437,54 @@ struct Builder<'a> {
     df: &'a Dockerfile,
     model: Model,
     states: Vec<StageState>,
+    /// RUN bodies parsed ahead of the walk, in file order ([`ParsedAhead`]).
+    parsed: ParsedAhead,
+}
+
+/// The shell bodies of a file with many RUNs, parsed on every core before the model walks the
+/// file: a parse reads its body and the command table, nothing the walk builds up. The walk
+/// takes each script when it reaches its RUN (a stage whose shell is not sh drops it).
+#[derive(Default)]
+struct ParsedAhead {
+    /// By instruction index; empty for a file parsed in the walk.
+    scripts: Vec<Option<Script>>,
+}
+
+impl ParsedAhead {
+    /// Below this many RUNs a file is parsed in the walk: the language server re-lints small
+    /// files on every keystroke, and handing them to other threads costs more than it saves.
+    const MIN_RUNS: usize = 2048;
+
+    fn new(df: &Dockerfile, runs: usize) -> ParsedAhead {
+        use rayon::prelude::*;
+        if runs < Self::MIN_RUNS {
+            return ParsedAhead::default();
+        }
+        let scripts = df
+            .instructions
+            .par_iter()
+            .with_min_len(256)
+            .map(|instruction| match &instruction.args {
+                Args::Run(command) => parse_command(command),
+                _ => None,
+            })
+            .collect();
+        ParsedAhead { scripts }
+    }
+
+    /// The script of the RUN at instruction `n`, if it was parsed ahead.
+    fn take(&mut self, n: usize) -> Option<Script> {
+        self.scripts.get_mut(n)?.take()
+    }
+}
+
+/// The script of a RUN's command as sh reads it (`None` for a `#!` script).
+fn parse_command(command: &Command) -> Option<Script> {
+    match command {
+        Command::Shell(body) => Some(shell::parse_with(body, &commands::Launchers)),
+        Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
+        Command::Script { .. } => None,
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -458,6 +510,7 @@ impl<'a> Builder<'a> {
                 stage_copies: Vec::new(),
             },
             states: Vec::new(),
+            parsed: ParsedAhead::new(df, runs),
         }
     }
 
@@ -525,14 +578,14 @@ impl<'a> Builder<'a> {
             Some(p) => {
                 let parent = &self.states[p];
                 StageState {
-                    scope: Scope::inheriting(&parent.scope),
+                    scope: Arc::new(Scope::inheriting(&parent.scope)),
                     ..parent.clone()
                 }
             }
             None => {
                 let windows = is_windows_image(&base_ref);
                 StageState {
-                    scope: Scope::from_image(images::image_env(&base_ref)),
+                    scope: Arc::new(Scope::from_image(images::image_env(&base_ref))),
                     workdir: "/".into(),
                     user: Arc::new(User::image_default(&base_ref)),
                     windows,
@@ -579,10 +632,10 @@ impl<'a> Builder<'a> {
         let escape = self.df.escape;
         let state = &mut self.states[stage];
         match &instruction.args {
-            Args::Arg(args) => state
-                .scope
-                .declare_args(args, &self.model.global_args, escape),
-            Args::Env(pairs) => state.scope.set_env(pairs, escape),
+            Args::Arg(args) => {
+                Arc::make_mut(&mut state.scope).declare_args(args, &self.model.global_args, escape)
+            }
+            Args::Env(pairs) => Arc::make_mut(&mut state.scope).set_env(pairs, escape),
             Args::Workdir(dir) => {
                 let dir = expand(&dir.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| dir.value.clone());
@@ -641,13 +694,13 @@ impl<'a> Builder<'a> {
 
     fn run(&mut self, n: usize, stage: usize, instruction: &Instruction, command: &Command) {
         let state = &self.states[stage];
-        let env = state.scope.visible().clone();
+        let scope = Arc::clone(&state.scope);
+        let env = scope.visible();
         let posix = state.shell.kind == ShellKind::Posix && !state.windows;
-        let script = match command {
-            _ if !posix => None,
-            Command::Shell(body) => Some(shell::parse_with(body, &commands::Launchers)),
-            Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
-            Command::Script { .. } => None,
+        let ahead = self.parsed.take(n);
+        let script = match posix {
+            true => ahead.or_else(|| parse_command(command)),
+            false => None,
         };
         let mounts: Vec<Mount> = instruction
             .flags_named("mount")
@@ -656,13 +709,12 @@ impl<'a> Builder<'a> {
                     flag.value.as_deref()?,
                     flag.span.clone(),
                     &state.workdir,
-                    &env,
+                    env,
                     self.df.escape,
                 ))
             })
             .collect();
-        let user = state.user.with_env(&env);
-        let scope = state.scope.clone();
+        let user = state.user.with_env(env);
         let shell = state.shell.clone();
         let workdir = state.workdir.clone();
         let state = &mut self.states[stage];
@@ -671,11 +723,11 @@ impl<'a> Builder<'a> {
                 script,
                 &effects::Start {
                     instruction: n,
-                    env: &env,
+                    env,
                     user: &user,
                     workdir: &workdir,
                     shell_program: shell.program(),
-                    shell_env: state.shell_env(&env, &user),
+                    shell_env: state.shell_env(env, &user),
                 },
                 &mut state.users,
             ),
@@ -693,7 +745,7 @@ impl<'a> Builder<'a> {
             }
         }
         let docker_clean = state.docker_clean;
-        let read = context_reads::of_mounts(n, stage, &mounts, &env, self.df.escape);
+        let read = context_reads::of_mounts(n, stage, &mounts, env, self.df.escape);
         self.model.context_reads.extend(read);
         if effects
             .paths
@@ -710,7 +762,6 @@ impl<'a> Builder<'a> {
             mounts,
             user,
             workdir,
-            env,
             scope,
             shell,
             effects,
@@ -792,7 +843,7 @@ impl<'a> Builder<'a> {
                 run.mounts
                     .iter()
                     .filter_map(|m| m.option("from"))
-                    .map(|reference| expand(reference, &run.env, '\\'))
+                    .map(|reference| expand(reference, run.env(), '\\'))
             })
             .collect();
         let unknown = copies.iter().any(|c| c.from_unknown) || mounts.iter().any(Option::is_none);

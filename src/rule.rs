@@ -140,6 +140,32 @@ pub struct Ctx<'a> {
     pub(crate) reads: &'a ProjectReads,
 }
 
+/// Makes diagnostics of one rule without its [`Ctx`], which stays on the rule's thread:
+/// [`Ctx::report_each`] hands it to the threads that judge items.
+#[derive(Clone, Copy)]
+pub struct Reporter {
+    rule: &'static Meta,
+    severity: Severity,
+}
+
+impl Reporter {
+    /// A diagnostic of the rule; chain `.help()`, `.label()`, `.fix()` as after
+    /// [`Ctx::report`].
+    pub fn diagnostic(&self, span: Span, message: impl Into<Text>) -> Diagnostic {
+        Diagnostic {
+            rule: self.rule.name,
+            family: self.rule.family,
+            severity: self.severity,
+            span,
+            message: message.into(),
+            help: None,
+            labels: Vec::new(),
+            anchors: Vec::new(),
+            fix: None,
+        }
+    }
+}
+
 /// The project files one lint has read, by their path in the build context: rules ask for
 /// the same few (`package.json`, `go.mod`) stage after stage, and an editor lints on every
 /// keystroke. A lint sees the files as they were when it first read them.
@@ -149,26 +175,37 @@ pub struct ProjectReads(RefCell<HashMap<String, Option<String>>>);
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
     pub fn report(&mut self, span: Span, message: impl Into<Text>) -> &mut Diagnostic {
-        let severity = self.settings.severity_of(self.rule);
-        self.diagnostics.push(Diagnostic {
-            rule: self.rule.name,
-            family: self.rule.family,
-            severity,
-            span,
-            message: message.into(),
-            help: None,
-            labels: Vec::new(),
-            anchors: Vec::new(),
-            fix: None,
-        });
+        let diagnostic = self.reporter().diagnostic(span, message);
+        self.diagnostics.push(diagnostic);
         self.diagnostics.last_mut().expect("just pushed")
     }
 
-    /// Room for `additional` more diagnostics, for a rule that can tell how many it may
-    /// report (one per RUN, say) before it starts: one allocation, where a generated file
-    /// with millions of findings would otherwise copy them all at each doubling.
-    pub fn reserve(&mut self, additional: usize) {
-        self.diagnostics.reserve(additional);
+    /// Makes the running rule's diagnostics away from the context (see [`Reporter`]).
+    pub fn reporter(&self) -> Reporter {
+        Reporter {
+            rule: self.rule,
+            severity: self.settings.severity_of(self.rule),
+        }
+    }
+
+    /// Reports the diagnostic `find` makes of each item, in the items' order: for a rule that
+    /// judges each item on its own (a pair of RUNs, say). Many items (a generated file can
+    /// have millions) are judged on every core; a few, on this thread, as an editor's
+    /// re-lint wants.
+    pub fn report_each<T: Sync>(
+        &mut self,
+        items: &[T],
+        find: impl Fn(&T) -> Diagnostic + Sync + Send,
+    ) {
+        use rayon::prelude::*;
+        const MIN_PARALLEL: usize = 2048;
+        if items.len() < MIN_PARALLEL {
+            self.diagnostics.extend(items.iter().map(find));
+        } else {
+            // Indexed: the diagnostics are made in place, not collected and copied.
+            let made = items.par_iter().with_min_len(MIN_PARALLEL / 2).map(find);
+            self.diagnostics.par_extend(made);
+        }
     }
 
     pub fn text(&self, span: Span) -> &str {

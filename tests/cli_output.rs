@@ -213,3 +213,52 @@ fn context_shows_file_names_escaped() {
     assert!(!has_terminal_controls(&out.stdout), "{}", stdout(&out));
     assert_contains(&stdout(&out), "evil\\x1b[2Jname");
 }
+
+/// A file with thousands of findings is judged and written on every core, a run of
+/// diagnostics at a time: the output is the same list, in file order, in every format, and
+/// JSON stays one array across the runs and across files.
+#[test]
+fn thousands_of_findings_come_out_whole_and_in_order() {
+    const RUNS: usize = 3000;
+    let dir = TempDir::new("thousands");
+    let mut text = String::from("FROM alpine:3.20\n");
+    for i in 0..RUNS {
+        text.push_str(&format!("RUN echo line{i}\n"));
+    }
+    dir.write("a/Dockerfile", &text);
+    dir.write("b/Dockerfile", &text);
+    // One finding on every RUN but the first, on lines 3 to RUNS + 1.
+    let lines: Vec<u64> = (3..=RUNS as u64 + 1).collect();
+    let json = json_array(&docklint(
+        dir.path(),
+        &["check", "--format", "json", "a", "b"],
+    ));
+    assert_eq!(json.len(), 2 * (RUNS - 1));
+    for (file, half) in ["a/Dockerfile", "b/Dockerfile"]
+        .iter()
+        .zip(json.chunks(RUNS - 1))
+    {
+        let got: Vec<u64> = half.iter().filter_map(|d| d["line"].as_u64()).collect();
+        assert_eq!(got, lines, "{file}");
+        assert!(half
+            .iter()
+            .all(|d| d["path"] == *file && d["fix"]["edits"].is_array()));
+    }
+    let concise = stdout(&docklint(
+        dir.path(),
+        &["check", "--format", "concise", "a/Dockerfile"],
+    ));
+    let got: Vec<u64> = concise
+        .lines()
+        .filter_map(|l| l.split(':').nth(1)?.parse().ok())
+        .collect();
+    assert_eq!(got, lines);
+    let text = stdout(&docklint(dir.path(), &["check", "a/Dockerfile"]));
+    let got: Vec<u64> = text
+        .split("[a/Dockerfile:")
+        .skip(1)
+        .filter_map(|rest| rest.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(got, lines);
+    assert_eq!(text.matches("consecutive-run").count(), RUNS - 1);
+}

@@ -183,7 +183,7 @@ fn origin(
     if let Some(word) = command.env.iter().find(|w| assigns(w)) {
         return Some((word.span.clone(), word.value.clone()));
     }
-    if run.env.known(var) == Some(value) {
+    if run.env().known(var) == Some(value) {
         return instruction_origin(cx, run, var, value);
     }
     let script = run.script.as_ref()?;

@@ -92,7 +92,7 @@ fn mount_is_open(mount: &Mount) -> bool {
 
 /// A uid option's number (`uid=$UID` read through the RUN's variables).
 fn resolve_id(value: &str, run: &Run) -> Option<u32> {
-    crate::model::expand(value, &run.env, '\\')?.parse().ok()
+    crate::model::expand(value, run.env(), '\\')?.parse().ok()
 }
 
 /// Appends the options to the flag's value, or replaces its `uid=`/`gid=`.

@@ -6,8 +6,9 @@
 use crate::fix::{merge, Fix};
 use crate::model::merge::Join;
 use crate::model::{self, cost, Run};
-use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity, Text};
-use crate::syntax::dockerfile::{Instruction, Keyword};
+use crate::rule::{Ctx, Diagnostic, FixAvailability, Meta, Reporter, Rule, Severity, Text};
+use crate::source::SourceFile;
+use crate::syntax::dockerfile::Dockerfile;
 
 pub struct ConsecutiveRun;
 
@@ -27,36 +28,44 @@ impl Rule for ConsecutiveRun {
 
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
-        let delimiter = merge::heredoc_style(cx.file, cx.df);
-        let house = merge::Style::house(cx.file, cx.df);
-        // At most one finding per RUN.
-        cx.reserve(cx.model.runs.len());
+        // Each RUN that follows a RUN with the same flags: its instruction, both RUNs.
+        let mut seconds = Vec::new();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
-            let range = stage.instructions.clone();
-            for i in range.start + 1..range.end {
-                let (first, second) = (&cx.df.instructions[i - 1], &cx.df.instructions[i]);
-                if first.keyword != Keyword::Run || second.keyword != Keyword::Run {
-                    continue;
-                }
+            for i in stage.instructions.start + 1..stage.instructions.end {
                 let (Some(a), Some(b)) = (cx.model.run_at(i - 1), cx.model.run_at(i)) else {
                     continue;
                 };
-                if !model::merge::same_flags(cx.df, a, b) {
-                    continue;
+                if model::merge::same_flags(cx.df, a, b) {
+                    seconds.push((i, a, b));
                 }
-                report(cx, (first, a), (second, b), delimiter.as_ref(), &house);
             }
         }
+        let pairs = Pairs {
+            reporter: cx.reporter(),
+            file: cx.file,
+            df: cx.df,
+            delimiter: merge::heredoc_style(cx.file, cx.df),
+            house: merge::Style::house(cx.file, cx.df),
+        };
+        cx.report_each(&seconds, |&(i, a, b)| pairs.finding(i, a, b));
     }
 }
 
-fn report(
-    cx: &mut Ctx,
-    (first, a): (&Instruction, &Run),
-    (second, b): (&Instruction, &Run),
-    delimiter: Option<&merge::Delimiter>,
-    house: &merge::Style,
-) {
+/// What every finding of a file shares.
+struct Pairs<'a> {
+    reporter: Reporter,
+    file: &'a SourceFile,
+    df: &'a Dockerfile,
+    delimiter: Option<merge::Delimiter>,
+    house: merge::Style,
+}
+
+impl Pairs<'_> {
+    /// The finding on RUN `b` at instruction `i`, which follows RUN `a` with the same flags.
+    fn finding(&self, i: usize, a: &Run, b: &Run) -> Diagnostic {
+        let (first, second) = (&self.df.instructions[i - 1], &self.df.instructions[i]);
+        let (file, df) = (self.file, self.df);
+        let (delimiter, house) = (self.delimiter.as_ref(), &self.house);
     let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
     macro_rules! chain {
         (heredoc) => { "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)" };
@@ -66,7 +75,7 @@ fn report(
         true => chain!(heredoc),
         false => chain!(),
     };
-    let join = model::merge::join(cx.df, a, b);
+    let join = model::merge::join(df, a, b);
     let slow = cost::slow_steps(a);
     // Whatever the fix, a slow first RUN makes the merge a trade: say so.
     let chain: Text = match slow.first() {
@@ -80,7 +89,7 @@ fn report(
     let (fix, help) = match &join {
         Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
         Join::Possible { subshell, doubts } => {
-            let edits = merge::join_adjacent(cx.file, cx.df, first, second, !subshell.is_empty(), delimiter, house);
+            let edits = merge::join_adjacent(file, df, first, second, !subshell.is_empty(), delimiter, house);
             let help = match (doubts.first(), slow.first(), subshell.first()) {
                 (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason).into(),
                 (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason").into(),
@@ -107,11 +116,11 @@ fn report(
             (fix, help)
         }
     };
-    let diagnostic = cx
-        .report(
-            second.keyword_span.start..second.line_end,
-            "this RUN follows another RUN with the same flags: two layers where one would do",
-        )
+    let mut diagnostic = self.reporter.diagnostic(
+        second.keyword_span.start..second.line_end,
+        "this RUN follows another RUN with the same flags: two layers where one would do",
+    );
+    diagnostic
         .label(first.keyword_span.clone(), "previous RUN")
         .anchor(first.span.clone())
         .help(help);
@@ -129,5 +138,7 @@ fn report(
     }
     if let Some(fix) = fix {
         diagnostic.fix(fix);
+    }
+    diagnostic
     }
 }

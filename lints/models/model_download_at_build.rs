@@ -131,7 +131,7 @@ fn report(cx: &mut Ctx, group: &[Download], run: Option<&Run>) {
     let token = run.and_then(|run| {
         models::TOKEN_VARIABLES
             .iter()
-            .find(|v| run.env.contains(v))
+            .find(|v| run.env().contains(v))
             .map(|v| v.to_string())
     });
     let mut help = format!(

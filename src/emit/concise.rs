@@ -3,12 +3,19 @@
 
 use super::escape::{self, escape_line};
 use super::paint::Paint;
-use super::{range, FileReport};
+use super::range;
+use crate::rule::Diagnostic;
+use crate::source::SourceFile;
 
-pub fn render_file(report: &FileReport, paint: Paint, out: &mut String) {
-    let path = escape::path(&report.file.path);
-    for d in &report.diagnostics {
-        let (start, _) = range(&report.file, &d.span);
+pub fn render_diagnostics(
+    file: &SourceFile,
+    diagnostics: &[Diagnostic],
+    paint: Paint,
+    out: &mut String,
+) {
+    let path = escape::path(&file.path);
+    for d in diagnostics {
+        let (start, _) = range(file, &d.span);
         out.push_str(&format!(
             "{}:{}:{}: {} [{}] {}\n",
             paint.bold(&path),

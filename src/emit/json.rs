@@ -267,9 +267,18 @@ pub fn write_file(
     out: &mut impl Write,
     report: &FileReport,
 ) -> io::Result<()> {
-    for d in &report.diagnostics {
-        array.diagnostic(out, &diagnostic(&report.file, d))?;
-    }
+    let (first, indent) = (array.items, array.indent + 2);
+    super::write_rendered(out, &report.diagnostics, |at, chunk| {
+        let mut text = Vec::new();
+        for (k, d) in chunk.iter().enumerate() {
+            // As `ArrayWriter::element` writes each element.
+            text.extend_from_slice(if first + at + k == 0 { b"[\n" } else { b",\n" });
+            text.resize(text.len() + indent, b' ');
+            diagnostic(&report.file, d).write(&mut text, indent);
+        }
+        text
+    })?;
+    array.items += report.diagnostics.len();
     Ok(())
 }
 

@@ -34,6 +34,35 @@ pub struct FileReport {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Writes `diagnostics` in order, as `render` makes the text of a run of them (starting at
+/// the index it is given). A file with thousands of diagnostics (a 50 MB file can have
+/// millions) is rendered a batch at a time, each batch spread over the cores and written
+/// before the next is made: its output is neither made on one core nor held whole.
+fn write_rendered(
+    out: &mut impl Write,
+    diagnostics: &[Diagnostic],
+    render: impl Fn(usize, &[Diagnostic]) -> Vec<u8> + Sync,
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1024;
+    const BATCH: usize = 64 * CHUNK;
+    if diagnostics.len() <= CHUNK {
+        // Most files: no hand-off to other threads.
+        return out.write_all(&render(0, diagnostics));
+    }
+    for (b, batch) in diagnostics.chunks(BATCH).enumerate() {
+        let texts: Vec<Vec<u8>> = batch
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| render(b * BATCH + c * CHUNK, chunk))
+            .collect();
+        for text in texts {
+            out.write_all(&text)?;
+        }
+    }
+    Ok(())
+}
+
 /// Start and end (exclusive) positions of a span.
 pub fn range(file: &SourceFile, span: &Span) -> (Position, Position) {
     (file.position(span.start), file.position(span.end))
@@ -105,8 +134,24 @@ impl<W: Write> Printer<W> {
             return Ok(());
         }
         let mut text = self.start();
+        let (file, style) = (&report.file, self.options.style);
         match self.options.format {
             Format::Json => return json::write_file(&mut self.array, &mut self.out, report),
+            Format::Text => {
+                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
+                    let mut out = String::new();
+                    text::render_diagnostics(file, chunk, style, &mut out);
+                    out.into_bytes()
+                })
+            }
+            Format::Concise => {
+                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
+                    let mut out = String::new();
+                    let paint = paint::Paint::new(style.color);
+                    concise::render_diagnostics(file, chunk, paint, &mut out);
+                    out.into_bytes()
+                })
+            }
             Format::Sarif => return self.sarif.file(&mut self.out, report),
             Format::Gitlab => {
                 for issue in gitlab::issues(report) {
@@ -114,12 +159,6 @@ impl<W: Write> Printer<W> {
                 }
                 return Ok(());
             }
-            Format::Text => text::render_file(report, self.options.style, &mut text),
-            Format::Concise => concise::render_file(
-                report,
-                paint::Paint::new(self.options.style.color),
-                &mut text,
-            ),
             Format::Github => github::render_file(report, &mut text),
             Format::Checkstyle => checkstyle::render_file(report, &mut text),
             Format::Junit => junit::render_file(report, &mut text),

@@ -48,13 +48,23 @@ pub fn render(reports: &[FileReport], style: Style) -> String {
 
 /// Renders one file's diagnostics, each with the lines it points at.
 pub fn render_file(report: &FileReport, style: Style, out: &mut String) {
+    render_diagnostics(&report.file, &report.diagnostics, style, out);
+}
+
+/// Renders diagnostics of `file`, each with the lines it points at.
+pub fn render_diagnostics(
+    file: &SourceFile,
+    diagnostics: &[Diagnostic],
+    style: Style,
+    out: &mut String,
+) {
     let handler = handler(style);
-    let name = escape::path(&report.file.path);
-    for diagnostic in &report.diagnostics {
+    let name = escape::path(&file.path);
+    for diagnostic in diagnostics {
         let spans: Vec<Span> = std::iter::once(diagnostic.span.clone())
             .chain(diagnostic.labels.iter().map(|l| l.span.clone()))
             .collect();
-        let (excerpt, ranges) = Excerpt::new(name.clone(), &report.file, &spans);
+        let (excerpt, ranges) = Excerpt::new(name.clone(), file, &spans);
         let shown = Shown {
             diagnostic,
             message: escape(&diagnostic.message).into_owned(),

@@ -247,7 +247,7 @@ pub fn hub_logins(run: &Run) -> Vec<HubLogin> {
             }
             referenced_variables(value)
                 .into_iter()
-                .find(|name| run.env.contains(name) && !from_secret(name))
+                .find(|name| run.env().contains(name) && !from_secret(name))
                 .map(|name| TokenSource::BuildVariable(name.to_string()))
         });
         found.push(HubLogin {
@@ -1179,7 +1179,7 @@ impl<'a> Finder<'a> {
     fn shell_script(&mut self, span: &Span, relative: &str, text: &str, env: &Env) {
         let body = MappedText::contiguous(text, 0);
         let script = shell::parse_with(&body, &commands::Launchers);
-        let mut vars = self.run.env.clone();
+        let mut vars = self.run.env().clone();
         for name in ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"] {
             if let Some(v) = env.known(name) {
                 vars.set(name, super::Value::Known(v.to_string()));

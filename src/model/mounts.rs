@@ -648,7 +648,7 @@ pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
                 found.uses.push(cache);
                 continue;
             }
-            let home_in_scope = run.env.get("HOME").is_some();
+            let home_in_scope = run.env().get("HOME").is_some();
             let why = if wide {
                 format!(
                     "{} keeps its {} in {dir} and writes its output beside it: a mount on {target} takes that output out of the image",

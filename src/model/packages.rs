@@ -169,7 +169,7 @@ fn word_values(
     let Some(name) = name else {
         return (vec![word.raw.clone()], false);
     };
-    match in_run.or_else(|| run.env.known(name).map(str::to_string)) {
+    match in_run.or_else(|| run.env().known(name).map(str::to_string)) {
         Some(value) if !value.contains('$') => (
             value.split_whitespace().map(str::to_string).collect(),
             published,

@@ -130,10 +130,10 @@ fn env_and_args_expand() {
     let run = last_run(
         "FROM python\nARG CACHE=/cache\nENV PIP_CACHE_DIR=${CACHE}/pip XDG=$PIP_CACHE_DIR\nARG UNSET\nENV X=${UNSET:-d}\nRUN true\n",
     );
-    assert_eq!(run.env.known("PIP_CACHE_DIR"), Some("/cache/pip"));
-    assert_eq!(run.env.known("XDG"), Some("/cache/pip"));
+    assert_eq!(run.env().known("PIP_CACHE_DIR"), Some("/cache/pip"));
+    assert_eq!(run.env().known("XDG"), Some("/cache/pip"));
     assert_eq!(
-        run.env.get("X"),
+        run.env().get("X"),
         Some(&Value::Unknown),
         "a build arg may set UNSET"
     );
@@ -172,6 +172,50 @@ fn windows_stages_have_no_shell_commands() {
     assert!(m.runs[0].script.is_none());
     let m = model("FROM debian\nSHELL [\"powershell\", \"-Command\"]\nRUN Write-Host hi\n");
     assert!(m.runs[0].script.is_none());
+}
+
+/// A file with enough RUNs to parse their bodies ahead, on every core, gives each RUN the
+/// script of its own body: RUNs before the first FROM, `#!` scripts and stages whose shell is
+/// not sh are passed over without shifting the others.
+#[test]
+fn bodies_parsed_ahead_land_on_their_runs() {
+    let mut text = String::from("RUN echo before the first FROM\nFROM debian\n");
+    let mut i = 0;
+    while i < ParsedAhead::MIN_RUNS {
+        text.push_str(&format!("RUN cd /tmp{i} && pip install p{i}\n"));
+        text.push_str(&format!("RUN [\"sh\", \"-c\", \"echo exec{i}\"]\n"));
+        text.push_str(&format!("RUN <<EOF\necho heredoc{i}\nEOF\n"));
+        text.push_str(&format!(
+            "RUN <<EOF\n#!/usr/bin/env python3\nprint({i})\nEOF\n"
+        ));
+        i += 4;
+    }
+    text.push_str("SHELL [\"powershell\", \"-Command\"]\nRUN Write-Host hi\n");
+    text.push_str("FROM debian AS two\nRUN echo last\n");
+    let df = parse(&text);
+    let ahead = ParsedAhead::new(&df, ParsedAhead::MIN_RUNS);
+    assert_eq!(ahead.scripts.len(), df.instructions.len(), "parsed ahead");
+    let m = Model::build(&df);
+    assert!(m.runs.len() > ParsedAhead::MIN_RUNS);
+    let mut scripts = 0;
+    for run in &m.runs {
+        let instruction = &df.instructions[run.instruction];
+        let Args::Run(command) = &instruction.args else {
+            panic!("not a RUN: {}", instruction.args_text.as_str());
+        };
+        let expected = match m.stages[run.stage].windows
+            || instruction.args_text.as_str() == "Write-Host hi"
+        {
+            true => None,
+            false => parse_command(command),
+        };
+        assert_eq!(run.script, expected, "{}", instruction.args_text.as_str());
+        scripts += usize::from(run.script.is_some());
+    }
+    // Three bodies of four are sh; the two at the end, one.
+    assert_eq!(scripts, ParsedAhead::MIN_RUNS / 4 * 3 + 1);
+    let last = m.runs.last().expect("runs");
+    assert_eq!(last.commands()[0].args[0].value, "last");
 }
 
 #[test]
