@@ -1,8 +1,8 @@
 //! Rules, their metadata, and the diagnostics they report.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +170,7 @@ impl Reporter {
 /// the same few (`package.json`, `go.mod`) stage after stage, and an editor lints on every
 /// keystroke. A lint sees the files as they were when it first read them.
 #[derive(Default)]
-pub struct ProjectReads(RefCell<HashMap<String, Option<String>>>);
+pub struct ProjectReads(Mutex<HashMap<String, Option<String>>>);
 
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
@@ -246,11 +246,14 @@ impl ProjectFiles for Ctx<'_> {
         let key = crate::context::relative_parts(relative)
             .collect::<Vec<_>>()
             .join("/");
-        if let Some(text) = self.reads.0.borrow().get(&key) {
+        // Held while the file is read: rules of a big file run on several threads, and
+        // every one of them sees what the first read.
+        let mut reads = self.reads.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(text) = reads.get(&key) {
             return text.clone();
         }
         let text = crate::context::read_file(&self.build_context_dir()?, relative);
-        self.reads.0.borrow_mut().insert(key, text.clone());
+        reads.insert(key, text.clone());
         text
     }
 }
