@@ -66,79 +66,79 @@ impl Pairs<'_> {
         let (first, second) = (&self.df.instructions[i - 1], &self.df.instructions[i]);
         let (file, df) = (self.file, self.df);
         let (delimiter, house) = (self.delimiter.as_ref(), &self.house);
-    let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
-    macro_rules! chain {
-        (heredoc) => { "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)" };
-        () => { "chain the commands with `&&` in one RUN" };
-    }
-    let chain = match heredoc_form {
-        true => chain!(heredoc),
-        false => chain!(),
-    };
-    let join = model::merge::join(df, a, b);
-    let slow = cost::slow_steps(a);
-    // Whatever the fix, a slow first RUN makes the merge a trade: say so.
-    let chain: Text = match slow.first() {
-        Some(slow) => format!(
-            "{chain} only if the two change together: the first RUN is slow to redo ({}), and joined, every edit of the second part re-runs it, where apart it stays cached",
-            slow.describe()
-        )
-        .into(),
-        None => chain.into(),
-    };
-    let (fix, help) = match &join {
-        Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
-        Join::Possible { subshell, doubts } => {
-            let edits = merge::join_adjacent(file, df, first, second, !subshell.is_empty(), delimiter, house);
-            let help = match (doubts.first(), slow.first(), subshell.first()) {
-                (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason).into(),
-                (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason").into(),
-                (None, None, Some(state)) => format!(
-                    "{chain}; the fix runs the first part in a subshell because {}",
-                    state.reason.trim_end_matches(" (kept in a subshell)")
-                )
-                .into(),
-                // The common case, a fixed sentence: a file may have millions of them.
-                (None, None, None) => Text::Borrowed(match heredoc_form {
-                    true => concat!(chain!(heredoc), "; each RUN adds a layer and a cache step"),
-                    false => concat!(chain!(), "; each RUN adds a layer and a cache step"),
-                }),
-            };
-            let title = match heredoc_form {
-                true => "Merge into the previous RUN as a heredoc script",
-                false => "Merge into the previous RUN",
-            };
-            let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
-                (true, true) => Fix::safe(title, edits),
-                (false, _) => Fix::unsafe_(format!("{title} (may change what the build does)"), edits),
-                (true, false) => Fix::unsafe_(format!("{title} (editing it re-runs the slow first part)"), edits),
-            });
-            (fix, help)
+        let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
+        macro_rules! chain {
+            (heredoc) => { "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)" };
+            () => { "chain the commands with `&&` in one RUN" };
         }
-    };
-    let mut diagnostic = self.reporter.diagnostic(
-        second.keyword_span.start..second.line_end,
-        "this RUN follows another RUN with the same flags: two layers where one would do",
-    );
-    diagnostic
-        .label(first.keyword_span.clone(), "previous RUN")
-        .anchor(first.span.clone())
-        .help(help);
-    match &join {
-        Join::Possible { doubts, .. } if !doubts.is_empty() => {
-            for doubt in doubts.iter().take(3) {
-                diagnostic.label(doubt.span.clone(), doubt.reason.clone());
+        let chain = match heredoc_form {
+            true => chain!(heredoc),
+            false => chain!(),
+        };
+        let join = model::merge::join(df, a, b);
+        let slow = cost::slow_steps(a);
+        // Whatever the fix, a slow first RUN makes the merge a trade: say so.
+        let chain: Text = match slow.first() {
+            Some(slow) => format!(
+                "{chain} only if the two change together: the first RUN is slow to redo ({}), and joined, every edit of the second part re-runs it, where apart it stays cached",
+                slow.describe()
+            )
+            .into(),
+            None => chain.into(),
+        };
+        let (fix, help) = match &join {
+            Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
+            Join::Possible { subshell, doubts } => {
+                let edits = merge::join_adjacent(file, df, first, second, !subshell.is_empty(), delimiter, house);
+                let help = match (doubts.first(), slow.first(), subshell.first()) {
+                    (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason).into(),
+                    (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason").into(),
+                    (None, None, Some(state)) => format!(
+                        "{chain}; the fix runs the first part in a subshell because {}",
+                        state.reason.trim_end_matches(" (kept in a subshell)")
+                    )
+                    .into(),
+                    // The common case, a fixed sentence: a file may have millions of them.
+                    (None, None, None) => Text::Borrowed(match heredoc_form {
+                        true => concat!(chain!(heredoc), "; each RUN adds a layer and a cache step"),
+                        false => concat!(chain!(), "; each RUN adds a layer and a cache step"),
+                    }),
+                };
+                let title = match heredoc_form {
+                    true => "Merge into the previous RUN as a heredoc script",
+                    false => "Merge into the previous RUN",
+                };
+                let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
+                    (true, true) => Fix::safe(title, edits),
+                    (false, _) => Fix::unsafe_(format!("{title} (may change what the build does)"), edits),
+                    (true, false) => Fix::unsafe_(format!("{title} (editing it re-runs the slow first part)"), edits),
+                });
+                (fix, help)
+            }
+        };
+        let mut diagnostic = self.reporter.diagnostic(
+            second.keyword_span.start..second.line_end,
+            "this RUN follows another RUN with the same flags: two layers where one would do",
+        );
+        diagnostic
+            .label(first.keyword_span.clone(), "previous RUN")
+            .anchor(first.span.clone())
+            .help(help);
+        match &join {
+            Join::Possible { doubts, .. } if !doubts.is_empty() => {
+                for doubt in doubts.iter().take(3) {
+                    diagnostic.label(doubt.span.clone(), doubt.reason.clone());
+                }
+            }
+            _ => {
+                if let Some(slow) = slow.first() {
+                    diagnostic.label(slow.span.clone(), format!("slow to redo: {}", slow.describe()));
+                }
             }
         }
-        _ => {
-            if let Some(slow) = slow.first() {
-                diagnostic.label(slow.span.clone(), format!("slow to redo: {}", slow.describe()));
-            }
+        if let Some(fix) = fix {
+            diagnostic.fix(fix);
         }
-    }
-    if let Some(fix) = fix {
-        diagnostic.fix(fix);
-    }
-    diagnostic
+        diagnostic
     }
 }
