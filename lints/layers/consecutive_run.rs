@@ -28,26 +28,23 @@ impl Rule for ConsecutiveRun {
 
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
-        // Each RUN that follows a RUN with the same flags: its instruction, both RUNs.
-        let mut seconds = Vec::new();
-        for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
-            for i in stage.instructions.start + 1..stage.instructions.end {
-                let (Some(a), Some(b)) = (cx.model.run_at(i - 1), cx.model.run_at(i)) else {
-                    continue;
-                };
-                if model::merge::same_flags(cx.df, a, b) {
-                    seconds.push((i, a, b));
-                }
-            }
-        }
-        let pairs = Pairs {
+        // Each RUN right after a RUN with the same flags (so in the same stage), with it.
+        let pairs: Vec<(&Run, &Run)> = cx
+            .model
+            .runs
+            .windows(2)
+            .map(|w| (&w[0], &w[1]))
+            .filter(|(a, b)| b.instruction == a.instruction + 1 && ships[b.stage])
+            .filter(|(a, b)| model::merge::same_flags(cx.df, a, b))
+            .collect();
+        let findings = Pairs {
             reporter: cx.reporter(),
             file: cx.file,
             df: cx.df,
             delimiter: merge::heredoc_style(cx.file, cx.df),
             house: merge::Style::house(cx.file, cx.df),
         };
-        cx.report_each(&seconds, |&(i, a, b)| pairs.finding(i, a, b));
+        cx.report_each(&pairs, |&(a, b)| findings.finding(a, b));
     }
 }
 
@@ -61,14 +58,19 @@ struct Pairs<'a> {
 }
 
 impl Pairs<'_> {
-    /// The finding on RUN `b` at instruction `i`, which follows RUN `a` with the same flags.
-    fn finding(&self, i: usize, a: &Run, b: &Run) -> Diagnostic {
-        let (first, second) = (&self.df.instructions[i - 1], &self.df.instructions[i]);
+    /// The finding on RUN `b`, which follows RUN `a` with the same flags.
+    fn finding(&self, a: &Run, b: &Run) -> Diagnostic {
+        let (first, second) = (
+            &self.df.instructions[a.instruction],
+            &self.df.instructions[b.instruction],
+        );
         let (file, df) = (self.file, self.df);
         let (delimiter, house) = (self.delimiter.as_ref(), &self.house);
         let heredoc_form = delimiter.is_some() && first.heredoc_script().is_none();
         macro_rules! chain {
-            (heredoc) => { "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)" };
+            (heredoc) => {
+                "chain the commands with `&&` in one RUN (a heredoc script, as the file writes them)"
+            };
             () => { "chain the commands with `&&` in one RUN" };
         }
         let chain = match heredoc_form {
@@ -80,7 +82,8 @@ impl Pairs<'_> {
         // Whatever the fix, a slow first RUN makes the merge a trade: say so.
         let chain: Text = match slow.first() {
             Some(slow) => format!(
-                "{chain} only if the two change together: the first RUN is slow to redo ({}), and joined, every edit of the second part re-runs it, where apart it stays cached",
+                "{chain} only if the two change together: the first RUN is slow to redo ({}), \
+                 and joined, every edit of the second part re-runs it, where apart it stays cached",
                 slow.describe()
             )
             .into(),
@@ -89,10 +92,23 @@ impl Pairs<'_> {
         let (fix, help) = match &join {
             Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
             Join::Possible { subshell, doubts } => {
-                let edits = merge::join_adjacent(file, df, first, second, !subshell.is_empty(), delimiter, house);
+                let subshell_needed = !subshell.is_empty();
+                let edits = merge::join_adjacent(
+                    file,
+                    df,
+                    first,
+                    second,
+                    subshell_needed,
+                    delimiter,
+                    house,
+                );
                 let help = match (doubts.first(), slow.first(), subshell.first()) {
-                    (Some(doubt), _, _) => format!("{chain}; the fix is unsafe because {}", doubt.reason).into(),
-                    (None, Some(_), _) => format!("{chain}; the fix is unsafe for that reason").into(),
+                    (Some(doubt), _, _) => {
+                        format!("{chain}; the fix is unsafe because {}", doubt.reason).into()
+                    }
+                    (None, Some(_), _) => {
+                        format!("{chain}; the fix is unsafe for that reason").into()
+                    }
                     (None, None, Some(state)) => format!(
                         "{chain}; the fix runs the first part in a subshell because {}",
                         state.reason.trim_end_matches(" (kept in a subshell)")
@@ -100,7 +116,9 @@ impl Pairs<'_> {
                     .into(),
                     // The common case, a fixed sentence: a file may have millions of them.
                     (None, None, None) => Text::Borrowed(match heredoc_form {
-                        true => concat!(chain!(heredoc), "; each RUN adds a layer and a cache step"),
+                        true => {
+                            concat!(chain!(heredoc), "; each RUN adds a layer and a cache step")
+                        }
                         false => concat!(chain!(), "; each RUN adds a layer and a cache step"),
                     }),
                 };
@@ -110,8 +128,13 @@ impl Pairs<'_> {
                 };
                 let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
                     (true, true) => Fix::safe(title, edits),
-                    (false, _) => Fix::unsafe_(format!("{title} (may change what the build does)"), edits),
-                    (true, false) => Fix::unsafe_(format!("{title} (editing it re-runs the slow first part)"), edits),
+                    (false, _) => {
+                        Fix::unsafe_(format!("{title} (may change what the build does)"), edits)
+                    }
+                    (true, false) => Fix::unsafe_(
+                        format!("{title} (editing it re-runs the slow first part)"),
+                        edits,
+                    ),
                 });
                 (fix, help)
             }
@@ -132,7 +155,8 @@ impl Pairs<'_> {
             }
             _ => {
                 if let Some(slow) = slow.first() {
-                    diagnostic.label(slow.span.clone(), format!("slow to redo: {}", slow.describe()));
+                    let label = format!("slow to redo: {}", slow.describe());
+                    diagnostic.label(slow.span.clone(), label);
                 }
             }
         }
