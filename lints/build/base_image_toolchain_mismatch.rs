@@ -74,7 +74,11 @@ fn report(cx: &mut Ctx, stage: &Stage, reference: &str, tag: &ImageTag, need: &P
         (Some(at), false) => {
             let edits = vec![Edit::replace(at.span.clone(), new_text.clone())];
             let title = format!("Use {}'s `{new_tag}` tag", tag.toolchain.name);
-            if tag.toolchain.lasting_variants.contains(&tag.variant.as_str()) {
+            if tag
+                .toolchain
+                .lasting_variants
+                .contains(&tag.variant.as_str())
+            {
                 Some(Fix::safe(title, edits))
             } else {
                 help.push_str(&format!(
@@ -107,13 +111,18 @@ fn version_span(cx: &Ctx, raw: &str, span: Span, version: &str) -> Option<Versio
     let tag_at = raw.rfind(':')?;
     if !raw[tag_at..].contains('$') && cx.text(span.clone()) == raw {
         let at = span.start + tag_at + 1;
-        return raw[tag_at + 1..]
-            .starts_with(version)
-            .then(|| VersionAt { span: at..at + version.len(), arg: None });
+        return raw[tag_at + 1..].starts_with(version).then(|| VersionAt {
+            span: at..at + version.len(),
+            arg: None,
+        });
     }
     // `FROM golang:${GO_VERSION}-alpine` with `ARG GO_VERSION=1.21` before the first FROM.
-    let used = |key: &str| raw.contains(&format!("${key}")) || raw.contains(&format!("${{{key}")) ;
-    let first_from = cx.df.instructions.iter().position(|i| i.keyword == Keyword::From)?;
+    let used = |key: &str| raw.contains(&format!("${key}")) || raw.contains(&format!("${{{key}"));
+    let first_from = cx
+        .df
+        .instructions
+        .iter()
+        .position(|i| i.keyword == Keyword::From)?;
     let declaration = cx.df.instructions[..first_from]
         .iter()
         .filter_map(|i| match &i.args {

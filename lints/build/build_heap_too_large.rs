@@ -36,7 +36,9 @@ impl Rule for BuildHeapTooLarge {
     fn check_options(&self, options: &toml::Table) -> Result<(), String> {
         for (key, value) in options {
             if key != "builder-memory" {
-                return Err(format!("rule `build-heap-too-large` has no option `{key}` (it has `builder-memory`)"));
+                return Err(format!(
+                    "rule `build-heap-too-large` has no option `{key}` (it has `builder-memory`)"
+                ));
             }
             if memory_of(value).is_none() {
                 return Err(format!(
@@ -145,7 +147,10 @@ fn settings_of(cx: &Ctx, run: &Run) -> Vec<Setting> {
         for (i, word) in args.iter().enumerate() {
             // `node script.js --max-old-space-size=…` and `java -jar app.jar -Xmx…` pass
             // them to the program.
-            if program != "gradle" && program != "gradlew" && (!word.value.starts_with('-') || word.value == "-jar") {
+            if program != "gradle"
+                && program != "gradlew"
+                && (!word.value.starts_with('-') || word.value == "-jar")
+            {
                 break;
             }
             let next = args.get(i + 1).map_or("", |w| w.value.as_str());
@@ -193,7 +198,9 @@ fn origin(
         .filter(|c| c.span.start < command.span.start && c.program.value == "export")
         .flat_map(|c| &c.args)
         .chain(script.states.iter().filter_map(|s| match &s.kind {
-            crate::syntax::shell::StateKind::Assignment(w) if s.span.start < command.span.start => Some(w),
+            crate::syntax::shell::StateKind::Assignment(w) if s.span.start < command.span.start => {
+                Some(w)
+            }
             _ => None,
         }))
         .rfind(|w| assigns(w))?;

@@ -32,15 +32,17 @@ impl Rule for AptCacheMountWithoutKeep {
             if run.docker_clean != Some(true) {
                 continue;
             }
-            let archives = run
-                .effects
-                .caches
-                .iter()
-                .filter(|c| std::ptr::eq(c.tool, &APT) && c.cache.key == "apt-archives" && !c.explicit);
+            let archives = run.effects.caches.iter().filter(|c| {
+                std::ptr::eq(c.tool, &APT) && c.cache.key == "apt-archives" && !c.explicit
+            });
             let mut reported: Vec<&Mount> = Vec::new();
             for cache in archives {
-                let Some(dir) = cache.dir.as_deref() else { continue };
-                let Some(mount) = run.cache_mount_covering(dir) else { continue };
+                let Some(dir) = cache.dir.as_deref() else {
+                    continue;
+                };
+                let Some(mount) = run.cache_mount_covering(dir) else {
+                    continue;
+                };
                 if mount.kind != MountKind::Cache || reported.iter().any(|m| m.span == mount.span) {
                     continue;
                 }
@@ -52,20 +54,30 @@ impl Rule for AptCacheMountWithoutKeep {
 }
 
 fn report(cx: &mut Ctx, run: &Run, mount: &Mount) {
-    let Some(target) = mount.target.as_deref() else { return };
-    let Some(script) = run.script.as_ref() else { return };
+    let Some(target) = mount.target.as_deref() else {
+        return;
+    };
+    let Some(script) = run.script.as_ref() else {
+        return;
+    };
     let kept = format!("{}/{KEPT}/", target.trim_end_matches('/'));
     let option = format!(" -o Dir::Cache::Archives={kept}");
     // Every apt command of the RUN that downloads into the archive gets the option.
     let mut edits = Vec::new();
-    for cache in run.effects.caches.iter().filter(|c| std::ptr::eq(c.tool, &APT) && c.cache.key == "apt-archives" && !c.explicit) {
+    for cache in run
+        .effects
+        .caches
+        .iter()
+        .filter(|c| std::ptr::eq(c.tool, &APT) && c.cache.key == "apt-archives" && !c.explicit)
+    {
         let step = &run.effects.steps[cache.step];
         let command = &script.commands[step.command];
         let program = match step.args_from.checked_sub(1).filter(|_| step.wrapped) {
             Some(i) => command.args.get(i),
             None => Some(&command.program),
         };
-        let Some(program) = program.filter(|p| word_is_in_file(&cx.file.text, &p.span, &p.raw)) else {
+        let Some(program) = program.filter(|p| word_is_in_file(&cx.file.text, &p.span, &p.raw))
+        else {
             edits.clear();
             break;
         };

@@ -27,7 +27,9 @@ impl Rule for CacheDisabledByFlag {
     fn check(&self, cx: &mut Ctx) {
         for run in &cx.model.runs {
             for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
-                let Some(target) = mount.target.as_deref() else { continue };
+                let Some(target) = mount.target.as_deref() else {
+                    continue;
+                };
                 check_mount(cx, run, mount, target);
             }
         }
@@ -35,7 +37,9 @@ impl Rule for CacheDisabledByFlag {
 }
 
 fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount, target: &str) {
-    let Some(script) = run.script.as_ref() else { return };
+    let Some(script) = run.script.as_ref() else {
+        return;
+    };
     let text = &cx.file.text;
     let covered: Vec<_> = run
         .effects
@@ -54,7 +58,14 @@ fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount, target: &str) {
             continue;
         }
         for disabler in &cache.disablers {
-            let Some(word) = command.env.iter().chain(&command.args).find(|w| w.span == *disabler) else { continue };
+            let Some(word) = command
+                .env
+                .iter()
+                .chain(&command.args)
+                .find(|w| w.span == *disabler)
+            else {
+                continue;
+            };
             let edit = if run.exec_form {
                 remove_json_element(text, disabler)
             } else {
@@ -80,7 +91,10 @@ fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount, target: &str) {
         let message = if fails {
             format!("{}, the mount point of the cache on {target}: the build fails (device or resource busy)", removal.what)
         } else {
-            format!("{}, the cache mounted on {target}: it is thrown away on every build", removal.what)
+            format!(
+                "{}, the cache mounted on {target}: it is thrown away on every build",
+                removal.what
+            )
         };
         let diagnostic = cx
             .report(removal.span.clone(), message)
@@ -89,7 +103,10 @@ fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount, target: &str) {
         if let Some(edit) = undo_edit(text, script, undo) {
             // Taking out a removal that failed the build makes it pass: not the same build.
             diagnostic.fix(if fails {
-                Fix::unsafe_("Keep the mounted cache (the build no longer fails)", vec![edit])
+                Fix::unsafe_(
+                    "Keep the mounted cache (the build no longer fails)",
+                    vec![edit],
+                )
             } else {
                 Fix::safe("Keep the mounted cache", vec![edit])
             });

@@ -63,11 +63,20 @@ fn check_mount(cx: &mut Ctx, run: &Run, mount: &Mount) {
         None => format!("`{}`", user.name),
     };
     let (addition, certain) = match (user.uid, user.id_certainty) {
-        (Some(uid), Certainty::Known) => (format!(",uid={uid},gid={}", user.gid.unwrap_or(uid)), true),
+        (Some(uid), Certainty::Known) => {
+            (format!(",uid={uid},gid={}", user.gid.unwrap_or(uid)), true)
+        }
         _ => (",mode=0777".to_string(), false),
     };
     let fix = fix(cx, mount, &addition).map(|edits| {
-        let title = format!("Make the cache mount {}", if certain { "owned by the user" } else { "writable by every user" });
+        let title = format!(
+            "Make the cache mount {}",
+            if certain {
+                "owned by the user"
+            } else {
+                "writable by every user"
+            }
+        );
         if certain && mount.option("uid").is_none() && mount.option("gid").is_none() {
             Fix::safe(title, edits)
         } else {
@@ -110,5 +119,8 @@ fn fix(cx: &Ctx, mount: &Mount, addition: &str) -> Option<Vec<Edit>> {
         .split(',')
         .filter(|field| !field.starts_with("uid=") && !field.starts_with("gid="))
         .collect();
-    Some(vec![Edit::replace(mount.span.clone(), format!("{name}={}{addition}", kept.join(",")))])
+    Some(vec![Edit::replace(
+        mount.span.clone(),
+        format!("{name}={}{addition}", kept.join(",")),
+    )])
 }

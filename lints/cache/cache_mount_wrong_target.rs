@@ -38,7 +38,12 @@ fn report(cx: &mut Ctx, run: &Run, misplaced: &Misplaced) {
         // The mount is moved where the tool caches; a plan that needs the tool pointed
         // elsewhere is `missing-cache-mount`'s to add.
         Plan::Mount(plan) if plan.pin.is_none() && plan.undo.is_empty() => {
-            let ids = plan.uid.as_ref().map(|uid| (uid.to_string(), plan.gid.as_ref().unwrap_or(uid).to_string()));
+            let ids = plan.uid.as_ref().map(|uid| {
+                (
+                    uid.to_string(),
+                    plan.gid.as_ref().unwrap_or(uid).to_string(),
+                )
+            });
             retarget(cx, misplaced, &plan.target, ids).map(|edits| {
                 let title = format!("Mount the cache on {}", plan.target);
                 if plan.is_safe() {
@@ -68,7 +73,12 @@ fn report(cx: &mut Ctx, run: &Run, misplaced: &Misplaced) {
 
 /// Replaces the mount's `target=` (or `dst=`/`destination=`) value, adding the user's ids
 /// when the mount has none.
-fn retarget(cx: &Ctx, misplaced: &Misplaced, target: &str, ids: Option<(String, String)>) -> Option<Vec<Edit>> {
+fn retarget(
+    cx: &Ctx,
+    misplaced: &Misplaced,
+    target: &str,
+    ids: Option<(String, String)>,
+) -> Option<Vec<Edit>> {
     let span = misplaced.mount.span.clone();
     let text = cx.file.text.get(span.clone())?;
     let (name, value) = text.split_once('=')?;
@@ -88,5 +98,8 @@ fn retarget(cx: &Ctx, misplaced: &Misplaced, target: &str, ids: Option<(String, 
         fields.push(format!("uid={uid}"));
         fields.push(format!("gid={gid}"));
     }
-    Some(vec![Edit::replace(span, format!("{name}={}", fields.join(",")))])
+    Some(vec![Edit::replace(
+        span,
+        format!("{name}={}", fields.join(",")),
+    )])
 }

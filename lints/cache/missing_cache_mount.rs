@@ -55,10 +55,14 @@ impl Rule for MissingCacheMount {
             for cache in uncovered {
                 let user = &run.effects.steps[cache.step].user;
                 let same_tool = |g: &&mut Vec<Vec<&CacheUse>>| {
-                    g[0][0].tool.name == cache.tool.name && run.effects.steps[g[0][0].step].user == *user
+                    g[0][0].tool.name == cache.tool.name
+                        && run.effects.steps[g[0][0].step].user == *user
                 };
                 match findings.iter_mut().find(same_tool) {
-                    Some(finding) => match finding.iter_mut().find(|g| g[0].cache.key == cache.cache.key && g[0].dir == cache.dir) {
+                    Some(finding) => match finding
+                        .iter_mut()
+                        .find(|g| g[0].cache.key == cache.cache.key && g[0].dir == cache.dir)
+                    {
                         Some(group) => group.push(cache),
                         None => finding.push(vec![cache]),
                     },
@@ -73,19 +77,34 @@ impl Rule for MissingCacheMount {
 }
 
 fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
-    let Some(script) = run.script.as_ref() else { return };
+    let Some(script) = run.script.as_ref() else {
+        return;
+    };
     let first = groups[0][0];
     let tool = first.tool.name;
-    let command_span = |u: &CacheUse| script.commands[run.effects.steps[u.step].command].span.clone();
+    let command_span = |u: &CacheUse| {
+        script.commands[run.effects.steps[u.step].command]
+            .span
+            .clone()
+    };
     let dirs: Vec<String> = groups.iter().filter_map(|g| g[0].dir.clone()).collect();
-    let guessed = groups.iter().flatten().any(|u| u.certainty < Certainty::Known);
+    let guessed = groups
+        .iter()
+        .flatten()
+        .any(|u| u.certainty < Certainty::Known);
     let what = first.cache.what;
     // Downloads are fetched again; what a tool compiled is made again.
     let downloads = groups.iter().any(|g| g[0].cache.holds == Holds::Downloads);
     let (again, everything) = if downloads {
-        ("downloaded again on every build", "every build downloads everything again")
+        (
+            "downloaded again on every build",
+            "every build downloads everything again",
+        )
     } else {
-        ("made again on every build", "every build compiles everything again")
+        (
+            "made again on every build",
+            "every build compiles everything again",
+        )
     };
     let message = match (dirs.as_slice(), groups.len()) {
         ([dir], 1) if guessed => format!(
@@ -102,8 +121,14 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
         ),
         _ => format!("{tool} runs without cache mounts on {}: {everything}", dirs.join(" and ")),
     };
-    let env_disabler = groups.iter().flatten().find_map(|u| u.disabled_by_env.clone());
-    let plans: Vec<Plan> = groups.iter().map(|g| mounts::plan(cx.model, run, g)).collect();
+    let env_disabler = groups
+        .iter()
+        .flatten()
+        .find_map(|u| u.disabled_by_env.clone());
+    let plans: Vec<Plan> = groups
+        .iter()
+        .map(|g| mounts::plan(cx.model, run, g))
+        .collect();
     let (help, fix) = match &env_disabler {
         // ENV/ARG settings govern other RUNs too: advice, no edit.
         Some(var) => (
@@ -150,7 +175,10 @@ fn report(cx: &mut Ctx, run: &Run, groups: &[Vec<&CacheUse>]) {
         diagnostic.label(disabler.clone(), format!("disables {tool}'s cache"));
     }
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
-        diagnostic.label(mount.span.clone(), "a cache mount, but not where this tool caches");
+        diagnostic.label(
+            mount.span.clone(),
+            "a cache mount, but not where this tool caches",
+        );
     }
     if let Some(fix) = fix {
         diagnostic.fix(fix);
@@ -170,7 +198,8 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
         let what = group[0].cache.what;
         parts.push(match (&group[0].dir, plan.pin) {
             (Some(dir), None) => format!("it keeps its {what} in {dir}: add `{}`", plan.flag()),
-            (_, Some(pin)) => format!(
+            (_, Some(pin)) => {
+                format!(
                 "{}; the fix mounts a cache on {} for its {what} and points {tool} there with {}",
                 plan.moved.as_deref().unwrap_or("its usual directory cannot be mounted"),
                 plan.target,
@@ -178,11 +207,15 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
                     Pin::Env(var) => format!("`{var}`"),
                     Pin::Option(option) => format!("`{}`", option.replace("{}", &plan.target)),
                 }
-            ),
+            )
+            }
             (None, None) => format!("add `{}`", plan.flag()),
         });
         if !plan.undo.is_empty() {
-            parts.push("the fix also drops the removal of what the mount now keeps out of the image".to_string());
+            parts.push(
+                "the fix also drops the removal of what the mount now keeps out of the image"
+                    .to_string(),
+            );
         }
     }
     let kept = match mounted.iter().map(|(g, _)| g[0].cache.holds).max_by_key(|h| *h as u8) {
@@ -206,14 +239,21 @@ fn help_for(run: &Run, first: &CacheUse, mounted: &[(&Vec<&CacheUse>, &MountPlan
 /// Adds the mounts, points the tool at them when a plan moves a cache, and removes what
 /// disables the cache or would empty it, in one fix: any of these alone would make the
 /// build slower, the image bigger or the build fail.
-fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &MountPlan)]) -> Option<Fix> {
+fn fix(
+    cx: &Ctx,
+    run: &Run,
+    script: &Script,
+    mounted: &[(&Vec<&CacheUse>, &MountPlan)],
+) -> Option<Fix> {
     let instruction = &cx.df.instructions[run.instruction];
     let text = &cx.file.text;
     let mut edits = Vec::new();
     let mut flags = String::new();
     for (_, plan) in mounted {
         // A flag value that would need quoting gets advice only.
-        if plan.target.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '=')) {
+        if plan.target.contains(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '"' | '\'' | '\\' | '$' | '=')
+        }) {
             return None;
         }
         if !plan.exists {
@@ -226,12 +266,20 @@ fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &Mount
     }
     // A per-platform id expands an argument the stage must declare.
     if let Some(arg) = mounted.iter().find_map(|(_, p)| p.declares) {
-        let line_start = text[..instruction.span.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = text[..instruction.span.start]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
         if !text[line_start..instruction.span.start].trim().is_empty() {
             return None;
         }
         let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        edits.push(Edit::insert(line_start, format!("ARG {arg}{eol}{}", &text[line_start..instruction.span.start])));
+        edits.push(Edit::insert(
+            line_start,
+            format!(
+                "ARG {arg}{eol}{}",
+                &text[line_start..instruction.span.start]
+            ),
+        ));
     }
     // Per command: settings before it, options after its program, disablers out.
     let mut prefixes: Vec<(usize, String)> = Vec::new();
@@ -263,29 +311,47 @@ fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &Mount
                 }
             }
             for keep in cache.tool.keep_options {
-                let args: Vec<&str> = command.args[step.args_from..].iter().map(|w| w.raw.as_str()).collect();
+                let args: Vec<&str> = command.args[step.args_from..]
+                    .iter()
+                    .map(|w| w.raw.as_str())
+                    .collect();
                 if (keep.program.is_empty() || step.name == keep.program) && !keep.is_given(&args) {
                     option.push(' ');
                     option.push_str(keep.option);
                 }
             }
-            if !prefix.is_empty() && !prefixes.iter().any(|(at, p)| *at == command.span.start && p.contains(&prefix)) {
+            if !prefix.is_empty()
+                && !prefixes
+                    .iter()
+                    .any(|(at, p)| *at == command.span.start && p.contains(&prefix))
+            {
                 prefixes.push((command.span.start, prefix));
             }
             if !option.is_empty() {
                 if run.exec_form {
                     return None;
                 }
-                if !options.iter().any(|(at, o)| *at == program.span.end && o.contains(option.trim())) {
+                if !options
+                    .iter()
+                    .any(|(at, o)| *at == program.span.end && o.contains(option.trim()))
+                {
                     options.push((program.span.end, option));
                 }
             }
             for disabler in &cache.disablers {
-                let word = command.env.iter().chain(&command.args).find(|w| w.span == *disabler)?;
+                let word = command
+                    .env
+                    .iter()
+                    .chain(&command.args)
+                    .find(|w| w.span == *disabler)?;
                 if !word_is_in_file(text, disabler, &word.raw) && !run.exec_form {
                     return None;
                 }
-                edits.push(if run.exec_form { remove_json_element(text, disabler)? } else { remove_word(text, disabler) });
+                edits.push(if run.exec_form {
+                    remove_json_element(text, disabler)?
+                } else {
+                    remove_word(text, disabler)
+                });
             }
         }
         for undo in &plan.undo {
@@ -301,14 +367,23 @@ fn fix(cx: &Ctx, run: &Run, script: &Script, mounted: &[(&Vec<&CacheUse>, &Mount
     }
     let tool = mounted[0].0[0].tool.name;
     let targets: Vec<&str> = mounted.iter().map(|(_, p)| p.target.as_str()).collect();
-    let disables = mounted.iter().any(|(g, _)| g.iter().any(|u| !u.disablers.is_empty()));
+    let disables = mounted
+        .iter()
+        .any(|(g, _)| g.iter().any(|u| !u.disablers.is_empty()));
     let title = format!(
         "Add {tool} cache mount{} on {}{}",
         if targets.len() > 1 { "s" } else { "" },
         targets.join(" and "),
-        if disables { " and stop disabling the cache" } else { "" }
+        if disables {
+            " and stop disabling the cache"
+        } else {
+            ""
+        }
     );
     let safe = mounted.iter().all(|(_, p)| p.is_safe());
-    Some(if safe { Fix::safe(title, edits) } else { Fix::unsafe_(title, edits) })
+    Some(if safe {
+        Fix::safe(title, edits)
+    } else {
+        Fix::unsafe_(title, edits)
+    })
 }
-

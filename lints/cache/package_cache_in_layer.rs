@@ -36,9 +36,15 @@ impl Rule for PackageCacheInLayer {
         for run in &cx.model.runs {
             let mut findings: Vec<Vec<&CacheUse>> = Vec::new();
             for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
-                match findings.iter_mut().find(|f| f[0].tool.name == cache.tool.name) {
+                match findings
+                    .iter_mut()
+                    .find(|f| f[0].tool.name == cache.tool.name)
+                {
                     Some(finding) => {
-                        if !finding.iter().any(|c| c.cache.key == cache.cache.key && c.step == cache.step) {
+                        if !finding
+                            .iter()
+                            .any(|c| c.cache.key == cache.cache.key && c.step == cache.step)
+                        {
                             finding.push(cache);
                         }
                     }
@@ -53,11 +59,15 @@ impl Rule for PackageCacheInLayer {
 }
 
 fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
-    let Some(script) = run.script.as_ref() else { return };
+    let Some(script) = run.script.as_ref() else {
+        return;
+    };
     let first = caches[0];
     let tool = first.tool.name;
     let dirs: Vec<&str> = caches.iter().filter_map(|c| c.dir.as_deref()).collect();
-    let command_span = script.commands[run.effects.steps[first.step].command].span.clone();
+    let command_span = script.commands[run.effects.steps[first.step].command]
+        .span
+        .clone();
     let mut edits = Vec::new();
     let mut appended: Vec<&str> = Vec::new();
     let mut advice: Vec<&str> = Vec::new();
@@ -71,8 +81,12 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
                     Some(i) => command.args.get(i),
                     None => Some(&command.program),
                 };
-                match program.filter(|p| word_is_in_file(&cx.file.text, &p.span, &p.raw) && !run.exec_form) {
-                    Some(program) => edits.push(Edit::insert(program.span.end, format!(" {option}"))),
+                match program
+                    .filter(|p| word_is_in_file(&cx.file.text, &p.span, &p.raw) && !run.exec_form)
+                {
+                    Some(program) => {
+                        edits.push(Edit::insert(program.span.end, format!(" {option}")))
+                    }
                     None => advice.push(option),
                 }
             }
@@ -81,7 +95,10 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
                     appended.push(command);
                 }
                 if cache.cache.outlives_run {
-                    unsafe_because = Some(format!("later RUNs (and images built on this one) may read the {} this removes", cache.cache.what));
+                    unsafe_because = Some(format!(
+                        "later RUNs (and images built on this one) may read the {} this removes",
+                        cache.cache.what
+                    ));
                 }
             }
             Clean::Advice(text) => advice.push(text),
@@ -89,7 +106,13 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
     }
     if !appended.is_empty() {
         match append_at(cx, run) {
-            Some(at) => edits.push(Edit::insert(at, appended.iter().map(|c| format!(" && {c}")).collect::<String>())),
+            Some(at) => edits.push(Edit::insert(
+                at,
+                appended
+                    .iter()
+                    .map(|c| format!(" && {c}"))
+                    .collect::<String>(),
+            )),
             None => advice.extend(appended.iter().copied()),
         }
     }
@@ -97,9 +120,15 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
     edits.dedup();
     // A build cache (go's, ccache's, Next.js's, cargo's target) is not a download.
     let (kept, stays) = if caches.iter().any(|c| c.cache.holds == Holds::Downloads) {
-        ("downloads", "stay in the layer and in every image built from it; keep them out")
+        (
+            "downloads",
+            "stay in the layer and in every image built from it; keep them out",
+        )
     } else {
-        ("build cache", "stays in the layer and in every image built from it; keep it out")
+        (
+            "build cache",
+            "stays in the layer and in every image built from it; keep it out",
+        )
     };
     let mut help = format!("{tool}'s {kept} {stays} in the same RUN");
     if !advice.is_empty() {
@@ -108,7 +137,14 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
     if let Some(why) = &unsafe_because {
         help.push_str(&format!(". The fix is unsafe: {why}"));
     }
-    let diagnostic = cx.report(command_span, format!("{tool} leaves its {kept} in the layer ({})", dirs.join(", ")))
+    let diagnostic = cx
+        .report(
+            command_span,
+            format!(
+                "{tool} leaves its {kept} in the layer ({})",
+                dirs.join(", ")
+            ),
+        )
         .help(help);
     if !edits.is_empty() {
         let title = format!("Keep {tool}'s {kept} out of the layer");

@@ -25,7 +25,9 @@ impl Rule for CopyIgnoredFile {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.sent_context() else { return };
+        let Some(context) = cx.sent_context() else {
+            return;
+        };
         if context.dockerignore().is_none() {
             return;
         }
@@ -48,14 +50,24 @@ impl Rule for CopyIgnoredFile {
     }
 }
 
-fn report(cx: &mut Ctx, context: &BuildContext, what: &str, source: &ContextSource, found: &[String]) {
+fn report(
+    cx: &mut Ctx,
+    context: &BuildContext,
+    what: &str,
+    source: &ContextSource,
+    found: &[String],
+) {
     let Some(ignore_file) = context.dockerignore() else {
         return;
     };
     let file = context.display(&ignore_file.path);
     let path = &found[0];
     let written = |p: &crate::syntax::dockerignore::Pattern| {
-        ignore_file.text.get(p.span.clone()).unwrap_or(&p.text).to_string()
+        ignore_file
+            .text
+            .get(p.span.clone())
+            .unwrap_or(&p.text)
+            .to_string()
     };
     let why = match context.ignore().excluding_pattern(path) {
         Some(pattern) => {
@@ -79,7 +91,10 @@ fn report(cx: &mut Ctx, context: &BuildContext, what: &str, source: &ContextSour
         None => "its patterns".to_string(),
     };
     let message = if source.is_wildcard() {
-        format!("every path {what} `{}` matches is excluded by {file} ({why} for `{path}`)", source.written)
+        format!(
+            "every path {what} `{}` matches is excluded by {file} ({why} for `{path}`)",
+            source.written
+        )
     } else {
         format!("{what} `{}` is excluded by {file}, {why}", source.written)
     };
@@ -92,7 +107,11 @@ fn report(cx: &mut Ctx, context: &BuildContext, what: &str, source: &ContextSour
         let line = format!("!{path}");
         let edit = context.append_to_dockerignore(std::slice::from_ref(&line));
         // Sending a file the .dockerignore kept out (perhaps on purpose) changes the build.
-        Fix::on_file(format!("Add `{line}` to {file}"), Applicability::Unsafe, edit)
+        Fix::on_file(
+            format!("Add `{line}` to {file}"),
+            Applicability::Unsafe,
+            edit,
+        )
     });
     let diagnostic = cx.report(source.span.clone(), message).help(help);
     if let Some(fix) = fix {

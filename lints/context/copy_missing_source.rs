@@ -24,7 +24,9 @@ impl Rule for CopyMissingSource {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.sent_context() else { return };
+        let Some(context) = cx.sent_context() else {
+            return;
+        };
         if !is_this_files_context(context, &cx.model.context_reads) {
             return;
         }

@@ -26,14 +26,18 @@ impl Rule for DockerignoreGaps {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.sent_context() else { return };
+        let Some(context) = cx.sent_context() else {
+            return;
+        };
         let broad = reads::sources(cx.model).any(|(s, _)| reads::is_broad(s));
         if context.dockerignore().is_none() && (broad || reads::built_from_above(context, cx)) {
             return;
         }
         let (_, unwanted) = reads::unwanted(context, cx);
         let lines = reads::exclusion_lines(context, cx.model, &unwanted);
-        let Some(first) = unwanted.first() else { return };
+        let Some(first) = unwanted.first() else {
+            return;
+        };
         let Some(source) = reads::first_reaching(context, cx.model, &first.path) else {
             return;
         };
@@ -65,7 +69,10 @@ impl Rule for DockerignoreGaps {
             [] | [_] => format!("`{}` sends", source.written),
             [rest @ .., last] => format!(
                 "{} and `{last}` send",
-                rest.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                rest.iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         let message = match context.dockerignore() {

@@ -30,7 +30,9 @@ impl Rule for LargeBuildContext {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.sent_context() else { return };
+        let Some(context) = cx.sent_context() else {
+            return;
+        };
         let max = max_size(cx.settings.rule_options(META.name)).unwrap_or(DEFAULT_MAX_SIZE);
         let reach = reads::reach(context, cx.model);
         if reach.bytes <= max {
@@ -39,7 +41,10 @@ impl Rule for LargeBuildContext {
         let largest = largest_entries(context, &reach);
         // The read that sends the most carries the diagnostic.
         let Some((source, _)) = reads::sources(cx.model).max_by_key(|(s, parents)| {
-            (context.reach([(*s, *parents)]).bytes, std::cmp::Reverse(s.span.start))
+            (
+                context.reach([(*s, *parents)]).bytes,
+                std::cmp::Reverse(s.span.start),
+            )
         }) else {
             return;
         };
@@ -67,7 +72,9 @@ impl Rule for LargeBuildContext {
                 }
                 ("max-size", toml::Value::Integer(n)) if *n >= 0 => {}
                 ("max-size", _) => {
-                    return Err("`max-size` is a size: \"500MiB\", \"2GB\" or a number of bytes".into())
+                    return Err(
+                        "`max-size` is a size: \"500MiB\", \"2GB\" or a number of bytes".into(),
+                    )
                 }
                 _ => return Err(format!("rule `{}` has no option `{key}`", META.name)),
             }

@@ -43,7 +43,11 @@ impl Rule for MissingDockerignore {
         };
         let edit = context.append_to_dockerignore(&lines);
         let fix = Fix::on_file(
-            format!("Create {} with {}", context.display(&edit.path), lines.join(", ")),
+            format!(
+                "Create {} with {}",
+                context.display(&edit.path),
+                lines.join(", ")
+            ),
             applicability,
             edit,
         );
@@ -54,7 +58,9 @@ impl Rule for MissingDockerignore {
         );
         let mut help = "a .dockerignore keeps them out: smaller uploads, no secrets or host artefacts in layers, and a COPY that a commit or a cache file no longer invalidates".to_string();
         if let Some(needs) = reads::who_needs(&unwanted) {
-            help.push_str(&format!("; before excluding, check that nothing needs them: {needs}"));
+            help.push_str(&format!(
+                "; before excluding, check that nothing needs them: {needs}"
+            ));
         }
         cx.report(broad.span.clone(), message).help(help).fix(fix);
     }

@@ -20,8 +20,11 @@ impl Rule for SyntaxError {
 
     fn check(&self, cx: &mut Ctx) {
         if cx.file.lossy {
-            cx.report(0..0, "the file is not valid UTF-8; invalid bytes were read as U+FFFD")
-                .help("docklint lints it but will not rewrite it; save it as UTF-8");
+            cx.report(
+                0..0,
+                "the file is not valid UTF-8; invalid bytes were read as U+FFFD",
+            )
+            .help("docklint lints it but will not rewrite it; save it as UTF-8");
         }
         for error in &cx.df.errors {
             cx.report(error.span.clone(), error.message.clone());

@@ -25,12 +25,21 @@ impl Rule for UnusedSuppression {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(suppressions) = cx.suppressions else { return };
-        let ours: Vec<&Suppression> = suppressions.items.iter().filter(|s| s.origin == Origin::Docklint).collect();
+        let Some(suppressions) = cx.suppressions else {
+            return;
+        };
+        let ours: Vec<&Suppression> = suppressions
+            .items
+            .iter()
+            .filter(|s| s.origin == Origin::Docklint)
+            .collect();
         // Names per comment, counted once (not per name: a file of n comments stays linear).
-        let mut names_per_comment: std::collections::HashMap<(usize, usize), usize> = Default::default();
+        let mut names_per_comment: std::collections::HashMap<(usize, usize), usize> =
+            Default::default();
         for s in &ours {
-            *names_per_comment.entry((s.comment_span.start, s.comment_span.end)).or_default() += 1;
+            *names_per_comment
+                .entry((s.comment_span.start, s.comment_span.end))
+                .or_default() += 1;
         }
         for s in &ours {
             let message = if s.rules.is_empty() {
@@ -40,7 +49,10 @@ impl Rule for UnusedSuppression {
                 // cannot be judged here.
                 continue;
             } else if s.scope.is_none() {
-                format!("`{}` is suppressed in this file but reports nothing", s.name)
+                format!(
+                    "`{}` is suppressed in this file but reports nothing",
+                    s.name
+                )
             } else {
                 format!("`{}` reports nothing on the next instruction", s.name)
             };
@@ -48,13 +60,18 @@ impl Rule for UnusedSuppression {
             let edit = removal(&cx.file.text, s, names_in_comment);
             cx.report(s.name_span.clone(), message)
                 .help("remove it, so that suppressions keep meaning something")
-                .fix(Fix::safe(format!("Remove `{}` from the suppression", s.name), vec![edit]));
+                .fix(Fix::safe(
+                    format!("Remove `{}` from the suppression", s.name),
+                    vec![edit],
+                ));
         }
     }
 }
 
 fn all_active(cx: &Ctx, s: &Suppression) -> bool {
-    s.rules.iter().all(|r| crate::lints::find(r).is_some_and(|rule| crate::rule::is_active(rule, cx.settings)))
+    s.rules.iter().all(|r| {
+        crate::lints::find(r).is_some_and(|rule| crate::rule::is_active(rule, cx.settings))
+    })
 }
 
 /// Removes the name from its list, or the whole comment line when it is the only name.
@@ -63,7 +80,9 @@ fn removal(text: &str, s: &Suppression, names_in_comment: usize) -> Edit {
         let end = s.comment_span.end;
         let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
         // The first line starts after the BOM, which stays.
-        let line_start = text[..s.comment_span.start].rfind('\n').map_or(crate::source::bom_len(text), |i| i + 1);
+        let line_start = text[..s.comment_span.start]
+            .rfind('\n')
+            .map_or(crate::source::bom_len(text), |i| i + 1);
         return Edit::delete(line_start..line_end);
     }
     let after = &text[s.name_span.end..s.comment_span.end];

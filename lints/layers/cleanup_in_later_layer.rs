@@ -31,7 +31,12 @@ impl Rule for CleanupInLaterLayer {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         let house = HouseStyle::new();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
-            let runs: Vec<&Run> = cx.model.runs.iter().filter(|r| r.stage == stage.index).collect();
+            let runs: Vec<&Run> = cx
+                .model
+                .runs
+                .iter()
+                .filter(|r| r.stage == stage.index)
+                .collect();
             // What earlier layers of the stage hold, until a RUN deletes it.
             let mut left: Vec<Leftover> = Vec::new();
             for run in runs {
@@ -115,7 +120,11 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
             .iter()
             .any(|m| m.target.as_deref().is_some_and(|t| path_is_within(p, t)))
     };
-    let special = |p: &str| ["/dev", "/proc", "/sys"].iter().any(|d| path_is_within(p, d));
+    let special = |p: &str| {
+        ["/dev", "/proc", "/sys"]
+            .iter()
+            .any(|d| path_is_within(p, d))
+    };
     let deleted_later = |at: usize, path: &str| {
         run.effects.paths.iter().any(|p| {
             p.kind.removes()
@@ -149,11 +158,14 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
     for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
         // Debian and Ubuntu images delete apt's downloads after each install: unless the
         // RUN is known to run without `docker-clean`, nothing is left to delete.
-        let apt_archive = std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
+        let apt_archive =
+            std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
         if apt_archive && run.docker_clean != Some(false) {
             continue;
         }
-        let Some(dir) = cache.dir.clone() else { continue };
+        let Some(dir) = cache.dir.clone() else {
+            continue;
+        };
         let step = &run.effects.steps[cache.step];
         out.push(Leftover {
             instruction: run.instruction,
@@ -190,7 +202,10 @@ fn report(cx: &mut Ctx, run: &Run, command: Span, leftovers: &[Leftover], house:
             continue;
         }
         labelled.push(&leftover.span);
-        diagnostic.label(leftover.span.clone(), format!("left in this layer: {}", leftover.describe()));
+        diagnostic.label(
+            leftover.span.clone(),
+            format!("left in this layer: {}", leftover.describe()),
+        );
     }
     if let Some(fix) = fix {
         diagnostic.fix(fix);
@@ -211,7 +226,12 @@ const INERT: &[Keyword] = &[
 
 /// The fix moving `run` (only cleanup commands) to the end of the one RUN that created
 /// everything it deletes; `Err` says why there is none.
-fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover], house: &HouseStyle) -> Result<Fix, String> {
+fn move_fix(
+    cx: &Ctx,
+    run: &Run,
+    leftovers: &[Leftover],
+    house: &HouseStyle,
+) -> Result<Fix, String> {
     let creator = leftovers[0].instruction;
     if leftovers.iter().any(|l| l.instruction != creator) {
         return Err("several earlier RUNs created what it deletes".into());
@@ -241,7 +261,10 @@ fn move_fix(cx: &Ctx, run: &Run, leftovers: &[Leftover], house: &HouseStyle) -> 
             between.keyword.name().to_ascii_uppercase()
         ));
     }
-    let created = cx.model.run_at(creator).ok_or("the creating RUN is not a shell RUN")?;
+    let created = cx
+        .model
+        .run_at(creator)
+        .ok_or("the creating RUN is not a shell RUN")?;
     let subshell = match model::merge::join(df, created, run) {
         Join::Impossible(why) => return Err(why),
         Join::Possible { doubts, .. } if !doubts.is_empty() => {

@@ -4,12 +4,12 @@
 
 use crate::context::BuildContext;
 use crate::fix::{Edit, Fix};
+use crate::model::copies::ContextCopy;
 use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
-use crate::model::copies::ContextCopy;
 use crate::model::{path_is_within, resolve_path, Run};
-use crate::source::Span;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
+use crate::source::Span;
 use crate::syntax::dockerfile::Args;
 
 pub struct CopyAllBeforeInstall;
@@ -36,7 +36,9 @@ impl Rule for CopyAllBeforeInstall {
             if dest.contains('$') {
                 continue;
             }
-            let Some(found) = first_install(cx, copy, dest) else { continue };
+            let Some(found) = first_install(cx, copy, dest) else {
+                continue;
+            };
             report(cx, copy, dest, &found, cx.sent_context());
         }
     }
@@ -68,7 +70,9 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
     let mut before: Vec<(&Step, Option<Install>)> = Vec::new();
     for (run, step) in steps {
-        let Some(script) = run.script.as_ref() else { continue };
+        let Some(script) = run.script.as_ref() else {
+            continue;
+        };
         let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
         let install = manifests::install(&step.name, &args);
         if run.instruction < copy.instruction {
@@ -77,7 +81,10 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         }
         let Some(install) = install else { continue };
         let tool = install.installer.tool;
-        let builds = install.installer.needs_sources_unless.is_some_and(|u| u.is_empty());
+        let builds = install
+            .installer
+            .needs_sources_unless
+            .is_some_and(|u| u.is_empty());
         let ran_before = before.iter().any(|(s, earlier)| match earlier {
             Some(earlier) => earlier.installer.tool.name == tool.name,
             None => builds && tool.runs_as(&s.name),
@@ -85,7 +92,9 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
         if ran_before {
             return None;
         }
-        let Some(cwd) = step.cwd.as_deref() else { continue };
+        let Some(cwd) = step.cwd.as_deref() else {
+            continue;
+        };
         // A local project installed with its sources (`pip install .`) is no manifest install.
         if install.needs_sources && install.installer.needs_sources_unless.is_none() {
             continue;
@@ -96,14 +105,22 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
                 .named
                 .iter()
                 .map(|f| resolve_path(cwd, f))
-                .map(|p| p.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string()))
+                .map(|p| {
+                    p.rsplit_once('/')
+                        .map_or(String::new(), |(d, _)| d.to_string())
+                })
                 .collect(),
         };
-        if !dirs.iter().all(|d| path_is_within(d, dest)) || (install.named.is_empty() && !path_is_within(cwd, dest)) {
+        if !dirs.iter().all(|d| path_is_within(d, dest))
+            || (install.named.is_empty() && !path_is_within(cwd, dest))
+        {
             continue;
         }
         // The project's own directory: where the layout files and outputs are.
-        let project = install.project.as_deref().map_or(cwd.to_string(), |p| resolve_path(cwd, p));
+        let project = install
+            .project
+            .as_deref()
+            .map_or(cwd.to_string(), |p| resolve_path(cwd, p));
         if install.project.is_some() && !path_is_within(&project, dest) {
             continue;
         }
@@ -140,21 +157,42 @@ fn in_dir(dir: &str, name: &str) -> String {
 fn manifest_paths(found: &Found, dest: &str) -> Vec<String> {
     let join = |name: &str| in_dir(&found.dir, name);
     match found.install.named.is_empty() {
-        true => found.install.installer.manifests.iter().map(|m| join(m)).collect(),
+        true => found
+            .install
+            .installer
+            .manifests
+            .iter()
+            .map(|m| join(m))
+            .collect(),
         false => {
             let cwd = found.step.cwd.as_deref().unwrap_or(dest);
-            found.install.named.iter().map(|f| relative(&resolve_path(cwd, f), dest)).collect()
+            found
+                .install
+                .named
+                .iter()
+                .map(|f| relative(&resolve_path(cwd, f), dest))
+                .collect()
         }
     }
 }
 
-fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: Option<&BuildContext>) {
+fn report(
+    cx: &mut Ctx,
+    copy: &ContextCopy,
+    dest: &str,
+    found: &Found,
+    context: Option<&BuildContext>,
+) {
     let instruction = &cx.df.instructions[copy.instruction];
     let command_span = found.command.clone();
     let command = cx.text(command_span.clone()).to_string();
     let all = manifest_paths(found, dest);
     let present: Vec<String> = match context {
-        Some(context) => all.iter().filter(|m| context.sends(m, false)).cloned().collect(),
+        Some(context) => all
+            .iter()
+            .filter(|m| context.sends(m, false))
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     // Without the context's view, the files the install needs (or names).
@@ -179,9 +217,15 @@ fn report(cx: &mut Ctx, copy: &ContextCopy, dest: &str, found: &Found, context: 
         .collect::<Vec<_>>()
         .join(separator);
     let fix = move_fix(cx, copy, found, &present, context);
-    let mut help = format!("copy only the manifests first ({listed}), run the install, then copy the rest");
+    let mut help =
+        format!("copy only the manifests first ({listed}), run the install, then copy the rest");
     if found.install.needs_sources {
-        if let Some(unless) = found.install.installer.needs_sources_unless.filter(|u| !u.is_empty()) {
+        if let Some(unless) = found
+            .install
+            .installer
+            .needs_sources_unless
+            .filter(|u| !u.is_empty())
+        {
             help.push_str(&format!(
                 "; the install before the full copy needs `{}` (it installs the project itself, which needs the sources), the one after it installs the project",
                 unless.join(" ")
@@ -244,11 +288,19 @@ fn move_fix(
         }
     }
     if let Some(layout) = installer.layouts.iter().find(|l| {
-        context.sends(&in_project(l), false) || context.sends(&in_project(l), true) || context.sends(l, false)
+        context.sends(&in_project(l), false)
+            || context.sends(&in_project(l), true)
+            || context.sends(l, false)
     }) {
-        return Err(format!("the context has `{layout}`: the manifests alone may not be enough"));
+        return Err(format!(
+            "the context has `{layout}`: the manifests alone may not be enough"
+        ));
     }
-    if let Some(output) = installer.outputs.iter().find(|o| context.sends(&in_project(o), true)) {
+    if let Some(output) = installer
+        .outputs
+        .iter()
+        .find(|o| context.sends(&in_project(o), true))
+    {
         return Err(format!(
             "the context sends `{}`, which the full copy would lay over what the install made (add it to .dockerignore)",
             in_project(output)
@@ -258,16 +310,27 @@ fn move_fix(
     if found.run.instruction != copied.instruction + 1 {
         return Err("the install is not the instruction right after the COPY".into());
     }
-    let script = found.run.script.as_ref().ok_or("the RUN is not a shell script")?;
+    let script = found
+        .run
+        .script
+        .as_ref()
+        .ok_or("the RUN is not a shell script")?;
     // Installs, and `cd` into the directories the manifests were copied to.
     let only_installs = script.commands.iter().enumerate().all(|(i, command)| {
         if command.program.value == "cd" {
             return true;
         }
-        found.run.effects.steps.iter().filter(|s| s.command == i).all(|s| {
-            let args: Vec<&str> = s.args(script).iter().map(|w| w.value.as_str()).collect();
-            manifests::install(&s.name, &args).is_some_and(|i| !i.needs_sources)
-        }) && found.run.effects.steps.iter().any(|s| s.command == i)
+        found
+            .run
+            .effects
+            .steps
+            .iter()
+            .filter(|s| s.command == i)
+            .all(|s| {
+                let args: Vec<&str> = s.args(script).iter().map(|w| w.value.as_str()).collect();
+                manifests::install(&s.name, &args).is_some_and(|i| !i.needs_sources)
+            })
+            && found.run.effects.steps.iter().any(|s| s.command == i)
     });
     if !only_installs {
         return Err("the RUN does more than install".into());
@@ -279,7 +342,11 @@ fn move_fix(
     let dest = args.dest.as_ref().ok_or("the COPY has no destination")?;
     let text = &cx.file.text;
     let newline = cx.file.newline();
-    let flags: String = copy.flags.iter().map(|f| format!("{} ", &text[f.span.clone()])).collect();
+    let flags: String = copy
+        .flags
+        .iter()
+        .map(|f| format!("{} ", &text[f.span.clone()]))
+        .collect();
     let keyword = &text[copy.keyword_span.clone()];
     // One COPY per directory, so each manifest keeps its place.
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
@@ -300,13 +367,22 @@ fn move_fix(
             (".", sub) => format!("./{sub}/"),
             (d, sub) => format!("{d}/{sub}/"),
         };
-        if files.iter().chain([&target.as_str()]).any(|w| w.contains([' ', '"', '\'', '$', '\\'])) {
+        if files
+            .iter()
+            .chain([&target.as_str()])
+            .any(|w| w.contains([' ', '"', '\'', '$', '\\']))
+        {
             return Err("a path would need quoting".into());
         }
-        inserted.push_str(&format!("{keyword} {flags}{} {target}{newline}", files.join(" ")));
+        inserted.push_str(&format!(
+            "{keyword} {flags}{} {target}{newline}",
+            files.join(" ")
+        ));
     }
     let copy_line_start = text[..copy.span.start].rfind('\n').map_or(0, |i| i + 1);
-    let after_copy = text[copy.span.end..].find('\n').map_or(text.len(), |i| copy.span.end + i + 1);
+    let after_copy = text[copy.span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| copy.span.end + i + 1);
     let run_end = text[run_instruction.span.end..]
         .find('\n')
         .map_or(text.len(), |i| run_instruction.span.end + i + 1);
@@ -317,6 +393,9 @@ fn move_fix(
     inserted.push_str(moved);
     Ok(Fix::unsafe_(
         "Copy the manifests and install before copying the rest",
-        vec![Edit::insert(copy_line_start, inserted), Edit::delete(after_copy..run_end)],
+        vec![
+            Edit::insert(copy_line_start, inserted),
+            Edit::delete(after_copy..run_end),
+        ],
     ))
 }

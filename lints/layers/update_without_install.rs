@@ -119,7 +119,10 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span, styles: 
             let first = &cx.df.instructions[run.instruction];
             let second = &cx.df.instructions[install.instruction];
             let (delimiter, house) = styles.get_or_init(|| {
-                (merge::heredoc_style(cx.file, cx.df), merge::Style::house(cx.file, cx.df))
+                (
+                    merge::heredoc_style(cx.file, cx.df),
+                    merge::Style::house(cx.file, cx.df),
+                )
             });
             let edits = merge::join_adjacent(
                 cx.file,
@@ -167,7 +170,10 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span, styles: 
     if let Some(install) = install {
         let instruction = &df.instructions[install.instruction];
         diagnostic
-            .label(instruction.keyword_span.start..instruction.line_end, "installs from the index")
+            .label(
+                instruction.keyword_span.start..instruction.line_end,
+                "installs from the index",
+            )
             .anchor(instruction.span.clone());
     }
     if let Some(fix) = fix {

@@ -74,7 +74,10 @@ fn report_login(cx: &mut Ctx, login: &HubLogin) {
              {saved}",
             login.by
         ),
-        None => format!("{} puts the Hugging Face token in the image: {saved}", login.by),
+        None => format!(
+            "{} puts the Hugging Face token in the image: {saved}",
+            login.by
+        ),
     };
     let help = "do not log in during the build: give the commands that need the token a secret, \
         `RUN --mount=type=secret,id=hf_token,env=HF_TOKEN …` (the Hub's tools read `HF_TOKEN`), \

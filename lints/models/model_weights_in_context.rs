@@ -30,7 +30,9 @@ impl Rule for ModelWeightsInContext {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let Some(context) = cx.sent_context() else { return };
+        let Some(context) = cx.sent_context() else {
+            return;
+        };
         let mut weights: Vec<&Entry> = context.index().weights.iter().collect();
         if weights.is_empty() {
             return;
@@ -67,7 +69,12 @@ impl Rule for ModelWeightsInContext {
         }
         let span = match entry {
             Some(source) => source.span.clone(),
-            None => match cx.df.instructions.iter().find(|i| i.keyword == Keyword::From) {
+            None => match cx
+                .df
+                .instructions
+                .iter()
+                .find(|i| i.keyword == Keyword::From)
+            {
                 Some(from) => from.span.start..from.line_end,
                 None => return,
             },
@@ -77,7 +84,11 @@ impl Rule for ModelWeightsInContext {
         let diagnostic = cx.report(span, message).help(help.join("; "));
         if !lines.is_empty() {
             let edit = context.append_to_dockerignore(&lines);
-            let title = format!("Add {} to {}", lines.join(", "), context.display(&edit.path));
+            let title = format!(
+                "Add {} to {}",
+                lines.join(", "),
+                context.display(&edit.path)
+            );
             diagnostic.fix(Fix::on_file(title, applicability, edit));
         }
     }
@@ -110,14 +121,24 @@ fn listing(weights: &[&Entry]) -> String {
 /// One line per unused weight, its path as a literal pattern; none when a source's reach
 /// is unknown (a wildcard given up on may read any of them). Paths that would read as
 /// patterns or comments are left to the author.
-fn exclusion_lines(context: &BuildContext, cx: &Ctx, unused: &[&Entry], unknown: bool) -> Vec<String> {
+fn exclusion_lines(
+    context: &BuildContext,
+    cx: &Ctx,
+    unused: &[&Entry],
+    unknown: bool,
+) -> Vec<String> {
     if unknown {
         return Vec::new();
     }
     let lines: Vec<String> = unused
         .iter()
         .map(|w| w.path.clone())
-        .filter(|p| !has_wildcard(p) && !p.contains('\\') && !p.starts_with(['#', '!']) && !p.contains(char::is_whitespace))
+        .filter(|p| {
+            !has_wildcard(p)
+                && !p.contains('\\')
+                && !p.starts_with(['#', '!'])
+                && !p.contains(char::is_whitespace)
+        })
         .collect();
     let named = reads::named_paths(context, cx.model);
     reads::sparing(context, lines, &named)
@@ -130,7 +151,11 @@ fn exclusion_lines(context: &BuildContext, cx: &Ctx, unused: &[&Entry], unknown:
 fn applicability(context: &BuildContext, cx: &Ctx) -> Applicability {
     let own = context.dockerignore().is_some_and(|f| {
         let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let dockerfile = cx.file.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let dockerfile = cx
+            .file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
         matches!((name, dockerfile), (Some(n), Some(d)) if n == format!("{d}.dockerignore"))
     });
     if own {

@@ -53,10 +53,16 @@ impl Rule for BuildToolsInFinalStage {
                     continue;
                 }
                 // A tool the image runs (`CMD ["make", "serve"]`) is the image's purpose.
-                if program_runs.iter().any(|p| package_provides(&installed.package.name, p)) {
+                if program_runs
+                    .iter()
+                    .any(|p| package_provides(&installed.package.name, p))
+                {
                     continue;
                 }
-                if !seen.insert((installed.package.span.clone(), installed.package.name.clone())) {
+                if !seen.insert((
+                    installed.package.span.clone(),
+                    installed.package.name.clone(),
+                )) {
                     continue;
                 }
                 match by_command.iter_mut().find(|(c, _)| *c == installed.command) {
@@ -74,7 +80,9 @@ impl Rule for BuildToolsInFinalStage {
 /// Whether the package installs the program (`make` installs `make`, `gcc-12` installs `gcc`).
 fn package_provides(package: &str, program: &str) -> bool {
     package == program
-        || package.strip_prefix(program).is_some_and(|r| r.starts_with('-') && r[1..].chars().all(|c| c.is_ascii_digit() || c == '.'))
+        || package.strip_prefix(program).is_some_and(|r| {
+            r.starts_with('-') && r[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+        })
         || (package == "golang-go" && program == "go")
         || (package == "build-essential" && matches!(program, "gcc" | "g++" | "make" | "cc"))
 }
@@ -82,14 +90,21 @@ fn package_provides(package: &str, program: &str) -> bool {
 /// Whether the RUN clones or fetches with git.
 fn runs_git_fetch(cx: &Ctx, run: &Run) -> bool {
     let _ = cx;
-    let Some(script) = &run.script else { return false };
+    let Some(script) = &run.script else {
+        return false;
+    };
     run.effects.steps.iter().any(|step| {
         crate::model::commands::basename(&step.name) == "git"
             && step
                 .args(script)
                 .iter()
                 .find(|w| !w.value.starts_with('-'))
-                .is_some_and(|w| matches!(w.value.as_str(), "clone" | "fetch" | "pull" | "submodule" | "checkout" | "archive"))
+                .is_some_and(|w| {
+                    matches!(
+                        w.value.as_str(),
+                        "clone" | "fetch" | "pull" | "submodule" | "checkout" | "archive"
+                    )
+                })
     })
 }
 
@@ -122,7 +137,13 @@ fn report(cx: &mut Ctx, command: Span, tools: &[(Installed, BuildTool)]) {
     }
     let listed = match names.as_slice() {
         [one] => format!("`{one}` stays"),
-        many => format!("{} stay", many.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "{} stay",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let libraries: Vec<String> = tools
         .iter()
@@ -134,14 +155,28 @@ fn report(cx: &mut Ctx, command: Span, tools: &[(Installed, BuildTool)]) {
         .collect();
     let mut help = "install them in a builder stage, build there, and copy only the result into the final stage (`missing-multistage-split` rewrites Go, Rust, Node and Python builds that way); or remove them at the end of the RUN that uses them (a later RUN does not shrink the image)".to_string();
     if !libraries.is_empty() {
-        help.push_str(&format!(". At run time the program needs only the libraries: {}", libraries.join(", ")));
+        help.push_str(&format!(
+            ". At run time the program needs only the libraries: {}",
+            libraries.join(", ")
+        ));
     }
     // The package words (a `$buildDeps` word stands for several).
-    let first = tools.iter().map(|(i, _)| i.package.span.start).min().unwrap_or(command.start);
-    let last = tools.iter().map(|(i, _)| i.package.span.end).max().unwrap_or(command.end);
+    let first = tools
+        .iter()
+        .map(|(i, _)| i.package.span.start)
+        .min()
+        .unwrap_or(command.start);
+    let last = tools
+        .iter()
+        .map(|(i, _)| i.package.span.end)
+        .max()
+        .unwrap_or(command.end);
     cx.report(
         first..last,
-        format!("{listed} in the final image: {}, needed to build but not to run", join_and(&kinds)),
+        format!(
+            "{listed} in the final image: {}, needed to build but not to run",
+            join_and(&kinds)
+        ),
     )
     .help(help);
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
-use crate::model::builds::{build_steps, dev_installs, pruned_after, DevInstall, Ecosystem, Manager};
+use crate::model::builds::{
+    build_steps, dev_installs, pruned_after, DevInstall, Ecosystem, Manager,
+};
 use crate::model::commands::basename;
 use crate::model::families::{is_dev_environment, is_workbench_command};
 use crate::model::{copies, image_command, image_programs, paths::resolve_path, Run};
@@ -71,7 +73,12 @@ impl Rule for DevDependenciesInFinalStage {
 
 /// The development dependencies the project's manifest declares (names), read from the
 /// context file the install sees; `None` when it cannot be found or read.
-fn declared_dev_dependencies(cx: &Ctx, run: &Run, install: &DevInstall, context: &Path) -> Option<Vec<String>> {
+fn declared_dev_dependencies(
+    cx: &Ctx,
+    run: &Run,
+    install: &DevInstall,
+    context: &Path,
+) -> Option<Vec<String>> {
     let step = &run.effects.steps[install.step];
     let cwd = step.cwd.as_deref()?;
     let manifest = resolve_path(cwd, install.manager.manifest());
@@ -108,7 +115,10 @@ fn pyproject_dev_dependencies(toml: &toml::Table, manager: Manager) -> Vec<Strin
                 names.extend(dev.keys().cloned());
             }
             for (group, value) in table(poetry.get("group")).unwrap_or_default() {
-                let optional = value.get("optional").and_then(|o| o.as_bool()).unwrap_or(false);
+                let optional = value
+                    .get("optional")
+                    .and_then(|o| o.as_bool())
+                    .unwrap_or(false);
                 if group == "main" || optional {
                     continue;
                 }
@@ -124,10 +134,12 @@ fn pyproject_dev_dependencies(toml: &toml::Table, manager: Manager) -> Vec<Strin
                         a.iter()
                             .filter_map(|r| r.as_str())
                             .map(|r| {
-                                r.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-                                    .next()
-                                    .unwrap_or(r)
-                                    .to_string()
+                                r.split(|c: char| {
+                                    !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                                })
+                                .next()
+                                .unwrap_or(r)
+                                .to_string()
                             })
                             .collect()
                     })
@@ -143,13 +155,23 @@ fn pyproject_dev_dependencies(toml: &toml::Table, manager: Manager) -> Vec<Strin
     names
 }
 
-fn report(cx: &mut Ctx, later: &[&Run], run: &Run, install: &DevInstall, names: &[String], programs: &[String]) {
+fn report(
+    cx: &mut Ctx,
+    later: &[&Run],
+    run: &Run,
+    install: &DevInstall,
+    names: &[String],
+    programs: &[String],
+) {
     let Some(script) = &run.script else { return };
     let step = &run.effects.steps[install.step];
     let command = &script.commands[step.command];
     let args = step.args(script);
     let manager = install.manager;
-    let subcommand = args.iter().find(|w| !w.value.starts_with('-')).map(|w| w.value.as_str());
+    let subcommand = args
+        .iter()
+        .find(|w| !w.value.starts_with('-'))
+        .map(|w| w.value.as_str());
     let label = match subcommand {
         Some(sub) => format!("{} {sub}", basename(&step.name)),
         None => basename(&step.name).to_string(),
@@ -160,7 +182,10 @@ fn report(cx: &mut Ctx, later: &[&Run], run: &Run, install: &DevInstall, names: 
         names => format!(" ({} and {} more)", names[..3].join(", "), names.len() - 3),
     };
     let message = match install.named_by.and_then(|i| args.get(i)) {
-        Some(word) => format!("`{label}` installs development dependencies (`{}`) into the final image", word.value),
+        Some(word) => format!(
+            "`{label}` installs development dependencies (`{}`) into the final image",
+            word.value
+        ),
         None => format!(
             "`{label}` installs the development dependencies of {} into the final image{listed}",
             manager.manifest()
@@ -175,9 +200,11 @@ fn report(cx: &mut Ctx, later: &[&Run], run: &Run, install: &DevInstall, names: 
             after && matches!(b.ecosystem, Ecosystem::Node | Ecosystem::Python)
         })
         .map(|(_, b)| b.label);
-    let runtime_use = programs
-        .iter()
-        .find(|p| names.iter().any(|n| n == *p || n.rsplit('/').next() == Some(p.as_str())));
+    let runtime_use = programs.iter().find(|p| {
+        names
+            .iter()
+            .any(|n| n == *p || n.rsplit('/').next() == Some(p.as_str()))
+    });
     let option = manager.production_option();
     let (help, fix) = match (&build, runtime_use, option, install.named_by) {
         (Some(build), _, _, _) => (
@@ -209,8 +236,16 @@ fn report(cx: &mut Ctx, later: &[&Run], run: &Run, install: &DevInstall, names: 
 
 /// Inserts the production option after the subcommand (`npm ci --omit=dev`), or after
 /// the program for a bare `yarn`.
-fn fix_for(cx: &Ctx, program: &crate::syntax::shell::Word, args: &[crate::syntax::shell::Word], option: &str) -> Option<Fix> {
-    let after = args.iter().find(|w| !w.value.starts_with('-')).unwrap_or(program);
+fn fix_for(
+    cx: &Ctx,
+    program: &crate::syntax::shell::Word,
+    args: &[crate::syntax::shell::Word],
+    option: &str,
+) -> Option<Fix> {
+    let after = args
+        .iter()
+        .find(|w| !w.value.starts_with('-'))
+        .unwrap_or(program);
     if !word_is_in_file(&cx.file.text, &after.span, &after.raw) || !after.literal {
         return None;
     }

@@ -25,9 +25,30 @@ static META: Meta = Meta {
 
 /// Programs the full images (on `buildpack-deps`) have and their `-slim` tags do not.
 const FULL_ONLY: &[&str] = &[
-    "gcc", "g++", "cc", "c++", "make", "cmake", "git", "curl", "wget", "ssh", "scp", "hg",
-    "svn", "bzr", "pkg-config", "autoconf", "automake", "libtool", "patch", "gpg", "bzip2",
-    "unzip", "file", "ps",
+    "gcc",
+    "g++",
+    "cc",
+    "c++",
+    "make",
+    "cmake",
+    "git",
+    "curl",
+    "wget",
+    "ssh",
+    "scp",
+    "hg",
+    "svn",
+    "bzr",
+    "pkg-config",
+    "autoconf",
+    "automake",
+    "libtool",
+    "patch",
+    "gpg",
+    "bzip2",
+    "unzip",
+    "file",
+    "ps",
 ];
 
 impl Rule for HeavyBaseImage {
@@ -60,7 +81,11 @@ impl Rule for HeavyBaseImage {
             let builds: Vec<_> = runs.iter().flat_map(|r| build_steps(r)).collect();
             // A build with the SDK's own toolchain in this image: `missing-multistage-split`
             // reports that, with the fix.
-            if heavy.weight == Weight::Sdk && builds.iter().any(|b| heavy.toolchains.contains(&b.ecosystem)) {
+            if heavy.weight == Weight::Sdk
+                && builds
+                    .iter()
+                    .any(|b| heavy.toolchains.contains(&b.ecosystem))
+            {
                 continue;
             }
             let programs = image_programs(cx.df, cx.model, stage);
@@ -69,7 +94,14 @@ impl Rule for HeavyBaseImage {
     }
 }
 
-fn report(cx: &mut Ctx, root: usize, base: &str, heavy: &Heavy, runs: &[&Run], programs: &[String]) {
+fn report(
+    cx: &mut Ctx,
+    root: usize,
+    base: &str,
+    heavy: &Heavy,
+    runs: &[&Run],
+    programs: &[String],
+) {
     let from = &cx.df.instructions[cx.model.stages[root].from];
     let Args::From { image, .. } = &from.args else {
         return;
@@ -121,13 +153,26 @@ fn replacement(original: &str, lighter: &str) -> String {
 /// The first program a RUN uses that the full image has and the slim one lacks, unless the
 /// image installs it itself.
 fn uses_full_only(runs: &[&Run], programs: &[String]) -> Option<String> {
-    let installed: Vec<String> = packages::installed(runs).into_iter().map(|i| i.package.name).collect();
+    let installed: Vec<String> = packages::installed(runs)
+        .into_iter()
+        .map(|i| i.package.name)
+        .collect();
     let provides = |program: &str| {
-        installed.iter().any(|p| p == program || (p == "build-essential" && matches!(program, "gcc" | "g++" | "cc" | "c++" | "make")) || (p == "openssh-client" && matches!(program, "ssh" | "scp")) || (p == "gnupg" && program == "gpg") || (p == "procps" && program == "ps") || (p == "mercurial" && program == "hg") || (p == "subversion" && program == "svn"))
+        installed.iter().any(|p| {
+            p == program
+                || (p == "build-essential"
+                    && matches!(program, "gcc" | "g++" | "cc" | "c++" | "make"))
+                || (p == "openssh-client" && matches!(program, "ssh" | "scp"))
+                || (p == "gnupg" && program == "gpg")
+                || (p == "procps" && program == "ps")
+                || (p == "mercurial" && program == "hg")
+                || (p == "subversion" && program == "svn")
+        })
     };
     let in_runs = runs.iter().flat_map(|r| &r.effects.steps).find_map(|step| {
         let name = basename(&step.name);
-        (FULL_ONLY.contains(&name) && !provides(name)).then(|| format!("a RUN uses `{name}`, which only the full image has"))
+        (FULL_ONLY.contains(&name) && !provides(name))
+            .then(|| format!("a RUN uses `{name}`, which only the full image has"))
     });
     in_runs.or_else(|| {
         programs
@@ -141,7 +186,12 @@ fn uses_full_only(runs: &[&Run], programs: &[String]) -> Option<String> {
 /// extensions against CUDA (`nvcc`, `pip install` of sdists).
 fn compiles(runs: &[&Run]) -> Option<String> {
     for run in runs {
-        if let Some(step) = run.effects.steps.iter().find(|s| basename(&s.name) == "nvcc") {
+        if let Some(step) = run
+            .effects
+            .steps
+            .iter()
+            .find(|s| basename(&s.name) == "nvcc")
+        {
             let _ = step;
             return Some("a RUN compiles with `nvcc`".into());
         }
@@ -157,7 +207,9 @@ fn compiles(runs: &[&Run]) -> Option<String> {
 
 /// Why the image needs the SDK: a RUN runs its tools.
 fn uses_sdk(runs: &[&Run], programs: &[String]) -> Option<String> {
-    const SDK_PROGRAMS: &[&str] = &["javac", "jar", "mvn", "mvnw", "gradle", "gradlew", "go", "cargo", "rustc"];
+    const SDK_PROGRAMS: &[&str] = &[
+        "javac", "jar", "mvn", "mvnw", "gradle", "gradlew", "go", "cargo", "rustc",
+    ];
     let in_runs = runs.iter().flat_map(|r| &r.effects.steps).find_map(|step| {
         let name = basename(&step.name);
         (SDK_PROGRAMS.contains(&name) || name == "dotnet").then(|| format!("a RUN runs `{name}`"))
@@ -166,8 +218,17 @@ fn uses_sdk(runs: &[&Run], programs: &[String]) -> Option<String> {
     in_runs.or_else(|| {
         programs
             .windows(2)
-            .find(|w| SDK_PROGRAMS.contains(&w[0].as_str()) || (w[0] == "dotnet" && matches!(w[1].as_str(), "run" | "watch" | "test" | "build")))
-            .or_else(|| programs.last().filter(|p| SDK_PROGRAMS.contains(&p.as_str())).map(std::slice::from_ref))
+            .find(|w| {
+                SDK_PROGRAMS.contains(&w[0].as_str())
+                    || (w[0] == "dotnet"
+                        && matches!(w[1].as_str(), "run" | "watch" | "test" | "build"))
+            })
+            .or_else(|| {
+                programs
+                    .last()
+                    .filter(|p| SDK_PROGRAMS.contains(&p.as_str()))
+                    .map(std::slice::from_ref)
+            })
             .map(|w| format!("the image's command runs `{}`", w[0]))
     })
 }

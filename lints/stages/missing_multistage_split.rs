@@ -67,11 +67,9 @@ fn shipped_builds<'m>(cx: &Ctx<'m>, stage: usize) -> Vec<ShippedBuild<'m>> {
     let installed = packages::installed(&runs);
     // Toolchains installed by a RUN up to `run` (index into `runs`) that stay.
     let installed_up_to = |r: usize, wanted: &dyn Fn(BuildTool) -> bool| {
-        installed
-            .iter()
-            .any(|i| {
-                i.run <= r && !i.package.published && build_tool(&i.package.name).is_some_and(wanted)
-            })
+        installed.iter().any(|i| {
+            i.run <= r && !i.package.published && build_tool(&i.package.name).is_some_and(wanted)
+        })
     };
     let mut out = Vec::new();
     for (r, run) in runs.iter().enumerate() {
@@ -96,7 +94,10 @@ fn shipped_builds<'m>(cx: &Ctx<'m>, stage: usize) -> Vec<ShippedBuild<'m>> {
         // from sdists, with the compilers left in the image.
         if installed_up_to(r, &|t| t == BuildTool::Compiler) {
             for step in python_installs(run) {
-                if !out.iter().any(|b| std::ptr::eq(b.run, *run) && b.build.step == step) {
+                if !out
+                    .iter()
+                    .any(|b| std::ptr::eq(b.run, *run) && b.build.step == step)
+                {
                     out.push(ShippedBuild {
                         run,
                         build: BuildStep {
@@ -144,8 +145,12 @@ fn runtime_advice(ecosystem: Ecosystem) -> &'static str {
 fn report(cx: &mut Ctx, stage: usize, builds: &[ShippedBuild]) {
     let Some(last) = builds.last() else { return };
     let ecosystem = last.build.ecosystem;
-    let Some(script) = &last.run.script else { return };
-    let span = script.commands[last.run.effects.steps[last.build.step].command].span.clone();
+    let Some(script) = &last.run.script else {
+        return;
+    };
+    let span = script.commands[last.run.effects.steps[last.build.step].command]
+        .span
+        .clone();
     let mut labels: Vec<String> = Vec::new();
     for b in builds {
         if !labels.contains(&b.build.label) {
@@ -178,7 +183,9 @@ fn report(cx: &mut Ctx, stage: usize, builds: &[ShippedBuild]) {
     let diagnostic = cx.report(span, message).help(help);
     for b in builds.iter().rev().skip(1).take(3) {
         if let Some(script) = &b.run.script {
-            let other = script.commands[b.run.effects.steps[b.build.step].command].span.clone();
+            let other = script.commands[b.run.effects.steps[b.build.step].command]
+                .span
+                .clone();
             diagnostic.label(other, format!("also builds (`{}`)", b.build.label));
         }
     }

@@ -50,7 +50,14 @@ pub struct Split {
 const VENV: &str = "/opt/venv";
 
 /// The directories every runtime image has on PATH.
-const BIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const BIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
 
 /// Programs of RUNs that only set up accounts.
 const ACCOUNT_PROGRAMS: &[&str] = &["useradd", "adduser", "groupadd", "addgroup", "usermod"];
@@ -61,7 +68,9 @@ const SETUP_PROGRAMS: &[&str] = &["mkdir", "chown", "chmod", "ln", "true"];
 pub fn plan(cx: &Ctx, stage: usize, builds: &[ShippedBuild]) -> Result<Split, String> {
     let model = cx.model;
     if model.stages.len() != 1 {
-        return Err("the file already has several stages: build in one the final stage copies from".into());
+        return Err(
+            "the file already has several stages: build in one the final stage copies from".into(),
+        );
     }
     let st = &model.stages[stage];
     if st.windows {
@@ -72,19 +81,30 @@ pub fn plan(cx: &Ctx, stage: usize, builds: &[ShippedBuild]) -> Result<Split, St
     if builds.iter().any(|b| b.build.ecosystem != ecosystem) {
         return Err("it builds with several toolchains".into());
     }
-    if !matches!(ecosystem, Ecosystem::Go | Ecosystem::Rust | Ecosystem::Node | Ecosystem::Python) {
-        return Err(format!("docklint rewrites Go, Rust, Node.js and Python builds, not {}", ecosystem.name()));
+    if !matches!(
+        ecosystem,
+        Ecosystem::Go | Ecosystem::Rust | Ecosystem::Node | Ecosystem::Python
+    ) {
+        return Err(format!(
+            "docklint rewrites Go, Rust, Node.js and Python builds, not {}",
+            ecosystem.name()
+        ));
     }
     let base = st
         .base_expanded
         .clone()
         .ok_or("the base image is a variable docklint cannot tell")?;
     let instructions = &cx.df.instructions[st.instructions.clone()];
-    if let Some(i) = instructions
-        .iter()
-        .find(|i| matches!(i.keyword, Keyword::Onbuild | Keyword::Shell | Keyword::Unknown))
-    {
-        return Err(format!("the stage has {} instructions", i.keyword.name().to_ascii_uppercase()));
+    if let Some(i) = instructions.iter().find(|i| {
+        matches!(
+            i.keyword,
+            Keyword::Onbuild | Keyword::Shell | Keyword::Unknown
+        )
+    }) {
+        return Err(format!(
+            "the stage has {} instructions",
+            i.keyword.name().to_ascii_uppercase()
+        ));
     }
     let mut rewrite = Rewrite::new(cx, base, builds);
     match ecosystem {
@@ -164,7 +184,9 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                 _ => {}
             }
         }
-        let command = entrypoint.or(cmd).ok_or("the image has no CMD or ENTRYPOINT to find its program by")?;
+        let command = entrypoint
+            .or(cmd)
+            .ok_or("the image has no CMD or ENTRYPOINT to find its program by")?;
         let first = match command {
             Command::Exec(argv) => argv.first().map(|a| a.as_str().to_string()),
             Command::Shell(body) => body.as_str().split_whitespace().next().map(str::to_string),
@@ -172,7 +194,9 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         }
         .ok_or("the image's command is empty")?;
         if crate::model::commands::is_posix_shell(&first) || first.contains('$') {
-            return Err(format!("the image's command runs `{first}`, not the program it builds"));
+            return Err(format!(
+                "the image's command runs `{first}`, not the program it builds"
+            ));
         }
         if matches!(basename(&first), "go" | "cargo" | "rustc") {
             return Err(format!("the image's command runs the toolchain (`{first}`): build the program and run that instead"));
@@ -197,11 +221,20 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         if n >= self.end {
             return false;
         }
-        let Some(run) = self.cx.model.run_at(n) else { return false };
-        let names: Vec<&str> = run.effects.steps.iter().map(|s| basename(&s.name)).collect();
+        let Some(run) = self.cx.model.run_at(n) else {
+            return false;
+        };
+        let names: Vec<&str> = run
+            .effects
+            .steps
+            .iter()
+            .map(|s| basename(&s.name))
+            .collect();
         !names.is_empty()
             && names.iter().any(|p| ACCOUNT_PROGRAMS.contains(p))
-            && names.iter().all(|p| ACCOUNT_PROGRAMS.contains(p) || SETUP_PROGRAMS.contains(p))
+            && names
+                .iter()
+                .all(|p| ACCOUNT_PROGRAMS.contains(p) || SETUP_PROGRAMS.contains(p))
     }
 
     /// Go and Rust: the binary the image runs, copied onto a runtime image.
@@ -218,9 +251,13 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                 .map(|b| b.run.instruction)
                 .min()
                 .unwrap_or(self.end);
-            let at = line_start(&self.cx.file.text, self.cx.df.instructions[first].span.start);
+            let at = line_start(
+                &self.cx.file.text,
+                self.cx.df.instructions[first].span.start,
+            );
             let newline = self.cx.file.newline();
-            self.edits.push(Edit::insert(at, format!("ENV CGO_ENABLED=0{newline}")));
+            self.edits
+                .push(Edit::insert(at, format!("ENV CGO_ENABLED=0{newline}")));
         }
         if static_binary && !self.needs_shell() && self.runtime_packages()?.is_empty() {
             self.runtime = "gcr.io/distroless/static-debian12".into();
@@ -291,7 +328,10 @@ impl<'a, 'm> Rewrite<'a, 'm> {
             "" | "latest" => suite.to_string(),
             t => format!("{t}-{suite}"),
         };
-        self.edits.push(Edit::replace(image.span.clone(), with_tag(&image.value, &tag)));
+        self.edits.push(Edit::replace(
+            image.span.clone(),
+            with_tag(&image.value, &tag),
+        ));
         self.base = with_tag(&self.base, &tag);
         Ok(())
     }
@@ -300,17 +340,31 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// builder, destination in the runtime, instruction that makes it).
     fn find_binary(&self, program: &str) -> Result<(String, String, usize), String> {
         let bare = !program.contains('/');
-        let workdir = self.cx.model.workdir_at(self.cx.model.stages[0].instructions.end - 1);
+        let workdir = self
+            .cx
+            .model
+            .workdir_at(self.cx.model.stages[0].instructions.end - 1);
         let wanted = resolve_path(workdir, program);
         let name = basename(program);
-        let first_build = self.builds.iter().map(|b| b.run.instruction).min().unwrap_or(0);
+        let first_build = self
+            .builds
+            .iter()
+            .map(|b| b.run.instruction)
+            .min()
+            .unwrap_or(0);
         let mut found: Option<(String, usize)> = None;
         for b in self.builds {
             let install = b.build.label.ends_with("install");
             let candidate = match &b.build.output {
-                Some(Output::File(f)) if (bare && basename(f) == name) || *f == wanted => Some(f.clone()),
-                Some(Output::Dir(d)) if bare && install => Some(format!("{}/{name}", d.trim_end_matches('/'))),
-                Some(Output::Dir(d)) if !bare && parent(&wanted) == d.trim_end_matches('/') => Some(wanted.clone()),
+                Some(Output::File(f)) if (bare && basename(f) == name) || *f == wanted => {
+                    Some(f.clone())
+                }
+                Some(Output::Dir(d)) if bare && install => {
+                    Some(format!("{}/{name}", d.trim_end_matches('/')))
+                }
+                Some(Output::Dir(d)) if !bare && parent(&wanted) == d.trim_end_matches('/') => {
+                    Some(wanted.clone())
+                }
                 _ => None,
             };
             if let Some(c) = candidate {
@@ -318,17 +372,34 @@ impl<'a, 'm> Rewrite<'a, 'm> {
             }
         }
         // A RUN at or after the build that copies it into place.
-        for run in self.cx.model.runs.iter().filter(|r| r.instruction >= first_build) {
+        for run in self
+            .cx
+            .model
+            .runs
+            .iter()
+            .filter(|r| r.instruction >= first_build)
+        {
             for effect in &run.effects.paths {
-                let PathPattern::Exact(path) = &effect.path else { continue };
+                let PathPattern::Exact(path) = &effect.path else {
+                    continue;
+                };
                 let hit = match effect.kind {
-                    PathKind::Write { .. } => (bare && basename(path) == name && BIN_DIRS.contains(&parent(path))) || *path == wanted,
+                    PathKind::Write { .. } => {
+                        (bare && basename(path) == name && BIN_DIRS.contains(&parent(path)))
+                            || *path == wanted
+                    }
                     PathKind::WriteInside { .. } => {
-                        (bare && BIN_DIRS.contains(&path.trim_end_matches('/'))) || parent(&wanted) == path.trim_end_matches('/')
+                        (bare && BIN_DIRS.contains(&path.trim_end_matches('/')))
+                            || parent(&wanted) == path.trim_end_matches('/')
                     }
                     _ => false,
                 };
-                if hit && matches!(effect.kind, PathKind::Write { .. } | PathKind::WriteInside { .. }) {
+                if hit
+                    && matches!(
+                        effect.kind,
+                        PathKind::Write { .. } | PathKind::WriteInside { .. }
+                    )
+                {
                     let file = if matches!(effect.kind, PathKind::WriteInside { .. }) && bare {
                         format!("{}/{name}", path.trim_end_matches('/'))
                     } else if matches!(effect.kind, PathKind::WriteInside { .. }) {
@@ -343,7 +414,11 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         let (source, producer) = found.ok_or_else(|| {
             format!("docklint cannot see which output of the build is `{program}`, the program the image runs")
         })?;
-        let destination = if bare { format!("/usr/local/bin/{name}") } else { source.clone() };
+        let destination = if bare {
+            format!("/usr/local/bin/{name}")
+        } else {
+            source.clone()
+        };
         Ok((source, destination, producer))
     }
 
@@ -352,15 +427,25 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     fn node(&mut self) -> Result<(), String> {
         let last = self.builds.last().ok_or("nothing builds")?;
         let step = &last.run.effects.steps[last.build.step];
-        let cwd = step.cwd.clone().ok_or("the build's working directory is unknown")?;
+        let cwd = step
+            .cwd
+            .clone()
+            .ok_or("the build's working directory is unknown")?;
         if cwd == "/" {
-            return Err("the build runs in `/`: set a WORKDIR so the runtime can copy the project".into());
+            return Err(
+                "the build runs in `/`: set a WORKDIR so the runtime can copy the project".into(),
+            );
         }
         self.runtime = self.lighter_or_same();
         let program = self.image_program()?;
-        let runs_node = matches!(basename(&program), "node" | "nodejs" | "npm" | "yarn" | "pnpm" | "npx" | "bun");
+        let runs_node = matches!(
+            basename(&program),
+            "node" | "nodejs" | "npm" | "yarn" | "pnpm" | "npx" | "bun"
+        );
         if !runs_node && !crate::model::path_is_within(&resolve_path(&cwd, &program), &cwd) {
-            return Err(format!("the image runs `{program}`, which is not in the project"));
+            return Err(format!(
+                "the image runs `{program}`, which is not in the project"
+            ));
         }
         if self.standalone_next(&cwd)? {
             return Ok(());
@@ -373,11 +458,19 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                     .next()
                     .and_then(|m| m.parse::<u32>().ok())
                     .is_some_and(|major| major <= 14);
-                if old_npm { "npm prune --production" } else { "npm prune --omit=dev" }
+                if old_npm {
+                    "npm prune --production"
+                } else {
+                    "npm prune --omit=dev"
+                }
             }
             "pnpm" => "pnpm prune --prod",
             "yarn" => "yarn install --production --ignore-scripts --prefer-offline",
-            other => return Err(format!("docklint does not know how {other} removes development dependencies")),
+            other => {
+                return Err(format!(
+                    "docklint does not know how {other} removes development dependencies"
+                ))
+            }
         };
         self.builder_tail.push(format!("RUN {prune}"));
         self.artefacts.push((cwd.clone(), cwd));
@@ -389,32 +482,61 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// the one that runs the build.
     fn node_manager(&self, build_run: &Run) -> &'static str {
         let runs = self.cx.model.runs_in_image(0);
-        let mut installs = runs.iter().flat_map(|r| crate::model::builds::dev_installs(r)).map(|i| i.manager.name());
-        let by_build = build_run.effects.steps.iter().map(|s| basename(&s.name)).find_map(|n| match n {
-            "npm" | "npx" => Some("npm"),
-            "yarn" | "yarnpkg" => Some("yarn"),
-            "pnpm" => Some("pnpm"),
-            "bun" => Some("bun"),
-            _ => None,
-        });
+        let mut installs = runs
+            .iter()
+            .flat_map(|r| crate::model::builds::dev_installs(r))
+            .map(|i| i.manager.name());
+        let by_build = build_run
+            .effects
+            .steps
+            .iter()
+            .map(|s| basename(&s.name))
+            .find_map(|n| match n {
+                "npm" | "npx" => Some("npm"),
+                "yarn" | "yarnpkg" => Some("yarn"),
+                "pnpm" => Some("pnpm"),
+                "bun" => Some("bun"),
+                _ => None,
+            });
         installs.next_back().or(by_build).unwrap_or("npm")
     }
 
     /// Next.js with `output: 'standalone'` (read from the context): the standalone server
     /// and its files, run with `node server.js`.
     fn standalone_next(&mut self, cwd: &str) -> Result<bool, String> {
-        let Some(context) = self.cx.build_context_dir() else { return Ok(false) };
-        let file = |name: &str| copies::context_file(self.cx.model, 0, self.end + 1, &format!("{cwd}/{name}"), &context);
-        let Some(package) = file("package.json") else { return Ok(false) };
+        let Some(context) = self.cx.build_context_dir() else {
+            return Ok(false);
+        };
+        let file = |name: &str| {
+            copies::context_file(
+                self.cx.model,
+                0,
+                self.end + 1,
+                &format!("{cwd}/{name}"),
+                &context,
+            )
+        };
+        let Some(package) = file("package.json") else {
+            return Ok(false);
+        };
         let uses_next = std::fs::read_to_string(&package)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|json| json.get("dependencies").and_then(|d| d.get("next")).is_some());
-        let standalone = ["next.config.js", "next.config.mjs", "next.config.ts", "next.config.cjs"]
-            .iter()
-            .filter_map(|name| file(name))
-            .filter_map(|path| std::fs::read_to_string(path).ok())
-            .any(|text| is_standalone(&text));
+            .is_some_and(|json| {
+                json.get("dependencies")
+                    .and_then(|d| d.get("next"))
+                    .is_some()
+            });
+        let standalone = [
+            "next.config.js",
+            "next.config.mjs",
+            "next.config.ts",
+            "next.config.cjs",
+        ]
+        .iter()
+        .filter_map(|name| file(name))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .any(|text| is_standalone(&text));
         if !uses_next || !standalone {
             return Ok(false);
         }
@@ -424,15 +546,22 @@ impl<'a, 'm> Rewrite<'a, 'm> {
             Args::Cmd(c) => command_words(c).is_some_and(|w| is_start(&w)),
             _ => false,
         });
-        if !starts || self.stage_instructions().any(|(_, i)| i.keyword == Keyword::Entrypoint) {
+        if !starts
+            || self
+                .stage_instructions()
+                .any(|(_, i)| i.keyword == Keyword::Entrypoint)
+        {
             let _ = program;
             return Ok(false);
         }
-        self.artefacts.push((format!("{cwd}/.next/standalone"), format!("{cwd}/")));
-        self.artefacts.push((format!("{cwd}/.next/static"), format!("{cwd}/.next/static")));
+        self.artefacts
+            .push((format!("{cwd}/.next/standalone"), format!("{cwd}/")));
+        self.artefacts
+            .push((format!("{cwd}/.next/static"), format!("{cwd}/.next/static")));
         let public = package.parent().unwrap_or(Path::new(".")).join("public");
         if public.is_dir() {
-            self.artefacts.push((format!("{cwd}/public"), format!("{cwd}/public")));
+            self.artefacts
+                .push((format!("{cwd}/public"), format!("{cwd}/public")));
         }
         self.command = Some("CMD [\"node\", \"server.js\"]".into());
         self.note = "the fix copies Next.js's standalone server (`output: 'standalone'`) with its static files onto the runtime image and starts it with `node server.js`".into();
@@ -443,31 +572,51 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     fn python(&mut self) -> Result<(), String> {
         let mut first_install = None;
         for b in self.builds {
-            let Some(script) = &b.run.script else { continue };
+            let Some(script) = &b.run.script else {
+                continue;
+            };
             let step = &b.run.effects.steps[b.build.step];
             let name = basename(&step.name);
-            let pip = name == "pip" || name.strip_prefix("pip").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+            let pip = name == "pip"
+                || name
+                    .strip_prefix("pip")
+                    .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
             let setup_py = crate::model::commands::is_python(name);
             if !(pip || setup_py) || step.name.contains('/') {
-                return Err(format!("`{}` installs outside a virtual environment docklint can move", b.build.label));
+                return Err(format!(
+                    "`{}` installs outside a virtual environment docklint can move",
+                    b.build.label
+                ));
             }
             let args = arg_values(step, script);
             if let Some(option) = args.iter().find(|a| {
-                matches!(a.as_str(), "--user" | "--target" | "-t" | "--prefix" | "--root" | "--home")
-                    || a.starts_with("--target=")
+                matches!(
+                    a.as_str(),
+                    "--user" | "--target" | "-t" | "--prefix" | "--root" | "--home"
+                ) || a.starts_with("--target=")
                     || a.starts_with("--prefix=")
             }) {
-                return Err(format!("pip installs with `{option}`, outside a virtual environment"));
+                return Err(format!(
+                    "pip installs with `{option}`, outside a virtual environment"
+                ));
             }
             let at = b.run.instruction;
             first_install = Some(first_install.map_or(at, |f: usize| f.min(at)));
         }
         let first = first_install.ok_or("nothing installs")?;
-        if self.cx.model.runs.iter().any(|r| r.effects.steps.iter().any(|s| matches!(basename(&s.name), "venv" | "virtualenv"))) {
+        if self.cx.model.runs.iter().any(|r| {
+            r.effects
+                .steps
+                .iter()
+                .any(|s| matches!(basename(&s.name), "venv" | "virtualenv"))
+        }) {
             return Err("the file makes its own virtual environment".into());
         }
         let newline = self.cx.file.newline();
-        let at = line_start(&self.cx.file.text, self.cx.df.instructions[first].span.start);
+        let at = line_start(
+            &self.cx.file.text,
+            self.cx.df.instructions[first].span.start,
+        );
         self.edits.push(Edit::insert(
             at,
             format!("RUN python3 -m venv {VENV}{newline}ENV PATH=\"{VENV}/bin:$PATH\"{newline}"),
@@ -475,7 +624,8 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         self.runtime = self.lighter_or_same();
         self.runtime_needs_sources = true;
         self.artefacts.push((VENV.into(), VENV.into()));
-        self.after_artefacts.push(format!("ENV PATH=\"{VENV}/bin:$PATH\""));
+        self.after_artefacts
+            .push(format!("ENV PATH=\"{VENV}/bin:$PATH\""));
         self.note = format!("the fix installs into a virtual environment ({VENV}) in the builder and copies it onto the runtime image, with the libraries the packages link");
         Ok(())
     }
@@ -505,13 +655,20 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                 Some(BuildTool::Headers) => match runtime_library(installed.manager, &name) {
                     Some(Some(library)) => library.to_string(),
                     Some(None) => continue,
-                    None => return Err(format!("docklint does not know which library `{name}` stands for at run time")),
+                    None => {
+                        return Err(format!(
+                            "docklint does not know which library `{name}` stands for at run time"
+                        ))
+                    }
                 },
                 Some(_) => continue,
                 None => name,
             };
             if !matches!(installed.manager, "apt" | "apk") {
-                return Err(format!("docklint writes runtime installs for apt and apk, not {}", installed.manager));
+                return Err(format!(
+                    "docklint writes runtime installs for apt and apk, not {}",
+                    installed.manager
+                ));
             }
             if package.contains('$') {
                 return Err(format!("the packages of `{package}` are not known"));
@@ -551,9 +708,19 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         }
         // Accounts USER names must exist in the runtime.
         for (n, user) in &cx.model.users {
-            let repeated = user.created_at.is_some_and(|c| self.account_run(c) || c > self.end);
-            let numeric = user.name.split(':').next().is_some_and(|u| u.parse::<u32>().is_ok());
-            if !(numeric || user.is_root() && &*user.name == "root" || repeated || image_account(&self.runtime, &user.name).is_some()) {
+            let repeated = user
+                .created_at
+                .is_some_and(|c| self.account_run(c) || c > self.end);
+            let numeric = user
+                .name
+                .split(':')
+                .next()
+                .is_some_and(|u| u.parse::<u32>().is_ok());
+            if !(numeric
+                || user.is_root() && &*user.name == "root"
+                || repeated
+                || image_account(&self.runtime, &user.name).is_some())
+            {
                 return Err(format!(
                     "`USER {}` (line {}) needs an account the runtime would not have",
                     user.name,
@@ -590,11 +757,14 @@ impl<'a, 'm> Rewrite<'a, 'm> {
                 continue;
             }
             let own = cx.text(instruction.span.clone()).to_string();
-            let copy_from_context = matches!(instruction.keyword, Keyword::Copy | Keyword::Add) && instruction.flag("from").is_none();
+            let copy_from_context = matches!(instruction.keyword, Keyword::Copy | Keyword::Add)
+                && instruction.flag("from").is_none();
             match instruction.keyword {
                 Keyword::Env | Keyword::Workdir | Keyword::User => lines.push(own),
                 Keyword::Run if self.account_run(n) => lines.push(own),
-                Keyword::Copy | Keyword::Add if copy_from_context && self.runtime_needs_sources => lines.push(own),
+                Keyword::Copy | Keyword::Add if copy_from_context && self.runtime_needs_sources => {
+                    lines.push(own)
+                }
                 Keyword::Label
                 | Keyword::Maintainer
                 | Keyword::Expose
@@ -622,7 +792,9 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         // The runtime-only instructions leave the builder.
         for &n in &runtime_only {
             let span = &cx.df.instructions[n].span;
-            self.edits.push(Edit::delete(line_start(text, span.start)..next_line_start(text, span.end)));
+            self.edits.push(Edit::delete(
+                line_start(text, span.start)..next_line_start(text, span.end),
+            ));
         }
         // A replaced CMD after the build.
         if let Some(command) = self.command.clone() {
@@ -648,12 +820,22 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         inserted.push_str(newline);
         inserted.push_str(&format!("FROM {}{newline}", self.runtime));
         for line in lines {
-            inserted.push_str(&line.replace('\n', newline).replace(&format!("\r{newline}"), newline));
+            inserted.push_str(
+                &line
+                    .replace('\n', newline)
+                    .replace(&format!("\r{newline}"), newline),
+            );
             inserted.push_str(newline);
         }
         self.edits.push(Edit::insert(at, inserted));
         Ok(Split {
-            fix: Fix::unsafe_(format!("Split into a builder stage and a runtime stage on `{}`", self.runtime), self.edits),
+            fix: Fix::unsafe_(
+                format!(
+                    "Split into a builder stage and a runtime stage on `{}`",
+                    self.runtime
+                ),
+                self.edits,
+            ),
             runtime: self.runtime,
             note: self.note,
         })
@@ -670,24 +852,43 @@ fn parent(path: &str) -> &str {
 
 /// `output: 'standalone'` (or `"standalone"`) in a Next.js configuration.
 fn is_standalone(config: &str) -> bool {
-    config.lines().map(str::trim).filter(|l| !l.starts_with("//")).any(|line| {
-        line.split_once("output")
-            .map(|(_, rest)| rest.trim_start().trim_start_matches([':', '=']).trim_start())
-            .is_some_and(|value| value.starts_with("'standalone'") || value.starts_with("\"standalone\""))
-    })
+    config
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//"))
+        .any(|line| {
+            line.split_once("output")
+                .map(|(_, rest)| {
+                    rest.trim_start()
+                        .trim_start_matches([':', '='])
+                        .trim_start()
+                })
+                .is_some_and(|value| {
+                    value.starts_with("'standalone'") || value.starts_with("\"standalone\"")
+                })
+        })
 }
 
 fn command_words(command: &Command) -> Option<Vec<String>> {
     match command {
         Command::Exec(argv) => Some(argv.iter().map(|a| a.as_str().to_string()).collect()),
-        Command::Shell(body) => Some(body.as_str().split_whitespace().map(str::to_string).collect()),
+        Command::Shell(body) => Some(
+            body.as_str()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        ),
         Command::Script { .. } => None,
     }
 }
 
 /// `npm start`, `npm run start`, `yarn start`, `pnpm start`, `next start`, `npx next start`.
 fn is_start(words: &[String]) -> bool {
-    let words: Vec<&str> = words.iter().map(String::as_str).filter(|w| !w.starts_with('-')).collect();
+    let words: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !w.starts_with('-'))
+        .collect();
     matches!(
         words.as_slice(),
         ["npm" | "yarn" | "pnpm" | "bun", "start"]
