@@ -298,8 +298,8 @@ mod tests {
             span: 0..0,
             message: "".into(),
             help: None,
-            labels: vec![],
-            anchors: vec![],
+            labels: Default::default(),
+            anchors: Default::default(),
             fix: Some(Fix::new("t", applicability, edits)),
         }
     }

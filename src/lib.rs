@@ -75,8 +75,8 @@ pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnost
         span: error.span,
         message: format!("Docker rejects this .dockerignore: {}", error.message).into(),
         help: Some("`docker build` fails before it starts; fix or remove this line".into()),
-        labels: Vec::new(),
-        anchors: Vec::new(),
+        labels: Default::default(),
+        anchors: Default::default(),
         fix: None,
     }]
 }
@@ -446,8 +446,8 @@ mod tests {
             span: edit.span.clone(),
             message: "".into(),
             help: None,
-            labels: Vec::new(),
-            anchors: Vec::new(),
+            labels: Default::default(),
+            anchors: Default::default(),
             fix: Some(Fix::safe("test fix", vec![edit])),
         }
     }

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
+use thin_vec::ThinVec;
 
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
@@ -111,7 +112,7 @@ pub struct Run {
     pub script: Option<Script>,
     /// `RUN ["…"]`: no shell runs the command line.
     pub exec_form: bool,
-    pub mounts: Vec<Mount>,
+    pub mounts: ThinVec<Mount>,
     /// Shared with the stage and the RUNs before it while nothing changes it.
     pub user: Arc<User>,
     pub workdir: Arc<str>,
@@ -127,7 +128,7 @@ pub struct Run {
     /// Tools that may run as another major version with other caches, and why: the stage
     /// (or this RUN) copied a file or ran a command that switches them (`.yarnrc.yml`,
     /// `corepack`).
-    pub switched: Vec<(&'static str, String)>,
+    pub switched: ThinVec<(&'static str, String)>,
 }
 
 /// The shell a RUN's body runs in.
@@ -413,7 +414,7 @@ struct StageState {
     /// carry it, `Some(false)` once a RUN removed it or in images known not to have apt.
     docker_clean: Option<bool>,
     /// See [`Run::switched`].
-    switched: Vec<(&'static str, String)>,
+    switched: ThinVec<(&'static str, String)>,
     /// The environment the last RUN's shell started with, and the variables and user it was
     /// made from: the next RUN shares it while they are the same (most RUNs of a stage).
     shell_env: Option<(Vars, Arc<User>, effects::Env)>,
@@ -601,7 +602,7 @@ impl<'a> Builder<'a> {
                     },
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
-                    switched: Vec::new(),
+                    switched: ThinVec::new(),
                     shell_env: None,
                 }
             }
@@ -702,7 +703,7 @@ impl<'a> Builder<'a> {
             true => ahead.or_else(|| parse_command(command)),
             false => None,
         };
-        let mounts: Vec<Mount> = instruction
+        let mounts: ThinVec<Mount> = instruction
             .flags_named("mount")
             .filter_map(|flag| {
                 Some(parse_mount(
@@ -1052,7 +1053,7 @@ impl Model {
 
 /// The first reason a tool may be switched is enough (and keeps the list as short as the
 /// tool table).
-fn push_switch(switched: &mut Vec<(&'static str, String)>, switch: (&'static str, String)) {
+fn push_switch(switched: &mut ThinVec<(&'static str, String)>, switch: (&'static str, String)) {
     if !switched.iter().any(|(tool, _)| *tool == switch.0) {
         switched.push(switch);
     }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use thin_vec::ThinVec;
 
 use serde::{Deserialize, Serialize};
 
@@ -159,8 +160,8 @@ impl Reporter {
             span,
             message: message.into(),
             help: None,
-            labels: Vec::new(),
-            anchors: Vec::new(),
+            labels: ThinVec::new(),
+            anchors: ThinVec::new(),
             fix: None,
         }
     }
@@ -276,10 +277,10 @@ pub struct Diagnostic {
     pub span: Span,
     pub message: Text,
     pub help: Option<Text>,
-    pub labels: Vec<Label>,
+    pub labels: ThinVec<Label>,
     /// Other instructions the diagnostic is about: a suppression on any of them silences
     /// it too (`consecutive-run` is about both RUNs).
-    pub anchors: Vec<Span>,
+    pub anchors: ThinVec<Span>,
     pub fix: Option<Fix>,
 }
 
@@ -323,7 +324,7 @@ impl Diagnostic {
 
 /// Room for one element in an empty vector, not the four a first push makes: most
 /// diagnostics have one label and one anchor, and a file may have millions of them.
-fn reserve_first<T>(items: &mut Vec<T>) {
+fn reserve_first<T>(items: &mut ThinVec<T>) {
     if items.capacity() == 0 {
         items.reserve_exact(1);
     }

@@ -160,7 +160,7 @@ fn settings_of(cx: &Ctx, run: &Run) -> Vec<Setting> {
                 }
                 out.push(Setting {
                     span: word.span.clone(),
-                    text: word.value.clone(),
+                    text: word.value.to_string(),
                     runtime,
                     bytes,
                     reaches: command.span.clone(),
@@ -186,7 +186,7 @@ fn origin(
             .is_some_and(|rest| rest.starts_with('='))
     };
     if let Some(word) = command.env.iter().find(|w| assigns(w)) {
-        return Some((word.span.clone(), word.value.clone()));
+        return Some((word.span.clone(), word.value.to_string()));
     }
     if run.env().known(var) == Some(value) {
         return instruction_origin(cx, run, var, value);
@@ -204,7 +204,7 @@ fn origin(
             _ => None,
         }))
         .rfind(|w| assigns(w))?;
-    Some((exported.span.clone(), exported.value.clone()))
+    Some((exported.span.clone(), exported.value.to_string()))
 }
 
 /// The ENV (or else ARG) instruction of the RUN's stage, or a stage it is built on, that

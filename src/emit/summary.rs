@@ -236,8 +236,8 @@ mod tests {
             span: 0..0,
             message: "".into(),
             help: None,
-            labels: Vec::new(),
-            anchors: Vec::new(),
+            labels: Default::default(),
+            anchors: Default::default(),
             fix,
         }
     }

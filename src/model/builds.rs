@@ -248,7 +248,7 @@ pub fn arg_values(step: &Step, script: &Script) -> Vec<String> {
         .iter()
         .map(|w| {
             if w.literal {
-                w.value.clone()
+                w.value.to_string()
             } else {
                 step.env.expand(&w.value).unwrap_or_else(|| "\u{0}".into())
             }

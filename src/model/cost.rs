@@ -122,7 +122,7 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
                 work,
                 command: match named {
                     Some(operand) => format!("{} {operand}", step.name),
-                    None => step.name.clone(),
+                    None => step.name.to_string(),
                 },
             });
         }

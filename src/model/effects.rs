@@ -11,6 +11,9 @@ use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+use thin_vec::ThinVec;
+
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
 use super::paths::{resolve_path, PathPattern};
 use super::tools::{Cache, CacheCommand, Dir, Holds, Tool, TOOLS};
@@ -146,7 +149,7 @@ pub struct Step {
     /// Index of the command in the RUN's script.
     pub command: usize,
     /// The program that runs after wrappers are read (`pip` for `sudo -u app python -m pip`).
-    pub name: String,
+    pub name: CompactString,
     /// Index in the command's arguments of the program's first argument.
     pub args_from: usize,
     /// The program is run by a wrapper (`sudo pip`), not directly by the shell.
@@ -279,29 +282,30 @@ pub struct Opaque {
 /// later ones are not caches.
 const MAX_OUTPUT_CACHES: usize = 16;
 
-/// What one RUN does.
+/// What one RUN does. Its lists are `ThinVec`s (a pointer when empty, as nearly all are):
+/// a generated file may hold millions of RUNs.
 #[derive(Debug, Clone, Default)]
 pub struct Effects {
-    pub steps: Vec<Step>,
+    pub steps: ThinVec<Step>,
     /// State the RUN's shell is left with: a later RUN merged into this one would see it.
-    pub leaks: Vec<Leak>,
+    pub leaks: ThinVec<Leak>,
     /// Jobs still running when the shell moves on (`&`, `coproc`).
-    pub background: Vec<Span>,
-    pub paths: Vec<PathEffect>,
-    pub caches: Vec<CacheUse>,
+    pub background: ThinVec<Span>,
+    pub paths: ThinVec<PathEffect>,
+    pub caches: ThinVec<CacheUse>,
     /// Commands that install offline from a tool's cache (what a mount in an earlier RUN
     /// would take away from them).
-    pub cache_reads: Vec<CacheUse>,
+    pub cache_reads: ThinVec<CacheUse>,
     /// Commands whose effects docklint cannot see (builds, scripts, installers).
-    pub opaque: Vec<Opaque>,
+    pub opaque: ThinVec<Opaque>,
     /// Commands that may add executables to a PATH directory, with the name when it is
     /// known (`ln -s … /usr/local/bin/tool`).
-    pub installs_on_path: Vec<(Span, Option<String>)>,
+    pub installs_on_path: ThinVec<(Span, Option<String>)>,
     /// Commands that may replace or remove the shell binary that runs RUN instructions.
-    pub rewrites_shell: Vec<Span>,
+    pub rewrites_shell: ThinVec<Span>,
     /// Programs the RUN's shell looks up on PATH by name (and then hashes), with the start
     /// of the command that first does.
-    pub looked_up: Vec<(String, usize)>,
+    pub looked_up: ThinVec<(String, usize)>,
     /// The shell text was not fully understood (`Script::fallback`).
     pub approximate: bool,
 }
@@ -578,12 +582,12 @@ impl<'a> Builder<'a> {
     fn resolve(&self, word: &Word, vars: &Env) -> Option<String> {
         let tilde = word.raw.starts_with('~');
         let value = if word.literal && !tilde {
-            word.value.clone()
+            word.value.to_string()
         } else if vars.opaque {
             return None;
         } else {
             let expanded = if word.literal {
-                word.value.clone()
+                word.value.to_string()
             } else {
                 expand_with(&word.value, vars)?
             };
@@ -627,7 +631,7 @@ impl<'a> Builder<'a> {
         }
         let mut step = Step {
             command: index,
-            name: String::new(),
+            name: CompactString::default(),
             args_from: 0,
             wrapped: false,
             args_open: false,
@@ -647,7 +651,7 @@ impl<'a> Builder<'a> {
                 self.opaque(command, &command.program.raw);
                 break;
             };
-            let base = commands::basename(&name).to_string();
+            let base = CompactString::new(commands::basename(&name));
             let args: Vec<&str> = values[at..]
                 .iter()
                 .map(|v| v.as_deref().unwrap_or("\u{0}"))
@@ -720,7 +724,7 @@ impl<'a> Builder<'a> {
             if commands::is_python(&base) {
                 if let Some(module) = commands::python_module(&args) {
                     let word = args[module];
-                    step.name = word.strip_prefix("-m").unwrap_or(word).to_string();
+                    step.name = word.strip_prefix("-m").unwrap_or(word).into();
                     step.args_from = at + module + 1;
                     step.wrapped = true;
                 }
@@ -789,8 +793,8 @@ impl<'a> Builder<'a> {
             return Value::Unknown;
         };
         let resolved = Word {
-            raw: raw_value.to_string(),
-            value: value.to_string(),
+            raw: raw_value.into(),
+            value: value.into(),
             span: word.span.clone(),
             literal: word.literal,
         };
@@ -1049,7 +1053,7 @@ impl<'a> Builder<'a> {
     /// Paths, caches, accounts and reach of the program a step runs.
     fn program_effects(&mut self, step_index: usize, command: &Command, values: &[Option<String>]) {
         let step = &self.effects.steps[step_index];
-        if self.functions.contains(&step.name) || step.name.is_empty() {
+        if self.functions.contains(step.name.as_str()) || step.name.is_empty() {
             return;
         }
         let args_from = step.args_from.min(values.len());

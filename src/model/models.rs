@@ -237,7 +237,7 @@ pub fn hub_logins(run: &Run) -> Vec<HubLogin> {
             continue;
         };
         let words = step.args(script);
-        let values: Vec<String> = words.iter().map(|w| w.value.clone()).collect();
+        let values: Vec<String> = words.iter().map(|w| w.value.to_string()).collect();
         if !operands(&values, &["--token"]).starts_with(sub) {
             continue;
         }
@@ -985,7 +985,7 @@ fn program_word<'s>(script: &'s Script, step: &Step) -> Option<&'s Word> {
 /// written and the known ones are substituted.
 fn value_of(word: &Word, env: &Env) -> String {
     if word.literal {
-        return word.value.clone();
+        return word.value.to_string();
     }
     env.expand(&word.value)
         .unwrap_or_else(|| expand_known(&word.value, env))

@@ -97,7 +97,7 @@ pub fn package_changes(run: &Run) -> Vec<PackageChange> {
             for value in names {
                 packages.push(Package {
                     name: package_name(tool.name, &value),
-                    raw: word.raw.clone(),
+                    raw: word.raw.to_string(),
                     span: word.span.clone(),
                     published,
                 });
@@ -167,14 +167,14 @@ fn word_values(
         return (words, published);
     }
     let Some(name) = name else {
-        return (vec![word.raw.clone()], false);
+        return (vec![word.raw.to_string()], false);
     };
     match in_run.or_else(|| run.env().known(name).map(str::to_string)) {
         Some(value) if !value.contains('$') => (
             value.split_whitespace().map(str::to_string).collect(),
             published,
         ),
-        _ => (vec![word.raw.clone()], false),
+        _ => (vec![word.raw.to_string()], false),
     }
 }
 

@@ -12,6 +12,7 @@
 //! others are still parsed. Spans are file byte offsets (a BOM included).
 
 use std::ops::Range;
+use thin_vec::ThinVec;
 
 use crate::source::{bom_len, Span};
 use crate::syntax::MappedText;
@@ -127,11 +128,11 @@ pub struct Instruction {
     pub span: Span,
     /// End of the logical line, before any heredoc body.
     pub line_end: usize,
-    pub flags: Vec<Flag>,
+    pub flags: ThinVec<Flag>,
     /// BuildKit's argument text: continuations joined, inner comment lines dropped, flags
     /// removed, trimmed.
     pub args_text: MappedText,
-    pub heredocs: Vec<Heredoc>,
+    pub heredocs: ThinVec<Heredoc>,
     pub args: Args,
     /// The instruction an `ONBUILD` carries.
     pub inner: Option<Box<Instruction>>,
@@ -503,7 +504,7 @@ impl<'t> Scanner<'t> {
         let heredocs = if can_have_heredocs(keyword, &args_text) {
             self.heredoc_bodies(&logical)
         } else {
-            Vec::new()
+            ThinVec::new()
         };
         let end = heredocs
             .last()
@@ -540,8 +541,8 @@ impl<'t> Scanner<'t> {
     }
 
     /// Reads the bodies of the heredocs the logical line opens, in order.
-    fn heredoc_bodies(&mut self, logical: &LogicalLine) -> Vec<Heredoc> {
-        let mut heredocs = Vec::new();
+    fn heredoc_bodies(&mut self, logical: &LogicalLine) -> ThinVec<Heredoc> {
+        let mut heredocs = ThinVec::new();
         for word in heredoc_words(&logical.text) {
             let body_start = self.pos;
             let mut terminator = None;
@@ -608,7 +609,7 @@ fn parse_directive(comment: &str) -> Option<(&str, &str)> {
 
 /// Returns the flags at the start of `line[from..]` and the (trimmed) range of the rest:
 /// words starting with `--`, quotes and `\` escapes resolved; a lone `--` ends them.
-fn builder_flags(line: &MappedText, from: usize) -> (Vec<Flag>, Range<usize>) {
+fn builder_flags(line: &MappedText, from: usize) -> (ThinVec<Flag>, Range<usize>) {
     let text = line.as_str();
     let bytes = text.as_bytes();
     let mut flags: Vec<(String, Range<usize>)> = Vec::new();
@@ -670,7 +671,7 @@ fn flags_and_rest(
     line: &MappedText,
     flags: Vec<(String, Range<usize>)>,
     args_start: usize,
-) -> (Vec<Flag>, Range<usize>) {
+) -> (ThinVec<Flag>, Range<usize>) {
     let text = line.as_str();
     let rest = &text[args_start.min(text.len())..];
     let lead = rest.len() - rest.trim_start().len();
@@ -815,7 +816,7 @@ fn can_have_heredocs(keyword: Keyword, args: &MappedText) -> bool {
 
 /// Splits a logical line as BuildKit's `splitCommand` does: keyword, keyword length, flags
 /// and the argument text after them.
-fn split_command(line: &MappedText) -> (Keyword, usize, Vec<Flag>, MappedText) {
+fn split_command(line: &MappedText) -> (Keyword, usize, ThinVec<Flag>, MappedText) {
     let text = line.as_str();
     let keyword_len = text.find(is_token_space).unwrap_or(text.len());
     let keyword = Keyword::parse(&text[..keyword_len]);

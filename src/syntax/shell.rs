@@ -16,18 +16,20 @@ mod shape;
 
 pub use shape::Shape;
 
+use compact_str::CompactString;
 use std::ops::Range;
+use thin_vec::ThinVec;
 
 use super::MappedText;
 use crate::source::Span;
 
-/// One word of a command.
+/// One word of a command. Its texts are stored inline up to 24 bytes, as most words are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     /// Exact source text of the word (a slice of the body).
-    pub raw: String,
+    pub raw: CompactString,
     /// Quotes removed, backslash escapes resolved; `$VAR`, `${…}`, `$(…)` kept verbatim.
-    pub value: String,
+    pub value: CompactString,
     /// File byte range of the word.
     pub span: Span,
     /// No parameter expansion, command substitution, arithmetic or glob in it.
@@ -126,20 +128,20 @@ impl Redirect {
     }
 }
 
-/// A simple command.
+/// A simple command. Its lists are `ThinVec`s: most are empty, in millions of commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// Prefix assignments (`A=1 B=2 cmd`), raw `NAME=value` words.
-    pub env: Vec<Word>,
+    pub env: ThinVec<Word>,
     pub program: Word,
     /// Arguments; redirections and their targets excluded.
-    pub args: Vec<Word>,
+    pub args: ThinVec<Word>,
     /// File redirections (heredocs and here-strings excluded).
-    pub redirects: Vec<Redirect>,
+    pub redirects: ThinVec<Redirect>,
     /// File span from the first prefix assignment or the program to the last argument.
     pub span: Span,
     /// Heredoc bodies fed to this command's stdin (`python - <<'PY'`), mapped to the file.
-    pub stdin_heredocs: Vec<MappedText>,
+    pub stdin_heredocs: ThinVec<MappedText>,
     pub context: Context,
     /// The command (index in [`Script::commands`]) whose word or shell text holds this one:
     /// the shell of an `sh -c` payload or of a heredoc, the command whose argument holds a
@@ -176,9 +178,9 @@ pub struct ShellState {
 /// The simple commands of a body, in source order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
-    pub commands: Vec<Command>,
+    pub commands: ThinVec<Command>,
     /// Bare assignments, functions, loop variables, background jobs, in source order.
-    pub states: Vec<ShellState>,
+    pub states: ThinVec<ShellState>,
     /// The last and-or list at the top level holds a compound command (`for`, `if`, `{ }`,
     /// `( )` …): under `set -e`, failures inside it no longer stop the shell once that list
     /// is joined to more commands with `&&`.
@@ -291,7 +293,7 @@ pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
     let Some(program) = words.next() else {
         return script;
     };
-    let args: Vec<Word> = words.collect();
+    let args: ThinVec<Word> = words.collect();
     let span = program.span.start..args.last().map_or(program.span.end, |w| w.span.end);
     let values: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
     let payload = match launchers.shell_input(&program.value, &values) {
@@ -299,12 +301,12 @@ pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
         _ => None,
     };
     script.commands.push(Command {
-        env: Vec::new(),
+        env: ThinVec::new(),
         program,
         args,
-        redirects: Vec::new(),
+        redirects: ThinVec::new(),
         span,
-        stdin_heredocs: Vec::new(),
+        stdin_heredocs: ThinVec::new(),
         context: Context::default(),
         parent: None,
     });
@@ -324,8 +326,8 @@ pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
 fn exec_word(element: &MappedText) -> Word {
     let span = element.span_to_file(0..element.len());
     Word {
-        raw: element.as_str().to_owned(),
-        value: element.as_str().to_owned(),
+        raw: element.as_str().into(),
+        value: element.as_str().into(),
         span,
         literal: true,
     }
@@ -615,7 +617,7 @@ fn build_word(body: &MappedText, range: Range<usize>) -> (Word, lex::WordFacts) 
     let raw = &body.as_str()[range.clone()];
     let (value, facts) = lex::unquoted_value(raw);
     let word = Word {
-        raw: raw.to_owned(),
+        raw: raw.into(),
         value,
         span: body.span_to_file(range),
         literal: facts.literal,
@@ -626,11 +628,11 @@ fn build_word(body: &MappedText, range: Range<usize>) -> (Word, lex::WordFacts) 
 /// `None` for an assignment-only command.
 fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
     let mut words = words.into_iter();
-    let env: Vec<Word> = words.by_ref().take(env_count).collect();
+    let env: ThinVec<Word> = words.by_ref().take(env_count).collect();
     let program = words.next()?;
     // Exactly as many as there are: collecting the rest would keep the whole list's
     // allocation, for `Script::shrink_to_fit` to copy again.
-    let mut args = Vec::with_capacity(words.len());
+    let mut args = ThinVec::with_capacity(words.len());
     args.extend(words);
     let start = env.first().map_or(program.span.start, |w| w.span.start);
     let end = args.last().map_or(program.span.end, |w| w.span.end);
@@ -638,9 +640,9 @@ fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
         env,
         program,
         args,
-        redirects: Vec::new(),
+        redirects: ThinVec::new(),
         span: start..end.max(start),
-        stdin_heredocs: Vec::new(),
+        stdin_heredocs: ThinVec::new(),
         context: Context::default(),
         parent: None,
     })

@@ -317,7 +317,7 @@ impl Tokeniser<'_> {
         if op.starts_with("<<") && *op != "<<<" {
             let (delimiter, _) = lex::unquoted_value(&self.text[target]);
             self.pending_heredocs.push(PendingHeredoc {
-                delimiter,
+                delimiter: delimiter.into(),
                 strip_tabs: *op == "<<-",
                 stdin: fd.is_empty() || fd == "0",
                 owner: self.out.len(),

@@ -5,6 +5,7 @@
 //! are always char boundaries. Nesting is bounded by [`MAX_NESTING`] so that hostile input
 //! (`$($($(…` thousands deep) cannot exhaust the stack.
 
+use compact_str::CompactString;
 use std::ops::Range;
 
 /// Deeper groups are not tracked: the scanner treats the rest of the input as inside them.
@@ -281,8 +282,9 @@ pub(super) fn unquote(raw: &str, emit: &mut impl FnMut(Piece)) -> WordFacts {
 }
 
 /// The value of a word as a string.
-pub(super) fn unquoted_value(raw: &str) -> (String, WordFacts) {
-    let mut value = String::with_capacity(raw.len());
+pub(super) fn unquoted_value(raw: &str) -> (CompactString, WordFacts) {
+    // Inline up to 24 bytes: most words of a RUN need no allocation of their own.
+    let mut value = CompactString::with_capacity(raw.len());
     let facts = unquote(raw, &mut |piece| match piece {
         Piece::Source(r) => value.push_str(&raw[r]),
         Piece::Decoded(c, _) => value.push(c),
