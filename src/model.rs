@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
+
 use thin_vec::ThinVec;
 
 use crate::source::Span;

@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use thin_vec::ThinVec;
 
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 use crate::config::Settings;
 use crate::context::BuildContext;

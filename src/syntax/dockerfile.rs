@@ -12,6 +12,7 @@
 //! others are still parsed. Spans are file byte offsets (a BOM included).
 
 use std::ops::Range;
+
 use thin_vec::ThinVec;
 
 use crate::source::{bom_len, Span};

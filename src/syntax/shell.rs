@@ -16,8 +16,9 @@ mod shape;
 
 pub use shape::Shape;
 
-use compact_str::CompactString;
 use std::ops::Range;
+
+use compact_str::CompactString;
 use thin_vec::ThinVec;
 
 use super::MappedText;
@@ -630,10 +631,8 @@ fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
     let mut words = words.into_iter();
     let env: ThinVec<Word> = words.by_ref().take(env_count).collect();
     let program = words.next()?;
-    // Exactly as many as there are: collecting the rest would keep the whole list's
-    // allocation, for `Script::shrink_to_fit` to copy again.
-    let mut args = ThinVec::with_capacity(words.len());
-    args.extend(words);
+    // A thin vector collects exactly as many as there are.
+    let args: ThinVec<Word> = words.collect();
     let start = env.first().map_or(program.span.start, |w| w.span.start);
     let end = args.last().map_or(program.span.end, |w| w.span.end);
     Some(Command {

@@ -5,8 +5,9 @@
 //! are always char boundaries. Nesting is bounded by [`MAX_NESTING`] so that hostile input
 //! (`$($($(…` thousands deep) cannot exhaust the stack.
 
-use compact_str::CompactString;
 use std::ops::Range;
+
+use compact_str::CompactString;
 
 /// Deeper groups are not tracked: the scanner treats the rest of the input as inside them.
 const MAX_NESTING: usize = 64;
