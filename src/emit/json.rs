@@ -269,7 +269,8 @@ pub fn write_file(
 ) -> io::Result<()> {
     let (first, indent) = (array.items, array.indent + 2);
     super::write_rendered(out, &report.diagnostics, |at, chunk| {
-        let mut text = Vec::new();
+        // Room for the usual finding up front, as for text (`super::Printer::file`).
+        let mut text = Vec::with_capacity(chunk.len() * 1024);
         for (k, d) in chunk.iter().enumerate() {
             // As `ArrayWriter::element` writes each element.
             text.extend_from_slice(if first + at + k == 0 { b"[\n" } else { b",\n" });

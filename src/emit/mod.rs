@@ -10,6 +10,7 @@ pub mod excerpt;
 pub mod explain;
 pub mod github;
 pub mod gitlab;
+mod graphical;
 pub mod json;
 pub mod junit;
 pub mod paint;
@@ -139,14 +140,16 @@ impl<W: Write> Printer<W> {
             Format::Json => return json::write_file(&mut self.array, &mut self.out, report),
             Format::Text => {
                 return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
-                    let mut out = String::new();
+                    // Room for the usual finding up front: growing a chunk's text by
+                    // doubling copied it over and over into fresh memory.
+                    let mut out = String::with_capacity(chunk.len() * 1024);
                     text::render_diagnostics(file, chunk, style, &mut out);
                     out.into_bytes()
-                })
+                });
             }
             Format::Concise => {
                 return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
-                    let mut out = String::new();
+                    let mut out = String::with_capacity(chunk.len() * 256);
                     let paint = paint::Paint::new(style.color);
                     concise::render_diagnostics(file, chunk, paint, &mut out);
                     out.into_bytes()

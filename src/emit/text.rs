@@ -6,10 +6,11 @@
 use std::fmt;
 use std::ops::Range;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode, ThemeCharacters};
 
 use super::escape::{self, escape, escape_line};
 use super::excerpt::Excerpt;
+use super::graphical;
 use super::FileReport;
 use crate::fix::Applicability;
 use crate::rule::{Diagnostic, Severity};
@@ -58,7 +59,23 @@ pub fn render_diagnostics(
     style: Style,
     out: &mut String,
 ) {
+    // Without colour, the common case is drawn straight; miette draws the rest.
+    render_with(file, diagnostics, style, !style.color, out);
+}
+
+/// Renders `diagnostics`, drawing the common case straight when `straight`, and returns
+/// how many were drawn so (the tests compare both ways).
+pub(super) fn render_with(
+    file: &SourceFile,
+    diagnostics: &[Diagnostic],
+    style: Style,
+    straight: bool,
+    out: &mut String,
+) -> usize {
     let handler = handler(style);
+    // The characters of both themes `handler` uses.
+    let chars = ThemeCharacters::unicode();
+    let mut drawn = 0;
     let name = escape::path(&file.path);
     for diagnostic in diagnostics {
         let spans: Vec<Span> = std::iter::once(diagnostic.span.clone())
@@ -71,9 +88,14 @@ pub fn render_diagnostics(
             excerpt,
             ranges,
         };
-        let _ = handler.render_report(out, &shown);
+        if straight && graphical::render(out, &shown, &chars) {
+            drawn += 1;
+        } else {
+            let _ = handler.render_report(out, &shown);
+        }
         out.push('\n');
     }
+    drawn
 }
 
 /// A diagnostic as miette sees it: its text escaped, its spans in an excerpt.

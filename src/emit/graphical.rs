@@ -1,0 +1,572 @@
+//! miette's graphical report, without colour, written straight for the common case: a
+//! diagnostic whose every span lies on one line. A 50 MB file can have millions of
+//! findings, and miette builds each through styled strings, boxed contents and a copy of
+//! every line shown; here a finding is a few pushes onto the output.
+//!
+//! The layout is miette 7.6's, byte for byte, with the settings `text` gives it (unicode,
+//! no colour, no wrapping, no links, one line of context): the tests compare the two on
+//! the corpus and on many random shapes. Whatever this does not draw (a span over several
+//! lines, a label of several lines, a cause chain, a read that fails) makes [`render`]
+//! write nothing and return false, and miette renders the diagnostic.
+
+use std::fmt::Write;
+
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, ThemeCharacters};
+use unicode_width::UnicodeWidthChar;
+
+/// Lines of context around each label, as miette's handler has them by default.
+const CONTEXT_LINES: usize = 1;
+/// Columns a tab advances to a multiple of (miette's default).
+const TAB_WIDTH: usize = 4;
+
+/// Appends `diagnostic` to `out` as miette's no-colour graphical handler would, and
+/// returns true; or appends nothing and returns false when it is not the common case.
+pub fn render(out: &mut String, diagnostic: &dyn Diagnostic, chars: &ThemeCharacters) -> bool {
+    let start = out.len();
+    let drawn = Report { out, chars }.diagnostic(diagnostic).is_some();
+    if !drawn {
+        out.truncate(start);
+    }
+    drawn
+}
+
+struct Report<'a> {
+    out: &'a mut String,
+    chars: &'a ThemeCharacters,
+}
+
+/// A label as miette draws it: its span in the source, and its text.
+#[derive(PartialEq)]
+struct Span<'a> {
+    offset: usize,
+    len: usize,
+    label: Option<&'a str>,
+}
+
+/// A line of a context: its number (1-based), where it starts in the source, its length
+/// with the line break, and its text without it.
+struct Line<'a> {
+    number: usize,
+    offset: usize,
+    length: usize,
+    text: &'a str,
+}
+
+impl Line<'_> {
+    fn end(&self) -> usize {
+        self.offset + self.length
+    }
+
+    fn holds(&self, span: &Span) -> bool {
+        span.offset >= self.offset && span.offset + span.len <= self.end()
+    }
+
+    /// Whether the span shows on this line at all (miette's `span_applies`): it starts,
+    /// ends or passes through it. An empty span counts as one byte.
+    fn touches(&self, span: &Span) -> bool {
+        let len = span.len.max(1);
+        (span.offset >= self.offset && span.offset < self.end())
+            || (span.offset < self.offset && span.offset + len > self.end())
+            || (span.offset + len > self.offset && span.offset + len <= self.end())
+    }
+}
+
+impl Report<'_> {
+    fn diagnostic(&mut self, d: &dyn Diagnostic) -> Option<()> {
+        // Parts of a report this does not draw.
+        if d.url().is_some()
+            || d.related().is_some()
+            || d.diagnostic_source().is_some()
+            || d.source().is_some()
+        {
+            return None;
+        }
+        if let Some(code) = d.code() {
+            writeln!(self.out, "{code}\n").ok()?;
+        }
+        let icon = match d.severity() {
+            Some(Severity::Error) | None => &self.chars.error,
+            Some(Severity::Warning) => &self.chars.warning,
+            Some(Severity::Advice) => &self.chars.advice,
+        };
+        let first = format!("  {icon} ");
+        let rest = format!("  {} ", self.chars.vbar);
+        self.indented(&d.to_string(), &first, &rest);
+        if let (Some(source), Some(labels)) = (d.source_code(), d.labels()) {
+            self.snippets(source, labels.collect())?;
+        }
+        if let Some(help) = d.help() {
+            self.indented(&help.to_string(), "  help: ", "        ");
+        }
+        Some(())
+    }
+
+    /// `text` with `first` before its first line and `rest` before the others, a line
+    /// with only blanks getting the indent without its trailing blanks (miette's `wrap`
+    /// with wrapping off), then a line break.
+    fn indented(&mut self, text: &str, first: &str, rest: &str) {
+        for (i, line) in text.split_terminator('\n').enumerate() {
+            if i > 0 {
+                self.out.push('\n');
+            }
+            let indent = if i == 0 { first } else { rest };
+            self.out.push_str(match line.trim().is_empty() {
+                true => indent.trim_end(),
+                false => indent,
+            });
+            self.out.push_str(line);
+        }
+        if text.ends_with('\n') {
+            self.out.push('\n');
+        }
+        self.out.push('\n');
+    }
+
+    /// The labels' lines, grouped into contexts where they are close: as miette's
+    /// `render_snippets`.
+    fn snippets(&mut self, source: &dyn SourceCode, mut labels: Vec<LabeledSpan>) -> Option<()> {
+        // The same sort on the same list as miette's, so labels at one offset keep its order.
+        labels.sort_unstable_by_key(|l| l.inner().offset());
+        let mut contexts: Vec<(Span, usize, usize)> = Vec::with_capacity(labels.len());
+        for right in &labels {
+            let right = span_of(right);
+            let (line, count) = lines_around(source, &right)?;
+            if let Some((left, left_line, left_count)) = contexts.last() {
+                if left_line + left_count >= line {
+                    let end = (left.offset + left.len).max(right.offset + right.len);
+                    let merged = Span {
+                        offset: left.offset,
+                        len: end - left.offset,
+                        label: left.label,
+                    };
+                    let (line, count) = lines_around(source, &merged)?;
+                    contexts.pop();
+                    contexts.push((merged, line, count));
+                    continue;
+                }
+            }
+            contexts.push((right, line, count));
+        }
+        let spans: Vec<Span> = labels.iter().map(span_of).collect();
+        for (context, _, _) in &contexts {
+            self.context(source, context, &labels, &spans)?;
+        }
+        Some(())
+    }
+
+    /// One context: a header with the primary label's position, its lines, each followed
+    /// by the underlines and labels on it, and a footer (miette's `render_context`).
+    fn context(
+        &mut self,
+        source: &dyn SourceCode,
+        context: &Span,
+        labels: &[LabeledSpan],
+        spans: &[Span],
+    ) -> Option<()> {
+        let contents = source
+            .read_span(
+                &(context.offset, context.len).into(),
+                CONTEXT_LINES,
+                CONTEXT_LINES,
+            )
+            .ok()?;
+        let data = std::str::from_utf8(contents.data()).ok()?;
+        let lines = lines_of(data, contents.line(), contents.span().offset())?;
+        // Every label on one line, so no gutter: spans over lines are miette's to draw.
+        if lines
+            .iter()
+            .any(|line| spans.iter().any(|s| !line.holds(s) && line.touches(s)))
+        {
+            return None;
+        }
+        let inside = |l: &&LabeledSpan| {
+            context.offset <= l.inner().offset()
+                && l.inner().offset() + l.inner().len() <= context.offset + context.len
+        };
+        let primary = labels
+            .iter()
+            .filter(inside)
+            .find(|l| l.primary())
+            .or_else(|| labels.iter().find(inside));
+        let width = lines.last().map_or(0, |l| l.number).to_string().len();
+        let chars = self.chars;
+        let pad = " ".repeat(width + 2);
+        write!(self.out, "{pad}{}{}", chars.ltop, chars.hbar).ok()?;
+        let at = match primary {
+            Some(label) => {
+                let contents = source.read_span(label.inner(), 0, 0).ok()?;
+                (
+                    contents.name().map(str::to_owned),
+                    contents.line(),
+                    contents.column(),
+                )
+            }
+            None => (
+                contents.name().map(str::to_owned),
+                contents.line(),
+                contents.column(),
+            ),
+        };
+        match at {
+            (Some(name), line, column) => {
+                writeln!(self.out, "[{name}:{}:{}]", line + 1, column + 1).ok()?
+            }
+            (None, line, column) if lines.len() > 1 => {
+                writeln!(self.out, "[{}:{}]", line + 1, column + 1).ok()?
+            }
+            (None, _, _) => {
+                let bar: String = std::iter::repeat_n(chars.hbar, 3).collect();
+                writeln!(self.out, "{bar}").ok()?
+            }
+        }
+        for line in &lines {
+            write!(self.out, " {:width$} {} ", line.number, chars.vbar).ok()?;
+            push_expanded(self.out, line.text);
+            let on_line: Vec<&Span> = spans.iter().filter(|s| line.touches(s)).collect();
+            if !on_line.is_empty() {
+                self.highlights(line, width, &on_line)?;
+            }
+        }
+        self.out.push_str(&pad);
+        self.out.push(chars.lbot);
+        (0..4).for_each(|_| self.out.push(chars.hbar));
+        self.out.push('\n');
+        Some(())
+    }
+
+    /// The underlines of the spans on `line`, then each label on a line of its own,
+    /// rightmost first (miette's `render_single_line_highlights`).
+    fn highlights(&mut self, line: &Line, width: usize, spans: &[&Span]) -> Option<()> {
+        let chars = self.chars;
+        write!(self.out, " {:width$} {} ", "", chars.vbar_break).ok()?;
+        let mut highest = 0;
+        let mut bars = Vec::with_capacity(spans.len());
+        for span in spans {
+            let start = visual_offset(line, span.offset, true)?.max(highest);
+            let end = match span.len {
+                0 => start + 1,
+                len => visual_offset(line, span.offset + len, false)?.max(start + 1),
+            };
+            let bar = (start + end) / 2;
+            push_repeated(self.out, ' ', start.saturating_sub(highest));
+            push_repeated(self.out, chars.underline, bar - start);
+            self.out.push(match (span.len, span.label) {
+                (0, _) => chars.uarrow,
+                (_, Some(_)) => chars.underbar,
+                (_, None) => chars.underline,
+            });
+            push_repeated(self.out, chars.underline, end - bar - 1);
+            highest = highest.max(end);
+            bars.push(bar);
+        }
+        self.out.push('\n');
+        for (i, span) in spans.iter().enumerate().rev() {
+            let Some(label) = span.label else { continue };
+            if label.contains('\n') {
+                return None;
+            }
+            write!(self.out, " {:width$} {} ", "", chars.vbar_break).ok()?;
+            let mut column = 1;
+            for (other, &bar) in spans.iter().zip(&bars) {
+                push_repeated(self.out, ' ', (bar + 1).saturating_sub(column));
+                column = column.max(bar + 1);
+                if *other != spans[i] {
+                    self.out.push(chars.vbar);
+                    column += 1;
+                } else {
+                    self.out.push(chars.lbot);
+                    push_repeated(self.out, chars.hbar, 2);
+                    writeln!(self.out, " {label}").ok()?;
+                    break;
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+fn span_of(label: &LabeledSpan) -> Span<'_> {
+    Span {
+        offset: label.inner().offset(),
+        len: label.inner().len(),
+        label: label.label(),
+    }
+}
+
+/// The first line (0-based) and the number of lines of the context miette reads for `span`.
+fn lines_around(source: &dyn SourceCode, span: &Span) -> Option<(usize, usize)> {
+    let contents = source
+        .read_span(
+            &(span.offset, span.len).into(),
+            CONTEXT_LINES,
+            CONTEXT_LINES,
+        )
+        .ok()?;
+    Some((contents.line(), contents.line_count()))
+}
+
+/// The lines of a context's text, numbered from `line` + 1 (miette's `get_lines`). A
+/// carriage return (which miette treats apart) is left to miette.
+fn lines_of(data: &str, line: usize, offset: usize) -> Option<Vec<Line<'_>>> {
+    if data.contains('\r') {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut number = line;
+    let mut from = 0;
+    for (i, c) in data.char_indices() {
+        let next = i + c.len_utf8();
+        let last = next == data.len();
+        match c {
+            '\n' => number += 1,
+            _ if last => number += 1,
+            _ => continue,
+        }
+        let text_end = if c == '\n' { i } else { next };
+        lines.push(Line {
+            number,
+            offset: offset + from,
+            length: next - from,
+            text: &data[from..text_end],
+        });
+        from = next;
+    }
+    // miette draws no lines for empty contents; leave that case to it.
+    (!lines.is_empty()).then_some(lines)
+}
+
+/// The visual width of each character of `text`: a tab reaches the next multiple of the
+/// tab width, a character its Unicode width, and an ANSI escape sequence nothing.
+fn visual_widths(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut column = 0;
+    let mut escaped = false;
+    text.chars().map(move |c| {
+        let width = match (escaped, c) {
+            (false, '\t') => TAB_WIDTH - column % TAB_WIDTH,
+            (false, '\x1b') => {
+                escaped = true;
+                0
+            }
+            (false, c) => c.width().unwrap_or(0),
+            (true, 'm') => {
+                escaped = false;
+                0
+            }
+            (true, _) => 0,
+        };
+        column += width;
+        width
+    })
+}
+
+/// The visual column of byte `offset` on `line`: inside a character, its first column
+/// when `start`, else its last; past the text, one column past its end.
+fn visual_offset(line: &Line, offset: usize, start: bool) -> Option<usize> {
+    if !(line.offset..=line.end()).contains(&offset) {
+        return None;
+    }
+    let mut index = offset - line.offset;
+    while index <= line.text.len() && !line.text.is_char_boundary(index) {
+        match start {
+            true => index -= 1,
+            false => index += 1,
+        }
+    }
+    let width: usize = visual_widths(&line.text[..index.min(line.text.len())]).sum();
+    Some(if index > line.text.len() {
+        width + 1
+    } else {
+        width
+    })
+}
+
+/// A line's text with its tabs expanded, then a line break.
+fn push_expanded(out: &mut String, text: &str) {
+    for (c, width) in text.chars().zip(visual_widths(text)) {
+        match c {
+            '\t' => push_repeated(out, ' ', width),
+            c => out.push(c),
+        }
+    }
+    out.push('\n');
+}
+
+fn push_repeated(out: &mut String, c: char, n: usize) {
+    (0..n).for_each(|_| out.push(c));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::text::{render_with, Style};
+    use crate::config::{Config, Overrides, Resolver, Settings};
+    use crate::fix::{Edit, Fix};
+    use crate::rule::{Diagnostic, Label, Severity};
+    use crate::source::SourceFile;
+
+    const STYLE: Style = Style {
+        color: false,
+        width: 100,
+    };
+
+    /// Both drawings of `diagnostics`, and how many the straight one drew.
+    fn both(file: &SourceFile, diagnostics: &[Diagnostic]) -> (String, String, usize) {
+        let (mut straight, mut miette) = (String::new(), String::new());
+        let drawn = render_with(file, diagnostics, STYLE, true, &mut straight);
+        render_with(file, diagnostics, STYLE, false, &mut miette);
+        (straight, miette, drawn)
+    }
+
+    /// A small deterministic generator (xorshift), so a failure can be replayed.
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    fn diagnostic(span: std::ops::Range<usize>, labels: Vec<Label>) -> Diagnostic {
+        Diagnostic {
+            rule: "consecutive-run",
+            family: "layers",
+            severity: Severity::Info,
+            span,
+            message: "a message".into(),
+            help: None,
+            labels: labels.into_iter().collect(),
+            anchors: Default::default(),
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn the_common_case_is_drawn_as_miette_draws_it() {
+        let text = "FROM alpine:3.20\nRUN echo line0\nRUN echo line1\nRUN echo line2\n";
+        let file = SourceFile::new("Dockerfile", text.to_string());
+        let second = text.find("RUN echo line1").unwrap();
+        let first = text.find("RUN echo line0").unwrap();
+        let mut d = diagnostic(
+            second..second + 14,
+            vec![Label {
+                span: first..first + 3,
+                message: "previous RUN".into(),
+            }],
+        );
+        d.help = Some("chain the commands\nsecond line".into());
+        d.fix = Some(Fix::safe(
+            "Merge",
+            vec![Edit {
+                span: 0..0,
+                content: String::new(),
+            }],
+        ));
+        let (straight, miette, drawn) = both(&file, &[d]);
+        assert_eq!(drawn, 1);
+        assert_eq!(straight, miette);
+        assert!(straight.contains(" 2 │ RUN echo line0\n   · ─┬─\n   ·  ╰── previous RUN\n"));
+    }
+
+    #[test]
+    fn a_span_over_several_lines_is_left_to_miette() {
+        let text = "FROM a\nRUN echo \\\n  b\n";
+        let file = SourceFile::new("Dockerfile", text.to_string());
+        let d = diagnostic(7..text.len() - 1, Vec::new());
+        let (straight, miette, drawn) = both(&file, &[d]);
+        assert_eq!(drawn, 0);
+        assert_eq!(straight, miette);
+    }
+
+    /// Random files of a few lines (tabs, wide and escaped characters, blank lines, CRLF,
+    /// with or without a final line break) and random spans and labels: both drawings agree
+    /// on every one, and most take the straight path.
+    #[test]
+    fn random_shapes_are_drawn_as_miette_draws_them() {
+        let pieces = [
+            "RUN", " ", "echo", "\t", "日本", "é", "\u{200b}", "\x1b[2J", "a", "&&", "x",
+        ];
+        let labels = ["previous RUN", "", "also here", "two\nlines", "日本語"];
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let (mut cases, mut drawn) = (0, 0);
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for line in 0..1 + random.below(7) {
+                if line > 0 {
+                    text.push_str(if random.below(5) == 0 { "\r\n" } else { "\n" });
+                }
+                for _ in 0..random.below(6) {
+                    text.push_str(random.pick(&pieces));
+                }
+            }
+            if random.below(2) == 0 {
+                text.push('\n');
+            }
+            let file = SourceFile::new("Dockerfile", text.clone());
+            let span = |random: &mut Random| {
+                let start = random.below(text.len() + 1);
+                let end = (start + random.below(12)).min(text.len());
+                start..end
+            };
+            let primary = span(&mut random);
+            let count = random.below(4);
+            let others: Vec<_> = (0..count).map(|_| span(&mut random)).collect();
+            let labels = others
+                .into_iter()
+                .map(|span| Label {
+                    span,
+                    message: random.pick(&labels).into(),
+                })
+                .collect();
+            let d = diagnostic(primary, labels);
+            let (straight, miette, n) = both(&file, std::slice::from_ref(&d));
+            assert_eq!(straight, miette, "{text:?} {d:?}");
+            cases += 1;
+            drawn += n;
+        }
+        assert!(drawn * 2 > cases, "only {drawn} of {cases} drawn straight");
+    }
+
+    /// Every finding of every corpus file, with every rule on, is drawn as miette draws it.
+    #[test]
+    fn corpus_findings_are_drawn_as_miette_draws_them() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+        let Ok(manifest) = std::fs::read_to_string(corpus.join("MANIFEST.tsv")) else {
+            let hint = format!("corpus not found at {}", corpus.display());
+            if std::env::var("DOCKLINT_REQUIRE_CORPUS").is_ok_and(|v| v == "1") {
+                panic!("{hint} (DOCKLINT_REQUIRE_CORPUS=1 requires it)");
+            }
+            eprintln!("NOTE: skipping the corpus comparison: {hint}");
+            return;
+        };
+        let all = Config::parse("select = [\"all\"]", Path::new("lint.toml")).unwrap();
+        let settings: Settings = Resolver::new(Some(all), true, Overrides::default())
+            .settings_for(Path::new("Dockerfile"))
+            .unwrap();
+        let (mut findings, mut drawn) = (0, 0);
+        for row in manifest.lines().skip(1) {
+            let name = row.split('\t').next().unwrap_or_default();
+            let Ok(bytes) = std::fs::read(corpus.join(name)) else {
+                continue;
+            };
+            let file = SourceFile::from_bytes(Path::new(name), bytes);
+            let diagnostics = crate::lint(&file, &settings);
+            let (straight, miette, n) = both(&file, &diagnostics);
+            assert_eq!(straight, miette, "{name}");
+            findings += diagnostics.len();
+            drawn += n;
+        }
+        assert!(
+            drawn * 2 > findings,
+            "only {drawn} of {findings} drawn straight"
+        );
+        eprintln!("{drawn} of {findings} corpus findings drawn straight, all as miette draws them");
+    }
+}
