@@ -418,16 +418,16 @@ struct StageState {
     switched: ThinVec<(&'static str, String)>,
     /// The environment the last RUN's shell started with, and the variables and user it was
     /// made from: the next RUN shares it while they are the same (most RUNs of a stage).
-    shell_env: Option<(Vars, Arc<User>, effects::Env)>,
+    shell_env: Option<(Vars, Arc<User>, Arc<effects::Env>)>,
 }
 
 impl StageState {
     /// The environment a RUN's shell starts with ([`effects::Env::starting`]).
-    fn shell_env(&mut self, vars: &Vars, user: &Arc<User>) -> effects::Env {
+    fn shell_env(&mut self, vars: &Vars, user: &Arc<User>) -> Arc<effects::Env> {
         match &self.shell_env {
             Some((v, u, env)) if v.same_as(vars) && Arc::ptr_eq(u, user) => env.clone(),
             _ => {
-                let env = effects::Env::starting(vars, user);
+                let env = Arc::new(effects::Env::starting(vars, user));
                 self.shell_env = Some((vars.clone(), Arc::clone(user), env.clone()));
                 env
             }
@@ -439,16 +439,22 @@ struct Builder<'a> {
     df: &'a Dockerfile,
     model: Model,
     states: Vec<StageState>,
-    /// RUN bodies parsed ahead of the walk, in file order ([`ParsedAhead`]).
+    /// RUN bodies parsed ahead of the walk ([`ParsedAhead`]).
     parsed: ParsedAhead,
+    /// RUN instructions in the file.
+    runs: usize,
 }
 
-/// The shell bodies of a file with many RUNs, parsed on every core before the model walks the
-/// file: a parse reads its body and the command table, nothing the walk builds up. The walk
-/// takes each script when it reaches its RUN (a stage whose shell is not sh drops it).
+/// The shell bodies of a file with many RUNs, parsed a window of instructions ahead of the
+/// walk on the other cores while the walk goes through the window before: a parse reads its
+/// body and the command table, nothing the walk builds up. The walk takes each script when
+/// it reaches its RUN (a stage whose shell is not sh drops it). Only two windows of scripts
+/// are held at a time.
 #[derive(Default)]
 struct ParsedAhead {
-    /// By instruction index; empty for a file parsed in the walk.
+    /// Instruction index of the first script.
+    from: usize,
+    /// By instruction index from `from`; empty for a file parsed in the walk.
     scripts: Vec<Option<Script>>,
 }
 
@@ -456,14 +462,13 @@ impl ParsedAhead {
     /// Below this many RUNs a file is parsed in the walk: the language server re-lints small
     /// files on every keystroke, and handing them to other threads costs more than it saves.
     const MIN_RUNS: usize = 2048;
+    /// Instructions in a window.
+    const WINDOW: usize = 16 * 1024;
 
-    fn new(df: &Dockerfile, runs: usize) -> ParsedAhead {
+    /// The scripts of the RUNs among `instructions`, parsed on every core.
+    fn parse(df: &Dockerfile, instructions: Range<usize>) -> ParsedAhead {
         use rayon::prelude::*;
-        if runs < Self::MIN_RUNS {
-            return ParsedAhead::default();
-        }
-        let scripts = df
-            .instructions
+        let scripts = df.instructions[instructions.clone()]
             .par_iter()
             .with_min_len(256)
             .map(|instruction| match &instruction.args {
@@ -471,12 +476,15 @@ impl ParsedAhead {
                 _ => None,
             })
             .collect();
-        ParsedAhead { scripts }
+        ParsedAhead {
+            from: instructions.start,
+            scripts,
+        }
     }
 
     /// The script of the RUN at instruction `n`, if it was parsed ahead.
     fn take(&mut self, n: usize) -> Option<Script> {
-        self.scripts.get_mut(n)?.take()
+        self.scripts.get_mut(n.checked_sub(self.from)?)?.take()
     }
 }
 
@@ -512,7 +520,8 @@ impl<'a> Builder<'a> {
                 stage_copies: Vec::new(),
             },
             states: Vec::new(),
-            parsed: ParsedAhead::new(df, runs),
+            parsed: ParsedAhead::default(),
+            runs,
         }
     }
 
@@ -525,7 +534,33 @@ impl<'a> Builder<'a> {
             .filter(|(_, i)| i.keyword == Keyword::From)
             .map(|(i, _)| i)
             .collect();
-        for (n, instruction) in self.df.instructions.iter().enumerate() {
+        let (df, count) = (self.df, self.df.instructions.len());
+        if self.runs < ParsedAhead::MIN_RUNS {
+            self.walk(0..count, &froms);
+        } else {
+            let window = |from: usize| from..(from + ParsedAhead::WINDOW).min(count);
+            let mut next = ParsedAhead::parse(df, window(0));
+            for from in (0..count).step_by(ParsedAhead::WINDOW) {
+                self.parsed = next;
+                let walked = window(from);
+                let ahead = window(walked.end);
+                next = rayon::join(
+                    || self.walk(walked, &froms),
+                    || ParsedAhead::parse(df, ahead),
+                )
+                .1;
+            }
+            self.parsed = ParsedAhead::default();
+        }
+        self.stage_copies();
+        self.mark_reached();
+        self.model
+    }
+
+    /// Goes through `instructions` (`froms`: where the stages start).
+    fn walk(&mut self, instructions: Range<usize>, froms: &[usize]) {
+        for n in instructions {
+            let instruction = &self.df.instructions[n];
             if froms.first().is_none_or(|&first| n < first) {
                 if let Args::Arg(args) = &instruction.args {
                     self.model.global_args.declare_global_args(args);
@@ -546,9 +581,6 @@ impl<'a> Builder<'a> {
             let stage = self.states.len() - 1;
             self.model.workdirs.push(self.states[stage].workdir.clone());
         }
-        self.stage_copies();
-        self.mark_reached();
-        self.model
     }
 
     fn start_stage(&mut self, from: usize, end: usize) {

@@ -160,7 +160,8 @@ pub struct Step {
     /// the environment).
     pub inline_env_reaches: bool,
     pub user: Arc<User>,
-    pub env: Env,
+    /// Shared with the RUN's shell and the other steps while none of them changes it.
+    pub env: Arc<Env>,
     /// The working directory, when known.
     pub cwd: Option<String>,
     pub context: Context,
@@ -390,20 +391,20 @@ pub struct Start<'a> {
     pub workdir: &'a str,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
-    /// The environment the shell starts with ([`Env::starting`]).
-    pub shell_env: Env,
+    /// The environment the shell starts with ([`Env::starting`]), shared by the RUNs that
+    /// start alike.
+    pub shell_env: Arc<Env>,
 }
 
 /// The effects of a RUN's script; learns the accounts it creates into `accounts`.
 pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects {
-    let env = start.shell_env.clone();
     let mut builder = Builder {
         script,
         start,
         accounts,
         shell: ShellState {
-            vars: env.clone(),
-            exported: env.clone(),
+            vars: Env::clone(&start.shell_env),
+            exported: Arc::clone(&start.shell_env),
             cwd: Some(start.workdir.to_string()),
         },
         launched: vec![None; script.commands.len()],
@@ -434,7 +435,7 @@ fn path_dirs(env: &Vars) -> Vec<String> {
 #[derive(Debug, Clone)]
 struct ShellState {
     vars: Env,
-    exported: Env,
+    exported: Arc<Env>,
     cwd: Option<String>,
 }
 
@@ -442,7 +443,7 @@ struct ShellState {
 #[derive(Debug, Clone)]
 struct Launch {
     user: Arc<User>,
-    env: Env,
+    env: Arc<Env>,
     cwd: Option<String>,
 }
 
@@ -518,7 +519,7 @@ impl<'a> Builder<'a> {
                     let value = self.resolve_assignment(word);
                     self.shell.vars.set(&name, value.clone());
                     if self.shell.exported.vars.contains(&name) {
-                        self.shell.exported.set(&name, value);
+                        Arc::make_mut(&mut self.shell.exported).set(&name, value);
                     }
                 } else {
                     self.forget(&name);
@@ -545,7 +546,7 @@ impl<'a> Builder<'a> {
                         .push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
                 }
                 self.shell.vars.make_opaque();
-                self.shell.exported.make_opaque();
+                Arc::make_mut(&mut self.shell.exported).make_opaque();
             }
             StateKind::Background => self.effects.background.push(state.span.clone()),
             StateKind::Redirect(redirect) => {
@@ -575,7 +576,7 @@ impl<'a> Builder<'a> {
     /// A variable changed where the walk cannot follow it.
     fn forget(&mut self, name: &str) {
         self.shell.vars.forget(name);
-        self.shell.exported.forget(name);
+        Arc::make_mut(&mut self.shell.exported).forget(name);
     }
 
     /// A word's value as the shell gives it to the program: tilde and parameters expanded.
@@ -613,7 +614,7 @@ impl<'a> Builder<'a> {
             .filter(|_| context.process == Process::Child)
             .and_then(|p| self.launched.get(p).cloned().flatten());
         let (vars, mut launch) = match parent_launch {
-            Some(launch) => (launch.env.clone(), launch),
+            Some(launch) => (Env::clone(&launch.env), launch),
             None => (
                 self.shell.vars.clone(),
                 Launch {
@@ -626,7 +627,7 @@ impl<'a> Builder<'a> {
         for assignment in &command.env {
             if let Some((name, _)) = assignment.value.split_once('=') {
                 let value = self.resolve_assignment_in(assignment, &vars);
-                launch.env.set(name, value);
+                Arc::make_mut(&mut launch.env).set(name, value);
             }
         }
         let mut step = Step {
@@ -637,7 +638,7 @@ impl<'a> Builder<'a> {
             args_open: false,
             inline_env_reaches: true,
             user: launch.user.clone(),
-            env: launch.env.clone(),
+            env: Arc::clone(&launch.env),
             cwd: launch.cwd.clone(),
             context,
         };
@@ -706,7 +707,7 @@ impl<'a> Builder<'a> {
                         self.reset_env(&mut step);
                         step.cwd = step.env.known("HOME").map(str::to_string);
                     } else if !su.preserve {
-                        step.env.home_of(&step.user);
+                        Arc::make_mut(&mut step.env).home_of(&step.user);
                     }
                     step.inline_env_reaches = su.preserve;
                     break;
@@ -734,7 +735,7 @@ impl<'a> Builder<'a> {
         let step_index = self.effects.steps.len();
         self.launched[index] = Some(Launch {
             user: step.user.clone(),
-            env: step.env.clone(),
+            env: Arc::clone(&step.env),
             cwd: step.cwd.clone(),
         });
         self.effects.steps.push(step);
@@ -779,7 +780,7 @@ impl<'a> Builder<'a> {
                 Some(name) => self.forget(&name),
                 None => {
                     self.shell.vars.make_opaque();
-                    self.shell.exported.make_opaque();
+                    Arc::make_mut(&mut self.shell.exported).make_opaque();
                 }
             }
         }
@@ -865,7 +866,7 @@ impl<'a> Builder<'a> {
                         }
                         if word.value.contains('=') || !word.literal {
                             self.shell.vars.make_opaque();
-                            self.shell.exported.make_opaque();
+                            Arc::make_mut(&mut self.shell.exported).make_opaque();
                         }
                         continue;
                     };
@@ -886,7 +887,7 @@ impl<'a> Builder<'a> {
                     if let Some(current) = current {
                         self.shell.vars.set(&name, current.clone());
                         if exports {
-                            self.shell.exported.set(&name, current);
+                            Arc::make_mut(&mut self.shell.exported).set(&name, current);
                         }
                     }
                 }
@@ -895,7 +896,7 @@ impl<'a> Builder<'a> {
                 for (_, name) in operands {
                     if exact {
                         self.shell.vars.remove(name);
-                        self.shell.exported.remove(name);
+                        Arc::make_mut(&mut self.shell.exported).remove(name);
                     } else {
                         self.forget(name);
                     }
@@ -929,7 +930,7 @@ impl<'a> Builder<'a> {
                 // `activate` is known to change variables only; any other script or text
                 // runs code docklint cannot see.
                 self.shell.vars.make_opaque();
-                self.shell.exported.make_opaque();
+                Arc::make_mut(&mut self.shell.exported).make_opaque();
                 let activates_venv = name != "eval"
                     && values
                         .first()
@@ -952,7 +953,7 @@ impl<'a> Builder<'a> {
                 }) =>
             {
                 self.shell.vars.make_opaque();
-                self.shell.exported.make_opaque();
+                Arc::make_mut(&mut self.shell.exported).make_opaque();
             }
             _ => {}
         }
@@ -967,7 +968,7 @@ impl<'a> Builder<'a> {
         let mut env = Env::default();
         env.home_of(&step.user);
         env.forget("PATH");
-        step.env = env;
+        step.env = Arc::new(env);
     }
 
     fn apply_wrapper(&mut self, name: &str, wrapper: &commands::WrapperArgs, step: &mut Step) {
@@ -989,7 +990,7 @@ impl<'a> Builder<'a> {
                 } else if !preserve {
                     self.reset_env(step);
                 } else if wrapper.has("H") || wrapper.has("set-home") {
-                    step.env.home_of(&step.user.clone());
+                    Arc::make_mut(&mut step.env).home_of(&step.user.clone());
                 }
                 step.inline_env_reaches = preserve;
             }
@@ -997,23 +998,23 @@ impl<'a> Builder<'a> {
                 if let Some(user) = wrapper.value("u").or(wrapper.value("user")) {
                     self.switch_user(step, user);
                 }
-                step.env.home_of(&step.user.clone());
+                Arc::make_mut(&mut step.env).home_of(&step.user.clone());
             }
             "gosu" | "su-exec" => {
                 if let Some(spec) = wrapper.operands.first() {
                     self.switch_user(step, spec);
                 }
-                step.env.home_of(&step.user.clone());
+                Arc::make_mut(&mut step.env).home_of(&step.user.clone());
             }
             "env" => {
                 if wrapper.has("i") || wrapper.has("ignore-environment") {
-                    step.env = Env::default();
+                    step.env = Arc::default();
                     step.inline_env_reaches = false;
                 }
                 for (option, value) in &wrapper.options {
                     if matches!(*option, "u" | "unset") {
                         if let Some(v) = value {
-                            step.env.remove(v);
+                            Arc::make_mut(&mut step.env).remove(v);
                         }
                     }
                     if matches!(*option, "C" | "chdir") {
@@ -1025,12 +1026,12 @@ impl<'a> Builder<'a> {
                         };
                     }
                     if matches!(*option, "S" | "split-string") {
-                        step.env.make_opaque();
+                        Arc::make_mut(&mut step.env).make_opaque();
                     }
                 }
             }
             "conda" | "mamba" | "micromamba" | "uv" | "poetry" | "pipenv" | "pdm" => {
-                step.env.forget("PATH");
+                Arc::make_mut(&mut step.env).forget("PATH");
                 if let Some(dir) = wrapper.value("cwd").or(wrapper.value("directory")) {
                     step.cwd = step.cwd.as_deref().map(|cwd| resolve_path(cwd, dir));
                 }
@@ -1045,7 +1046,7 @@ impl<'a> Builder<'a> {
                 } else {
                     Value::Known(value.to_string())
                 };
-                step.env.set(name, value);
+                Arc::make_mut(&mut step.env).set(name, value);
             }
         }
     }

@@ -1191,7 +1191,7 @@ impl<'a> Finder<'a> {
             user: &self.run.user,
             workdir: &self.run.workdir,
             shell_program: "/bin/sh",
-            shell_env: effects::Env::starting(&vars, &self.run.user),
+            shell_env: std::sync::Arc::new(effects::Env::starting(&vars, &self.run.user)),
         };
         let effects = effects::build(&script, &start, &mut Accounts::default());
         let before = self.out.len();
