@@ -415,6 +415,9 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
         },
         path_dirs: OnceCell::new(),
     };
+    // A step a command, most often: sized so, the list is not grown by doubling and then
+    // shrunk (two copies a RUN).
+    builder.effects.steps.reserve_exact(script.commands.len());
     builder.walk();
     builder.effects.keep_output_copied_out(script);
     builder.effects.shrink_to_fit();
