@@ -268,16 +268,15 @@ pub fn write_file(
     report: &FileReport,
 ) -> io::Result<()> {
     let (first, indent) = (array.items, array.indent + 2);
-    super::write_rendered(out, &report.diagnostics, |at, chunk| {
+    super::write_rendered(out, &report.diagnostics, |at, chunk, text: &mut Vec<u8>| {
         // Room for the usual finding up front, as for text (`super::Printer::file`).
-        let mut text = Vec::with_capacity(chunk.len() * 1024);
+        text.reserve(chunk.len() * 1024);
         for (k, d) in chunk.iter().enumerate() {
             // As `ArrayWriter::element` writes each element.
             text.extend_from_slice(if first + at + k == 0 { b"[\n" } else { b",\n" });
             text.resize(text.len() + indent, b' ');
-            diagnostic(&report.file, d).write(&mut text, indent);
+            diagnostic(&report.file, d).write(text, indent);
         }
-        text
     })?;
     array.items += report.diagnostics.len();
     Ok(())

@@ -35,33 +35,68 @@ pub struct FileReport {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Writes `diagnostics` in order, as `render` makes the text of a run of them (starting at
-/// the index it is given). A file with thousands of diagnostics (a 50 MB file can have
-/// millions) is rendered a batch at a time, each batch spread over the cores and written
-/// before the next is made: its output is neither made on one core nor held whole.
-fn write_rendered(
+/// Writes `diagnostics` in order, as `render` appends the text of a run of them (starting at
+/// the index it is given) to a buffer. A file with thousands of diagnostics (a 50 MB file
+/// can have millions) is rendered a batch at a time, each batch spread over the cores and
+/// written before the next is made: its output is neither made on one core nor held whole.
+/// The batches reuse their buffers: fresh ones would be fresh memory, which the system
+/// zeroes page by page, for every batch.
+fn write_rendered<B: Buffer>(
     out: &mut impl Write,
     diagnostics: &[Diagnostic],
-    render: impl Fn(usize, &[Diagnostic]) -> Vec<u8> + Sync,
+    render: impl Fn(usize, &[Diagnostic], &mut B) + Sync,
 ) -> io::Result<()> {
     use rayon::prelude::*;
     const CHUNK: usize = 1024;
     const BATCH: usize = 64 * CHUNK;
     if diagnostics.len() <= CHUNK {
         // Most files: no hand-off to other threads.
-        return out.write_all(&render(0, diagnostics));
+        let mut buffer = B::default();
+        render(0, diagnostics, &mut buffer);
+        return out.write_all(buffer.bytes());
     }
+    let mut buffers: Vec<B> = (0..BATCH / CHUNK).map(|_| B::default()).collect();
     for (b, batch) in diagnostics.chunks(BATCH).enumerate() {
-        let texts: Vec<Vec<u8>> = batch
+        let used = batch.len().div_ceil(CHUNK);
+        batch
             .par_chunks(CHUNK)
+            .zip(buffers[..used].par_iter_mut())
             .enumerate()
-            .map(|(c, chunk)| render(b * BATCH + c * CHUNK, chunk))
-            .collect();
-        for text in texts {
-            out.write_all(&text)?;
+            .for_each(|(c, (chunk, buffer))| {
+                buffer.clear();
+                render(b * BATCH + c * CHUNK, chunk, buffer);
+            });
+        for buffer in &buffers[..used] {
+            out.write_all(buffer.bytes())?;
         }
     }
     Ok(())
+}
+
+/// What [`write_rendered`] renders into: text for the human formats, bytes for JSON.
+trait Buffer: Default + Send {
+    fn clear(&mut self);
+    fn bytes(&self) -> &[u8];
+}
+
+impl Buffer for String {
+    fn clear(&mut self) {
+        String::clear(self)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Buffer for Vec<u8> {
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self
+    }
 }
 
 /// Start and end (exclusive) positions of a span.
@@ -139,20 +174,18 @@ impl<W: Write> Printer<W> {
         match self.options.format {
             Format::Json => return json::write_file(&mut self.array, &mut self.out, report),
             Format::Text => {
-                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
+                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk, out: &mut String| {
                     // Room for the usual finding up front: growing a chunk's text by
                     // doubling copied it over and over into fresh memory.
-                    let mut out = String::with_capacity(chunk.len() * 1024);
-                    text::render_diagnostics(file, chunk, style, &mut out);
-                    out.into_bytes()
+                    out.reserve(chunk.len() * 1024);
+                    text::render_diagnostics(file, chunk, style, out);
                 });
             }
             Format::Concise => {
-                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk| {
-                    let mut out = String::with_capacity(chunk.len() * 256);
+                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk, out: &mut String| {
+                    out.reserve(chunk.len() * 256);
                     let paint = paint::Paint::new(style.color);
-                    concise::render_diagnostics(file, chunk, paint, &mut out);
-                    out.into_bytes()
+                    concise::render_diagnostics(file, chunk, paint, out);
                 })
             }
             Format::Sarif => return self.sarif.file(&mut self.out, report),
