@@ -174,19 +174,27 @@ impl<W: Write> Printer<W> {
         match self.options.format {
             Format::Json => return json::write_file(&mut self.array, &mut self.out, report),
             Format::Text => {
-                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk, out: &mut String| {
-                    // Room for the usual finding up front: growing a chunk's text by
-                    // doubling copied it over and over into fresh memory.
-                    out.reserve(chunk.len() * 1024);
-                    text::render_diagnostics(file, chunk, style, out);
-                });
+                return write_rendered::<String>(
+                    &mut self.out,
+                    &report.diagnostics,
+                    |_, chunk, out| {
+                        // Room for the usual finding up front: growing a chunk's text by
+                        // doubling copied it over and over into fresh memory.
+                        out.reserve(chunk.len() * 1024);
+                        text::render_diagnostics(file, chunk, style, out);
+                    },
+                );
             }
             Format::Concise => {
-                return write_rendered(&mut self.out, &report.diagnostics, |_, chunk, out: &mut String| {
-                    out.reserve(chunk.len() * 256);
-                    let paint = paint::Paint::new(style.color);
-                    concise::render_diagnostics(file, chunk, paint, out);
-                })
+                return write_rendered::<String>(
+                    &mut self.out,
+                    &report.diagnostics,
+                    |_, chunk, out| {
+                        out.reserve(chunk.len() * 256);
+                        let paint = paint::Paint::new(style.color);
+                        concise::render_diagnostics(file, chunk, paint, out);
+                    },
+                )
             }
             Format::Sarif => return self.sarif.file(&mut self.out, report),
             Format::Gitlab => {

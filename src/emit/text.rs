@@ -1,7 +1,8 @@
 //! Human output through miette: `path:line:col`, the rule, the lines of the file with the
 //! span underlined, help, and the fix on offer. miette sees an [`Excerpt`] of the file, so
 //! each diagnostic costs the same whatever the file's size, and hidden characters are
-//! escaped in everything taken from the file.
+//! escaped in everything taken from the file. Without colour, a finding whose spans each
+//! lie on one line is drawn straight in miette's layout (`graphical`), not through miette.
 
 use std::fmt;
 use std::ops::Range;
