@@ -3,6 +3,8 @@
 //! heredocs, or after the last line of a first RUN that is a heredoc script. Whether the
 //! join means the same is the model's call (`model::merge`); this only writes it.
 
+use std::borrow::Cow;
+
 use super::Edit;
 use crate::source::{SourceFile, Span};
 use crate::syntax::dockerfile::{Command, Dockerfile, Heredoc, Instruction, Keyword};
@@ -35,13 +37,20 @@ impl Style {
             .unwrap_or_default()
     }
 
-    /// The style of `run`, else the file's (`house`).
-    fn for_run(file: &SourceFile, run: &Instruction, house: &Style) -> Style {
-        Style::of(file.text.get(run.span.clone()).unwrap_or("")).unwrap_or_else(|| house.clone())
+    /// The style of `run`, else the file's (`house`), which is not copied.
+    fn for_run<'h>(file: &SourceFile, run: &Instruction, house: &'h Style) -> Cow<'h, Style> {
+        match Style::of(file.text.get(run.span.clone()).unwrap_or("")) {
+            Some(style) => Cow::Owned(style),
+            None => Cow::Borrowed(house),
+        }
     }
 
     /// The first continuation line that starts with `&&`/`||`, or follows one ending in `&& \`.
     fn of(run_text: &str) -> Option<Style> {
+        // One line continues nothing: most RUNs, and every RUN of a generated file.
+        if !run_text.contains('\n') {
+            return None;
+        }
         let lines: Vec<&str> = run_text.lines().collect();
         let continued = |line: &str| line.trim_end().ends_with('\\');
         let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_string();
@@ -67,9 +76,9 @@ impl Style {
         })
     }
 
-    /// ` && \` + newline + indent (+ `&& ` when leading), with `lines` in between.
-    fn joint(&self, newline: &str, lines: &[&str]) -> String {
-        let mut joint = String::from(if self.leading_operator {
+    /// Appends ` && \` + newline + indent (+ `&& ` when leading), with `lines` in between.
+    fn push_joint(&self, joint: &mut String, newline: &str, lines: &[&str]) {
+        joint.push_str(if self.leading_operator {
             " \\"
         } else {
             " && \\"
@@ -84,7 +93,6 @@ impl Style {
         if self.leading_operator {
             joint.push_str("&& ");
         }
-        joint
     }
 }
 
@@ -203,7 +211,7 @@ pub fn join_adjacent(
     if subshell {
         joint.push(')');
     }
-    joint.push_str(&style.joint(file.newline(), &comments));
+    style.push_joint(&mut joint, file.newline(), &comments);
     let mut edits = vec![Edit::replace(between, joint)];
     if subshell {
         edits.push(Edit::insert(first_body.start, "("));
@@ -234,7 +242,7 @@ pub fn move_into(
     if subshell {
         text.push(')');
     }
-    text.push_str(&style.joint(file.newline(), &[]));
+    style.push_joint(&mut text, file.newline(), &[]);
     text.push_str(file.text.get(later_body)?);
     let mut edits = vec![Edit::insert(first_body.end, text), Edit::delete(removal)];
     if subshell {

@@ -89,6 +89,15 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
     };
     let mut slow = Vec::new();
     for (i, step) in run.effects.steps.iter().enumerate() {
+        // Most steps (`echo`, `mkdir`) are no program of the tables below and fill no
+        // cache: ruled out before their arguments are gathered, for every pair of RUNs.
+        let caches = run.effects.caches.iter().any(|c| c.step == i);
+        if !caches
+            && !SLOW_PROGRAMS.iter().any(|(p, _, _)| *p == step.name)
+            && !indexes::is_index_tool(&step.name)
+        {
+            continue;
+        }
         let values: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
         let operands: Vec<&str> = values
             .iter()
@@ -98,7 +107,7 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
         let work = match indexes::index_use(&step.name, &values) {
             Some((_, IndexUse::Install { .. })) => Some(Work::Install),
             Some((_, IndexUse::Refresh)) => None,
-            None if run.effects.caches.iter().any(|c| c.step == i) => Some(
+            None if caches => Some(
                 if SLOW_PROGRAMS.iter().any(|(p, ops, w)| {
                     *p == step.name && *w == Work::Build && operands.starts_with(ops)
                 }) || operands.first().is_some_and(|o| BUILD_OPERANDS.contains(o))

@@ -120,6 +120,11 @@ impl PackageIndex {
     }
 }
 
+/// Whether `program` is the tool of a package index ([`index_use`] knows nothing of others).
+pub fn is_index_tool(program: &str) -> bool {
+    INDEXES.iter().any(|index| index.tool.runs_as(program))
+}
+
 /// The index a program given `args` uses, and how.
 pub fn index_use(program: &str, args: &[&str]) -> Option<(&'static PackageIndex, IndexUse)> {
     INDEXES
