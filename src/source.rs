@@ -126,10 +126,40 @@ impl LineIndex {
     }
 
     /// 0-based line containing `offset`.
+    ///
+    /// The search starts where the line would be if lines were of even length, and widens
+    /// from there: a file of millions of lines of similar length takes a few probes near
+    /// the answer instead of a binary search over the whole index, whose first probes miss
+    /// the cache. However uneven the lines, it stays O(log lines).
     pub fn line_of(&self, offset: usize) -> usize {
-        self.starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
+        let starts = self.starts.as_slice();
+        let (n, last) = (starts.len(), starts.last().copied().unwrap_or(0));
+        if n < 64 || last == 0 {
+            return starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        }
+        // In floating point: a guess needs no exactness, and a 128-bit division is slow.
+        let guess = ((offset.min(last) as f64 / last as f64) * (n - 1) as f64) as usize;
+        let guess = guess.min(n - 1);
+        // Widen from the guess to `lo..hi`, with every start before `lo` at or before
+        // `offset` and every start from `hi` on after it.
+        let (mut lo, mut hi) = (guess, guess + 1);
+        let mut step = 1;
+        if starts[guess] <= offset {
+            while hi < n && starts[hi] <= offset {
+                lo = hi;
+                hi = (hi + step).min(n);
+                step *= 2;
+            }
+        } else {
+            hi = guess;
+            lo = guess.saturating_sub(1);
+            while lo > 0 && starts[lo] > offset {
+                hi = lo;
+                lo = lo.saturating_sub(step);
+                step *= 2;
+            }
+        }
+        (lo + starts[lo..hi].partition_point(|&s| s <= offset)).saturating_sub(1)
     }
 
     /// Offset of the first byte of 0-based `line` (the text's end past the last line).
@@ -162,7 +192,13 @@ impl LineIndex {
 
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let line = self.line_of(offset);
+        self.position_on(text, self.line_of(offset), offset)
+    }
+
+    /// The position of `offset`, which is on 0-based `line` (as [`LineIndex::line_of`] says):
+    /// for a caller that knows the line, without searching for it again.
+    pub fn position_on(&self, text: &str, line: usize, offset: usize) -> Position {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
         let mut start = self.starts[line];
         // The BOM is not a column of the first line.
         if line == 0 && text.starts_with(UTF8_BOM) {
@@ -199,6 +235,46 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_found_from_a_guess_as_a_binary_search_finds_them() {
+        // Lines of even and of very uneven length, so the guess lands before, on and
+        // after the answer; every offset, and offsets past the end.
+        let mut seed = 7u64;
+        let mut next = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        for shape in 0..6 {
+            let text: String = (0..300)
+                .map(|i| {
+                    let len = match shape {
+                        0 => 10,
+                        1 => next(20),
+                        2 if i % 50 == 0 => 5000,
+                        3 if i < 10 => 3000,
+                        4 => 0,
+                        _ => next(3) * next(300),
+                    };
+                    format!("{}\n", "x".repeat(len as usize))
+                })
+                .collect();
+            let index = LineIndex::new(&text);
+            for offset in 0..text.len() + 3 {
+                let expected = index
+                    .starts
+                    .partition_point(|&s| s <= offset)
+                    .saturating_sub(1);
+                assert_eq!(
+                    index.line_of(offset),
+                    expected,
+                    "shape {shape}, offset {offset}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn positions_count_characters_and_skip_the_bom() {

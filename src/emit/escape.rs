@@ -42,8 +42,8 @@ pub fn escape_line(text: &str) -> Cow<'_, str> {
 
 fn escape_keeping(text: &str, newline: bool) -> Cow<'_, str> {
     // Printable ASCII needs no look at characters: the common case, once per line shown.
-    let plain = |b: &u8| matches!(b, b' '..=b'~' | b'\t') || (!newline && *b == b'\n');
-    if text.as_bytes().iter().all(plain) {
+    let plain = |b: u8| matches!(b, b' '..=b'~' | b'\t') || (!newline && b == b'\n');
+    if is_all(text, plain) {
         return Cow::Borrowed(text);
     }
     let hidden = |c: char| (newline && c == '\n') || escape_of(c).is_some();
@@ -59,6 +59,12 @@ fn escape_keeping(text: &str, newline: bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether every byte of `text` passes `test`: every byte is looked at (no early exit), so
+/// the loop runs over many bytes at once. Text shown is mostly short and mostly plain.
+pub(super) fn is_all(text: &str, test: impl Fn(u8) -> bool) -> bool {
+    text.bytes().fold(true, |all, b| all & test(b))
 }
 
 /// A path for people to read: lossy UTF-8, hidden characters escaped.

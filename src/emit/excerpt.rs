@@ -7,12 +7,13 @@
 //! file reaches the terminal raw. Line numbers and the header's column are the file's own
 //! (columns count characters, as in every other format).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
-use super::escape::escape_of;
-use crate::source::{bom_len, floor_char_boundary, LineIndex, SourceFile, Span};
+use super::escape::{escape_of, is_all};
+use crate::source::{bom_len, floor_char_boundary, SourceFile, Span};
 
 /// Lines of one label shown before it is cut.
 const MAX_LABEL_LINES: usize = 12;
@@ -25,8 +26,8 @@ const LEAD_BYTES: usize = 60;
 const CUT: &str = "…";
 
 /// A piece of the file ready for miette: shown lines joined by `\n`.
-pub struct Excerpt {
-    name: String,
+pub struct Excerpt<'n> {
+    name: Cow<'n, str>,
     text: String,
     lines: Vec<ShownLine>,
     /// 0-based character column in the file of each mapped label start, by its offset here.
@@ -46,46 +47,59 @@ struct ShownLine {
     cut_left: bool,
 }
 
-impl Excerpt {
+impl<'n> Excerpt<'n> {
     /// The excerpt of `file` that shows `spans`, and each span's range in it.
-    pub fn new(name: String, file: &SourceFile, spans: &[Span]) -> (Excerpt, Vec<Range<usize>>) {
+    pub fn new(
+        name: impl Into<Cow<'n, str>>,
+        file: &SourceFile,
+        spans: &[Span],
+    ) -> (Excerpt<'n>, Vec<Range<usize>>) {
         let text = file.text.as_str();
-        let labels: Vec<(Span, usize, usize)> = spans
+        // Each label's range, first and last line shown, and the line of its end (line
+        // numbers looked up once: in a big file each lookup is a search of millions).
+        let labels: Vec<(Span, usize, usize, usize)> = spans
             .iter()
             .map(|span| {
                 let start = floor_char_boundary(text, span.start.min(text.len()));
                 let end = floor_char_boundary(text, span.end.min(text.len())).max(start);
                 let first = file.lines.line_of(start);
-                let last = if end > start {
-                    file.lines.line_of(end - 1)
+                let end_line = if end > start {
+                    file.lines.line_of(end)
                 } else {
                     first
                 };
-                (start..end, first, last.min(first + MAX_LABEL_LINES - 1))
+                // The line of the last byte: the one before `end`'s when `end` starts a line.
+                let last = match file.lines.line_start(end_line) {
+                    Some(at) if at == end && end_line > first => end_line - 1,
+                    _ => end_line,
+                };
+                let last = last.min(first + MAX_LABEL_LINES - 1);
+                (start..end, first, last, end_line)
             })
             .collect();
         let last_line = last_content_line(file);
         let mut wanted: Vec<(usize, usize)> = labels
             .iter()
-            .map(|&(_, first, last)| {
+            .map(|&(_, first, last, _)| {
                 let end = (last + CONTEXT_LINES).min(last_line.max(last));
                 (first.saturating_sub(CONTEXT_LINES), end)
             })
             .collect();
         wanted.sort_unstable();
+        // Sized for the common case (a label's line and one each side) so it does not grow.
         let mut excerpt = Excerpt {
-            name,
-            text: String::new(),
-            lines: Vec::new(),
-            columns: Vec::new(),
+            name: name.into(),
+            text: String::with_capacity(128),
+            lines: Vec::with_capacity(3 * labels.len()),
+            columns: Vec::with_capacity(labels.len()),
         };
         let mut next_line = 0;
         for (first, last) in wanted {
             for line in first.max(next_line)..=last {
                 let anchor = labels
                     .iter()
-                    .filter(|(_, l, _)| *l == line)
-                    .map(|(s, _, _)| s.start)
+                    .filter(|(_, l, _, _)| *l == line)
+                    .map(|(s, _, _, _)| s.start)
                     .min();
                 excerpt.push_line(file, line, anchor);
             }
@@ -93,10 +107,10 @@ impl Excerpt {
         }
         let ranges = labels
             .iter()
-            .map(|(span, _, last)| {
-                let start = excerpt.map(text, &file.lines, span.start, usize::MAX);
-                let end = excerpt.map(text, &file.lines, span.end, *last).max(start);
-                let column = file.position(span.start).column - 1;
+            .map(|&(ref span, first, last, end_line)| {
+                let start = excerpt.map(text, (first, span.start), usize::MAX);
+                let end = excerpt.map(text, (end_line, span.end), last).max(start);
+                let column = file.lines.position_on(text, first, span.start).column - 1;
                 excerpt.columns.push((start, column));
                 start..end
             })
@@ -140,10 +154,9 @@ impl Excerpt {
         });
     }
 
-    /// Where file offset `offset` is in the excerpt; past `last_line` (a cut label), the
-    /// end of that line.
-    fn map(&self, text: &str, index: &LineIndex, offset: usize, last_line: usize) -> usize {
-        let line = index.line_of(offset);
+    /// Where file offset `offset`, on `line`, is in the excerpt; past `last_line` (a cut
+    /// label), the end of that line.
+    fn map(&self, text: &str, (line, offset): (usize, usize), last_line: usize) -> usize {
         let (line, offset) = if line > last_line {
             (last_line, usize::MAX)
         } else {
@@ -192,7 +205,15 @@ fn line_content(file: &SourceFile, line: usize) -> (usize, usize) {
     (start, end.max(start))
 }
 
+/// Printable ASCII or tabs only: shown as it is.
+fn is_plain(text: &str) -> bool {
+    is_all(text, |b| matches!(b, b' '..=b'~' | b'\t'))
+}
+
 fn push_escaped(out: &mut String, s: &str) {
+    if is_plain(s) {
+        return out.push_str(s);
+    }
     for c in s.chars() {
         match escape_of(c) {
             Some(e) => out.push_str(&e),
@@ -202,23 +223,28 @@ fn push_escaped(out: &mut String, s: &str) {
 }
 
 fn escaped_len(s: &str) -> usize {
+    if is_plain(s) {
+        return s.len();
+    }
     s.chars()
         .map(|c| escape_of(c).map_or(c.len_utf8(), |e| e.len()))
         .sum()
 }
 
-impl SourceCode for Excerpt {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+impl Excerpt<'_> {
+    /// The excerpt's name for people (the file's path, escaped).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lines miette reads for the `len` bytes at `offset`, with `before` and `after`
+    /// lines of context (as [`SourceCode::read_span`], without copying the name).
+    pub fn read(&self, offset: usize, len: usize, before: usize, after: usize) -> Option<Read<'_>> {
         if self.lines.is_empty() {
-            return Err(MietteError::OutOfBounds);
+            return None;
         }
-        let start = span.offset().min(self.text.len());
-        let end = (start + span.len()).min(self.text.len());
+        let start = offset.min(self.text.len());
+        let end = (start + len).min(self.text.len());
         let line_at = |offset: usize| self.lines.partition_point(|l| l.at <= offset).max(1) - 1;
         let mut first = line_at(start);
         let mut last = line_at(end.saturating_sub(1).max(start));
@@ -244,17 +270,50 @@ impl SourceCode for Excerpt {
         let column = self
             .columns
             .iter()
-            .find(|(at, _)| *at == span.offset())
+            .find(|(at, _)| *at == offset)
             .map_or(0, |&(_, column)| column);
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            &self.text.as_bytes()[from..to],
-            (from, to - from).into(),
-            self.lines[first].line,
+        Some(Read {
+            data: self.text.get(from..to)?,
+            offset: from,
+            line: self.lines[first].line,
             column,
-            last - first + 1,
+            line_count: last - first + 1,
+        })
+    }
+}
+
+impl SourceCode for Excerpt<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let read = self
+            .read(span.offset(), span.len(), before, after)
+            .ok_or(MietteError::OutOfBounds)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            read.data.as_bytes(),
+            (read.offset, read.data.len()).into(),
+            read.line,
+            read.column,
+            read.line_count,
         )))
     }
+}
+
+/// What a read of an excerpt gives: miette's `SpanContents` without the name.
+pub struct Read<'a> {
+    /// The lines read, each with its line break (the last one's when it has one).
+    pub data: &'a str,
+    /// Offset of `data` in the excerpt.
+    pub offset: usize,
+    /// 0-based line in the file of the first line read.
+    pub line: usize,
+    /// 0-based character column in the file where the read starts, when a label starts there.
+    pub column: usize,
+    pub line_count: usize,
 }
 
 #[cfg(test)]
@@ -263,7 +322,7 @@ mod tests {
 
     fn shown(text: &str, spans: &[Span]) -> (String, Vec<String>) {
         let file = SourceFile::new("Dockerfile", text.to_string());
-        let (excerpt, ranges) = Excerpt::new("Dockerfile".into(), &file, spans);
+        let (excerpt, ranges) = Excerpt::new("Dockerfile", &file, spans);
         let parts = ranges
             .iter()
             .map(|r| excerpt.text[r.clone()].to_string())
@@ -299,11 +358,8 @@ mod tests {
         let body: String = (0..1000).map(|i| format!("  echo {i} \\\n")).collect();
         let text = format!("FROM a\nRUN true \\\n{body}  && true\n");
         let file = SourceFile::new("Dockerfile", text.clone());
-        let (excerpt, ranges) = Excerpt::new(
-            "D".into(),
-            &file,
-            std::slice::from_ref(&(7..text.len() - 1)),
-        );
+        let (excerpt, ranges) =
+            Excerpt::new("D", &file, std::slice::from_ref(&(7..text.len() - 1)));
         assert_eq!(excerpt.lines.len(), MAX_LABEL_LINES + 2);
         assert!(excerpt.text[ranges[0].clone()].ends_with("echo 10 \\"));
     }

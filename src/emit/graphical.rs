@@ -11,28 +11,78 @@
 
 use std::fmt::Write;
 
-use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, ThemeCharacters};
+use miette::{Diagnostic, LabeledSpan, Severity, ThemeCharacters};
 use unicode_width::UnicodeWidthChar;
+
+use super::escape::is_all;
+use super::excerpt::Excerpt;
 
 /// Lines of context around each label, as miette's handler has them by default.
 const CONTEXT_LINES: usize = 1;
 /// Columns a tab advances to a multiple of (miette's default).
 const TAB_WIDTH: usize = 4;
 
-/// Appends `diagnostic` to `out` as miette's no-colour graphical handler would, and
-/// returns true; or appends nothing and returns false when it is not the common case.
-pub fn render(out: &mut String, diagnostic: &dyn Diagnostic, chars: &ThemeCharacters) -> bool {
-    let start = out.len();
-    let drawn = Report { out, chars }.diagnostic(diagnostic).is_some();
-    if !drawn {
-        out.truncate(start);
+/// Draws diagnostics in miette's no-colour graphical layout, with what every diagnostic
+/// shares (the theme's prefixes, a buffer for text) made once.
+pub struct Drawer {
+    chars: ThemeCharacters,
+    /// `  {icon} ` of each severity, and `  {vbar} `: before the message's lines.
+    prefixes: Prefixes,
+    scratch: String,
+}
+
+struct Prefixes {
+    error: String,
+    warning: String,
+    advice: String,
+    rest: String,
+}
+
+impl Drawer {
+    pub fn new(chars: ThemeCharacters) -> Drawer {
+        let prefixes = Prefixes {
+            error: format!("  {} ", chars.error),
+            warning: format!("  {} ", chars.warning),
+            advice: format!("  {} ", chars.advice),
+            rest: format!("  {} ", chars.vbar),
+        };
+        Drawer {
+            chars,
+            prefixes,
+            scratch: String::new(),
+        }
     }
-    drawn
+
+    /// Appends `diagnostic`, whose source code is `source`, to `out` as miette's no-colour
+    /// graphical handler would, and returns true; or appends nothing and returns false
+    /// when it is not the common case.
+    pub fn render(
+        &mut self,
+        out: &mut String,
+        diagnostic: &dyn Diagnostic,
+        source: &Excerpt,
+    ) -> bool {
+        let start = out.len();
+        let drawn = Report {
+            out,
+            chars: &self.chars,
+            prefixes: &self.prefixes,
+            scratch: &mut self.scratch,
+        }
+        .diagnostic(diagnostic, source)
+        .is_some();
+        if !drawn {
+            out.truncate(start);
+        }
+        drawn
+    }
 }
 
 struct Report<'a> {
     out: &'a mut String,
     chars: &'a ThemeCharacters,
+    prefixes: &'a Prefixes,
+    scratch: &'a mut String,
 }
 
 /// A label as miette draws it: its span in the source, and its text.
@@ -72,7 +122,7 @@ impl Line<'_> {
 }
 
 impl Report<'_> {
-    fn diagnostic(&mut self, d: &dyn Diagnostic) -> Option<()> {
+    fn diagnostic(&mut self, d: &dyn Diagnostic, source: &Excerpt) -> Option<()> {
         // Parts of a report this does not draw.
         if d.url().is_some()
             || d.related().is_some()
@@ -84,20 +134,25 @@ impl Report<'_> {
         if let Some(code) = d.code() {
             writeln!(self.out, "{code}\n").ok()?;
         }
-        let icon = match d.severity() {
-            Some(Severity::Error) | None => &self.chars.error,
-            Some(Severity::Warning) => &self.chars.warning,
-            Some(Severity::Advice) => &self.chars.advice,
+        let prefixes = self.prefixes;
+        let first = match d.severity() {
+            Some(Severity::Error) | None => &prefixes.error,
+            Some(Severity::Warning) => &prefixes.warning,
+            Some(Severity::Advice) => &prefixes.advice,
         };
-        let first = format!("  {icon} ");
-        let rest = format!("  {} ", self.chars.vbar);
-        self.indented(&d.to_string(), &first, &rest);
-        if let (Some(source), Some(labels)) = (d.source_code(), d.labels()) {
+        let mut text = std::mem::take(self.scratch);
+        text.clear();
+        write!(text, "{d}").ok()?;
+        self.indented(&text, first, &prefixes.rest);
+        if let Some(labels) = d.labels() {
             self.snippets(source, labels.collect())?;
         }
         if let Some(help) = d.help() {
-            self.indented(&help.to_string(), "  help: ", "        ");
+            text.clear();
+            write!(text, "{help}").ok()?;
+            self.indented(&text, "  help: ", "        ");
         }
+        *self.scratch = text;
         Some(())
     }
 
@@ -124,7 +179,7 @@ impl Report<'_> {
 
     /// The labels' lines, grouped into contexts where they are close: as miette's
     /// `render_snippets`.
-    fn snippets(&mut self, source: &dyn SourceCode, mut labels: Vec<LabeledSpan>) -> Option<()> {
+    fn snippets(&mut self, source: &Excerpt, mut labels: Vec<LabeledSpan>) -> Option<()> {
         // The same sort on the same list as miette's, so labels at one offset keep its order.
         labels.sort_unstable_by_key(|l| l.inner().offset());
         let mut contexts: Vec<(Span, usize, usize)> = Vec::with_capacity(labels.len());
@@ -158,20 +213,13 @@ impl Report<'_> {
     /// by the underlines and labels on it, and a footer (miette's `render_context`).
     fn context(
         &mut self,
-        source: &dyn SourceCode,
+        source: &Excerpt,
         context: &Span,
         labels: &[LabeledSpan],
         spans: &[Span],
     ) -> Option<()> {
-        let contents = source
-            .read_span(
-                &(context.offset, context.len).into(),
-                CONTEXT_LINES,
-                CONTEXT_LINES,
-            )
-            .ok()?;
-        let data = std::str::from_utf8(contents.data()).ok()?;
-        let lines = lines_of(data, contents.line(), contents.span().offset())?;
+        let contents = source.read(context.offset, context.len, CONTEXT_LINES, CONTEXT_LINES)?;
+        let lines = lines_of(contents.data, contents.line, contents.offset)?;
         // Every label on one line, so no gutter: spans over lines are miette's to draw.
         if lines
             .iter()
@@ -190,57 +238,75 @@ impl Report<'_> {
             .or_else(|| labels.iter().find(inside));
         let width = lines.last().map_or(0, |l| l.number).to_string().len();
         let chars = self.chars;
-        let pad = " ".repeat(width + 2);
-        write!(self.out, "{pad}{}{}", chars.ltop, chars.hbar).ok()?;
-        let at = match primary {
+        push_repeated(self.out, ' ', width + 2);
+        self.out.push(chars.ltop);
+        self.out.push(chars.hbar);
+        let (line, column) = match primary {
             Some(label) => {
-                let contents = source.read_span(label.inner(), 0, 0).ok()?;
-                (
-                    contents.name().map(str::to_owned),
-                    contents.line(),
-                    contents.column(),
-                )
+                let contents = source.read(label.inner().offset(), label.inner().len(), 0, 0)?;
+                (contents.line, contents.column)
             }
-            None => (
-                contents.name().map(str::to_owned),
-                contents.line(),
-                contents.column(),
-            ),
+            None => (contents.line, contents.column),
         };
-        match at {
-            (Some(name), line, column) => {
-                writeln!(self.out, "[{name}:{}:{}]", line + 1, column + 1).ok()?
-            }
-            (None, line, column) if lines.len() > 1 => {
-                writeln!(self.out, "[{}:{}]", line + 1, column + 1).ok()?
-            }
-            (None, _, _) => {
-                let bar: String = std::iter::repeat_n(chars.hbar, 3).collect();
-                writeln!(self.out, "{bar}").ok()?
-            }
-        }
+        // An excerpt always has a name: the header is `[name:line:column]`.
+        writeln!(self.out, "[{}:{}:{}]", source.name(), line + 1, column + 1).ok()?;
+        // Reused from line to line.
+        let (mut on_line, mut bars): (Vec<&Span>, Vec<usize>) = (Vec::new(), Vec::new());
         for line in &lines {
-            write!(self.out, " {:width$} {} ", line.number, chars.vbar).ok()?;
+            self.gutter(Some(line.number), width, chars.vbar);
             push_expanded(self.out, line.text);
-            let on_line: Vec<&Span> = spans.iter().filter(|s| line.touches(s)).collect();
+            on_line.clear();
+            on_line.extend(spans.iter().filter(|s| line.touches(s)));
             if !on_line.is_empty() {
-                self.highlights(line, width, &on_line)?;
+                self.highlights(line, width, &on_line, &mut bars)?;
             }
         }
-        self.out.push_str(&pad);
+        push_repeated(self.out, ' ', width + 2);
         self.out.push(chars.lbot);
         (0..4).for_each(|_| self.out.push(chars.hbar));
         self.out.push('\n');
         Some(())
     }
 
+    /// ` {number:>width$} {bar} `, the number blank when `None`.
+    fn gutter(&mut self, number: Option<usize>, width: usize, bar: char) {
+        // Digits from the right end of a buffer; one push for the whole gutter.
+        let mut digits = [b' '; 24];
+        let mut start = digits.len();
+        if let Some(mut n) = number {
+            loop {
+                start -= 1;
+                digits[start] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        let len = digits.len() - start;
+        self.out.push(' ');
+        push_repeated(self.out, ' ', width.saturating_sub(len));
+        // ASCII digits and spaces.
+        self.out
+            .push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+        self.out.push(' ');
+        self.out.push(bar);
+        self.out.push(' ');
+    }
+
     /// The underlines of the spans on `line`, then each label on a line of its own,
     /// rightmost first (miette's `render_single_line_highlights`).
-    fn highlights(&mut self, line: &Line, width: usize, spans: &[&Span]) -> Option<()> {
+    fn highlights(
+        &mut self,
+        line: &Line,
+        width: usize,
+        spans: &[&Span],
+        bars: &mut Vec<usize>,
+    ) -> Option<()> {
         let chars = self.chars;
-        write!(self.out, " {:width$} {} ", "", chars.vbar_break).ok()?;
+        self.gutter(None, width, chars.vbar_break);
         let mut highest = 0;
-        let mut bars = Vec::with_capacity(spans.len());
+        bars.clear();
         for span in spans {
             let start = visual_offset(line, span.offset, true)?.max(highest);
             let end = match span.len {
@@ -265,9 +331,9 @@ impl Report<'_> {
             if label.contains('\n') {
                 return None;
             }
-            write!(self.out, " {:width$} {} ", "", chars.vbar_break).ok()?;
+            self.gutter(None, width, chars.vbar_break);
             let mut column = 1;
-            for (other, &bar) in spans.iter().zip(&bars) {
+            for (other, &bar) in spans.iter().zip(bars.iter()) {
                 push_repeated(self.out, ' ', (bar + 1).saturating_sub(column));
                 column = column.max(bar + 1);
                 if *other != spans[i] {
@@ -294,15 +360,9 @@ fn span_of(label: &LabeledSpan) -> Span<'_> {
 }
 
 /// The first line (0-based) and the number of lines of the context miette reads for `span`.
-fn lines_around(source: &dyn SourceCode, span: &Span) -> Option<(usize, usize)> {
-    let contents = source
-        .read_span(
-            &(span.offset, span.len).into(),
-            CONTEXT_LINES,
-            CONTEXT_LINES,
-        )
-        .ok()?;
-    Some((contents.line(), contents.line_count()))
+fn lines_around(source: &Excerpt, span: &Span) -> Option<(usize, usize)> {
+    let contents = source.read(span.offset, span.len, CONTEXT_LINES, CONTEXT_LINES)?;
+    Some((contents.line, contents.line_count))
 }
 
 /// The lines of a context's text, numbered from `line` + 1 (miette's `get_lines`). A
@@ -312,24 +372,15 @@ fn lines_of(data: &str, line: usize, offset: usize) -> Option<Vec<Line<'_>>> {
         return None;
     }
     let mut lines = Vec::new();
-    let mut number = line;
     let mut from = 0;
-    for (i, c) in data.char_indices() {
-        let next = i + c.len_utf8();
-        let last = next == data.len();
-        match c {
-            '\n' => number += 1,
-            _ if last => number += 1,
-            _ => continue,
-        }
-        let text_end = if c == '\n' { i } else { next };
+    for (number, piece) in (line + 1..).zip(data.split_inclusive('\n')) {
         lines.push(Line {
             number,
             offset: offset + from,
-            length: next - from,
-            text: &data[from..text_end],
+            length: piece.len(),
+            text: piece.strip_suffix('\n').unwrap_or(piece),
         });
-        from = next;
+        from += piece.len();
     }
     // miette draws no lines for empty contents; leave that case to it.
     (!lines.is_empty()).then_some(lines)
@@ -372,7 +423,11 @@ fn visual_offset(line: &Line, offset: usize, start: bool) -> Option<usize> {
             false => index += 1,
         }
     }
-    let width: usize = visual_widths(&line.text[..index.min(line.text.len())]).sum();
+    let before = &line.text[..index.min(line.text.len())];
+    let width: usize = match is_plain(before) {
+        true => before.len(),
+        false => visual_widths(before).sum(),
+    };
     Some(if index > line.text.len() {
         width + 1
     } else {
@@ -382,6 +437,11 @@ fn visual_offset(line: &Line, offset: usize, start: bool) -> Option<usize> {
 
 /// A line's text with its tabs expanded, then a line break.
 fn push_expanded(out: &mut String, text: &str) {
+    if is_plain(text) {
+        out.push_str(text);
+        out.push('\n');
+        return;
+    }
     for (c, width) in text.chars().zip(visual_widths(text)) {
         match c {
             '\t' => push_repeated(out, ' ', width),
@@ -391,8 +451,21 @@ fn push_expanded(out: &mut String, text: &str) {
     out.push('\n');
 }
 
+/// Printable ASCII only: one column a byte, nothing to expand.
+fn is_plain(text: &str) -> bool {
+    is_all(text, |b| matches!(b, b' '..=b'~'))
+}
+
 fn push_repeated(out: &mut String, c: char, n: usize) {
-    (0..n).for_each(|_| out.push(c));
+    const SPACES: &str = "                                ";
+    if c == ' ' && n <= SPACES.len() {
+        return out.push_str(&SPACES[..n]);
+    }
+    // Encoded once: a box-drawing character is three bytes.
+    let mut buffer = [0; 4];
+    let encoded = c.encode_utf8(&mut buffer);
+    out.reserve(n * encoded.len());
+    (0..n).for_each(|_| out.push_str(encoded));
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! escaped in everything taken from the file. Without colour, a finding whose spans each
 //! lie on one line is drawn straight in miette's layout (`graphical`), not through miette.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -75,21 +76,21 @@ pub(super) fn render_with(
 ) -> usize {
     let handler = handler(style);
     // The characters of both themes `handler` uses.
-    let chars = ThemeCharacters::unicode();
+    let mut drawer = graphical::Drawer::new(ThemeCharacters::unicode());
     let mut drawn = 0;
     let name = escape::path(&file.path);
     for diagnostic in diagnostics {
         let spans: Vec<Span> = std::iter::once(diagnostic.span.clone())
             .chain(diagnostic.labels.iter().map(|l| l.span.clone()))
             .collect();
-        let (excerpt, ranges) = Excerpt::new(name.clone(), file, &spans);
+        let (excerpt, ranges) = Excerpt::new(name.as_str(), file, &spans);
         let shown = Shown {
             diagnostic,
-            message: escape(&diagnostic.message).into_owned(),
+            message: escape(&diagnostic.message),
             excerpt,
             ranges,
         };
-        if straight && graphical::render(out, &shown, &chars) {
+        if straight && drawer.render(out, &shown, &shown.excerpt) {
             drawn += 1;
         } else {
             let _ = handler.render_report(out, &shown);
@@ -102,8 +103,8 @@ pub(super) fn render_with(
 /// A diagnostic as miette sees it: its text escaped, its spans in an excerpt.
 struct Shown<'a> {
     diagnostic: &'a Diagnostic,
-    message: String,
-    excerpt: Excerpt,
+    message: Cow<'a, str>,
+    excerpt: Excerpt<'a>,
     /// The primary span, then each label's, in the excerpt.
     ranges: Vec<Range<usize>>,
 }
@@ -136,17 +137,31 @@ impl miette::Diagnostic for Shown<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        use std::fmt::Write;
         let d = self.diagnostic;
-        let fix = d.fix.as_ref().map(|fix| match fix.applicability {
-            Applicability::Safe => format!("fix: {} (safe; `--fix` applies it)", fix.title),
-            Applicability::Unsafe => format!(
-                "fix: {} (unsafe; `--fix --unsafe-fixes` applies it)",
-                fix.title
-            ),
-        });
-        let text: Vec<String> = d.help.iter().map(|h| h.to_string()).chain(fix).collect();
-        (!text.is_empty())
-            .then(|| Box::new(escape(&text.join("\n")).into_owned()) as Box<dyn fmt::Display>)
+        // Built in one string: a 50 MB file can have millions of these.
+        let mut text = String::new();
+        if let Some(help) = &d.help {
+            text.push_str(help);
+        }
+        if let Some(fix) = &d.fix {
+            if d.help.is_some() {
+                text.push('\n');
+            }
+            let how = match fix.applicability {
+                Applicability::Safe => "safe; `--fix` applies it",
+                Applicability::Unsafe => "unsafe; `--fix --unsafe-fixes` applies it",
+            };
+            let _ = write!(text, "fix: {} ({how})", fix.title);
+        }
+        if d.help.is_none() && d.fix.is_none() {
+            return None;
+        }
+        let text = match escape(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(escaped) => escaped,
+        };
+        Some(Box::new(text))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -186,7 +201,7 @@ pub fn render_config_error(e: &crate::config::ConfigError, style: Style) -> Stri
 
 struct ConfigProblem<'a> {
     e: &'a crate::config::ConfigError,
-    source: Excerpt,
+    source: Excerpt<'a>,
     range: Option<Range<usize>>,
 }
 
