@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
-use super::escape::{escape_of, is_all};
+use super::escape::escape;
 use crate::source::{bom_len, floor_char_boundary, SourceFile, Span};
 
 /// Lines of one label shown before it is cut.
@@ -141,7 +141,8 @@ impl<'n> Excerpt<'n> {
         if cut_left {
             self.text.push_str(CUT);
         }
-        push_escaped(&mut self.text, &text[window.0..window.1]);
+        // Borrowed, without a look at each character, when the line is plain.
+        self.text.push_str(&escape(&text[window.0..window.1]));
         if window.1 < end {
             self.text.push_str(CUT);
         }
@@ -175,7 +176,7 @@ impl<'n> Excerpt<'n> {
             // Past the window or in the line break: the end of the line shown.
             return shown.at + shown.len;
         }
-        shown.at + lead + escaped_len(&text[from..offset])
+        shown.at + lead + escape(&text[from..offset]).len()
     }
 }
 
@@ -203,32 +204,6 @@ fn line_content(file: &SourceFile, line: usize) -> (usize, usize) {
         end -= 1;
     }
     (start, end.max(start))
-}
-
-/// Printable ASCII or tabs only: shown as it is.
-fn is_plain(text: &str) -> bool {
-    is_all(text, |b| matches!(b, b' '..=b'~' | b'\t'))
-}
-
-fn push_escaped(out: &mut String, s: &str) {
-    if is_plain(s) {
-        return out.push_str(s);
-    }
-    for c in s.chars() {
-        match escape_of(c) {
-            Some(e) => out.push_str(&e),
-            None => out.push(c),
-        }
-    }
-}
-
-fn escaped_len(s: &str) -> usize {
-    if is_plain(s) {
-        return s.len();
-    }
-    s.chars()
-        .map(|c| escape_of(c).map_or(c.len_utf8(), |e| e.len()))
-        .sum()
 }
 
 impl Excerpt<'_> {

@@ -16,6 +16,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::escape::is_all;
 use super::excerpt::Excerpt;
+use super::pretty::Decimal;
 
 /// Lines of context around each label, as miette's handler has them by default.
 const CONTEXT_LINES: usize = 1;
@@ -140,41 +141,18 @@ impl Report<'_> {
             Some(Severity::Warning) => &prefixes.warning,
             Some(Severity::Advice) => &prefixes.advice,
         };
-        let mut text = std::mem::take(self.scratch);
-        text.clear();
-        write!(text, "{d}").ok()?;
-        self.indented(&text, first, &prefixes.rest);
+        self.scratch.clear();
+        write!(self.scratch, "{d}").ok()?;
+        indented(self.out, self.scratch, first, &prefixes.rest);
         if let Some(labels) = d.labels() {
             self.snippets(source, labels.collect())?;
         }
         if let Some(help) = d.help() {
-            text.clear();
-            write!(text, "{help}").ok()?;
-            self.indented(&text, "  help: ", "        ");
+            self.scratch.clear();
+            write!(self.scratch, "{help}").ok()?;
+            indented(self.out, self.scratch, "  help: ", "        ");
         }
-        *self.scratch = text;
         Some(())
-    }
-
-    /// `text` with `first` before its first line and `rest` before the others, a line
-    /// with only blanks getting the indent without its trailing blanks (miette's `wrap`
-    /// with wrapping off), then a line break.
-    fn indented(&mut self, text: &str, first: &str, rest: &str) {
-        for (i, line) in text.split_terminator('\n').enumerate() {
-            if i > 0 {
-                self.out.push('\n');
-            }
-            let indent = if i == 0 { first } else { rest };
-            self.out.push_str(match line.trim().is_empty() {
-                true => indent.trim_end(),
-                false => indent,
-            });
-            self.out.push_str(line);
-        }
-        if text.ends_with('\n') {
-            self.out.push('\n');
-        }
-        self.out.push('\n');
     }
 
     /// The labels' lines, grouped into contexts where they are close: as miette's
@@ -270,25 +248,11 @@ impl Report<'_> {
 
     /// ` {number:>width$} {bar} `, the number blank when `None`.
     fn gutter(&mut self, number: Option<usize>, width: usize, bar: char) {
-        // Digits from the right end of a buffer; one push for the whole gutter.
-        let mut digits = [b' '; 24];
-        let mut start = digits.len();
-        if let Some(mut n) = number {
-            loop {
-                start -= 1;
-                digits[start] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-        }
-        let len = digits.len() - start;
+        let digits = number.map(Decimal::of);
+        let digits = digits.as_ref().map_or("", Decimal::as_str);
         self.out.push(' ');
-        push_repeated(self.out, ' ', width.saturating_sub(len));
-        // ASCII digits and spaces.
-        self.out
-            .push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+        push_repeated(self.out, ' ', width.saturating_sub(digits.len()));
+        self.out.push_str(digits);
         self.out.push(' ');
         self.out.push(bar);
         self.out.push(' ');
@@ -349,6 +313,27 @@ impl Report<'_> {
         }
         Some(())
     }
+}
+
+/// `text` with `first` before its first line and `rest` before the others, a line
+/// with only blanks getting the indent without its trailing blanks (miette's `wrap`
+/// with wrapping off), then a line break.
+fn indented(out: &mut String, text: &str, first: &str, rest: &str) {
+    for (i, line) in text.split_terminator('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let indent = if i == 0 { first } else { rest };
+        out.push_str(match line.trim().is_empty() {
+            true => indent.trim_end(),
+            false => indent,
+        });
+        out.push_str(line);
+    }
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push('\n');
 }
 
 fn span_of(label: &LabeledSpan) -> Span<'_> {
@@ -424,7 +409,7 @@ fn visual_offset(line: &Line, offset: usize, start: bool) -> Option<usize> {
         }
     }
     let before = &line.text[..index.min(line.text.len())];
-    let width: usize = match is_plain(before) {
+    let width: usize = match one_column_each(before) {
         true => before.len(),
         false => visual_widths(before).sum(),
     };
@@ -437,7 +422,7 @@ fn visual_offset(line: &Line, offset: usize, start: bool) -> Option<usize> {
 
 /// A line's text with its tabs expanded, then a line break.
 fn push_expanded(out: &mut String, text: &str) {
-    if is_plain(text) {
+    if one_column_each(text) {
         out.push_str(text);
         out.push('\n');
         return;
@@ -451,8 +436,8 @@ fn push_expanded(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-/// Printable ASCII only: one column a byte, nothing to expand.
-fn is_plain(text: &str) -> bool {
+/// Printable ASCII only: one column a byte, nothing to expand (a tab is not).
+fn one_column_each(text: &str) -> bool {
     is_all(text, |b| matches!(b, b' '..=b'~'))
 }
 

@@ -156,18 +156,37 @@ fn escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// A number in decimal, without the formatting machinery.
-fn number(out: &mut Vec<u8>, mut value: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
+fn number(out: &mut Vec<u8>, value: usize) {
+    out.extend_from_slice(Decimal::of(value).as_str().as_bytes());
+}
+
+/// The decimal digits of a number, on the stack.
+pub(super) struct Decimal {
+    digits: [u8; 20],
+    at: usize,
+}
+
+impl Decimal {
+    pub(super) fn of(mut value: usize) -> Decimal {
+        let mut decimal = Decimal {
+            digits: [b'0'; 20],
+            at: 20,
+        };
+        loop {
+            decimal.at -= 1;
+            decimal.digits[decimal.at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
         }
+        decimal
     }
-    out.extend_from_slice(&digits[at..]);
+
+    pub(super) fn as_str(&self) -> &str {
+        // ASCII digits only.
+        std::str::from_utf8(&self.digits[self.at..]).unwrap_or_default()
+    }
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";

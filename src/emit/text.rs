@@ -139,6 +139,9 @@ impl miette::Diagnostic for Shown<'_> {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         use std::fmt::Write;
         let d = self.diagnostic;
+        if d.help.is_none() && d.fix.is_none() {
+            return None;
+        }
         // Built in one string: a 50 MB file can have millions of these.
         let mut text = String::new();
         if let Some(help) = &d.help {
@@ -153,9 +156,6 @@ impl miette::Diagnostic for Shown<'_> {
                 Applicability::Unsafe => "unsafe; `--fix --unsafe-fixes` applies it",
             };
             let _ = write!(text, "fix: {} ({how})", fix.title);
-        }
-        if d.help.is_none() && d.fix.is_none() {
-            return None;
         }
         let text = match escape(&text) {
             Cow::Borrowed(_) => text,
