@@ -6,6 +6,10 @@ pub mod shell;
 
 use std::path::PathBuf;
 
+use compact_str::CompactString;
+use smallvec::SmallVec;
+use thin_vec::ThinVec;
+
 use crate::rule::{Diagnostic, Text};
 use crate::source::{LineIndex, Position, Span};
 
@@ -21,18 +25,19 @@ pub enum Applicability {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub span: Span,
-    pub content: String,
+    /// Most edits write a few characters (a joint, a flag): those are held inline.
+    pub content: CompactString,
 }
 
 impl Edit {
-    pub fn replace(span: Span, content: impl Into<String>) -> Edit {
+    pub fn replace(span: Span, content: impl Into<CompactString>) -> Edit {
         Edit {
             span,
             content: content.into(),
         }
     }
 
-    pub fn insert(at: usize, content: impl Into<String>) -> Edit {
+    pub fn insert(at: usize, content: impl Into<CompactString>) -> Edit {
         Edit {
             span: at..at,
             content: content.into(),
@@ -42,7 +47,7 @@ impl Edit {
     pub fn delete(span: Span) -> Edit {
         Edit {
             span,
-            content: String::new(),
+            content: CompactString::default(),
         }
     }
 }
@@ -70,14 +75,18 @@ impl FileEdit {
     }
 }
 
+/// A fix's edits: most fixes make one, held inline (a generated file can have millions of
+/// fixes, and each would otherwise be an allocation of its own).
+pub type Edits = SmallVec<[Edit; 1]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     pub title: Text,
     pub applicability: Applicability,
     /// Sorted, non-overlapping.
-    pub edits: Vec<Edit>,
+    pub edits: Edits,
     /// Edits on other files; a fix has these or `edits`, not both.
-    pub file_edits: Vec<FileEdit>,
+    pub file_edits: ThinVec<FileEdit>,
 }
 
 impl Fix {
@@ -90,21 +99,21 @@ impl Fix {
         }
     }
 
-    pub fn safe(title: impl Into<Text>, edits: Vec<Edit>) -> Fix {
-        Fix::new(title, Applicability::Safe, edits)
+    pub fn safe(title: impl Into<Text>, edits: impl Into<Edits>) -> Fix {
+        Fix::new(title, Applicability::Safe, edits.into())
     }
 
-    pub fn unsafe_(title: impl Into<Text>, edits: Vec<Edit>) -> Fix {
-        Fix::new(title, Applicability::Unsafe, edits)
+    pub fn unsafe_(title: impl Into<Text>, edits: impl Into<Edits>) -> Fix {
+        Fix::new(title, Applicability::Unsafe, edits.into())
     }
 
-    fn new(title: impl Into<Text>, applicability: Applicability, mut edits: Vec<Edit>) -> Fix {
+    fn new(title: impl Into<Text>, applicability: Applicability, mut edits: Edits) -> Fix {
         edits.sort_by_key(|e| (e.span.start, e.span.end));
         Fix {
             title: title.into(),
             applicability,
             edits,
-            file_edits: Vec::new(),
+            file_edits: ThinVec::new(),
         }
     }
 
@@ -113,8 +122,8 @@ impl Fix {
         Fix {
             title: title.into(),
             applicability,
-            edits: Vec::new(),
-            file_edits: vec![edit],
+            edits: Edits::new(),
+            file_edits: thin_vec::thin_vec![edit],
         }
     }
 
@@ -300,7 +309,7 @@ mod tests {
             help: None,
             labels: Default::default(),
             anchors: Default::default(),
-            fix: Some(Fix::new("t", applicability, edits)),
+            fix: Some(Fix::new("t", applicability, edits.into())),
         }
     }
 

@@ -120,8 +120,9 @@ pub struct Run {
     /// The stage's variables at this RUN (ARG or ENV: an ARG can change with `--build-arg`);
     /// shared with the stage and the RUNs before it while nothing changes them.
     pub scope: Arc<Scope>,
-    /// The shell that runs the body.
-    pub shell: RunShell,
+    /// The shell that runs the body; shared with the stage and the RUNs before it while
+    /// nothing changes it.
+    pub shell: Arc<RunShell>,
     /// What the body does, command by command (empty without a script).
     pub effects: Effects,
     /// Debian's `docker-clean` is in force when the RUN starts (`None`: unknown).
@@ -408,7 +409,7 @@ struct StageState {
     workdir: Arc<str>,
     user: Arc<User>,
     windows: bool,
-    shell: RunShell,
+    shell: Arc<RunShell>,
     /// Users created by RUN commands in this stage or its ancestors.
     users: users::Accounts,
     /// Debian's `docker-clean` deletes what apt downloads: `Some(true)` in images known to
@@ -623,7 +624,7 @@ impl<'a> Builder<'a> {
                     workdir: "/".into(),
                     user: Arc::new(User::image_default(&base_ref)),
                     windows,
-                    shell: if windows {
+                    shell: Arc::new(if windows {
                         RunShell {
                             argv: Arc::new(["cmd".into(), "/S".into(), "/C".into()]),
                             kind: ShellKind::Other,
@@ -632,7 +633,7 @@ impl<'a> Builder<'a> {
                         }
                     } else {
                         RunShell::default_linux()
-                    },
+                    }),
                     users: users::Accounts::of_image(&base_ref),
                     docker_clean: images::has_docker_clean(&base_ref),
                     switched: ThinVec::new(),
@@ -689,7 +690,9 @@ impl<'a> Builder<'a> {
                 state.windows = ["cmd", "powershell", "pwsh"]
                     .iter()
                     .any(|w| program.trim_end_matches(".exe").ends_with(w));
-                state.shell = RunShell::of_argv(argv.iter().map(|a| a.value.clone()).collect());
+                state.shell = Arc::new(RunShell::of_argv(
+                    argv.iter().map(|a| a.value.clone()).collect(),
+                ));
             }
             Args::Run(command) => self.run(n, stage, instruction, command),
             Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
@@ -768,7 +771,7 @@ impl<'a> Builder<'a> {
             None => Effects::default(),
         };
         if !effects.rewrites_shell.is_empty() {
-            state.shell.replaced_at = Some(n);
+            Arc::make_mut(&mut state.shell).replaced_at = Some(n);
         }
         if let Some(script) = &script {
             for step in &effects.steps {
@@ -907,12 +910,16 @@ pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<Strin
                 Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => c,
                 _ => continue,
             };
-            let words: Vec<String> = match command {
-                Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
-                Command::Shell(body) | Command::Script { body, .. } => body
+            let words: Vec<String> = match command.text() {
+                Some(body) => body
                     .as_str()
                     .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
                     .map(str::to_string)
+                    .collect(),
+                None => command
+                    .argv()
+                    .iter()
+                    .map(|a| a.as_str().to_string())
                     .collect(),
             };
             out.extend(
@@ -931,12 +938,16 @@ pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<Strin
 /// blanks. Empty when the file sets neither.
 pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
     let words = |command: &Command| -> Vec<String> {
-        match command {
-            Command::Exec(argv) => argv.iter().map(|a| a.as_str().to_string()).collect(),
-            Command::Shell(body) | Command::Script { body, .. } => body
+        match command.text() {
+            Some(body) => body
                 .as_str()
                 .split_whitespace()
                 .map(str::to_string)
+                .collect(),
+            None => command
+                .argv()
+                .iter()
+                .map(|a| a.as_str().to_string())
                 .collect(),
         }
     };

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use thin_vec::ThinVec;
+use smallvec::SmallVec;
 
 use crate::config::Settings;
 use crate::context::BuildContext;
@@ -160,8 +160,8 @@ impl Reporter {
             span,
             message: message.into(),
             help: None,
-            labels: ThinVec::new(),
-            anchors: ThinVec::new(),
+            labels: SmallVec::new(),
+            anchors: SmallVec::new(),
             fix: None,
         }
     }
@@ -277,16 +277,15 @@ pub struct Diagnostic {
     pub span: Span,
     pub message: Text,
     pub help: Option<Text>,
-    pub labels: ThinVec<Label>,
+    pub labels: SmallVec<[Label; 1]>,
     /// Other instructions the diagnostic is about: a suppression on any of them silences
     /// it too (`consecutive-run` is about both RUNs).
-    pub anchors: ThinVec<Span>,
+    pub anchors: SmallVec<[Span; 1]>,
     pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
     pub fn anchor(&mut self, span: Span) -> &mut Self {
-        reserve_first(&mut self.anchors);
         self.anchors.push(span);
         self
     }
@@ -297,7 +296,6 @@ impl Diagnostic {
     }
 
     pub fn label(&mut self, span: Span, message: impl Into<Text>) -> &mut Self {
-        reserve_first(&mut self.labels);
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -319,13 +317,5 @@ impl Diagnostic {
             message.push_str(help);
         }
         message
-    }
-}
-
-/// Room for one element in an empty vector, not the four a first push makes: most
-/// diagnostics have one label and one anchor, and a file may have millions of them.
-fn reserve_first<T>(items: &mut ThinVec<T>) {
-    if items.capacity() == 0 {
-        items.reserve_exact(1);
     }
 }

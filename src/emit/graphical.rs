@@ -524,7 +524,7 @@ mod tests {
             "Merge",
             vec![Edit {
                 span: 0..0,
-                content: String::new(),
+                content: Default::default(),
             }],
         ));
         let (straight, miette, drawn) = both(&file, &[d]);

@@ -287,7 +287,7 @@ fn result(file: &SourceFile, d: &Diagnostic) -> SarifResult {
                     .map(|e| Replacement {
                         deleted_region: region(file, &e.span),
                         inserted_content: InsertedContent {
-                            text: e.content.clone(),
+                            text: e.content.to_string(),
                         },
                     })
                     .collect(),

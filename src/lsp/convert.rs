@@ -55,7 +55,7 @@ pub fn span(file: &SourceFile, range: Range) -> Span {
 }
 
 pub fn text_edit(file: &SourceFile, edit: &Edit) -> TextEdit {
-    TextEdit::new(range(file, &edit.span), edit.content.clone())
+    TextEdit::new(range(file, &edit.span), edit.content.to_string())
 }
 
 pub fn severity(severity: Severity) -> DiagnosticSeverity {

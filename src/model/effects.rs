@@ -163,7 +163,7 @@ pub struct Step {
     /// Shared with the RUN's shell and the other steps while none of them changes it.
     pub env: Arc<Env>,
     /// The working directory, when known.
-    pub cwd: Option<String>,
+    pub cwd: Option<Arc<str>>,
     pub context: Context,
 }
 
@@ -388,7 +388,7 @@ pub struct Start<'a> {
     /// ENV and ARG in scope.
     pub env: &'a Vars,
     pub user: &'a Arc<User>,
-    pub workdir: &'a str,
+    pub workdir: &'a Arc<str>,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
     /// The environment the shell starts with ([`Env::starting`]), shared by the RUNs that
@@ -405,7 +405,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
         shell: ShellState {
             vars: Env::clone(&start.shell_env),
             exported: Arc::clone(&start.shell_env),
-            cwd: Some(start.workdir.to_string()),
+            cwd: Some(Arc::clone(start.workdir)),
         },
         launched: vec![None; script.commands.len()],
         functions: HashSet::new(),
@@ -439,7 +439,7 @@ fn path_dirs(env: &Vars) -> Vec<String> {
 struct ShellState {
     vars: Env,
     exported: Arc<Env>,
-    cwd: Option<String>,
+    cwd: Option<Arc<str>>,
 }
 
 /// What a command's program runs with after its wrappers.
@@ -447,7 +447,7 @@ struct ShellState {
 struct Launch {
     user: Arc<User>,
     env: Arc<Env>,
-    cwd: Option<String>,
+    cwd: Option<Arc<str>>,
 }
 
 struct Builder<'a> {
@@ -557,7 +557,7 @@ impl<'a> Builder<'a> {
                     let path = self.path_of_word(
                         &redirect.target,
                         &self.shell.vars.clone(),
-                        self.shell.cwd.clone(),
+                        self.shell.cwd.clone().as_deref(),
                     );
                     self.record_path(
                         state.span.clone(),
@@ -708,7 +708,7 @@ impl<'a> Builder<'a> {
                     self.switch_user(&mut step, su.user.unwrap_or("root"));
                     if su.login {
                         self.reset_env(&mut step);
-                        step.cwd = step.env.known("HOME").map(str::to_string);
+                        step.cwd = step.env.known("HOME").map(Arc::from);
                     } else if !su.preserve {
                         Arc::make_mut(&mut step.env).home_of(&step.user);
                     }
@@ -747,7 +747,7 @@ impl<'a> Builder<'a> {
             let path = self.path_of_word(
                 &redirect.target,
                 &vars,
-                self.effects.steps[step_index].cwd.clone(),
+                self.effects.steps[step_index].cwd.as_deref(),
             );
             self.record_path(
                 command.span.clone(),
@@ -845,7 +845,7 @@ impl<'a> Builder<'a> {
                 } else {
                     target
                 };
-                self.shell.cwd = if exact { target } else { None };
+                self.shell.cwd = if exact { target.map(Arc::from) } else { None };
             }
             "pushd" | "popd" => self.shell.cwd = None,
             "export" | "declare" | "typeset" | "local" | "readonly" => {
@@ -989,7 +989,7 @@ impl<'a> Builder<'a> {
                         .any(|(o, _)| o.starts_with("preserve-env"));
                 if wrapper.has("i") || wrapper.has("login") {
                     self.reset_env(step);
-                    step.cwd = step.env.known("HOME").map(str::to_string);
+                    step.cwd = step.env.known("HOME").map(Arc::from);
                 } else if !preserve {
                     self.reset_env(step);
                 } else if wrapper.has("H") || wrapper.has("set-home") {
@@ -1023,7 +1023,7 @@ impl<'a> Builder<'a> {
                     if matches!(*option, "C" | "chdir") {
                         step.cwd = match (value, &step.cwd) {
                             (Some(dir), Some(cwd)) if *dir != "\u{0}" => {
-                                Some(resolve_path(cwd, dir))
+                                Some(resolve_path(cwd, dir).into())
                             }
                             _ => None,
                         };
@@ -1036,7 +1036,7 @@ impl<'a> Builder<'a> {
             "conda" | "mamba" | "micromamba" | "uv" | "poetry" | "pipenv" | "pdm" => {
                 Arc::make_mut(&mut step.env).forget("PATH");
                 if let Some(dir) = wrapper.value("cwd").or(wrapper.value("directory")) {
-                    step.cwd = step.cwd.as_deref().map(|cwd| resolve_path(cwd, dir));
+                    step.cwd = step.cwd.as_deref().map(|cwd| resolve_path(cwd, dir).into());
                 }
             }
             "xargs" => step.args_open = true,
@@ -1131,12 +1131,13 @@ impl<'a> Builder<'a> {
                 PathUse::Read(o) => (o, PathKind::Read),
             };
             let path = match operand {
-                Operand::WorkingDirectory => step
-                    .cwd
-                    .clone()
-                    .map_or(PathPattern::Unknown, PathPattern::Exact),
+                Operand::WorkingDirectory => {
+                    step.cwd.as_deref().map_or(PathPattern::Unknown, |cwd| {
+                        PathPattern::Exact(cwd.to_string())
+                    })
+                }
                 Operand::Arg(i) => match words.get(i) {
-                    Some(word) => self.path_of_word(word, &step.env, step.cwd.clone()),
+                    Some(word) => self.path_of_word(word, &step.env, step.cwd.as_deref()),
                     None => PathPattern::Unknown,
                 },
                 Operand::ArgFrom(i, from) => match args.get(i).and_then(|a| a.get(from..)) {
@@ -1314,7 +1315,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn path_of_word(&self, word: &Word, vars: &Env, cwd: Option<String>) -> PathPattern {
+    fn path_of_word(&self, word: &Word, vars: &Env, cwd: Option<&str>) -> PathPattern {
         match self.resolve(word, vars) {
             Some(value) if !word.literal && value.contains(['*', '?', '[']) => {
                 match (value.starts_with('/'), cwd) {
@@ -1325,7 +1326,7 @@ impl<'a> Builder<'a> {
                     (false, None) => PathPattern::Unknown,
                 }
             }
-            Some(value) => path_from(&value, cwd.as_deref()),
+            Some(value) => path_from(&value, cwd),
             None => PathPattern::Unknown,
         }
     }

@@ -222,11 +222,31 @@ pub enum Command {
     Shell(MappedText),
     /// Exec form: each JSON string unescaped, mapped to the file.
     Exec(Vec<MappedText>),
-    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file.
+    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file. Boxed:
+    /// rare, and it would make every instruction bigger.
     Script {
         interpreter: String,
-        body: MappedText,
+        body: Box<MappedText>,
     },
+}
+
+impl Command {
+    /// The text of the shell or script form.
+    pub fn text(&self) -> Option<&MappedText> {
+        match self {
+            Command::Shell(body) => Some(body),
+            Command::Script { body, .. } => Some(body),
+            Command::Exec(_) => None,
+        }
+    }
+
+    /// The arguments of the exec form (none in the other forms).
+    pub fn argv(&self) -> &[MappedText] {
+        match self {
+            Command::Exec(argv) => argv,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1125,7 +1145,10 @@ fn shell_body(text: &str, instruction: &Instruction) -> Command {
         if let Some(shebang) = body.as_str().strip_prefix("#!") {
             let interpreter = shebang.lines().next().unwrap_or("").trim().to_string();
             if !is_shell_interpreter(&interpreter) {
-                return Command::Script { interpreter, body };
+                return Command::Script {
+                    interpreter,
+                    body: Box::new(body),
+                };
             }
         }
         return Command::Shell(body);

@@ -429,8 +429,9 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         let step = &last.run.effects.steps[last.build.step];
         let cwd = step
             .cwd
-            .clone()
-            .ok_or("the build's working directory is unknown")?;
+            .as_deref()
+            .ok_or("the build's working directory is unknown")?
+            .to_string();
         if cwd == "/" {
             return Err(
                 "the build runs in `/`: set a WORKDIR so the runtime can copy the project".into(),
