@@ -60,6 +60,15 @@ impl SourceFile {
     pub fn position(&self, offset: usize) -> Position {
         self.lines.position(&self.text, offset)
     }
+
+    /// The position of `offset`, at or after `earlier`: most spans end on the line they
+    /// start on, or the next, which is then found without a search.
+    pub fn position_after(&self, earlier: Position, offset: usize) -> Position {
+        let text = self.text.as_str();
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.lines.line_from(earlier.line.saturating_sub(1), offset);
+        self.lines.position_on(text, line, offset)
+    }
 }
 
 /// 1-based line and column; `column` counts characters, `column_utf16` UTF-16 units (LSP).
@@ -127,39 +136,73 @@ impl LineIndex {
 
     /// 0-based line containing `offset`.
     ///
-    /// The search starts where the line would be if lines were of even length, and widens
-    /// from there: a file of millions of lines of similar length takes a few probes near
-    /// the answer instead of a binary search over the whole index, whose first probes miss
-    /// the cache. However uneven the lines, it stays O(log lines).
+    /// An interpolation search: where the line would be if the lines around it were of even
+    /// length, narrowed a few times, then widened from the last guess. A file of millions of
+    /// lines whose length drifts (numbered lines grow longer) takes a few probes near the
+    /// answer instead of a binary search over the whole index, whose first probes miss the
+    /// cache. However uneven the lines, it stays O(log lines).
     pub fn line_of(&self, offset: usize) -> usize {
         let starts = self.starts.as_slice();
-        let (n, last) = (starts.len(), starts.last().copied().unwrap_or(0));
-        if n < 64 || last == 0 {
+        let n = starts.len();
+        if n < 64 || starts[n - 1] == 0 {
             return starts.partition_point(|&s| s <= offset).saturating_sub(1);
         }
-        // In floating point: a guess needs no exactness, and a 128-bit division is slow.
-        let guess = ((offset.min(last) as f64 / last as f64) * (n - 1) as f64) as usize;
-        let guess = guess.min(n - 1);
-        // Widen from the guess to `lo..hi`, with every start before `lo` at or before
-        // `offset` and every start from `hi` on after it.
-        let (mut lo, mut hi) = (guess, guess + 1);
-        let mut step = 1;
-        if starts[guess] <= offset {
-            while hi < n && starts[hi] <= offset {
-                lo = hi;
-                hi = (hi + step).min(n);
-                step *= 2;
+        if starts[n - 1] <= offset {
+            return n - 1;
+        }
+        if offset < starts[0] {
+            return 0;
+        }
+        // The line is in `lo..hi`: `starts[lo] <= offset < starts[hi]`.
+        let (mut lo, mut hi) = (0, n - 1);
+        let mut guess = lo;
+        for _ in 0..3 {
+            if hi - lo < 32 {
+                break;
             }
-        } else {
-            hi = guess;
-            lo = guess.saturating_sub(1);
-            while lo > 0 && starts[lo] > offset {
-                hi = lo;
-                lo = lo.saturating_sub(step);
-                step *= 2;
+            // In floating point: a guess needs no exactness, and a 128-bit division is slow.
+            let (below, width) = (offset - starts[lo], starts[hi] - starts[lo]);
+            let ahead = (below as f64 / width as f64 * (hi - lo) as f64) as usize;
+            guess = (lo + ahead).clamp(lo + 1, hi - 1);
+            if starts[guess] <= offset {
+                lo = guess;
+            } else {
+                hi = guess;
             }
         }
-        (lo + starts[lo..hi].partition_point(|&s| s <= offset)).saturating_sub(1)
+        // Widen from the side the last guess landed on, doubling the step.
+        let mut step = 1;
+        if lo == guess {
+            while lo + step < hi && starts[lo + step] <= offset {
+                lo += step;
+                step *= 2;
+            }
+            hi = hi.min(lo + step);
+        } else {
+            while hi.saturating_sub(step) > lo && starts[hi - step] > offset {
+                hi -= step;
+                step *= 2;
+            }
+            lo = lo.max(hi.saturating_sub(step));
+        }
+        lo + starts[lo..hi].partition_point(|&s| s <= offset) - 1
+    }
+
+    /// 0-based line containing `offset`, looked for from 0-based `line` on: the line itself
+    /// and the next are tried before a search.
+    pub fn line_from(&self, line: usize, offset: usize) -> usize {
+        let starts = self.starts.as_slice();
+        let on = |l: usize| {
+            starts.get(l).is_some_and(|&s| s <= offset)
+                && starts.get(l + 1).is_none_or(|&next| offset < next)
+        };
+        if on(line) {
+            line
+        } else if on(line + 1) {
+            line + 1
+        } else {
+            self.line_of(offset)
+        }
     }
 
     /// Offset of the first byte of 0-based `line` (the text's end past the last line).
@@ -237,9 +280,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_are_found_from_a_guess_as_a_binary_search_finds_them() {
-        // Lines of even and of very uneven length, so the guess lands before, on and
-        // after the answer; every offset, and offsets past the end.
+    fn lines_are_found_from_a_guess_or_a_line_as_a_binary_search_finds_them() {
+        // Lines of even, drifting and very uneven length, so the guesses land before, on
+        // and after the answer; every offset, and offsets past the end.
         let mut seed = 7u64;
         let mut next = |below: u64| {
             seed = seed
@@ -247,7 +290,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) % below
         };
-        for shape in 0..6 {
+        for shape in 0..8 {
             let text: String = (0..300)
                 .map(|i| {
                     let len = match shape {
@@ -256,7 +299,11 @@ mod tests {
                         2 if i % 50 == 0 => 5000,
                         3 if i < 10 => 3000,
                         4 => 0,
-                        _ => next(3) * next(300),
+                        5 => next(3) * next(300),
+                        // Numbered lines: longer as the numbers grow.
+                        6 => 10 + (i + 1u64).ilog10() as u64 * (1 + i % 3),
+                        _ if i > 290 => 8000,
+                        _ => 1,
                     };
                     format!("{}\n", "x".repeat(len as usize))
                 })
@@ -272,6 +319,14 @@ mod tests {
                     expected,
                     "shape {shape}, offset {offset}"
                 );
+                // From any line: before, on or after the answer.
+                for from in [0, expected.saturating_sub(1), expected, expected + 1, 299] {
+                    assert_eq!(
+                        index.line_from(from, offset),
+                        expected,
+                        "shape {shape}, offset {offset}, from line {from}"
+                    );
+                }
             }
         }
     }

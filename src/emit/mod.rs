@@ -101,7 +101,8 @@ impl Buffer for Vec<u8> {
 
 /// Start and end (exclusive) positions of a span.
 pub fn range(file: &SourceFile, span: &Span) -> (Position, Position) {
-    (file.position(span.start), file.position(span.end))
+    let start = file.position(span.start);
+    (start, file.position_after(start, span.end))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,15 +12,21 @@ pub mod shell;
 
 use std::ops::Range;
 
+use compact_str::CompactString;
+use smallvec::SmallVec;
+
 /// Text assembled from pieces of a file, with a map from every text byte back to the file.
 ///
 /// Pieces are either copied from the file (a text byte maps to one file byte) or synthetic
 /// (inserted characters, e.g. the newline BuildKit puts between a command and its heredoc;
 /// they all map to one file position).
+///
+/// Most texts are one short piece (an instruction's arguments): it is held inline, with no
+/// allocation, which matters at a few texts per instruction and millions of instructions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappedText {
-    text: String,
-    pieces: Vec<Piece>,
+    text: CompactString,
+    pieces: SmallVec<[Piece; 1]>,
     /// Where an empty text sits in the file.
     anchor: usize,
 }
@@ -74,7 +80,6 @@ impl MappedText {
             !p.synthetic && p.file_start + (text_start - p.text_start) == file_start
         });
         if !continues {
-            self.reserve_piece();
             self.pieces.push(Piece {
                 text_start,
                 file_start,
@@ -89,21 +94,12 @@ impl MappedText {
         if s.is_empty() {
             return;
         }
-        self.reserve_piece();
         self.pieces.push(Piece {
             text_start: self.text.len(),
             file_start: file_at,
             synthetic: true,
         });
         self.text.push_str(s);
-    }
-
-    /// Most texts are one piece: the first push allocates room for exactly one (a Vec
-    /// would take room for four), which matters at one text per instruction.
-    fn reserve_piece(&mut self) {
-        if self.pieces.capacity() == 0 {
-            self.pieces.reserve_exact(1);
-        }
     }
 
     fn piece_at(&self, offset: usize) -> Option<&Piece> {
@@ -158,7 +154,7 @@ impl MappedText {
     /// A sub-text (as a new mapped text), keeping the map.
     pub fn slice(&self, span: Range<usize>) -> MappedText {
         let mut out = MappedText::empty_at(self.to_file(span.start));
-        out.text.reserve_exact(span.len());
+        out.text.reserve(span.len());
         out.append_slice(self, span);
         out
     }
