@@ -540,6 +540,10 @@ pub fn dev_installs(run: &Run) -> Vec<DevInstall> {
     };
     let mut out = Vec::new();
     for (index, step) in run.effects.steps.iter().enumerate() {
+        // Nothing else installs: skipped before its arguments are gathered.
+        if !is_installer_or_runner(basename(&step.name)) {
+            continue;
+        }
         let (name, args) = program_and_args(step, script);
         let env_is = |var: &str, values: &[&str]| {
             step.env
@@ -676,6 +680,25 @@ pub fn dev_installs(run: &Run) -> Vec<DevInstall> {
         }
     }
     out
+}
+
+/// The package managers [`dev_installs`] reads, and the runners [`program_and_args`] looks
+/// through to find one.
+fn is_installer_or_runner(name: &str) -> bool {
+    matches!(
+        name,
+        "npm"
+            | "yarn"
+            | "yarnpkg"
+            | "pnpm"
+            | "bun"
+            | "npx"
+            | "bunx"
+            | "pnpx"
+            | "uv"
+            | "poetry"
+            | "pipenv"
+    ) || is_pip(name)
 }
 
 fn is_pip(name: &str) -> bool {

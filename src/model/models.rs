@@ -8,6 +8,8 @@
 //! a parser: a call is recognised by its name (resolved through the imports) and its literal
 //! arguments.
 
+use std::cell::LazyCell;
+
 use super::commands::{self, PythonInput};
 use super::copies::ProjectFiles;
 use super::effects::{self, Env, Step};
@@ -1229,7 +1231,10 @@ impl<'a> Finder<'a> {
             outer.clone()
         };
         let words = step.args(script);
-        let values: Vec<String> = words.iter().map(|w| value_of(w, &step.env)).collect();
+        // Gathered when a branch reads them: most steps are no download.
+        let values = LazyCell::new(|| -> Vec<String> {
+            words.iter().map(|w| value_of(w, &step.env)).collect()
+        });
         let name = step.name.as_str();
         let download = |what, by: String, model: Option<String>, sized: bool| Download {
             span: span.clone(),
@@ -1254,7 +1259,7 @@ impl<'a> Finder<'a> {
             let after: Vec<String> = {
                 let mut seen = 0;
                 let mut out = Vec::new();
-                for v in &values {
+                for v in values.iter() {
                     if seen < cli.sub.len() && cli.sub.get(seen) == Some(&v.as_str()) {
                         seen += 1;
                         continue;
