@@ -774,7 +774,7 @@ impl<'a> Builder<'a> {
             Arc::make_mut(&mut state.shell).replaced_at = Some(n);
         }
         if let Some(script) = &script {
-            for step in &effects.steps {
+            for step in effects.steps.iter().filter(|s| tools::may_switch(&s.name)) {
                 let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
                 if let Some(switch) = tools::switched_by_command(&step.name, &args) {
                     push_switch(&mut state.switched, switch);

@@ -47,6 +47,8 @@ fn lone_refreshes(run: &Run) -> Vec<(&'static PackageIndex, Span)> {
         .effects
         .steps
         .iter()
+        // A step of no index tool is ruled out before its arguments are gathered.
+        .filter(|step| indexes::is_index_tool(&step.name))
         .filter_map(|step| {
             let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
             let (index, use_) = indexes::index_use(&step.name, &args)?;

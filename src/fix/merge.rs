@@ -5,7 +5,10 @@
 
 use std::borrow::Cow;
 
-use super::Edit;
+use compact_str::CompactString;
+use smallvec::smallvec;
+
+use super::{Edit, Edits};
 use crate::source::{SourceFile, Span};
 use crate::syntax::dockerfile::{Command, Dockerfile, Heredoc, Instruction, Keyword};
 
@@ -77,7 +80,7 @@ impl Style {
     }
 
     /// Appends ` && \` + newline + indent (+ `&& ` when leading), with `lines` in between.
-    fn push_joint(&self, joint: &mut String, newline: &str, lines: &[&str]) {
+    fn push_joint(&self, joint: &mut CompactString, newline: &str, lines: &[&str]) {
         joint.push_str(if self.leading_operator {
             " \\"
         } else {
@@ -171,13 +174,13 @@ pub fn join_adjacent(
     subshell: bool,
     delimiter: Option<&Delimiter>,
     house: &Style,
-) -> Option<Vec<Edit>> {
+) -> Option<Edits> {
     let second_body = shell_body_span(second)?;
     let between = first.span.end..second_body.start;
     let comments = comments_between(file, df, &between)?;
     if let Some(heredoc) = first.heredoc_script() {
         let body = heredoc_lines(file, df, second_body)?;
-        return Some(vec![append_to_heredoc(
+        return Some(smallvec![append_to_heredoc(
             file,
             heredoc,
             &comments,
@@ -204,15 +207,19 @@ pub fn join_adjacent(
         text.push_str(&heredoc_lines(file, df, second_body)?);
         text.push('\n');
         text.push_str(&delimiter.name);
-        return Some(vec![Edit::replace(first_body.start..second.span.end, text)]);
+        return Some(smallvec![Edit::replace(
+            first_body.start..second.span.end,
+            text
+        )]);
     }
     let style = Style::for_run(file, first, house);
-    let mut joint = String::new();
+    // Most joints fit in an inline string: no allocation for a file's millions of them.
+    let mut joint = CompactString::default();
     if subshell {
         joint.push(')');
     }
     style.push_joint(&mut joint, file.newline(), &comments);
-    let mut edits = vec![Edit::replace(between, joint)];
+    let mut edits: Edits = smallvec![Edit::replace(between, joint)];
     if subshell {
         edits.push(Edit::insert(first_body.start, "("));
     }
@@ -228,23 +235,23 @@ pub fn move_into(
     later: &Instruction,
     subshell: bool,
     house: &Style,
-) -> Option<Vec<Edit>> {
+) -> Option<Edits> {
     let later_body = shell_body_span(later)?;
     let removal = whole_lines(&file.text, later.span.clone());
     if let Some(heredoc) = first.heredoc_script() {
         let body = heredoc_lines(file, df, later_body)?;
         let append = append_to_heredoc(file, heredoc, &[], &body, subshell, heredoc.terminator.end);
-        return Some(vec![append, Edit::delete(removal)]);
+        return Some(smallvec![append, Edit::delete(removal)]);
     }
     let first_body = shell_body_span(first)?;
     let style = Style::for_run(file, first, house);
-    let mut text = String::new();
+    let mut text = CompactString::default();
     if subshell {
         text.push(')');
     }
     style.push_joint(&mut text, file.newline(), &[]);
     text.push_str(file.text.get(later_body)?);
-    let mut edits = vec![Edit::insert(first_body.end, text), Edit::delete(removal)];
+    let mut edits: Edits = smallvec![Edit::insert(first_body.end, text), Edit::delete(removal)];
     if subshell {
         edits.push(Edit::insert(first_body.start, "("));
     }

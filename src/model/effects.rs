@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use compact_str::CompactString;
+use smallvec::{smallvec, SmallVec};
 use thin_vec::ThinVec;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
@@ -407,7 +408,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             exported: Arc::clone(&start.shell_env),
             cwd: Some(Arc::clone(start.workdir)),
         },
-        launched: vec![None; script.commands.len()],
+        launched: smallvec![None; script.commands.len()],
         functions: HashSet::new(),
         effects: Effects {
             approximate: script.fallback.is_some(),
@@ -456,7 +457,8 @@ struct Builder<'a> {
     accounts: &'a mut Accounts,
     shell: ShellState,
     /// Per command: what its program ran with (a child shell of it starts from that).
-    launched: Vec<Option<Launch>>,
+    /// Most RUNs run a few commands: held inline.
+    launched: SmallVec<[Option<Launch>; 4]>,
     /// Functions the RUN defines: calling one runs no program.
     functions: HashSet<String>,
     effects: Effects,
@@ -472,7 +474,7 @@ enum Item<'s> {
 impl<'a> Builder<'a> {
     fn walk(&mut self) {
         let script = self.script;
-        let mut items: Vec<(usize, u8, Item)> = script
+        let mut items: SmallVec<[(usize, u8, Item); 4]> = script
             .commands
             .iter()
             .enumerate()
@@ -583,10 +585,11 @@ impl<'a> Builder<'a> {
     }
 
     /// A word's value as the shell gives it to the program: tilde and parameters expanded.
-    fn resolve(&self, word: &Word, vars: &Env) -> Option<String> {
+    /// Most values are short and held inline: a RUN's words cost no allocation.
+    fn resolve(&self, word: &Word, vars: &Env) -> Option<CompactString> {
         let tilde = word.raw.starts_with('~');
         let value = if word.literal && !tilde {
-            word.value.to_string()
+            word.value.clone()
         } else if vars.opaque {
             return None;
         } else {
@@ -596,15 +599,15 @@ impl<'a> Builder<'a> {
                 expand_with(&word.value, vars)?
             };
             if tilde {
-                expand_tilde(&expanded, vars)?
+                expand_tilde(&expanded, vars)?.into()
             } else {
-                expanded
+                expanded.into()
             }
         };
         Some(value)
     }
 
-    fn resolved_values(&self, words: &[Word], vars: &Env) -> Vec<Option<String>> {
+    fn resolved_values(&self, words: &[Word], vars: &Env) -> SmallVec<[Option<CompactString>; 4]> {
         words.iter().map(|w| self.resolve(w, vars)).collect()
     }
 
@@ -656,24 +659,24 @@ impl<'a> Builder<'a> {
                 break;
             };
             let base = CompactString::new(commands::basename(&name));
-            let args: Vec<&str> = values[at..]
+            let args: SmallVec<[&str; 8]> = values[at..]
                 .iter()
                 .map(|v| v.as_deref().unwrap_or("\u{0}"))
                 .collect();
             if looked_up_by_shell
                 && !name.contains('/')
-                && !self.functions.contains(&name)
+                && !self.functions.contains(name.as_str())
                 && commands::builtin(&name, &args).is_none()
                 && context.process != Process::Child
                 && !self.effects.looked_up.iter().any(|(n, _)| *n == name)
             {
                 self.effects
                     .looked_up
-                    .push((name.clone(), command.span.start));
+                    .push((name.to_string(), command.span.start));
             }
             step.name = base.clone();
             step.args_from = at;
-            if self.functions.contains(&name) {
+            if self.functions.contains(name.as_str()) {
                 break;
             }
             // After an external wrapper (`env cd`, `sudo cd`) a builtin's name is just a program.
@@ -803,7 +806,7 @@ impl<'a> Builder<'a> {
             literal: word.literal,
         };
         self.resolve(&resolved, vars)
-            .map_or(Value::Unknown, Value::Known)
+            .map_or(Value::Unknown, |v| Value::Known(v.into()))
     }
 
     fn opaque(&mut self, command: &Command, name: &str) {
@@ -822,7 +825,7 @@ impl<'a> Builder<'a> {
         &mut self,
         name: &str,
         words: &[Word],
-        values: &[Option<String>],
+        values: &[Option<CompactString>],
         context: Context,
         vars: &Env,
     ) {
@@ -880,7 +883,7 @@ impl<'a> Builder<'a> {
                         Some((n, _)) => {
                             (n.to_string(), Some(self.resolve_assignment_in(word, vars)))
                         }
-                        None => (value.clone(), None),
+                        None => (value.to_string(), None),
                     };
                     if !exact {
                         self.forget(&name);
@@ -1055,13 +1058,18 @@ impl<'a> Builder<'a> {
     }
 
     /// Paths, caches, accounts and reach of the program a step runs.
-    fn program_effects(&mut self, step_index: usize, command: &Command, values: &[Option<String>]) {
+    fn program_effects(
+        &mut self,
+        step_index: usize,
+        command: &Command,
+        values: &[Option<CompactString>],
+    ) {
         let step = &self.effects.steps[step_index];
         if self.functions.contains(step.name.as_str()) || step.name.is_empty() {
             return;
         }
         let args_from = step.args_from.min(values.len());
-        let args: Vec<&str> = values[args_from..]
+        let args: SmallVec<[&str; 8]> = values[args_from..]
             .iter()
             .map(|v| v.as_deref().unwrap_or("\u{0}"))
             .collect();
@@ -1157,7 +1165,7 @@ impl<'a> Builder<'a> {
                 .iter()
                 .zip(&values[args_from..])
                 .map(|(word, value)| Resolved {
-                    value: value.clone(),
+                    value: value.as_deref().map(str::to_string),
                     variable: whole_variable(&word.raw),
                 })
                 .collect();
@@ -1319,7 +1327,7 @@ impl<'a> Builder<'a> {
         match self.resolve(word, vars) {
             Some(value) if !word.literal && value.contains(['*', '?', '[']) => {
                 match (value.starts_with('/'), cwd) {
-                    (true, _) => PathPattern::Glob(value),
+                    (true, _) => PathPattern::Glob(value.into()),
                     (false, Some(cwd)) => {
                         PathPattern::Glob(format!("{}/{value}", cwd.trim_end_matches('/')))
                     }

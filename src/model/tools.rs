@@ -1406,6 +1406,13 @@ pub fn switched_by_source(source: &str) -> Option<(&'static str, String)> {
     })
 }
 
+/// Whether `program` starts a command of [`switched_by_command`].
+pub fn may_switch(program: &str) -> bool {
+    SWITCHES
+        .iter()
+        .any(|s| s.commands.iter().any(|c| c[0] == program))
+}
+
 /// A command that switches a tool to another version.
 pub fn switched_by_command(program: &str, args: &[&str]) -> Option<(&'static str, String)> {
     SWITCHES.iter().find_map(|s| {

@@ -19,6 +19,7 @@ pub use shape::Shape;
 use std::ops::Range;
 
 use compact_str::CompactString;
+use smallvec::SmallVec;
 use thin_vec::ThinVec;
 
 use super::MappedText;
@@ -337,8 +338,8 @@ fn exec_word(element: &MappedText) -> Word {
 /// A simple command as body byte ranges, before its words are built.
 #[derive(Debug, Default)]
 struct RawCommand {
-    /// Prefix assignments, program, arguments.
-    words: Vec<Range<usize>>,
+    /// Prefix assignments, program, arguments (most commands have a few: held inline).
+    words: SmallVec<[Range<usize>; 6]>,
     env_count: usize,
     /// Heredocs on the command's stdin.
     heredocs: Vec<HeredocBody>,
@@ -473,8 +474,11 @@ impl Parser<'_> {
             }
             return reason;
         };
-        let values: Vec<&str> = command.args.iter().map(|w| w.value.as_str()).collect();
-        let input = self.launchers.shell_input(&command.program.value, &values);
+        let input = {
+            let values: SmallVec<[&str; 8]> =
+                command.args.iter().map(|w| w.value.as_str()).collect();
+            self.launchers.shell_input(&command.program.value, &values)
+        };
         let index = self.script.commands.len();
         let mut payload = None;
         if let Some(ShellInput::CommandString(i)) = input {
@@ -577,7 +581,7 @@ fn build_command(
     let mut add_substitutions = |facts: lex::WordFacts, at: usize| {
         substitutions.extend(facts.substitutions.into_iter().map(|s| shift(s, at)));
     };
-    let mut words = Vec::with_capacity(raw.words.len());
+    let mut words = SmallVec::<[Word; 4]>::with_capacity(raw.words.len());
     for range in &raw.words {
         let (word, facts) = build_word(body, range.clone());
         add_substitutions(facts, range.start);
@@ -627,7 +631,7 @@ fn build_word(body: &MappedText, range: Range<usize>) -> (Word, lex::WordFacts) 
 }
 
 /// `None` for an assignment-only command.
-fn command_from_words(words: Vec<Word>, env_count: usize) -> Option<Command> {
+fn command_from_words(words: SmallVec<[Word; 4]>, env_count: usize) -> Option<Command> {
     let mut words = words.into_iter();
     let env: ThinVec<Word> = words.by_ref().take(env_count).collect();
     let program = words.next()?;
@@ -1034,7 +1038,7 @@ mod tests {
             .commands
             .into_iter()
             .filter(|r| !r.words.is_empty())
-            .map(|r| (r.words, r.env_count, r.context))
+            .map(|r| (r.words.to_vec(), r.env_count, r.context))
             .collect();
         let jobs = raw
             .states
