@@ -64,10 +64,8 @@ impl SourceFile {
     /// The position of `offset`, at or after `earlier`: most spans end on the line they
     /// start on, or the next, which is then found without a search.
     pub fn position_after(&self, earlier: Position, offset: usize) -> Position {
-        let text = self.text.as_str();
-        let offset = floor_char_boundary(text, offset.min(text.len()));
-        let line = self.lines.line_from(earlier.line.saturating_sub(1), offset);
-        self.lines.position_on(text, line, offset)
+        self.lines
+            .position_from(&self.text, earlier.line.saturating_sub(1), offset)
     }
 }
 
@@ -144,16 +142,13 @@ impl LineIndex {
     pub fn line_of(&self, offset: usize) -> usize {
         let starts = self.starts.as_slice();
         let n = starts.len();
-        if n < 64 || starts[n - 1] == 0 {
+        if n < 64 {
             return starts.partition_point(|&s| s <= offset).saturating_sub(1);
         }
         if starts[n - 1] <= offset {
             return n - 1;
         }
-        if offset < starts[0] {
-            return 0;
-        }
-        // The line is in `lo..hi`: `starts[lo] <= offset < starts[hi]`.
+        // The line is in `lo..hi`: `starts[lo] <= offset < starts[hi]` (`starts[0]` is 0).
         let (mut lo, mut hi) = (0, n - 1);
         let mut guess = lo;
         for _ in 0..3 {
@@ -236,6 +231,13 @@ impl LineIndex {
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         self.position_on(text, self.line_of(offset), offset)
+    }
+
+    /// The position of `offset`, its line looked for from 0-based `line` on
+    /// ([`LineIndex::line_from`]).
+    pub fn position_from(&self, text: &str, line: usize, offset: usize) -> Position {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        self.position_on(text, self.line_from(line, offset), offset)
     }
 
     /// The position of `offset`, which is on 0-based `line` (as [`LineIndex::line_of`] says):

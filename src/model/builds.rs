@@ -285,10 +285,8 @@ fn program_and_args(step: &Step, script: &Script) -> (String, Vec<String>) {
     let mut name = basename(&step.name).to_string();
     let mut args = arg_values(step, script);
     for _ in 0..2 {
-        let skip = match (name.as_str(), args.first().map(String::as_str)) {
-            ("npx" | "bunx" | "pnpx", _) => 0,
-            ("pnpm" | "yarn" | "bun", Some("exec" | "dlx" | "x")) => 1,
-            _ => break,
+        let Some(skip) = runner_skip(&name, args.first().map(String::as_str)) else {
+            break;
         };
         let rest: Vec<String> = args.split_off(skip);
         let Some(at) = rest.iter().position(|a| !a.starts_with('-')) else {
@@ -298,6 +296,16 @@ fn program_and_args(step: &Step, script: &Script) -> (String, Vec<String>) {
         args = rest[at + 1..].to_vec();
     }
     (name, args)
+}
+
+/// How many arguments of a runner (`npx tool`, `pnpm exec tool`) come before the program
+/// it runs; `None` for a program that runs no other.
+fn runner_skip(name: &str, first: Option<&str>) -> Option<usize> {
+    match (name, first) {
+        ("npx" | "bunx" | "pnpx", _) => Some(0),
+        ("pnpm" | "yarn" | "bun", Some("exec" | "dlx" | "x")) => Some(1),
+        _ => None,
+    }
 }
 
 /// The commands of `run` that build artefacts.
@@ -682,23 +690,14 @@ pub fn dev_installs(run: &Run) -> Vec<DevInstall> {
     out
 }
 
-/// The package managers [`dev_installs`] reads, and the runners [`program_and_args`] looks
-/// through to find one.
+/// The package managers whose installs [`dev_installs`] reads (the names its two matches
+/// take), and the runners [`program_and_args`] looks through to find one.
 fn is_installer_or_runner(name: &str) -> bool {
     matches!(
         name,
-        "npm"
-            | "yarn"
-            | "yarnpkg"
-            | "pnpm"
-            | "bun"
-            | "npx"
-            | "bunx"
-            | "pnpx"
-            | "uv"
-            | "poetry"
-            | "pipenv"
+        "npm" | "yarn" | "yarnpkg" | "pnpm" | "bun" | "uv" | "poetry" | "pipenv"
     ) || is_pip(name)
+        || runner_skip(name, Some("exec")).is_some()
 }
 
 fn is_pip(name: &str) -> bool {

@@ -558,8 +558,8 @@ impl<'a> Builder<'a> {
                 if redirect.writes() {
                     let path = self.path_of_word(
                         &redirect.target,
-                        &self.shell.vars.clone(),
-                        self.shell.cwd.clone().as_deref(),
+                        &self.shell.vars,
+                        self.shell.cwd.as_deref(),
                     );
                     self.record_path(
                         state.span.clone(),
