@@ -87,6 +87,22 @@ pub struct Fix {
     pub edits: Edits,
     /// Edits on other files; a fix has these or `edits`, not both.
     pub file_edits: ThinVec<FileEdit>,
+    /// Set when the fix joins an instruction to the one before it.
+    pub merge: Option<Merge>,
+}
+
+/// What a fix joining two instructions leaves for a join of the second one with the next:
+/// along a chain of joins, those after a transparent one are applied in the same pass.
+/// Otherwise every pass could join only every other pair, and a chain of n instructions
+/// would take log2(n) passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// The first instruction may leave something (shell state, a program on PATH) that a
+    /// command after the pair would notice: the next join is reasoned again on the result.
+    Opaque,
+    /// The first instruction leaves nothing a command after the pair could notice: a join of
+    /// the second instruction with the next, reasoned on the second alone, holds for the pair.
+    Transparent,
 }
 
 impl Fix {
@@ -114,7 +130,14 @@ impl Fix {
             applicability,
             edits,
             file_edits: ThinVec::new(),
+            merge: None,
         }
+    }
+
+    /// Marks the fix as a join of two instructions.
+    pub fn merging(mut self, merge: Merge) -> Fix {
+        self.merge = Some(merge);
+        self
     }
 
     /// A fix that edits a file of the build context.
@@ -124,6 +147,7 @@ impl Fix {
             applicability,
             edits: Edits::new(),
             file_edits: thin_vec::thin_vec![edit],
+            merge: None,
         }
     }
 
@@ -163,7 +187,9 @@ pub fn apply<'d>(
 
 /// [`apply`], where two fixes are applied in one pass only if their regions (the text each
 /// fix was reasoned from, such as the instructions it edits) neither overlap nor touch:
-/// each fix assumed the rest of its region unchanged.
+/// each fix assumed the rest of its region unchanged. One exception: a join right after a
+/// [`Merge::Transparent`] one, of the instruction that one joined into with the next, when
+/// no other fix wanted the text between them.
 pub fn apply_in_regions<'d>(
     text: &str,
     diagnostics: &'d [Diagnostic],
@@ -181,15 +207,44 @@ pub fn apply_in_regions<'d>(
     // Of fixes starting together, the one reasoned on less text goes first: a cache mount on
     // a RUN before merging it with the next (the merge is then judged again, on the result).
     candidates.sort_by_key(|d| d.fix.as_ref().map(|f| (region(f).start, region(f).end)));
+    // Where the fixes that are not joins start (in order): a join is chained only when none
+    // of them wants its instructions, so that chaining never takes a join in place of one.
+    let others: Vec<usize> = candidates
+        .iter()
+        .filter_map(|d| d.fix.as_ref().filter(|f| f.merge.is_none()))
+        .map(|f| region(f).start)
+        .collect();
+    let contested = |region: &Span| {
+        let from = others.partition_point(|&start| start < region.start);
+        others.get(from).is_some_and(|&start| start <= region.end)
+    };
     let mut taken: Vec<&Diagnostic> = Vec::new();
-    let mut last_end: Option<usize> = None;
+    let mut last: Option<Taken> = None;
     for diagnostic in candidates {
         let Some(fix) = &diagnostic.fix else { continue };
         let region = region(fix);
-        if last_end.is_some_and(|end| region.start <= end) || !edits_valid(text, &fix.edits) {
+        let free = last.as_ref().is_none_or(|last| region.start > last.end);
+        let chained = !free
+            && last
+                .as_ref()
+                .is_some_and(|last| last.chains_to(fix, &region))
+            && !contested(&region);
+        if !(free || chained) {
+            // Another fix wanted text of the last one's region: the chain stops there.
+            if let Some(last) = &mut last {
+                last.transparent = false;
+            }
             continue;
         }
-        last_end = Some(region.end.max(fix.end()));
+        if !edits_valid(text, &fix.edits) {
+            continue;
+        }
+        last = Some(Taken {
+            region_start: region.start,
+            end: region.end.max(fix.end()),
+            edits_end: fix.end(),
+            transparent: fix.merge == Some(Merge::Transparent),
+        });
         taken.push(diagnostic);
     }
     let edits: Vec<&Edit> = taken
@@ -198,6 +253,28 @@ pub fn apply_in_regions<'d>(
         .flat_map(|f| &f.edits)
         .collect();
     (splice(text, &edits), taken)
+}
+
+/// The last fix [`apply_in_regions`] took.
+struct Taken {
+    region_start: usize,
+    /// The end of its region or edits, whichever is later.
+    end: usize,
+    edits_end: usize,
+    /// A transparent join that no other fix has contested since.
+    transparent: bool,
+}
+
+impl Taken {
+    /// Whether `fix` joins the instruction this transparent join joined into with the next:
+    /// a join whose region starts inside this one's, at a later instruction, and whose
+    /// edits start where this one's end or after.
+    fn chains_to(&self, fix: &Fix, region: &Span) -> bool {
+        self.transparent
+            && fix.merge.is_some()
+            && region.start > self.region_start
+            && fix.start() >= self.edits_end
+    }
 }
 
 /// Edits must lie inside the text after any BOM (which no fix may touch), on character
@@ -327,6 +404,47 @@ mod tests {
         assert_eq!(taken.len(), 2);
         let (out, _) = apply(text, &ds, Applicability::Unsafe);
         assert_eq!(out, "XcdZe");
+    }
+
+    /// Joins of one-letter "instructions" separated by spaces: `join(k, …)` joins the k-th
+    /// letter with the next by writing `+` for the space between them; its region is both
+    /// letters.
+    fn join(k: usize, merge: Merge) -> Diagnostic {
+        let space = 2 * k + 1;
+        let mut d = diagnostic(
+            vec![Edit::replace(space..space + 1, "+")],
+            Applicability::Safe,
+        );
+        d.fix = d.fix.map(|f| f.merging(merge));
+        d
+    }
+
+    fn in_letters(ds: &[Diagnostic]) -> String {
+        let region = |f: &Fix| match f.merge {
+            Some(_) => f.start() - 1..f.end() + 1,
+            None => f.start()..f.end(),
+        };
+        apply_in_regions("a b c d e f", ds, Applicability::Safe, region).0
+    }
+
+    #[test]
+    fn joins_after_a_transparent_join_go_in_the_same_pass_unless_another_fix_wants_them() {
+        use Merge::{Opaque, Transparent};
+        // Every other join when the first parts may leave something behind.
+        let opaque: Vec<_> = (0..5).map(|k| join(k, Opaque)).collect();
+        assert_eq!(in_letters(&opaque), "a+b c+d e+f");
+        // The whole chain when they leave nothing; an opaque join ends it after itself.
+        let chain = [join(0, Transparent), join(1, Transparent), join(2, Opaque)];
+        assert_eq!(in_letters(&chain), "a+b+c+d e f");
+        let chain = [join(0, Transparent), join(1, Opaque), join(2, Transparent)];
+        assert_eq!(in_letters(&chain), "a+b+c d e f");
+        // A fix of another kind on a letter the next join would take: that fix goes first.
+        let mut contested = vec![join(0, Transparent), join(1, Transparent)];
+        contested.push(diagnostic(
+            vec![Edit::replace(4..5, "C")],
+            Applicability::Safe,
+        ));
+        assert_eq!(in_letters(&contested), "a+b C d e f");
     }
 
     #[test]

@@ -64,6 +64,19 @@ const MERGE_HAZARDS: &[(&str, &str)] = &[
     ("unseen code", "FROM debian:bookworm-slim\nRUN ./install.sh\nRUN echo ok\n"),
 ];
 
+/// Three RUNs where each pair joins safely but the three do not: what the first leaves
+/// changes the third, so joining the chain in one pass would change the build.
+const CHAIN_HAZARDS: &[(&str, &str)] = &[
+    (
+        "/bin/sh replaced, then a portable RUN",
+        "FROM debian:bookworm-slim\nRUN ln -sf /bin/bash /bin/sh\nRUN echo ok > /ok\nRUN source /etc/os-release\n",
+    ),
+    (
+        "a command hashed, then installed again",
+        "FROM debian:bookworm-slim\nRUN ls / > /dev/null\nRUN printf '#!/bin/sh\\necho new ls\\n' > /usr/local/bin/ls && chmod +x /usr/local/bin/ls\nRUN ls > /which\n",
+    ),
+];
+
 /// Shell state a safe merge keeps in a subshell.
 const SUBSHELL_MERGES: &[&str] = &[
     "command cd /tmp",
@@ -183,4 +196,40 @@ fn shell_state_stays_in_a_subshell() {
             "{first}:\n{result}"
         );
     }
+}
+
+#[test]
+fn a_chain_is_joined_only_as_far_as_the_first_runs_leave_nothing_behind() {
+    for (name, text) in CHAIN_HAZARDS {
+        let result = fixed(text, Applicability::Safe);
+        let last = text.lines().last().unwrap_or_default();
+        assert!(
+            result.lines().any(|l| l == last),
+            "{name}: the last RUN was joined to the chain:\n{result}"
+        );
+        assert_eq!(result.matches("\nRUN ").count(), 2, "{name}:\n{result}");
+    }
+}
+
+#[test]
+fn a_long_chain_of_plain_runs_is_joined_in_one_pass() {
+    // More RUNs than pairwise passes could join (each pass joins every other pair).
+    let runs = 3000;
+    let text: String = std::iter::once("FROM alpine:3.20\n".to_string())
+        .chain((0..runs).map(|i| format!("RUN echo line{i}\n")))
+        .collect();
+    let outcome = docklint::fix(
+        &SourceFile::new("Dockerfile", text),
+        &Settings::defaults(),
+        Applicability::Safe,
+    );
+    assert!(outcome.converged, "the fixes did not settle");
+    assert_eq!(outcome.applied.len(), runs - 1);
+    assert_eq!(outcome.text.matches("RUN ").count(), 1);
+    assert!(
+        outcome.text.ends_with("    && echo line2999\n"),
+        "{}",
+        &outcome.text[outcome.text.len() - 200..]
+    );
+    assert!(outcome.remaining.is_empty());
 }

@@ -3,7 +3,7 @@
 //! equivalent is the model's call (`model::merge`); whether it is worth it, too
 //! (`model::cost`: joined to a slow RUN, a quick one re-runs it at every edit).
 
-use crate::fix::{merge, Fix};
+use crate::fix::{merge, Fix, Merge};
 use crate::model::merge::Join;
 use crate::model::{self, cost, Run};
 use crate::rule::{Ctx, Diagnostic, FixAvailability, Meta, Reporter, Rule, Severity, Text};
@@ -91,7 +91,11 @@ impl Pairs<'_> {
         };
         let (fix, help) = match &join {
             Join::Impossible(why) => (None, format!("{chain}; no fix: {why}").into()),
-            Join::Possible { subshell, doubts } => {
+            Join::Possible {
+                subshell,
+                doubts,
+                transparent,
+            } => {
                 let subshell_needed = !subshell.is_empty();
                 let edits = merge::join_adjacent(
                     file,
@@ -126,15 +130,23 @@ impl Pairs<'_> {
                     true => "Merge into the previous RUN as a heredoc script",
                     false => "Merge into the previous RUN",
                 };
+                // A safe `&&` join of a first RUN that leaves nothing behind: the join of the
+                // second RUN with the next one may go in the same `--fix` pass.
+                let merge = match (transparent, heredoc_form) {
+                    (true, false) => Merge::Transparent,
+                    _ => Merge::Opaque,
+                };
                 let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
-                    (true, true) => Fix::safe(title, edits),
+                    (true, true) => Fix::safe(title, edits).merging(merge),
                     (false, _) => {
                         Fix::unsafe_(format!("{title} (may change what the build does)"), edits)
+                            .merging(Merge::Opaque)
                     }
                     (true, false) => Fix::unsafe_(
                         format!("{title} (editing it re-runs the slow first part)"),
                         edits,
-                    ),
+                    )
+                    .merging(Merge::Opaque),
                 });
                 (fix, help)
             }

@@ -117,7 +117,9 @@ fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span, styles: 
             unsafe_because = Some(format!("no fix: {why}"));
             None
         }
-        Join::Possible { subshell, doubts } => {
+        Join::Possible {
+            subshell, doubts, ..
+        } => {
             let first = &cx.df.instructions[run.instruction];
             let second = &cx.df.instructions[install.instruction];
             let (delimiter, house) = styles.get_or_init(|| {

@@ -31,6 +31,11 @@ pub enum Join {
         /// State the first RUN leaves in its shell, kept in a subshell.
         subshell: Vec<Doubt>,
         doubts: Vec<Doubt>,
+        /// The first RUN leaves nothing a command after the pair could notice: no shell
+        /// state, job, replaced shell, or program on PATH found before a new one was
+        /// installed. Joined, the pair means to what follows what the second RUN meant
+        /// alone, so a join of the second RUN with the next one still holds.
+        transparent: bool,
     },
     /// The two cannot be joined as text (why).
     Impossible(String),
@@ -167,15 +172,8 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     // A program the first RUN found on PATH and then may have installed again, earlier on
     // PATH: the joined shell keeps the path it found first.
     if subshell.is_empty() && ea.opaque.is_empty() {
-        let stale = ea.looked_up.iter().find_map(|(name, at)| {
-            let (install, _) = ea.installs_on_path.iter().find(|(span, installed)| {
-                span.start >= *at && installed.as_ref().is_none_or(|n| n == name)
-            })?;
-            eb.looked_up
-                .iter()
-                .any(|(n, _)| n == name)
-                .then_some((name, install))
-        });
+        let stale = stale_lookups(ea, &ea.installs_on_path)
+            .find(|(name, _)| eb.looked_up.iter().any(|(n, _)| n == *name));
         if let Some((name, install)) = stale {
             doubt(
                 install.clone(),
@@ -216,7 +214,37 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
             format!("the second RUN reads `{parameter}`, which depends on what ran before it in the shell"),
         );
     }
-    Join::Possible { subshell, doubts }
+    // What `first && second` leaves for a third RUN is what `second` leaves, when `first`
+    // changed nothing the shell or its lookups carry: a join reasoned on `second` alone
+    // holds for the pair.
+    let transparent = subshell.is_empty()
+        && doubts.is_empty()
+        && a_heredoc.is_none()
+        && ea.rewrites_shell.is_empty()
+        && stale_lookups(ea, &ea.installs_on_path)
+            .chain(stale_lookups(ea, &eb.installs_on_path))
+            .next()
+            .is_none();
+    Join::Possible {
+        subshell,
+        doubts,
+        transparent,
+    }
+}
+
+/// The programs `effects`' shell looked up (and hashed) before one of `installs` may have put
+/// a new one of that name on PATH, with the install: a later command of the same shell
+/// still runs the one it found first.
+fn stale_lookups<'e>(
+    effects: &'e Effects,
+    installs: &'e [(Span, Option<String>)],
+) -> impl Iterator<Item = (&'e str, &'e Span)> {
+    effects.looked_up.iter().filter_map(|(name, at)| {
+        let (install, _) = installs.iter().find(|(span, installed)| {
+            span.start >= *at && installed.as_ref().is_none_or(|n| n == name)
+        })?;
+        Some((name.as_str(), install))
+    })
 }
 
 /// The last line of a script, when it ends a command (it does not continue with `\\`).
