@@ -105,11 +105,13 @@ fn block_start(cx: &Ctx, instruction_start: usize) -> usize {
             return start;
         }
         let previous = line_start(text, start - 1);
-        let is_comment = cx
-            .df
-            .comments
+        // Comments are in file order: those starting on the line are found by binary search.
+        let comments = &cx.df.comments;
+        let on_line = comments.partition_point(|c| c.span.start < previous);
+        let is_comment = comments[on_line..]
             .iter()
-            .any(|c| c.span.start >= previous && c.span.start < start && !c.inside_instruction)
+            .take_while(|c| c.span.start < start)
+            .any(|c| !c.inside_instruction)
             && !cx
                 .df
                 .directives

@@ -149,9 +149,8 @@ fn comments_between<'t>(
     between: &Span,
 ) -> Option<Vec<&'t str>> {
     let comments: Vec<&str> = df
-        .comments
+        .comments_within(between)
         .iter()
-        .filter(|c| between.start <= c.span.start && c.span.end <= between.end)
         .map(|c| &file.text[c.span.clone()])
         .collect();
     (!comments.iter().any(|c| is_pragma(c))).then_some(comments)
@@ -307,19 +306,12 @@ fn shell_body_span(run: &Instruction) -> Option<Span> {
 /// comment line or empty line inside the instruction), else the one logical line.
 fn heredoc_lines(file: &SourceFile, df: &Dockerfile, body: Span) -> Option<String> {
     let raw = file.text.get(body.clone())?;
-    let inner_lines = df
-        .comments
-        .iter()
-        .map(|c| &c.span)
-        .chain(&df.empty_continuation_lines)
-        .any(|s| body.start <= s.start && s.end <= body.end);
+    let inner_lines = !df.comments_within(&body).is_empty()
+        || !df.empty_continuation_lines_within(&body).is_empty();
     if !inner_lines && continuations_survive(raw) {
         return Some(raw.to_string());
     }
-    let instruction = df
-        .instructions
-        .iter()
-        .find(|i| i.span.start <= body.start && body.end <= i.span.end)?;
+    let instruction = df.instruction_holding(&body)?;
     match instruction.command() {
         Some(Command::Shell(logical)) => Some(logical.as_str().to_string()),
         _ => None,

@@ -138,33 +138,28 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
         }
     }
     let same_cache =
-        |u: &&CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
-    let mut checked = 0;
+        |u: &CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
     // RUNs are in file order: start after this one, not at the top of the file.
     let after = model
         .runs
         .partition_point(|r| r.instruction <= run.instruction);
-    for later in model.runs[after..]
+    // Found first, and only then judged: past the limit none is (judging one plans its own
+    // mount, and a file of many such RUNs would plan each of them that many times).
+    let readers: Vec<&Run> = model.runs[after..]
         .iter()
         .filter(|r| model.descends_from(r.stage, run.stage))
-    {
-        let uses: Vec<&CacheUse> = later.effects.caches.iter().filter(same_cache).collect();
-        let reads: Vec<&CacheUse> = later
-            .effects
-            .cache_reads
-            .iter()
-            .filter(same_cache)
-            .collect();
-        if uses.is_empty() && reads.is_empty() {
-            continue;
-        }
-        checked += 1;
-        if checked > MAX_LATER_READERS {
-            return Some(format!(
-                "more than {MAX_LATER_READERS} later RUNs use the {} too: docklint does not follow them all",
-                first.cache.what
-            ));
-        }
+        .filter(|r| {
+            r.effects.caches.iter().any(same_cache) || r.effects.cache_reads.iter().any(same_cache)
+        })
+        .take(MAX_LATER_READERS + 1)
+        .collect();
+    if readers.len() > MAX_LATER_READERS {
+        return Some(format!(
+            "more than {MAX_LATER_READERS} later RUNs use the {} too: docklint does not follow them all",
+            first.cache.what
+        ));
+    }
+    for later in readers {
         let mounted_there = later
             .mounts
             .iter()
@@ -173,7 +168,7 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
             continue;
         }
         let program = |u: &CacheUse| later.effects.steps[u.step].name.clone();
-        if let Some(read) = reads.first() {
+        if let Some(read) = later.effects.cache_reads.iter().find(|u| same_cache(u)) {
             return Some(format!(
                 "a later RUN runs `{}` offline from the {} this mount would take out of the image",
                 program(read),
@@ -181,14 +176,20 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
             ));
         }
         // It gets the same mount from its own fix, when that is safe.
+        let uses: Vec<&CacheUse> = later
+            .effects
+            .caches
+            .iter()
+            .filter(|u| same_cache(u))
+            .collect();
         let same_mount = matches!(
             plan_in_run(later, &uses),
             Plan::Mount(p) if p.target == target && p.is_safe()
         );
-        if !same_mount {
+        if let Some(use_) = uses.first().filter(|_| !same_mount) {
             return Some(format!(
                 "a later RUN runs `{}` on the {} too, and would not find in the image what this mount keeps",
-                program(uses[0]),
+                program(use_),
                 first.cache.what
             ));
         }

@@ -306,6 +306,10 @@ pub fn parse(text: &str) -> Dockerfile {
     scanner.run();
     let mut df = scanner.finish();
     check_stages(text, &mut df);
+    // The binary searches of `comments_within` and its kind rely on file order.
+    debug_assert!(df.comments.is_sorted_by_key(|c| c.span.start));
+    debug_assert!(df.empty_continuation_lines.is_sorted_by_key(|l| l.start));
+    debug_assert!(df.instructions.is_sorted_by_key(|i| i.span.start));
     df
 }
 
@@ -1389,6 +1393,31 @@ pub struct BuildkitView {
 }
 
 impl Dockerfile {
+    /// The comments that lie wholly inside `span`. Comments are in file order and do not
+    /// overlap, so they are found by binary search: a fix asks this for each pair of RUNs.
+    pub fn comments_within(&self, span: &Span) -> &[Comment] {
+        let from = self.comments.partition_point(|c| c.span.start < span.start);
+        let rest = &self.comments[from..];
+        &rest[..rest.partition_point(|c| c.span.end <= span.end)]
+    }
+
+    /// The empty lines inside continuations that lie wholly inside `span` (in file order).
+    pub fn empty_continuation_lines_within(&self, span: &Span) -> &[Span] {
+        let lines = &self.empty_continuation_lines;
+        let from = lines.partition_point(|l| l.start < span.start);
+        let rest = &lines[from..];
+        &rest[..rest.partition_point(|l| l.end <= span.end)]
+    }
+
+    /// The instruction whose span holds all of `span` (instructions are in file order).
+    pub fn instruction_holding(&self, span: &Span) -> Option<&Instruction> {
+        let after = self
+            .instructions
+            .partition_point(|i| i.span.start <= span.start);
+        let candidate = self.instructions.get(after.checked_sub(1)?)?;
+        (span.end <= candidate.span.end).then_some(candidate)
+    }
+
     pub fn buildkit_view(&self, lines: &crate::source::LineIndex) -> Vec<BuildkitView> {
         self.instructions
             .iter()
@@ -1413,6 +1442,41 @@ impl Dockerfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The binary searches find what a scan of every comment, line and instruction finds.
+    #[test]
+    fn comments_lines_and_instructions_within_a_span_are_those_a_scan_finds() {
+        let text = "# a\nFROM alpine\n# b\nRUN x && \\\n  # c\n\n  y\n# d\nRUN z\n";
+        let df = parse(text);
+        assert_eq!(df.comments.len(), 4);
+        assert_eq!(df.empty_continuation_lines.len(), 1);
+        for start in 0..=text.len() {
+            for end in start..=text.len() {
+                let span = start..end;
+                let within = |s: &Span| start <= s.start && s.end <= end;
+                let comments: Vec<&Comment> =
+                    df.comments.iter().filter(|c| within(&c.span)).collect();
+                let found: Vec<&Comment> = df.comments_within(&span).iter().collect();
+                assert_eq!(found, comments, "{span:?}");
+                let lines: Vec<&Span> = df
+                    .empty_continuation_lines
+                    .iter()
+                    .filter(|l| within(l))
+                    .collect();
+                let found: Vec<&Span> = df.empty_continuation_lines_within(&span).iter().collect();
+                assert_eq!(found, lines, "{span:?}");
+                let holding = df
+                    .instructions
+                    .iter()
+                    .find(|i| i.span.start <= start && end <= i.span.end);
+                assert_eq!(
+                    df.instruction_holding(&span).map(|i| i.span.clone()),
+                    holding.map(|i| i.span.clone()),
+                    "{span:?}"
+                );
+            }
+        }
+    }
 
     /// The shortcut for shell-form RUNs gives what parse-dockerfile's reading gives.
     #[test]
