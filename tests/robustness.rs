@@ -97,6 +97,53 @@ fn generate(rng: &mut Rng) -> String {
     text
 }
 
+/// Files whose every line grows what the model follows: a value doubled line after line
+/// (2^48 bytes if followed), a RUN that exports each variable from the last, a RUN that
+/// goes one directory deeper per `cd`, a WORKDIR one deeper per line. Past its limits (a
+/// value of 4 kB, a path of PATH_MAX) the model stops following them, and each file lints
+/// at once; before, they took from 25 s to hours.
+#[test]
+fn values_and_directories_grown_line_after_line_stay_small() {
+    let settings = Settings::defaults();
+    let lines = 48;
+    let doubled = |keyword: &str| {
+        let mut text = format!("FROM alpine\n{keyword} A0=xx\n");
+        for i in 1..lines {
+            text.push_str(&format!("{keyword} A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        text + &format!(
+            "RUN echo $A{0} && wget https://example.com/$A{0}\n",
+            lines - 1
+        )
+    };
+    let in_one_run = format!(
+        "FROM alpine\nRUN A=xx{}; echo $A\n",
+        "; A=$A$A".repeat(lines)
+    );
+    let exports: Vec<String> = (0..5000)
+        .map(|i| format!("export V{i}=$V{}", i.max(1) - 1))
+        .collect();
+    let cds: Vec<String> = (0..20000).map(|i| format!("cd d{i}")).collect();
+    let texts = [
+        doubled("ARG"),
+        doubled("ENV"),
+        in_one_run,
+        format!("FROM alpine\nRUN {}\n", exports.join(" && ")),
+        format!("FROM alpine\nRUN {} && ls\n", cds.join(" && ")),
+        format!("FROM alpine\n{}RUN ls\n", "WORKDIR d\n".repeat(40000)),
+    ];
+    for text in texts {
+        let started = std::time::Instant::now();
+        docklint::lint(&SourceFile::new("Dockerfile", text.clone()), &settings);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?} for:\n{}",
+            started.elapsed(),
+            &text[..text.len().min(300)]
+        );
+    }
+}
+
 #[test]
 fn generated_files_never_break_linting_or_fixing() {
     let settings = Settings::defaults();

@@ -848,6 +848,8 @@ impl<'a> Builder<'a> {
                 } else {
                     target
                 };
+                // Past PATH_MAX `cd` fails: where the shell is then is not followed.
+                let target = target.filter(|t| t.len() <= super::paths::MAX_PATH_LEN);
                 self.shell.cwd = if exact { target.map(Arc::from) } else { None };
             }
             "pushd" | "popd" => self.shell.cwd = None,
@@ -1582,12 +1584,7 @@ fn expand_with(value: &str, env: &Env) -> Option<String> {
     if env.opaque && value.contains('$') {
         return None;
     }
-    // Unknown names become unknown values in the copy handed to the expander.
-    let mut vars = env.vars.clone();
-    for name in &env.unknown {
-        vars.set(name, Value::Unknown);
-    }
-    expand_shell_value(value, &vars)
+    expand_shell_value(value, &env.vars, &env.unknown)
 }
 
 /// `~` and `~/x` with HOME; `~user` is not followed.

@@ -15,6 +15,7 @@ use super::copies::ProjectFiles;
 use super::effects::{self, Env, Step};
 use super::paths::resolve_path;
 use super::users::Accounts;
+use super::vars::MAX_VALUE_LEN;
 use super::{Model, Run};
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command as DockerCommand, Dockerfile, Keyword};
@@ -993,11 +994,12 @@ fn value_of(word: &Word, env: &Env) -> String {
         .unwrap_or_else(|| expand_known(&word.value, env))
 }
 
-/// `$NAME` and `${NAME}` replaced by their values where `env` knows them.
+/// `$NAME` and `${NAME}` replaced by their values where `env` knows them, while the text
+/// stays within [`MAX_VALUE_LEN`] (past it, the rest is left as written).
 fn expand_known(value: &str, env: &Env) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
-    while let Some(at) = rest.find('$') {
+    while let Some(at) = rest.find('$').filter(|_| out.len() <= MAX_VALUE_LEN) {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         let (name, len) = match after.strip_prefix('{') {

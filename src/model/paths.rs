@@ -64,6 +64,11 @@ pub fn path_is_within(path: &str, dir: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Linux's PATH_MAX: a longer directory cannot be made or entered, so a build that names one
+/// fails. The model stops following a directory past it (each step would copy a path that
+/// grows with the file: 40,000 lines of `WORKDIR d` would copy 40,000 paths of up to 80 kB).
+pub const MAX_PATH_LEN: usize = 4096;
+
 /// Joins `path` to `base` like BuildKit does for WORKDIR and mount targets, and cleans it.
 pub fn resolve_path(base: &str, path: &str) -> String {
     let joined = if path.starts_with('/') {

@@ -5,7 +5,7 @@
 //! and an ENV or ARG costs `O(log n)` time and a few small nodes, so a file of thousands of
 //! them stays linear in time and memory.
 
-use rpds::RedBlackTreeMapSync;
+use rpds::{RedBlackTreeMapSync, RedBlackTreeSetSync};
 
 use crate::syntax::dockerfile::KeyValue;
 
@@ -136,12 +136,19 @@ impl Scope {
     }
 }
 
+/// The longest value an expansion gives; a longer one is unknown. Real files build values
+/// of a few hundred bytes (a PATH, a package list), but a file can double a value line after
+/// line (`ARG B=${A}${A}`): 30 such lines would make a value of gigabytes, and 40,000 lines
+/// that each add to the last a quadratic sum of them.
+pub const MAX_VALUE_LEN: usize = 4096;
+
 /// Expands a Dockerfile word like BuildKit's shell lexer: quotes removed, escapes resolved,
 /// `$VAR`, `${VAR}`, `${VAR:-x}`, `${VAR-x}`, `${VAR:+x}`, `${VAR+x}` substituted.
 /// Undeclared variables are empty (as in BuildKit). `None` when a variable's value is unknown.
 pub fn expand(word: &str, vars: &Vars, escape: char) -> Option<String> {
     Expander {
         vars,
+        unknown: None,
         escape: Some(escape),
         dockerfile: true,
     }
@@ -150,14 +157,21 @@ pub fn expand(word: &str, vars: &Vars, escape: char) -> Option<String> {
 
 /// Expands the parameter references left in a shell word's value (quotes already removed):
 /// `$VAR`, `${VAR}` and the `-`/`+` defaults. A variable `vars` does not hold may still come
-/// from the base image, so it is unknown. `None` when a value is unknown or the word holds
-/// more than that (`$( )`, arithmetic, `${#…}`, `${…%…}`, special parameters).
-pub fn expand_shell_value(value: &str, vars: &Vars) -> Option<String> {
+/// from the base image, so it is unknown, as is every name in `unknown` (looked up as it is
+/// met: a shell that made thousands of names unknown is not copied for each word). `None`
+/// when a value is unknown or the word holds more than that (`$( )`, arithmetic, `${#…}`,
+/// `${…%…}`, special parameters).
+pub fn expand_shell_value(
+    value: &str,
+    vars: &Vars,
+    unknown: &RedBlackTreeSetSync<String>,
+) -> Option<String> {
     if value.contains("$(") || value.contains('`') || value.contains("$[") {
         return None;
     }
     Expander {
         vars,
+        unknown: Some(unknown),
         escape: None,
         dockerfile: false,
     }
@@ -166,6 +180,8 @@ pub fn expand_shell_value(value: &str, vars: &Vars) -> Option<String> {
 
 struct Expander<'a> {
     vars: &'a Vars,
+    /// Names that are unknown whatever `vars` holds.
+    unknown: Option<&'a RedBlackTreeSetSync<String>>,
     /// The escape character, for Dockerfile words (shell values have none left).
     escape: Option<char>,
     /// A Dockerfile word (quotes are syntax, undeclared variables empty) or a shell value
@@ -202,6 +218,9 @@ impl Expander<'_> {
                     let (value, next) = self.variable(&chars, i + 1)?;
                     out.push_str(&value);
                     i = next;
+                    if out.len() > MAX_VALUE_LEN {
+                        return None;
+                    }
                 }
                 c => {
                     out.push(c);
@@ -278,6 +297,9 @@ impl Expander<'_> {
     /// `Some(Some(v))` known, `Some(None)` undeclared (empty in a Dockerfile word), `None`
     /// unknown.
     fn lookup(&self, name: &str) -> Option<Option<String>> {
+        if self.unknown.is_some_and(|unknown| unknown.contains(name)) {
+            return None;
+        }
         match self.vars.get(name) {
             Some(Value::Known(v)) => Some(Some(v.clone())),
             Some(Value::Unknown) => None,
@@ -302,4 +324,24 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_past_the_limit_is_unknown() {
+        let mut vars = Vars::default();
+        let half = MAX_VALUE_LEN / 2;
+        vars.set("A", Value::Known("x".repeat(half)));
+        let expanded = expand("${A}${A}", &vars, '\\');
+        assert_eq!(expanded.map(|v| v.len()), Some(MAX_VALUE_LEN));
+        vars.set("A", Value::Known("x".repeat(half + 1)));
+        assert_eq!(expand("${A}${A}", &vars, '\\'), None);
+        assert_eq!(expand_shell_value("$A$A", &vars, &Default::default()), None);
+        // A long literal is not an expansion: it stays known.
+        let literal = "y".repeat(2 * MAX_VALUE_LEN);
+        assert_eq!(expand(&literal, &vars, '\\'), Some(literal));
+    }
 }
