@@ -674,13 +674,8 @@ impl<'a> Builder<'a> {
             Args::Workdir(dir) => {
                 let dir = expand(&dir.value, state.scope.visible(), escape)
                     .unwrap_or_else(|| dir.value.clone());
-                // Past PATH_MAX the build fails; the model keeps the last directory it could
-                // (told without joining when only a `..` or an absolute path could shorten it).
-                let may_fit = dir.starts_with('/')
-                    || dir.split('/').any(|part| part == "..")
-                    || state.workdir.len() + 1 + dir.len() <= paths::MAX_PATH_LEN;
-                let resolved = may_fit.then(|| resolve_path(&state.workdir, &dir));
-                if let Some(resolved) = resolved.filter(|r| r.len() <= paths::MAX_PATH_LEN) {
+                // Past PATH_MAX the build fails; the model keeps the last directory it could.
+                if let Some(resolved) = paths::resolve_dir(&state.workdir, &dir) {
                     state.workdir = resolved.into();
                 }
             }

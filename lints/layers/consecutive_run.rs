@@ -130,23 +130,28 @@ impl Pairs<'_> {
                     true => "Merge into the previous RUN as a heredoc script",
                     false => "Merge into the previous RUN",
                 };
-                // A safe `&&` join of a first RUN that leaves nothing behind: the join of the
-                // second RUN with the next one may go in the same `--fix` pass.
-                let merge = match (transparent, heredoc_form) {
-                    (true, false) => Merge::Transparent,
-                    _ => Merge::Opaque,
+                // The join of the second RUN with the next may go in the same `--fix` pass
+                // after a safe join of a first RUN that leaves nothing behind, written in the
+                // `&&` form: its edits end where the second RUN's command starts, so the next
+                // join's edits come after them (a heredoc form rewrites the second RUN).
+                let and_form = delimiter.is_none() && first.heredoc_script().is_none();
+                let merge = match *transparent && slow.is_empty() && and_form {
+                    true => Merge::Transparent,
+                    false => Merge::Opaque,
                 };
-                let fix = edits.map(|edits| match (doubts.is_empty(), slow.is_empty()) {
-                    (true, true) => Fix::safe(title, edits).merging(merge),
-                    (false, _) => {
-                        Fix::unsafe_(format!("{title} (may change what the build does)"), edits)
-                            .merging(Merge::Opaque)
+                let fix = edits.map(|edits| {
+                    match (doubts.is_empty(), slow.is_empty()) {
+                        (true, true) => Fix::safe(title, edits),
+                        (false, _) => Fix::unsafe_(
+                            format!("{title} (may change what the build does)"),
+                            edits,
+                        ),
+                        (true, false) => Fix::unsafe_(
+                            format!("{title} (editing it re-runs the slow first part)"),
+                            edits,
+                        ),
                     }
-                    (true, false) => Fix::unsafe_(
-                        format!("{title} (editing it re-runs the slow first part)"),
-                        edits,
-                    )
-                    .merging(Merge::Opaque),
+                    .merging(merge)
                 });
                 (fix, help)
             }

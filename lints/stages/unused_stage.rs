@@ -105,12 +105,10 @@ fn block_start(cx: &Ctx, instruction_start: usize) -> usize {
             return start;
         }
         let previous = line_start(text, start - 1);
-        // Comments are in file order: those starting on the line are found by binary search.
-        let comments = &cx.df.comments;
-        let on_line = comments.partition_point(|c| c.span.start < previous);
-        let is_comment = comments[on_line..]
+        let is_comment = cx
+            .df
+            .comments_within(&(previous..start))
             .iter()
-            .take_while(|c| c.span.start < start)
             .any(|c| !c.inside_instruction)
             && !cx
                 .df

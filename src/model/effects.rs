@@ -16,7 +16,7 @@ use smallvec::{smallvec, SmallVec};
 use thin_vec::ThinVec;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
-use super::paths::{resolve_path, PathPattern};
+use super::paths::{resolve_dir, resolve_path, PathPattern};
 use super::tools::{Cache, CacheCommand, Dir, Holds, Tool, TOOLS};
 use super::users::{Accounts, Certainty, Resolved, User};
 use super::vars::{expand_shell_value, Value, Vars};
@@ -841,15 +841,18 @@ impl<'a> Builder<'a> {
                 let target = match operands.first() {
                     None => vars.known("HOME").map(str::to_string),
                     Some((_, "-")) => None,
-                    Some((_, dir)) => self.shell.cwd.as_deref().map(|cwd| resolve_path(cwd, dir)),
+                    // Past PATH_MAX `cd` fails: where the shell is then is not followed.
+                    Some((_, dir)) => self
+                        .shell
+                        .cwd
+                        .as_deref()
+                        .and_then(|cwd| resolve_dir(cwd, dir)),
                 };
                 let target = if values.iter().any(Option::is_none) {
                     None
                 } else {
                     target
                 };
-                // Past PATH_MAX `cd` fails: where the shell is then is not followed.
-                let target = target.filter(|t| t.len() <= super::paths::MAX_PATH_LEN);
                 self.shell.cwd = if exact { target.map(Arc::from) } else { None };
             }
             "pushd" | "popd" => self.shell.cwd = None,

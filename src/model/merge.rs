@@ -219,7 +219,6 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     // holds for the pair.
     let transparent = subshell.is_empty()
         && doubts.is_empty()
-        && a_heredoc.is_none()
         && ea.rewrites_shell.is_empty()
         && stale_lookups(ea, &ea.installs_on_path)
             .chain(stale_lookups(ea, &eb.installs_on_path))

@@ -67,7 +67,19 @@ pub fn path_is_within(path: &str, dir: &str) -> bool {
 /// Linux's PATH_MAX: a longer directory cannot be made or entered, so a build that names one
 /// fails. The model stops following a directory past it (each step would copy a path that
 /// grows with the file: 40,000 lines of `WORKDIR d` would copy 40,000 paths of up to 80 kB).
-pub const MAX_PATH_LEN: usize = 4096;
+const MAX_PATH_LEN: usize = 4096;
+
+/// The directory `path` names from `base` ([`resolve_path`]), or `None` past PATH_MAX (the
+/// build fails there). `base` is told too long without a join unless `..` or an absolute
+/// `path` could shorten it.
+pub fn resolve_dir(base: &str, path: &str) -> Option<String> {
+    let may_fit = path.starts_with('/')
+        || path.split('/').any(|part| part == "..")
+        || base.len() + 1 + path.len() <= MAX_PATH_LEN;
+    may_fit
+        .then(|| resolve_path(base, path))
+        .filter(|dir| dir.len() <= MAX_PATH_LEN)
+}
 
 /// Joins `path` to `base` like BuildKit does for WORKDIR and mount targets, and cleans it.
 pub fn resolve_path(base: &str, path: &str) -> String {

@@ -1392,21 +1392,23 @@ pub struct BuildkitView {
     pub inner: Option<String>,
 }
 
+/// The items of `sorted` (in file order, none overlapping) that lie wholly inside `span`.
+fn within<'i, T>(sorted: &'i [T], span: &Span, span_of: impl Fn(&T) -> &Span) -> &'i [T] {
+    let from = sorted.partition_point(|item| span_of(item).start < span.start);
+    let rest = &sorted[from..];
+    &rest[..rest.partition_point(|item| span_of(item).end <= span.end)]
+}
+
 impl Dockerfile {
-    /// The comments that lie wholly inside `span`. Comments are in file order and do not
-    /// overlap, so they are found by binary search: a fix asks this for each pair of RUNs.
+    /// The comments that lie wholly inside `span`, found by binary search: a fix asks this
+    /// for each pair of RUNs.
     pub fn comments_within(&self, span: &Span) -> &[Comment] {
-        let from = self.comments.partition_point(|c| c.span.start < span.start);
-        let rest = &self.comments[from..];
-        &rest[..rest.partition_point(|c| c.span.end <= span.end)]
+        within(&self.comments, span, |c| &c.span)
     }
 
-    /// The empty lines inside continuations that lie wholly inside `span` (in file order).
+    /// The empty lines inside continuations that lie wholly inside `span`.
     pub fn empty_continuation_lines_within(&self, span: &Span) -> &[Span] {
-        let lines = &self.empty_continuation_lines;
-        let from = lines.partition_point(|l| l.start < span.start);
-        let rest = &lines[from..];
-        &rest[..rest.partition_point(|l| l.end <= span.end)]
+        within(&self.empty_continuation_lines, span, |l| l)
     }
 
     /// The instruction whose span holds all of `span` (instructions are in file order).
