@@ -142,10 +142,9 @@ impl Pairs<'_> {
                 let fix = edits.map(|edits| {
                     match (doubts.is_empty(), slow.is_empty()) {
                         (true, true) => Fix::safe(title, edits),
-                        (false, _) => Fix::unsafe_(
-                            format!("{title} (may change what the build does)"),
-                            edits,
-                        ),
+                        (false, _) => {
+                            Fix::unsafe_(format!("{title} (may change what the build does)"), edits)
+                        }
                         (true, false) => Fix::unsafe_(
                             format!("{title} (editing it re-runs the slow first part)"),
                             edits,
