@@ -197,7 +197,17 @@ impl RunShell {
     }
 }
 
+/// Past this many `--mount` flags on one RUN, no rule judges its mounts or what they cache:
+/// each cache mount is weighed against every cache and path of the RUN, a product that one
+/// 60 kB line of 1,000 mounts and 1,000 installs made last minutes. Real RUNs have a few.
+pub const MAX_JUDGED_MOUNTS: usize = 64;
+
 impl Run {
+    /// Whether rules judge this RUN's mounts and caches ([`MAX_JUDGED_MOUNTS`]).
+    pub fn mounts_judged(&self) -> bool {
+        self.mounts.len() <= MAX_JUDGED_MOUNTS
+    }
+
     /// The environment the command sees: ENV, and ARGs (build args are environment
     /// variables of RUN commands).
     pub fn env(&self) -> &Vars {
@@ -208,32 +218,48 @@ impl Run {
         self.script.as_ref().map_or(&[], |s| &s.commands)
     }
 
-    /// Whether what a command downloads into its tool's cache is still in the layer when
-    /// the RUN ends: not in a cache mount, not disabled, not deleted (by Debian's
-    /// `docker-clean` or `apt` for apt's archive, or by the RUN itself).
-    pub fn keeps_cache(&self, cache: &effects::CacheUse) -> bool {
-        let Some(dir) = cache.dir.as_deref() else {
-            return false;
+    /// The caches whose downloads are still in the layer when the RUN ends, in order: not
+    /// in a cache mount, not disabled, not deleted (by Debian's `docker-clean` or `apt` for
+    /// apt's archive, or by the RUN itself). The RUN's removals are weighed against the
+    /// cache directories filed by path, not each against each. None past the mounts judged
+    /// ([`Run::mounts_judged`]), or when a removal reaches more directories than are followed.
+    pub fn kept_caches(&self) -> Vec<&effects::CacheUse> {
+        if !self.mounts_judged() {
+            return Vec::new();
+        }
+        let candidates: Vec<(&effects::CacheUse, &str)> = self
+            .effects
+            .caches
+            .iter()
+            .filter_map(|cache| Some((cache, cache.dir.as_deref()?)))
+            .filter(|(cache, _)| !self.cache_held_elsewhere(cache))
+            .collect();
+        let targets: Vec<(&str, Option<usize>)> =
+            candidates.iter().map(|(_, dir)| (*dir, None)).collect();
+        let Some(removed) = self.effects.removes_each(&targets) else {
+            return Vec::new();
         };
+        candidates
+            .into_iter()
+            .zip(removed)
+            .filter(|(_, removed)| !removed)
+            .map(|((cache, _), _)| cache)
+            .collect()
+    }
+
+    /// A cache kept out of the layer otherwise than by the RUN's removals: a cache mount,
+    /// an option or variable that disables it, or what deletes apt's archive.
+    fn cache_held_elsewhere(&self, cache: &effects::CacheUse) -> bool {
         if self.cache_mount_for(cache).is_some()
             || !cache.disablers.is_empty()
             || cache.disabled_by_env.is_some()
         {
-            return false;
+            return true;
         }
         let is_apt_archive =
             std::ptr::eq(cache.tool, &tools::APT) && cache.cache.key == "apt-archives";
-        if is_apt_archive
+        is_apt_archive
             && (self.docker_clean == Some(true) || self.effects.steps[cache.step].name == "apt")
-        {
-            return false;
-        }
-        let removed = self.effects.paths.iter().any(|p| {
-            p.kind.removes()
-                && !matches!(p.path, paths::PathPattern::Unknown)
-                && (p.path.may_remove(dir) || p.path.may_be_within(dir))
-        });
-        !removed
     }
 
     /// The cache mount that holds what a command keeps in its tool's cache
@@ -378,6 +404,11 @@ impl Model {
             .iter()
             .flat_map(|&s| self.runs.iter().filter(move |r| r.stage == s))
             .collect()
+    }
+
+    /// The RUNs whose mounts and caches rules judge ([`Run::mounts_judged`]).
+    pub fn runs_judging_mounts(&self) -> impl Iterator<Item = &Run> {
+        self.runs.iter().filter(|run| run.mounts_judged())
     }
 
     /// The working directory instruction `instruction` runs in.

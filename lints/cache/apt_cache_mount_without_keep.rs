@@ -28,7 +28,7 @@ impl Rule for AptCacheMountWithoutKeep {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        for run in &cx.model.runs {
+        for run in cx.model.runs_judging_mounts() {
             if run.docker_clean != Some(true) {
                 continue;
             }

@@ -25,7 +25,7 @@ impl Rule for CacheDisabledByFlag {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        for run in &cx.model.runs {
+        for run in cx.model.runs_judging_mounts() {
             for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
                 let Some(target) = mount.target.as_deref() else {
                     continue;

@@ -23,7 +23,7 @@ impl Rule for CacheMountPermissions {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        for run in &cx.model.runs {
+        for run in cx.model.runs_judging_mounts() {
             for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
                 check_mount(cx, run, mount);
             }

@@ -37,7 +37,7 @@ impl Rule for MissingCacheMount {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        for run in &cx.model.runs {
+        for run in cx.model.runs_judging_mounts() {
             // A mount meant for the cache that `cache-mount-wrong-target` moves into place.
             let retargeted: Vec<&CacheUse> = mounts::misplaced(run)
                 .into_iter()

@@ -11,6 +11,7 @@ use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Command;
 use crate::syntax::shell::Shape;
+use std::collections::HashSet;
 
 pub struct PackageCacheInLayer;
 
@@ -34,20 +35,18 @@ impl Rule for PackageCacheInLayer {
 
     fn check(&self, cx: &mut Ctx) {
         for run in &cx.model.runs {
+            // One finding per tool, with each cache of each command once.
             let mut findings: Vec<Vec<&CacheUse>> = Vec::new();
-            for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
+            let mut listed: HashSet<(&str, &str, usize)> = HashSet::new();
+            for cache in run.kept_caches() {
+                if !listed.insert((cache.tool.name, cache.cache.key, cache.step)) {
+                    continue;
+                }
                 match findings
                     .iter_mut()
                     .find(|f| f[0].tool.name == cache.tool.name)
                 {
-                    Some(finding) => {
-                        if !finding
-                            .iter()
-                            .any(|c| c.cache.key == cache.cache.key && c.step == cache.step)
-                        {
-                            finding.push(cache);
-                        }
-                    }
+                    Some(finding) => finding.push(cache),
                     None => findings.push(vec![cache]),
                 }
             }
@@ -64,7 +63,13 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
     };
     let first = caches[0];
     let tool = first.tool.name;
-    let dirs: Vec<&str> = caches.iter().filter_map(|c| c.dir.as_deref()).collect();
+    // Each directory once: several commands of the tool share its cache.
+    let mut seen = HashSet::new();
+    let dirs: Vec<&str> = caches
+        .iter()
+        .filter_map(|c| c.dir.as_deref())
+        .filter(|dir| seen.insert(*dir))
+        .collect();
     let command_span = script.commands[run.effects.steps[first.step].command]
         .span
         .clone();
@@ -87,7 +92,8 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
                     Some(program) => {
                         edits.push(Edit::insert(program.span.end, format!(" {option}")))
                     }
-                    None => advice.push(option),
+                    None if !advice.contains(&option) => advice.push(option),
+                    None => {}
                 }
             }
             Clean::Append(command) => {
@@ -101,7 +107,8 @@ fn report(cx: &mut Ctx, run: &Run, caches: &[&CacheUse]) {
                     ));
                 }
             }
-            Clean::Advice(text) => advice.push(text),
+            Clean::Advice(text) if !advice.contains(&text) => advice.push(text),
+            Clean::Advice(_) => {}
         }
     }
     if !appended.is_empty() {

@@ -4,12 +4,13 @@
 
 use crate::fix::{merge, Fix};
 use crate::model::effects::{PathEffect, PathKind};
-use crate::model::paths::PathPattern;
+use crate::model::paths::{PathIndex, PathPattern, MAX_NEAR};
 use crate::model::tools;
 use crate::model::{self, merge::Join, path_is_within, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
 use crate::syntax::dockerfile::Keyword;
+use std::collections::{HashMap, HashSet};
 
 pub struct CleanupInLaterLayer;
 
@@ -30,6 +31,7 @@ impl Rule for CleanupInLaterLayer {
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         let house = HouseStyle::new();
+        let mut moves = MoveFixes::default();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             let runs: Vec<&Run> = cx
                 .model
@@ -38,27 +40,71 @@ impl Rule for CleanupInLaterLayer {
                 .filter(|r| r.stage == stage.index)
                 .collect();
             // What earlier layers of the stage hold, until a RUN deletes it.
-            let mut left: Vec<Leftover> = Vec::new();
+            let mut held = Held::default();
             for run in runs {
-                let mut deleted: Vec<(Span, Vec<Leftover>)> = Vec::new();
+                // Per removing command, what it deletes, and whether all of it was weighed.
+                let mut deleted: Vec<(Span, Vec<Leftover>, bool)> = Vec::new();
+                let mut by_command: HashMap<Span, usize> = HashMap::new();
                 for removal in run.effects.paths.iter().filter(|p| p.kind.removes()) {
-                    let (hit, kept): (Vec<Leftover>, Vec<Leftover>) =
-                        left.into_iter().partition(|l| l.deleted_by(removal));
-                    left = kept;
-                    if hit.is_empty() {
+                    let (hit, complete) = held.take_deleted_by(removal);
+                    if hit.is_empty() && complete {
                         continue;
                     }
-                    match deleted.iter_mut().find(|(span, _)| *span == removal.span) {
-                        Some((_, leftovers)) => leftovers.extend(hit),
-                        None => deleted.push((removal.span.clone(), hit)),
+                    match by_command.get(&removal.span) {
+                        Some(&at) => {
+                            deleted[at].1.extend(hit);
+                            deleted[at].2 &= complete;
+                        }
+                        None => {
+                            by_command.insert(removal.span.clone(), deleted.len());
+                            deleted.push((removal.span.clone(), hit, complete));
+                        }
                     }
                 }
-                for (command, leftovers) in deleted {
-                    report(cx, run, command, &leftovers, &house);
+                for (command, leftovers, complete) in deleted {
+                    if !leftovers.is_empty() {
+                        let fixes = (&house, &mut moves);
+                        report(cx, run, command, &leftovers, complete, fixes);
+                    }
                 }
-                left.extend(leftovers(run));
+                for leftover in leftovers(run) {
+                    held.add(leftover);
+                }
             }
         }
+    }
+}
+
+/// What the earlier layers of a stage hold, filed by path: a removal weighs what it may
+/// reach, not all that was left before it.
+#[derive(Default)]
+struct Held {
+    /// In the order they were left; `None` once deleted.
+    leftovers: Vec<Option<Leftover>>,
+    index: PathIndex,
+}
+
+impl Held {
+    fn add(&mut self, leftover: Leftover) {
+        self.index.insert(leftover.path(), self.leftovers.len());
+        self.leftovers.push(Some(leftover));
+    }
+
+    /// What `removal` deletes, taken out in the order it was left, and whether all it may
+    /// reach was weighed ([`PathIndex::near`]).
+    fn take_deleted_by(&mut self, removal: &PathEffect) -> (Vec<Leftover>, bool) {
+        let near = self.index.near(&removal.path);
+        let mut hit = Vec::new();
+        for id in near.ids {
+            let Some(slot) = self.leftovers.get_mut(id) else {
+                continue;
+            };
+            if let Some(leftover) = slot.take_if(|l| l.deleted_by(removal)) {
+                self.index.remove(leftover.path(), id);
+                hit.push(leftover);
+            }
+        }
+        (hit, near.complete)
     }
 }
 
@@ -95,6 +141,12 @@ impl Leftover {
         }
     }
 
+    fn path(&self) -> &str {
+        match &self.what {
+            Left::File(path, _) | Left::Inside(path, _) | Left::Cache(path, _) => path,
+        }
+    }
+
     fn describe(&self) -> String {
         match &self.what {
             Left::File(file, by) => format!("{by} writes {file}"),
@@ -115,25 +167,21 @@ fn empties(removal: &PathEffect, dir: &str) -> bool {
 
 /// What `run` leaves in its layer that it does not delete itself.
 fn leftovers(run: &Run) -> Vec<Leftover> {
+    // Past the mounts judged, any path may be under one: nothing is told left over.
     let mounted = |p: &str| {
-        run.mounts
-            .iter()
-            .any(|m| m.target.as_deref().is_some_and(|t| path_is_within(p, t)))
+        !run.mounts_judged()
+            || run
+                .mounts
+                .iter()
+                .any(|m| m.target.as_deref().is_some_and(|t| path_is_within(p, t)))
     };
     let special = |p: &str| {
         ["/dev", "/proc", "/sys"]
             .iter()
             .any(|d| path_is_within(p, d))
     };
-    let deleted_later = |at: usize, path: &str| {
-        run.effects.paths.iter().any(|p| {
-            p.kind.removes()
-                && p.span.start > at
-                && !matches!(p.path, PathPattern::Unknown)
-                && (p.path.may_remove(path) || p.path.may_be_within(path))
-        })
-    };
-    let mut out = Vec::new();
+    // What the RUN writes, then what it deletes after writing it.
+    let mut written: Vec<(&PathEffect, &String, Left)> = Vec::new();
     for effect in &run.effects.paths {
         let PathPattern::Exact(path) = &effect.path else {
             continue;
@@ -143,19 +191,31 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
             PathKind::WriteInside { .. } => Left::Inside(path.clone(), effect.by.clone()),
             _ => continue,
         };
-        if path == "/" || mounted(path) || special(path) || deleted_later(effect.span.start, path) {
+        if path == "/" || mounted(path) || special(path) {
             continue;
         }
-        out.push(Leftover {
+        written.push((effect, path, what));
+    }
+    let targets: Vec<(&str, Option<usize>)> = written
+        .iter()
+        .map(|(effect, path, _)| (path.as_str(), Some(effect.span.start)))
+        .collect();
+    // Past the files followed, none is told left over.
+    let deleted = (run.effects.removes_each(&targets)).unwrap_or_else(|| vec![true; targets.len()]);
+    let mut out: Vec<Leftover> = written
+        .into_iter()
+        .zip(deleted)
+        .filter(|(_, deleted)| !deleted)
+        .map(|((effect, _, what), _)| Leftover {
             instruction: run.instruction,
             span: effect.span.clone(),
             what,
-        });
-    }
+        })
+        .collect();
     let Some(script) = &run.script else {
         return out;
     };
-    for cache in run.effects.caches.iter().filter(|c| run.keeps_cache(c)) {
+    for cache in run.kept_caches() {
         // Debian and Ubuntu images delete apt's downloads after each install: unless the
         // RUN is known to run without `docker-clean`, nothing is left to delete.
         let apt_archive =
@@ -179,9 +239,22 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
 /// The file's chaining style, found once (a scan of the file).
 type HouseStyle = std::cell::OnceCell<merge::Style>;
 
-fn report(cx: &mut Ctx, run: &Run, command: Span, leftovers: &[Leftover], house: &HouseStyle) {
+fn report(
+    cx: &mut Ctx,
+    run: &Run,
+    command: Span,
+    leftovers: &[Leftover],
+    complete: bool,
+    (house, moves): (&HouseStyle, &mut MoveFixes),
+) {
     let text = cx.text(command.clone()).to_string();
-    let (fix, why_not) = match move_fix(cx, run, leftovers, house) {
+    let fix = match complete {
+        true => move_fix(cx, run, leftovers, house, moves),
+        false => Err(format!(
+            "it reaches more than {MAX_NEAR} files, more than docklint follows"
+        )),
+    };
+    let (fix, why_not) = match fix {
         Ok(fix) => (Some(fix), None),
         Err(why) => (None, Some(why)),
     };
@@ -231,19 +304,56 @@ fn move_fix(
     run: &Run,
     leftovers: &[Leftover],
     house: &HouseStyle,
+    moves: &mut MoveFixes,
 ) -> Result<Fix, String> {
     let creator = leftovers[0].instruction;
     if leftovers.iter().any(|l| l.instruction != creator) {
         return Err("several earlier RUNs created what it deletes".into());
     }
+    if let Some(fix) = moves.judged.get(&(creator, run.instruction)) {
+        return fix.clone();
+    }
+    let fix = move_into_creator(cx, run, creator, house, moves);
+    moves.judged.insert((creator, run.instruction), fix.clone());
+    fix
+}
+
+/// What the move fixes of a file have judged, kept so that a file of n cleanups does not
+/// weigh n times what they share.
+#[derive(Default)]
+struct MoveFixes {
+    /// By (creating RUN, cleanup RUN): each cleanup of a RUN moves the same way.
+    judged: HashMap<(usize, usize), Result<Fix, String>>,
+    /// By RUN: it does nothing but clean up.
+    cleanup_only: HashMap<usize, bool>,
+    /// By creating RUN: the first instruction after it that is not inert.
+    next_active: HashMap<usize, Option<usize>>,
+}
+
+/// The fix moving `run` (only cleanup commands) to the end of RUN `creator`.
+fn move_into_creator(
+    cx: &Ctx,
+    run: &Run,
+    creator: usize,
+    house: &HouseStyle,
+    moves: &mut MoveFixes,
+) -> Result<Fix, String> {
     let script = run.script.as_ref().ok_or("the RUN is not a shell script")?;
-    let only_cleanup = script.commands.iter().all(|c| {
-        run.effects
-            .paths
-            .iter()
-            .any(|p| p.span == c.span && p.kind.removes())
-    }) && run.effects.opaque.is_empty()
-        && run.effects.caches.is_empty();
+    let only_cleanup = *moves
+        .cleanup_only
+        .entry(run.instruction)
+        .or_insert_with(|| {
+            let removing: HashSet<&Span> = run
+                .effects
+                .paths
+                .iter()
+                .filter(|p| p.kind.removes())
+                .map(|p| &p.span)
+                .collect();
+            script.commands.iter().all(|c| removing.contains(&c.span))
+                && run.effects.opaque.is_empty()
+                && run.effects.caches.is_empty()
+        });
     if !only_cleanup {
         return Err("the RUN does more than clean up".into());
     }
@@ -252,9 +362,14 @@ fn move_fix(
     if !later.flags.is_empty() || !first.flags.is_empty() {
         return Err("a RUN has builder flags (mounts)".into());
     }
-    if let Some(between) = df.instructions[creator + 1..run.instruction]
-        .iter()
-        .find(|i| !INERT.contains(&i.keyword))
+    let next_active = *moves.next_active.entry(creator).or_insert_with(|| {
+        let after = df.instructions.get(creator + 1..).unwrap_or_default();
+        let next = after.iter().position(|i| !INERT.contains(&i.keyword));
+        next.map(|k| creator + 1 + k)
+    });
+    if let Some(between) = next_active
+        .filter(|&k| k < run.instruction)
+        .map(|k| &df.instructions[k])
     {
         return Err(format!(
             "the {} between the two RUNs may use or change what it deletes",

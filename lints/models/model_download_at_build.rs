@@ -8,6 +8,7 @@ use crate::model::models::{self, Download, HubLogin, TokenSource};
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
+use std::collections::HashMap;
 
 pub struct ModelDownloadAtBuild;
 
@@ -99,10 +100,14 @@ fn is_download_stage(cx: &Ctx, run: &Run) -> bool {
 /// Downloads grouped by the command (or instruction) they come from, in file order.
 fn by_command(downloads: Vec<Download>) -> Vec<Vec<Download>> {
     let mut groups: Vec<Vec<Download>> = Vec::new();
+    let mut by_span: HashMap<Span, usize> = HashMap::new();
     for download in downloads {
-        match groups.iter_mut().find(|g| g[0].span == download.span) {
-            Some(group) => group.push(download),
-            None => groups.push(vec![download]),
+        match by_span.get(&download.span) {
+            Some(&at) => groups[at].push(download),
+            None => {
+                by_span.insert(download.span.clone(), groups.len());
+                groups.push(vec![download]);
+            }
         }
     }
     groups

@@ -16,7 +16,7 @@ use smallvec::{smallvec, SmallVec};
 use thin_vec::ThinVec;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
-use super::paths::{resolve_dir, resolve_path, PathPattern};
+use super::paths::{resolve_dir, resolve_path, PathIndex, PathPattern};
 use super::tools::{Cache, CacheCommand, Dir, Holds, Tool, TOOLS};
 use super::users::{Accounts, Certainty, Resolved, User};
 use super::vars::{expand_shell_value, Value, Vars};
@@ -313,6 +313,38 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// Which of `targets` the RUN's removals remove or reach inside: each counts removals
+    /// after its offset (`Some`), or any (`None`). The removals find the targets they may
+    /// reach by path ([`PathIndex`]), not each against each. `None` when one removal reaches
+    /// more paths inside its directory than are followed ([`super::paths::MAX_NEAR`]).
+    pub fn removes_each(&self, targets: &[(&str, Option<usize>)]) -> Option<Vec<bool>> {
+        let mut index = PathIndex::default();
+        for (id, (path, _)) in targets.iter().enumerate() {
+            index.insert(path, id);
+        }
+        let mut removed = vec![false; targets.len()];
+        let removals = self
+            .paths
+            .iter()
+            .filter(|p| p.kind.removes() && !matches!(p.path, PathPattern::Unknown));
+        for removal in removals {
+            let near = index.near(&removal.path);
+            if !near.complete {
+                return None;
+            }
+            for id in near.ids {
+                let (path, after) = targets[id];
+                if after.is_none_or(|at| removal.span.start > at)
+                    && (removal.path.may_remove(path) || removal.path.may_be_within(path))
+                {
+                    removed[id] = true;
+                    index.remove(path, id);
+                }
+            }
+        }
+        Some(removed)
+    }
+
     /// A cache of the build's output ([`Holds::Output`]) is one only when a later command of
     /// the RUN copies something out of it to a place outside it: otherwise a mount would
     /// take the whole output out of the image.

@@ -9,6 +9,8 @@
 //! arguments.
 
 use std::cell::LazyCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use super::commands::{self, PythonInput};
 use super::copies::ProjectFiles;
@@ -970,6 +972,8 @@ struct Finder<'a> {
     run: &'a Run,
     files: &'a dyn ProjectFiles,
     out: Vec<Download>,
+    /// Indices in `out` by a hash of what identifies a download ([`Finder::push`]).
+    seen: HashMap<u64, Vec<usize>>,
 }
 
 /// The word a shell-script step's program was given as (`./get.sh`).
@@ -1085,10 +1089,21 @@ impl<'a> Finder<'a> {
         Some((relative, text))
     }
 
+    /// Adds a download unless the same one was found already. Found ones are looked up by
+    /// what later steps do not change (their place and origin get filled in after), so a
+    /// RUN of n downloads does not compare n² pairs.
     fn push(&mut self, finding: Download) {
-        if !self.out.contains(&finding) {
-            self.out.push(finding);
+        let key = {
+            let mut hasher = std::hash::DefaultHasher::new();
+            (&finding.span, finding.what, &finding.by, &finding.model).hash(&mut hasher);
+            hasher.finish()
+        };
+        let same = self.seen.entry(key).or_default();
+        if same.iter().any(|&i| self.out[i] == finding) {
+            return;
         }
+        same.push(self.out.len());
+        self.out.push(finding);
     }
 
     fn python_code(
@@ -1543,6 +1558,7 @@ pub fn run_downloads(
         run,
         files,
         out: Vec::new(),
+        seen: HashMap::new(),
     };
     let instruction = &df.instructions[run.instruction];
     // `RUN <<EOF` with a python `#!` line: BuildKit runs the body as a file.

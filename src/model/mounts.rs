@@ -616,6 +616,9 @@ pub struct Misplaced<'r> {
 /// relative path.
 pub fn misplaced(run: &Run) -> Vec<Misplaced<'_>> {
     let mut out: Vec<Misplaced> = Vec::new();
+    if !run.mounts_judged() {
+        return out;
+    }
     let covers_a_use = |target: &str| run.effects.caches.iter().any(|c| c.served_by(target));
     for mount in run.mounts.iter().filter(|m| m.kind == MountKind::Cache) {
         let (Some(target), Some(raw)) = (mount.target.as_deref(), mount.option("target")) else {

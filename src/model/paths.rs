@@ -1,6 +1,9 @@
 //! Paths as RUN commands name them: exact, glob patterns, or unknown; and how they relate
 //! to a directory (a cache mount target, a home, the shell binary).
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 /// A path a command touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathPattern {
@@ -51,6 +54,100 @@ impl PathPattern {
             PathPattern::Exact(p) | PathPattern::Glob(p) => p,
             PathPattern::Unknown => "(a path docklint cannot resolve)",
         }
+    }
+}
+
+/// Items filed under the paths they concern, so that a removal finds those it may reach
+/// without weighing them all: a stage of n RUNs that each write a file, then n RUNs that
+/// each delete one, must not weigh n² pairs.
+#[derive(Debug, Default)]
+pub struct PathIndex {
+    by_path: BTreeMap<String, Vec<usize>>,
+}
+
+/// How many items inside one directory a removal is weighed against; past it the search
+/// stops, and says so.
+pub const MAX_NEAR: usize = 1024;
+
+/// The items a removal may concern ([`PathIndex::near`]).
+pub struct Near {
+    /// In the order they were filed (ids ascending), each once.
+    pub ids: Vec<usize>,
+    /// `false`: more items sit inside the removed directory than [`MAX_NEAR`].
+    pub complete: bool,
+}
+
+impl PathIndex {
+    pub fn insert(&mut self, path: &str, id: usize) {
+        self.by_path
+            .entry(index_key(path).into())
+            .or_default()
+            .push(id);
+    }
+
+    pub fn remove(&mut self, path: &str, id: usize) {
+        let key = index_key(path);
+        if let Some(ids) = self.by_path.get_mut(key) {
+            ids.retain(|&i| i != id);
+            if ids.is_empty() {
+                self.by_path.remove(key);
+            }
+        }
+    }
+
+    /// Every item whose path a removal of `pattern` may remove ([`PathPattern::may_remove`]),
+    /// lie within ([`PathPattern::may_be_within`]) or empty, and maybe others: the paths at
+    /// or inside the removal's directory (a glob's literal one), and its parents. The caller
+    /// tells which it reaches.
+    pub fn near(&self, pattern: &PathPattern) -> Near {
+        let owned;
+        let root = match pattern {
+            PathPattern::Exact(path) => index_key(path),
+            PathPattern::Glob(glob) => {
+                owned = literal_prefix(glob);
+                owned.as_str()
+            }
+            PathPattern::Unknown => {
+                return Near {
+                    ids: Vec::new(),
+                    complete: true,
+                }
+            }
+        };
+        let mut ids: Vec<usize> = Vec::new();
+        let mut complete = true;
+        let inside: Box<dyn Iterator<Item = &Vec<usize>>> = if root == "/" {
+            Box::new(self.by_path.values())
+        } else {
+            // The keys that start with `root/`: `0` follows `/`.
+            let (from, to) = (format!("{root}/"), format!("{root}0"));
+            let keys = (Bound::Included(from.as_str()), Bound::Excluded(to.as_str()));
+            Box::new(self.by_path.range::<str, _>(keys).map(|(_, v)| v))
+        };
+        let mut weighed = 0;
+        for found in inside {
+            weighed += found.len();
+            if weighed > MAX_NEAR {
+                complete = false;
+                break;
+            }
+            ids.extend(found);
+        }
+        // The directory itself and its parents; `/` holds every path, even a relative one.
+        for dir in ancestors(root).chain(["/"]) {
+            ids.extend(self.by_path.get(dir).into_iter().flatten());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Near { ids, complete }
+    }
+}
+
+/// A path as the index files it: without a trailing `/`, but `/` itself.
+fn index_key(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
     }
 }
 
@@ -205,5 +302,60 @@ mod tests {
         assert_eq!(ancestors("/a/b").collect::<Vec<_>>(), ["/a/b", "/a", "/"]);
         assert_eq!(resolve_path("/app", "../x/./y"), "/x/y");
         assert!(path_is_within("/a/b", "/a") && !path_is_within("/ab", "/a"));
+    }
+
+    /// The index finds every path a removal may remove, lie within or empty, as a scan of
+    /// them all does: paths and patterns of a few components, globs among them.
+    #[test]
+    fn the_index_finds_what_a_scan_of_every_path_finds() {
+        let parts = ["a", "b", "ab", "a.b", ".c", "a0", "a-b"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let path = |next: &mut dyn FnMut(usize) -> usize, glob: bool| {
+            let mut p = String::new();
+            for _ in 0..next(4) + 1 {
+                p.push('/');
+                p.push_str(match (glob, next(5)) {
+                    (true, 0) => "*",
+                    (true, 1) => "a*",
+                    (true, 2) => "[ab]",
+                    _ => parts[next(parts.len())],
+                });
+            }
+            if next(6) == 0 {
+                p.push('/');
+            }
+            p
+        };
+        for _ in 0..300 {
+            let paths: Vec<String> = (0..40).map(|_| path(&mut next, false)).collect();
+            let mut index = PathIndex::default();
+            for (id, p) in paths.iter().enumerate() {
+                index.insert(p, id);
+            }
+            for _ in 0..20 {
+                let pattern = match next(3) {
+                    0 => PathPattern::Glob(path(&mut next, true)),
+                    1 => PathPattern::Exact("/".into()),
+                    _ => PathPattern::Exact(path(&mut next, false)),
+                };
+                let near = index.near(&pattern);
+                assert!(near.complete);
+                for (id, p) in paths.iter().enumerate() {
+                    let empties = match &pattern {
+                        PathPattern::Glob(g) => g.strip_suffix("/*") == Some(p.as_str()),
+                        _ => pattern.display() == p,
+                    };
+                    if pattern.may_remove(p) || pattern.may_be_within(p) || empties {
+                        assert!(near.ids.contains(&id), "{pattern:?} misses {p}");
+                    }
+                }
+            }
+        }
     }
 }
