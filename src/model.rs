@@ -94,6 +94,8 @@ pub struct Stage {
     pub base_expanded: Option<String>,
     /// The stage this one starts from (`FROM builder`).
     pub parent: Option<usize>,
+    /// The stages that start from this one, in file order.
+    pub children: Vec<usize>,
     /// The final stage needs it (it is the final stage, or one it copies or mounts from).
     pub reached: bool,
     /// The stages this one needs: the one it starts from, and those it copies or mounts from.
@@ -384,6 +386,20 @@ impl Model {
         needed
     }
 
+    /// The stage and the stages built on it (`FROM <stage>`, transitively), in file order,
+    /// found as they are asked for: a search that stops early visits only the first ones.
+    pub fn stages_built_on(&self, stage: usize) -> impl Iterator<Item = usize> + '_ {
+        use std::cmp::Reverse;
+        let mut next = std::collections::BinaryHeap::from([Reverse(stage)]);
+        std::iter::from_fn(move || {
+            let Reverse(s) = next.pop()?;
+            // A child comes after its parent: the smallest waiting is the next in file order.
+            let children = self.stages.get(s).map_or(&[][..], |st| &st.children);
+            next.extend(children.iter().map(|&c| Reverse(c)));
+            Some(s)
+        })
+    }
+
     /// The stage and the stages it is built on (`FROM <stage>`), the first-built first.
     pub fn stage_chain(&self, stage: usize) -> Vec<usize> {
         let mut chain = Vec::new();
@@ -400,10 +416,21 @@ impl Model {
     /// it is built on, in build order.
     pub fn runs_in_image(&self, stage: usize) -> Vec<&Run> {
         let chain = self.stage_chain(stage);
-        chain
-            .iter()
-            .flat_map(|&s| self.runs.iter().filter(move |r| r.stage == s))
-            .collect()
+        chain.iter().flat_map(|&s| self.runs_of(s)).collect()
+    }
+
+    /// The RUNs of `stage`. They are in file order, so a stage's sit together: found by
+    /// binary search, not by a pass over every RUN of the file for each stage.
+    pub fn runs_of(&self, stage: usize) -> &[Run] {
+        let runs = &self.runs;
+        &runs[runs.partition_point(|r| r.stage < stage)..runs.partition_point(|r| r.stage <= stage)]
+    }
+
+    /// The COPY and ADD of build-context files in `stage`, found as [`Self::runs_of`].
+    pub fn copies_of(&self, stage: usize) -> &[copies::ContextCopy] {
+        let copies = &self.copies;
+        &copies[copies.partition_point(|c| c.stage < stage)
+            ..copies.partition_point(|c| c.stage <= stage)]
     }
 
     /// The RUNs whose mounts and caches rules judge ([`Run::mounts_judged`]).
@@ -674,6 +701,9 @@ impl<'a> Builder<'a> {
         };
         let windows = state.windows;
         self.states.push(state);
+        if let Some(p) = parent.filter(|&p| p < index) {
+            self.model.stages[p].children.push(index);
+        }
         if let Some(name) = &name {
             let indices = self.model.stage_names.entry(name.to_ascii_lowercase());
             indices.or_default().push(index);
@@ -686,6 +716,7 @@ impl<'a> Builder<'a> {
             base: image,
             base_expanded,
             parent,
+            children: Vec::new(),
             reached: false,
             needs: Vec::new(),
             needs_unknown: base_unknown,
@@ -905,9 +936,7 @@ impl<'a> Builder<'a> {
         let copies = &self.model.stage_copies;
         let copies = &copies[copies.partition_point(|c| c.instruction < s.instructions.start)
             ..copies.partition_point(|c| c.instruction < s.instructions.end)];
-        let runs = &self.model.runs;
-        let runs = &runs
-            [runs.partition_point(|r| r.stage < stage)..runs.partition_point(|r| r.stage <= stage)];
+        let runs = self.model.runs_of(stage);
         let mounts: Vec<Option<String>> = runs
             .iter()
             .flat_map(|run| {

@@ -175,6 +175,36 @@ fn removals_and_mounts_are_not_weighed_each_against_each() {
     lints_each_within_10_s(&texts);
 }
 
+/// A RUN's later RUNs, the RUNs and COPYs of a stage, and the next install of a package
+/// index are found by stage and position, not by a pass over the file for each RUN or
+/// stage: 10,000 lone `apt-get update` RUNs before 10,000 installs took 9 s in a release
+/// build, 10,000 stages each installing with pip 1.1 s, 20,000 stages then 20,000 COPYs
+/// 0.8 s, each growing with the square of the file.
+#[test]
+fn stages_and_later_runs_are_found_without_a_pass_over_the_file() {
+    let lines =
+        |n: usize, line: &dyn Fn(usize) -> String| (0..n).map(line).collect::<Vec<_>>().join("\n");
+    let texts = [
+        format!(
+            "FROM debian:12\n{}\n{}\n",
+            lines(10_000, &|_| "RUN apt-get update".into()),
+            lines(10_000, &|i| format!("RUN pip install p{i}"))
+        ),
+        format!(
+            "FROM python:3.12\n{}\n",
+            lines(10_000, &|i| format!(
+                "FROM python:3.12 AS s{i}\nRUN pip install p{i}"
+            ))
+        ),
+        format!(
+            "FROM python:3.12\n{}\n{}\n",
+            lines(20_000, &|i| format!("FROM python:3.12 AS s{i}")),
+            lines(20_000, &|i| format!("COPY f{i} /d/"))
+        ),
+    ];
+    lints_each_within_10_s(&texts);
+}
+
 /// Lints each text (a debug build), failing on one that takes 10 s or more.
 fn lints_each_within_10_s(texts: &[String]) {
     let settings = Settings::defaults();

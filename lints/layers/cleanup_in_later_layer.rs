@@ -33,15 +33,9 @@ impl Rule for CleanupInLaterLayer {
         let house = HouseStyle::new();
         let mut moves = MoveFixes::default();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
-            let runs: Vec<&Run> = cx
-                .model
-                .runs
-                .iter()
-                .filter(|r| r.stage == stage.index)
-                .collect();
             // What earlier layers of the stage hold, until a RUN deletes it.
             let mut held = Held::default();
-            for run in runs {
+            for run in cx.model.runs_of(stage.index) {
                 // Per removing command, what it deletes, and whether all of it was weighed.
                 let mut deleted: Vec<(Span, Vec<Leftover>, bool)> = Vec::new();
                 let mut by_command: HashMap<Span, usize> = HashMap::new();

@@ -64,9 +64,8 @@ struct Found<'m> {
 fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let model = cx.model;
     let steps = model
-        .runs
+        .runs_of(copy.stage)
         .iter()
-        .filter(|r| r.stage == copy.stage)
         .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
     let mut before: Vec<(&Step, Option<Install>)> = Vec::new();
     for (run, step) in steps {

@@ -5,8 +5,7 @@
 
 use crate::fix::{merge, Fix};
 use crate::model::indexes::{self, IndexUse, PackageIndex};
-use crate::model::paths::PathPattern;
-use crate::model::{self, merge::Join, Model, Run};
+use crate::model::{self, merge::Join, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
 use crate::syntax::dockerfile::Keyword;
@@ -30,21 +29,46 @@ impl Rule for UpdateWithoutInstall {
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
         let styles = FileStyles::new();
-        for run in &model.runs {
-            for (index, refresh) in lone_refreshes(run) {
-                report(cx, run, index, refresh, &styles);
+        // Each RUN's uses of package indexes, read once.
+        let uses: Vec<Vec<Use>> = model.runs.iter().map(index_uses).collect();
+        // Per index, the RUNs (by position) that install from it, in file order.
+        let mut installs: Vec<(&PackageIndex, Vec<usize>)> = Vec::new();
+        for (at, run_uses) in uses.iter().enumerate() {
+            for (index, use_, _) in run_uses {
+                if !matches!(use_, IndexUse::Install { .. }) {
+                    continue;
+                }
+                match installs.iter_mut().find(|(i, _)| std::ptr::eq(*i, *index)) {
+                    Some((_, runs)) if runs.last() == Some(&at) => {}
+                    Some((_, runs)) => runs.push(at),
+                    None => installs.push((index, vec![at])),
+                }
+            }
+        }
+        // The first later RUN of the stage that installs from `index`.
+        let next_install = |at: usize, index: &PackageIndex| -> Option<&Run> {
+            let (_, runs) = installs.iter().find(|(i, _)| std::ptr::eq(*i, index))?;
+            let next = runs[runs.partition_point(|&r| r <= at)..].first()?;
+            let run = &model.runs[*next];
+            (run.stage == model.runs[at].stage).then_some(run)
+        };
+        for (at, run) in model.runs.iter().enumerate() {
+            for (index, refresh) in lone_refreshes(run, &uses[at]) {
+                let install = next_install(at, index);
+                report(cx, run, (index, install), refresh, &styles);
             }
         }
     }
 }
 
-/// The index refreshes of a RUN that no install of the same index follows in it.
-fn lone_refreshes(run: &Run) -> Vec<(&'static PackageIndex, Span)> {
+/// A package index a command uses, how, and the command.
+type Use = (&'static PackageIndex, IndexUse, Span);
+
+fn index_uses(run: &Run) -> Vec<Use> {
     let Some(script) = &run.script else {
         return Vec::new();
     };
-    let uses: Vec<(&'static PackageIndex, IndexUse, Span)> = run
-        .effects
+    run.effects
         .steps
         .iter()
         // A step of no index tool is ruled out before its arguments are gathered.
@@ -54,58 +78,55 @@ fn lone_refreshes(run: &Run) -> Vec<(&'static PackageIndex, Span)> {
             let (index, use_) = indexes::index_use(&step.name, &args)?;
             Some((index, use_, script.commands[step.command].span.clone()))
         })
-        .collect();
-    uses.iter()
-        .enumerate()
-        .filter(|(_, (_, use_, _))| *use_ == IndexUse::Refresh)
-        .filter(|(_, (index, _, span))| !removed_after(run, index, span.start))
-        .filter(|(i, (index, _, _))| {
-            !uses[i + 1..].iter().any(|(other, use_, _)| {
-                std::ptr::eq(*other, *index) && matches!(use_, IndexUse::Install { .. })
-            })
-        })
-        .map(|(_, (index, _, span))| (*index, span.clone()))
         .collect()
 }
 
-/// Whether the RUN removes the index's files after `at` (`rm -rf /var/lib/apt/lists/*`,
-/// `apt-get dist-clean`): no stale index is left for a later install.
-fn removed_after(run: &Run, index: &PackageIndex, at: usize) -> bool {
-    run.effects.paths.iter().any(|p| {
-        p.span.start > at
-            && p.kind.removes()
-            && !matches!(p.path, PathPattern::Unknown)
-            && (p.path.may_remove(index.dir) || p.path.may_be_within(index.dir))
-    })
-}
-
-/// The first later RUN of the stage that installs from `index`.
-fn next_install<'m>(model: &'m Model, run: &Run, index: &PackageIndex) -> Option<&'m Run> {
-    model
-        .runs
+/// The refreshes of an index that nothing after them in the RUN installs from or removes.
+fn lone_refreshes(run: &Run, uses: &[Use]) -> Vec<(&'static PackageIndex, Span)> {
+    // Per use, whether a later use of the RUN installs from its index: one pass from the end.
+    let mut installed_later: Vec<&PackageIndex> = Vec::new();
+    let mut followed = vec![false; uses.len()];
+    for (k, (index, use_, _)) in uses.iter().enumerate().rev() {
+        followed[k] = installed_later.iter().any(|i| std::ptr::eq(*i, *index));
+        if matches!(use_, IndexUse::Install { .. }) && !followed[k] {
+            installed_later.push(index);
+        }
+    }
+    let refreshes: Vec<&Use> = uses
         .iter()
-        .filter(|r| r.stage == run.stage && r.instruction > run.instruction)
-        .find(|r| {
-            let Some(script) = &r.script else {
-                return false;
-            };
-            r.effects.steps.iter().any(|step| {
-                let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
-                matches!(
-                    indexes::index_use(&step.name, &args),
-                    Some((other, IndexUse::Install { .. })) if std::ptr::eq(other, index)
-                )
-            })
-        })
+        .zip(followed)
+        .filter(|((_, use_, _), followed)| *use_ == IndexUse::Refresh && !followed)
+        .map(|(u, _)| u)
+        .collect();
+    // What the RUN removes after a refresh, weighed by path.
+    let targets: Vec<(&str, Option<usize>)> = refreshes
+        .iter()
+        .map(|(index, _, span)| (index.dir, Some(span.start)))
+        .collect();
+    let removed = run
+        .effects
+        .removes_each(&targets)
+        .unwrap_or_else(|| vec![true; targets.len()]);
+    refreshes
+        .into_iter()
+        .zip(removed)
+        .filter(|(_, removed)| !removed)
+        .map(|((index, _, span), _)| (*index, span.clone()))
+        .collect()
 }
 
 /// The file's heredoc delimiter and chaining style, found once (each is a scan of the file).
 type FileStyles = std::cell::OnceCell<(Option<merge::Delimiter>, merge::Style)>;
 
-fn report(cx: &mut Ctx, run: &Run, index: &PackageIndex, refresh: Span, styles: &FileStyles) {
+fn report(
+    cx: &mut Ctx,
+    run: &Run,
+    (index, install): (&PackageIndex, Option<&Run>),
+    refresh: Span,
+    styles: &FileStyles,
+) {
     let refresh_text = cx.text(refresh.clone()).to_string();
-    let (model, df) = (cx.model, cx.df);
-    let install = next_install(model, run, index);
+    let df = cx.df;
     let adjacent = install.filter(|i| {
         i.instruction == run.instruction + 1
             && cx.df.instructions[i.instruction].keyword == Keyword::Run

@@ -126,6 +126,16 @@ pub fn plan(model: &Model, run: &Run, uses: &[&CacheUse]) -> Plan {
     }
 }
 
+/// The RUNs after `run` in its stage and in the stages built on it, in file order: not a
+/// pass over every later RUN of the file.
+fn later_runs<'m>(model: &'m Model, run: &Run) -> impl Iterator<Item = &'m Run> {
+    let after = run.instruction;
+    model.stages_built_on(run.stage).flat_map(move |s| {
+        let runs = model.runs_of(s);
+        &runs[runs.partition_point(|r| r.instruction <= after)..]
+    })
+}
+
 /// How many later RUNs reading one cache are followed (the check stays linear in the file).
 const MAX_LATER_READERS: usize = 32;
 
@@ -139,15 +149,9 @@ fn later_readers(model: &Model, run: &Run, first: &CacheUse, target: &str) -> Op
     }
     let same_cache =
         |u: &CacheUse| u.tool.name == first.tool.name && u.cache.key == first.cache.key;
-    // RUNs are in file order: start after this one, not at the top of the file.
-    let after = model
-        .runs
-        .partition_point(|r| r.instruction <= run.instruction);
     // Found first, and only then judged: past the limit none is (judging one plans its own
     // mount, and a file of many such RUNs would plan each of them that many times).
-    let readers: Vec<&Run> = model.runs[after..]
-        .iter()
-        .filter(|r| model.descends_from(r.stage, run.stage))
+    let readers: Vec<&Run> = later_runs(model, run)
         .filter(|r| {
             r.effects.caches.iter().any(same_cache) || r.effects.cache_reads.iter().any(same_cache)
         })
@@ -222,13 +226,7 @@ fn later_output_readers(model: &Model, run: &Run, target: &str) -> Option<String
             ));
         }
     }
-    let after = model
-        .runs
-        .partition_point(|r| r.instruction <= run.instruction);
-    let mut paths = model.runs[after..]
-        .iter()
-        .filter(|r| model.descends_from(r.stage, run.stage))
-        .flat_map(|r| &r.effects.paths);
+    let mut paths = later_runs(model, run).flat_map(|r| &r.effects.paths);
     // The scan is bounded: each finding stays linear in the file.
     for p in paths.by_ref().take(MAX_LATER_PATHS) {
         if p.path.may_overlap(target) || p.path.may_be_within(target) {

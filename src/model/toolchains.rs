@@ -474,9 +474,9 @@ impl Model {
         files: &dyn ProjectFiles,
     ) -> Option<ProjectNeed> {
         let sources: Vec<&str> = self
-            .copies
-            .iter()
-            .filter(|c| self.descends_from(stage, c.stage))
+            .stage_chain(stage)
+            .into_iter()
+            .flat_map(|s| self.copies_of(s))
             .flat_map(|c| &c.sources)
             .map(|s| s.trim_end_matches('/'))
             .collect();
