@@ -199,6 +199,12 @@ impl RunShell {
     }
 }
 
+/// The items of `stage` in a list in file order (so sorted by stage).
+fn of_stage<T>(items: &[T], stage: usize, stage_of: impl Fn(&T) -> usize) -> &[T] {
+    &items[items.partition_point(|i| stage_of(i) < stage)
+        ..items.partition_point(|i| stage_of(i) <= stage)]
+}
+
 /// Past this many `--mount` flags on one RUN, no rule judges its mounts or what they cache:
 /// each cache mount is weighed against every cache and path of the RUN, a product that one
 /// 60 kB line of 1,000 mounts and 1,000 installs made last minutes. Real RUNs have a few.
@@ -422,15 +428,12 @@ impl Model {
     /// The RUNs of `stage`. They are in file order, so a stage's sit together: found by
     /// binary search, not by a pass over every RUN of the file for each stage.
     pub fn runs_of(&self, stage: usize) -> &[Run] {
-        let runs = &self.runs;
-        &runs[runs.partition_point(|r| r.stage < stage)..runs.partition_point(|r| r.stage <= stage)]
+        of_stage(&self.runs, stage, |r| r.stage)
     }
 
     /// The COPY and ADD of build-context files in `stage`, found as [`Self::runs_of`].
     pub fn copies_of(&self, stage: usize) -> &[copies::ContextCopy] {
-        let copies = &self.copies;
-        &copies[copies.partition_point(|c| c.stage < stage)
-            ..copies.partition_point(|c| c.stage <= stage)]
+        of_stage(&self.copies, stage, |c| c.stage)
     }
 
     /// The RUNs whose mounts and caches rules judge ([`Run::mounts_judged`]).

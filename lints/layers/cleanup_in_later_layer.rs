@@ -30,7 +30,6 @@ impl Rule for CleanupInLaterLayer {
 
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
-        let house = HouseStyle::new();
         let mut moves = MoveFixes::default();
         for stage in cx.model.stages.iter().filter(|s| ships[s.index]) {
             // What earlier layers of the stage hold, until a RUN deletes it.
@@ -57,8 +56,7 @@ impl Rule for CleanupInLaterLayer {
                 }
                 for (command, leftovers, complete) in deleted {
                     if !leftovers.is_empty() {
-                        let fixes = (&house, &mut moves);
-                        report(cx, run, command, &leftovers, complete, fixes);
+                        report(cx, run, command, &leftovers, complete, &mut moves);
                     }
                 }
                 for leftover in leftovers(run) {
@@ -80,25 +78,24 @@ struct Held {
 
 impl Held {
     fn add(&mut self, leftover: Leftover) {
-        self.index.insert(leftover.path(), self.leftovers.len());
+        self.index.insert(leftover.path());
         self.leftovers.push(Some(leftover));
     }
 
     /// What `removal` deletes, taken out in the order it was left, and whether all it may
-    /// reach was weighed ([`PathIndex::near`]).
+    /// reach was weighed ([`PathIndex::take_reached`]).
     fn take_deleted_by(&mut self, removal: &PathEffect) -> (Vec<Leftover>, bool) {
-        let near = self.index.near(&removal.path);
-        let mut hit = Vec::new();
-        for id in near.ids {
-            let Some(slot) = self.leftovers.get_mut(id) else {
-                continue;
-            };
-            if let Some(leftover) = slot.take_if(|l| l.deleted_by(removal)) {
-                self.index.remove(leftover.path(), id);
-                hit.push(leftover);
-            }
-        }
-        (hit, near.complete)
+        let leftovers = &mut self.leftovers;
+        let (reached, complete) = self.index.take_reached(&removal.path, |id| {
+            leftovers[id]
+                .as_ref()
+                .is_some_and(|l| l.deleted_by(removal))
+        });
+        let hit = reached
+            .into_iter()
+            .filter_map(|id| leftovers[id].take())
+            .collect();
+        (hit, complete)
     }
 }
 
@@ -230,20 +227,17 @@ fn leftovers(run: &Run) -> Vec<Leftover> {
     out
 }
 
-/// The file's chaining style, found once (a scan of the file).
-type HouseStyle = std::cell::OnceCell<merge::Style>;
-
 fn report(
     cx: &mut Ctx,
     run: &Run,
     command: Span,
     leftovers: &[Leftover],
     complete: bool,
-    (house, moves): (&HouseStyle, &mut MoveFixes),
+    moves: &mut MoveFixes,
 ) {
     let text = cx.text(command.clone()).to_string();
     let fix = match complete {
-        true => move_fix(cx, run, leftovers, house, moves),
+        true => move_fix(cx, run, leftovers, moves),
         false => Err(format!(
             "it reaches more than {MAX_NEAR} files, more than docklint follows"
         )),
@@ -297,7 +291,6 @@ fn move_fix(
     cx: &Ctx,
     run: &Run,
     leftovers: &[Leftover],
-    house: &HouseStyle,
     moves: &mut MoveFixes,
 ) -> Result<Fix, String> {
     let creator = leftovers[0].instruction;
@@ -307,7 +300,7 @@ fn move_fix(
     if let Some(fix) = moves.judged.get(&(creator, run.instruction)) {
         return fix.clone();
     }
-    let fix = move_into_creator(cx, run, creator, house, moves);
+    let fix = move_into_creator(cx, run, creator, moves);
     moves.judged.insert((creator, run.instruction), fix.clone());
     fix
 }
@@ -322,6 +315,8 @@ struct MoveFixes {
     cleanup_only: HashMap<usize, bool>,
     /// By creating RUN: the first instruction after it that is not inert.
     next_active: HashMap<usize, Option<usize>>,
+    /// The file's chaining style, found once (a scan of the file).
+    house: std::cell::OnceCell<merge::Style>,
 }
 
 /// The fix moving `run` (only cleanup commands) to the end of RUN `creator`.
@@ -329,7 +324,6 @@ fn move_into_creator(
     cx: &Ctx,
     run: &Run,
     creator: usize,
-    house: &HouseStyle,
     moves: &mut MoveFixes,
 ) -> Result<Fix, String> {
     let script = run.script.as_ref().ok_or("the RUN is not a shell script")?;
@@ -381,7 +375,7 @@ fn move_into_creator(
         }
         Join::Possible { subshell, .. } => !subshell.is_empty(),
     };
-    let house = house.get_or_init(|| merge::Style::house(cx.file, df));
+    let house = moves.house.get_or_init(|| merge::Style::house(cx.file, df));
     let edits = if creator + 1 == run.instruction {
         merge::join_adjacent(cx.file, df, first, later, subshell, None, house)
     } else {

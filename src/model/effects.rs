@@ -319,8 +319,8 @@ impl Effects {
     /// more paths inside its directory than are followed ([`super::paths::MAX_NEAR`]).
     pub fn removes_each(&self, targets: &[(&str, Option<usize>)]) -> Option<Vec<bool>> {
         let mut index = PathIndex::default();
-        for (id, (path, _)) in targets.iter().enumerate() {
-            index.insert(path, id);
+        for (path, _) in targets {
+            index.insert(path);
         }
         let mut removed = vec![false; targets.len()];
         let removals = self
@@ -328,18 +328,16 @@ impl Effects {
             .iter()
             .filter(|p| p.kind.removes() && !matches!(p.path, PathPattern::Unknown));
         for removal in removals {
-            let near = index.near(&removal.path);
-            if !near.complete {
+            let (reached, complete) = index.take_reached(&removal.path, |id| {
+                let (path, after) = targets[id];
+                after.is_none_or(|at| removal.span.start > at)
+                    && (removal.path.may_remove(path) || removal.path.may_be_within(path))
+            });
+            if !complete {
                 return None;
             }
-            for id in near.ids {
-                let (path, after) = targets[id];
-                if after.is_none_or(|at| removal.span.start > at)
-                    && (removal.path.may_remove(path) || removal.path.may_be_within(path))
-                {
-                    removed[id] = true;
-                    index.remove(path, id);
-                }
+            for id in reached {
+                removed[id] = true;
             }
         }
         Some(removed)

@@ -63,6 +63,8 @@ impl PathPattern {
 #[derive(Debug, Default)]
 pub struct PathIndex {
     by_path: BTreeMap<String, Vec<usize>>,
+    /// Each item's key, by id (ids are given in order).
+    keys: Vec<String>,
 }
 
 /// How many items inside one directory a removal is weighed against; past it the search
@@ -70,36 +72,50 @@ pub struct PathIndex {
 pub const MAX_NEAR: usize = 1024;
 
 /// The items a removal may concern ([`PathIndex::near`]).
-pub struct Near {
+struct Near {
     /// In the order they were filed (ids ascending), each once.
-    pub ids: Vec<usize>,
+    ids: Vec<usize>,
     /// `false`: more items sit inside the removed directory than [`MAX_NEAR`].
-    pub complete: bool,
+    complete: bool,
 }
 
 impl PathIndex {
-    pub fn insert(&mut self, path: &str, id: usize) {
-        self.by_path
-            .entry(index_key(path).into())
-            .or_default()
-            .push(id);
+    /// Files an item under `path`; its id is the number of items filed before it.
+    pub fn insert(&mut self, path: &str) -> usize {
+        let id = self.keys.len();
+        let key = index_key(path).to_string();
+        self.by_path.entry(key.clone()).or_default().push(id);
+        self.keys.push(key);
+        id
     }
 
-    pub fn remove(&mut self, path: &str, id: usize) {
-        let key = index_key(path);
-        if let Some(ids) = self.by_path.get_mut(key) {
-            ids.retain(|&i| i != id);
-            if ids.is_empty() {
-                self.by_path.remove(key);
+    /// The items a removal of `pattern` reaches, as `reaches` tells of each it may reach:
+    /// taken out of the index, in id order. `false` when the search stopped past
+    /// [`MAX_NEAR`] items inside the removed directory.
+    pub fn take_reached(
+        &mut self,
+        pattern: &PathPattern,
+        mut reaches: impl FnMut(usize) -> bool,
+    ) -> (Vec<usize>, bool) {
+        let near = self.near(pattern);
+        let taken: Vec<usize> = near.ids.into_iter().filter(|&id| reaches(id)).collect();
+        for &id in &taken {
+            let key = self.keys[id].as_str();
+            if let Some(ids) = self.by_path.get_mut(key) {
+                ids.retain(|&i| i != id);
+                if ids.is_empty() {
+                    self.by_path.remove(key);
+                }
             }
         }
+        (taken, near.complete)
     }
 
     /// Every item whose path a removal of `pattern` may remove ([`PathPattern::may_remove`]),
     /// lie within ([`PathPattern::may_be_within`]) or empty, and maybe others: the paths at
     /// or inside the removal's directory (a glob's literal one), and its parents. The caller
     /// tells which it reaches.
-    pub fn near(&self, pattern: &PathPattern) -> Near {
+    fn near(&self, pattern: &PathPattern) -> Near {
         let owned;
         let root = match pattern {
             PathPattern::Exact(path) => index_key(path),
@@ -335,8 +351,8 @@ mod tests {
         for _ in 0..300 {
             let paths: Vec<String> = (0..40).map(|_| path(&mut next, false)).collect();
             let mut index = PathIndex::default();
-            for (id, p) in paths.iter().enumerate() {
-                index.insert(p, id);
+            for p in &paths {
+                index.insert(p);
             }
             for _ in 0..20 {
                 let pattern = match next(3) {
