@@ -66,6 +66,9 @@ pub struct Model {
     /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
     /// O(log n), so a file of n stages is not quadratic.
     stage_names: HashMap<String, Vec<usize>>,
+    /// Instruction indices of CMD, ENTRYPOINT and HEALTHCHECK with a command, in file order:
+    /// what an image runs is read from these, not from a pass over millions of RUNs.
+    image_commands: Vec<usize>,
 }
 
 /// A COPY or ADD `--from` another stage (or an image): what it reads there.
@@ -436,6 +439,20 @@ impl Model {
         of_stage(&self.copies, stage, |c| c.stage)
     }
 
+    /// The CMD, ENTRYPOINT and HEALTHCHECK (with a command) of `stage`, in order.
+    fn image_commands_of<'d>(
+        &self,
+        df: &'d Dockerfile,
+        stage: usize,
+    ) -> impl Iterator<Item = &'d Instruction> + use<'d, '_> {
+        let range = &self.stages[stage].instructions;
+        let commands = &self.image_commands;
+        commands[commands.partition_point(|&n| n < range.start)
+            ..commands.partition_point(|&n| n < range.end)]
+            .iter()
+            .map(move |&n| &df.instructions[n])
+    }
+
     /// The RUNs whose mounts and caches rules judge ([`Run::mounts_judged`]).
     pub fn runs_judging_mounts(&self) -> impl Iterator<Item = &Run> {
         self.runs.iter().filter(|run| run.mounts_judged())
@@ -563,11 +580,15 @@ impl<'a> Builder<'a> {
     fn new(df: &'a Dockerfile) -> Self {
         // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
         // doubling copied and zeroed more memory than building them.
-        let runs = df
-            .instructions
-            .iter()
-            .filter(|i| i.keyword == Keyword::Run)
-            .count();
+        let (mut runs, mut image_commands) = (0, Vec::new());
+        for (n, instruction) in df.instructions.iter().enumerate() {
+            runs += usize::from(instruction.keyword == Keyword::Run);
+            if let Args::Cmd(_) | Args::Entrypoint(_) | Args::Healthcheck(Some(_)) =
+                instruction.args
+            {
+                image_commands.push(n);
+            }
+        }
         Builder {
             df,
             model: Model {
@@ -580,6 +601,7 @@ impl<'a> Builder<'a> {
                 users: Vec::new(),
                 copies: Vec::new(),
                 stage_copies: Vec::new(),
+                image_commands,
             },
             states: Vec::new(),
             parsed: ParsedAhead::default(),
@@ -971,7 +993,7 @@ impl<'a> Builder<'a> {
 pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
     let mut out = Vec::new();
     for s in model.stage_chain(stage) {
-        for instruction in &df.instructions[model.stages[s].instructions.clone()] {
+        for instruction in model.image_commands_of(df, s) {
             let command = match &instruction.args {
                 Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => c,
                 _ => continue,
@@ -1019,7 +1041,7 @@ pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String
     };
     let (mut entrypoint, mut cmd) = (Vec::new(), Vec::new());
     for s in model.stage_chain(stage) {
-        for instruction in &df.instructions[model.stages[s].instructions.clone()] {
+        for instruction in model.image_commands_of(df, s) {
             match &instruction.args {
                 Args::Entrypoint(c) => {
                     entrypoint = words(c);

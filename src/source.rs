@@ -77,6 +77,12 @@ pub struct Position {
     pub column_utf16: usize,
 }
 
+thread_local! {
+    /// The index (by the address of its line starts) and line [`LineIndex::line_of`] found
+    /// last on this thread.
+    static LAST_LINE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
 /// Start offsets of every line, for offset -> position conversion in O(log lines) time.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
@@ -133,18 +139,39 @@ impl LineIndex {
     }
 
     /// 0-based line containing `offset`.
-    ///
-    /// An interpolation search: where the line would be if the lines around it were of even
-    /// length, narrowed a few times, then widened from the last guess. A file of millions of
-    /// lines whose length drifts (numbered lines grow longer) takes a few probes near the
-    /// answer instead of a binary search over the whole index, whose first probes miss the
-    /// cache. However uneven the lines, it stays O(log lines).
     pub fn line_of(&self, offset: usize) -> usize {
         let starts = self.starts.as_slice();
         let n = starts.len();
         if n < 64 {
             return starts.partition_point(|&s| s <= offset).saturating_sub(1);
         }
+        // Output asks for the lines of one diagnostic after another, in file order, on
+        // each thread (a label often on the line before): the line this thread found last,
+        // or one next to it, is most often the one.
+        let key = starts.as_ptr() as usize;
+        let on = |l: usize| starts[l] <= offset && starts.get(l + 1).is_none_or(|&s| offset < s);
+        let (last_key, last) = LAST_LINE.get();
+        if last_key == key {
+            for l in last.saturating_sub(1)..last + 3 {
+                if l < n && on(l) {
+                    LAST_LINE.set((key, l));
+                    return l;
+                }
+            }
+        }
+        let line = self.search(offset);
+        LAST_LINE.set((key, line));
+        line
+    }
+
+    /// An interpolation search: where the line would be if the lines around it were of even
+    /// length, narrowed a few times, then widened from the last guess. A file of millions of
+    /// lines whose length drifts (numbered lines grow longer) takes a few probes near the
+    /// answer instead of a binary search over the whole index, whose first probes miss the
+    /// cache. However uneven the lines, it stays O(log lines).
+    fn search(&self, offset: usize) -> usize {
+        let starts = self.starts.as_slice();
+        let n = starts.len();
         if starts[n - 1] <= offset {
             return n - 1;
         }
@@ -329,6 +356,21 @@ mod tests {
                         "shape {shape}, offset {offset}, from line {from}"
                     );
                 }
+            }
+            // In no order, and between two files: the line found last is a guess, never an
+            // answer.
+            let other = LineIndex::new(&text[text.len() / 2..]);
+            for _ in 0..2000 {
+                let offset = next(text.len() as u64 + 3) as usize;
+                let expected = index.starts.partition_point(|&s| s <= offset) - 1;
+                assert_eq!(
+                    index.line_of(offset),
+                    expected,
+                    "shape {shape}, offset {offset}"
+                );
+                let near = offset.saturating_sub(next(3) as usize);
+                let expected = other.starts.partition_point(|&s| s <= near) - 1;
+                assert_eq!(other.line_of(near), expected, "shape {shape}, other {near}");
             }
         }
     }
