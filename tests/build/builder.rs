@@ -78,6 +78,11 @@ pub struct Builder {
     timeout: Duration,
 }
 
+/// Lines of a failed build's log that mean the builder failed before a step's command ran,
+/// so the failure says nothing about the Dockerfile: with two builds at once, buildah's
+/// chroot isolation sometimes fails to seal the copy of itself it runs a step with (EBUSY).
+const BUILDER_HICCUPS: &[&str] = &["sealing memfd copy"];
+
 /// Tag of the images this harness builds (the bases are tagged like the official images).
 pub const BUILD_REPOSITORY: &str = "localhost/docklint-build";
 
@@ -250,8 +255,38 @@ impl Builder {
         tree.map(Outcome::Built)
     }
 
-    /// Runs one `buildah bud` with the timeout, its output written to `bud.log`.
+    /// Runs one `buildah bud` with the timeout, its output written to `bud.log`. A build
+    /// that failed because the builder itself could not start a step's command (see
+    /// [`BUILDER_HICCUPS`]) is run again, at most twice, and its log says so.
     pub fn bud(&self, bud: &Bud) -> Result<Ended, String> {
+        let mut hiccups = Vec::new();
+        loop {
+            let ended = self.bud_once(bud)?;
+            let log = std::fs::read_to_string(bud.log).unwrap_or_default();
+            let hiccup = log
+                .lines()
+                .find(|line| BUILDER_HICCUPS.iter().any(|h| line.contains(h)));
+            match hiccup {
+                Some(line) if ended == Ended::Failed && hiccups.len() < 2 => {
+                    hiccups.push(line.trim().to_string());
+                }
+                _ => {
+                    if !hiccups.is_empty() {
+                        // First, so that the end of the log still shows how the build ended.
+                        let note = format!(
+                            "(run again after the builder failed to start a step: {})\n",
+                            hiccups.join("; ")
+                        );
+                        std::fs::write(bud.log, note + &log)
+                            .map_err(|e| format!("{}: {e}", bud.log.display()))?;
+                    }
+                    return Ok(ended);
+                }
+            }
+        }
+    }
+
+    fn bud_once(&self, bud: &Bud) -> Result<Ended, String> {
         let log =
             std::fs::File::create(bud.log).map_err(|e| format!("{}: {e}", bud.log.display()))?;
         let buildah = self.buildah();
