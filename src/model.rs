@@ -66,9 +66,10 @@ pub struct Model {
     /// Stage name (lowercase) → the stages with that name, in order: a reference resolves in
     /// O(log n), so a file of n stages is not quadratic.
     stage_names: HashMap<String, Vec<usize>>,
-    /// Instruction indices of CMD, ENTRYPOINT and HEALTHCHECK with a command, in file order:
-    /// what an image runs is read from these, not from a pass over millions of RUNs.
-    image_commands: Vec<usize>,
+    /// CMD, ENTRYPOINT and HEALTHCHECK with a command, as (stage, instruction index), in
+    /// file order: what an image runs is read from these, not from a pass over millions of
+    /// RUNs.
+    image_commands: Vec<(usize, usize)>,
 }
 
 /// A COPY or ADD `--from` another stage (or an image): what it reads there.
@@ -445,12 +446,9 @@ impl Model {
         df: &'d Dockerfile,
         stage: usize,
     ) -> impl Iterator<Item = &'d Instruction> + use<'d, '_> {
-        let range = &self.stages[stage].instructions;
-        let commands = &self.image_commands;
-        commands[commands.partition_point(|&n| n < range.start)
-            ..commands.partition_point(|&n| n < range.end)]
+        of_stage(&self.image_commands, stage, |&(s, _)| s)
             .iter()
-            .map(move |&n| &df.instructions[n])
+            .map(move |&(_, n)| &df.instructions[n])
     }
 
     /// The RUNs whose mounts and caches rules judge ([`Run::mounts_judged`]).
@@ -580,15 +578,11 @@ impl<'a> Builder<'a> {
     fn new(df: &'a Dockerfile) -> Self {
         // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
         // doubling copied and zeroed more memory than building them.
-        let (mut runs, mut image_commands) = (0, Vec::new());
-        for (n, instruction) in df.instructions.iter().enumerate() {
-            runs += usize::from(instruction.keyword == Keyword::Run);
-            if let Args::Cmd(_) | Args::Entrypoint(_) | Args::Healthcheck(Some(_)) =
-                instruction.args
-            {
-                image_commands.push(n);
-            }
-        }
+        let runs = df
+            .instructions
+            .iter()
+            .filter(|i| i.keyword == Keyword::Run)
+            .count();
         Builder {
             df,
             model: Model {
@@ -601,7 +595,7 @@ impl<'a> Builder<'a> {
                 users: Vec::new(),
                 copies: Vec::new(),
                 stage_copies: Vec::new(),
-                image_commands,
+                image_commands: Vec::new(),
             },
             states: Vec::new(),
             parsed: ParsedAhead::default(),
@@ -814,6 +808,9 @@ impl<'a> Builder<'a> {
                     self.model.copies.extend(copy);
                 }
                 self.model.context_reads.extend(read);
+            }
+            Args::Cmd(_) | Args::Entrypoint(_) | Args::Healthcheck(Some(_)) => {
+                self.model.image_commands.push((stage, n));
             }
             _ => {}
         }

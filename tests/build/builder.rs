@@ -260,30 +260,31 @@ impl Builder {
     /// [`BUILDER_HICCUPS`]) is run again, at most twice, and its log says so.
     pub fn bud(&self, bud: &Bud) -> Result<Ended, String> {
         let mut hiccups = Vec::new();
-        loop {
+        let ended = loop {
             let ended = self.bud_once(bud)?;
-            let log = std::fs::read_to_string(bud.log).unwrap_or_default();
-            let hiccup = log
-                .lines()
-                .find(|line| BUILDER_HICCUPS.iter().any(|h| line.contains(h)));
+            let hiccup = (ended == Ended::Failed && hiccups.len() < 2)
+                .then(|| std::fs::read_to_string(bud.log).unwrap_or_default())
+                .and_then(|log| {
+                    log.lines()
+                        .find(|line| BUILDER_HICCUPS.iter().any(|h| line.contains(h)))
+                        .map(|line| line.trim().to_string())
+                });
             match hiccup {
-                Some(line) if ended == Ended::Failed && hiccups.len() < 2 => {
-                    hiccups.push(line.trim().to_string());
-                }
-                _ => {
-                    if !hiccups.is_empty() {
-                        // First, so that the end of the log still shows how the build ended.
-                        let note = format!(
-                            "(run again after the builder failed to start a step: {})\n",
-                            hiccups.join("; ")
-                        );
-                        std::fs::write(bud.log, note + &log)
-                            .map_err(|e| format!("{}: {e}", bud.log.display()))?;
-                    }
-                    return Ok(ended);
-                }
+                Some(line) => hiccups.push(line),
+                None => break ended,
             }
+        };
+        if !hiccups.is_empty() {
+            // First, so that the end of the log still shows how the build ended.
+            let log = std::fs::read_to_string(bud.log).unwrap_or_default();
+            let note = format!(
+                "(run again after the builder failed to start a step: {})\n",
+                hiccups.join("; ")
+            );
+            std::fs::write(bud.log, note + &log)
+                .map_err(|e| format!("{}: {e}", bud.log.display()))?;
         }
+        Ok(ended)
     }
 
     fn bud_once(&self, bud: &Bud) -> Result<Ended, String> {
