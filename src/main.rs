@@ -32,6 +32,16 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
 }
 
+/// Faults the process's memory in 4 KiB pages: mimalloc asks for transparent huge pages on
+/// its arenas, and faulting in a 2 MiB page can cost the kernel far more than the 512 small
+/// pages it replaces. On the README's 54 MB file of RUNs (3 GiB), warm, small pages took a
+/// steady 0.7–1.8 s of system time where huge pages took anywhere from 0.4 to 6.7 s.
+fn use_small_pages() {
+    #[cfg(target_os = "linux")]
+    // Only a hint: a kernel without the setting keeps its pages.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -50,6 +60,7 @@ fn main() -> ExitCode {
     };
     if !matches!(cli.command, Command::Lsp) {
         keep_freed_memory();
+        use_small_pages();
     }
     ExitCode::from(match cli.command {
         Command::Check(args) => cli::check::run(args),
