@@ -29,11 +29,15 @@ impl Rule for UpdateWithoutInstall {
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
         let styles = FileStyles::new();
-        // Each RUN's uses of package indexes, read once.
-        let uses: Vec<Vec<Use>> = model.runs.iter().map(index_uses).collect();
+        // The uses of package indexes of each RUN that has some (by position), read once: a
+        // file may have millions of RUNs and few of them touch an index.
+        let uses: Vec<(usize, Vec<Use>)> = (model.runs.iter().enumerate())
+            .map(|(at, run)| (at, index_uses(run)))
+            .filter(|(_, run_uses)| !run_uses.is_empty())
+            .collect();
         // Per index, the RUNs (by position) that install from it, in file order.
         let mut installs: Vec<(&PackageIndex, Vec<usize>)> = Vec::new();
-        for (at, run_uses) in uses.iter().enumerate() {
+        for &(at, ref run_uses) in &uses {
             for (index, use_, _) in run_uses {
                 if !matches!(use_, IndexUse::Install { .. }) {
                     continue;
@@ -52,8 +56,9 @@ impl Rule for UpdateWithoutInstall {
             let run = &model.runs[*next];
             (run.stage == model.runs[at].stage).then_some(run)
         };
-        for (at, run) in model.runs.iter().enumerate() {
-            for (index, refresh) in lone_refreshes(run, &uses[at]) {
+        for (at, run_uses) in &uses {
+            let (at, run) = (*at, &model.runs[*at]);
+            for (index, refresh) in lone_refreshes(run, run_uses) {
                 let install = next_install(at, index);
                 report(cx, run, (index, install), refresh, &styles);
             }
@@ -98,6 +103,9 @@ fn lone_refreshes(run: &Run, uses: &[Use]) -> Vec<(&'static PackageIndex, Span)>
         .filter(|((_, use_, _), followed)| *use_ == IndexUse::Refresh && !followed)
         .map(|(u, _)| u)
         .collect();
+    if refreshes.is_empty() {
+        return Vec::new();
+    }
     // What the RUN removes after a refresh, weighed by path.
     let targets: Vec<(&str, Option<usize>)> = refreshes
         .iter()
