@@ -29,14 +29,17 @@ impl Rule for ConsecutiveRun {
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
         // Each RUN right after a RUN with the same flags (so in the same stage), with it.
-        let pairs: Vec<(&Run, &Run)> = cx
-            .model
-            .runs
-            .windows(2)
-            .map(|w| (&w[0], &w[1]))
-            .filter(|(a, b)| b.instruction == a.instruction + 1 && ships[b.stage])
-            .filter(|(a, b)| model::merge::same_flags(cx.df, a, b))
-            .collect();
+        // Sized for every RUN up front: a generated file has millions of pairs, and growing
+        // the list by doubling copied it into fresh memory at each step.
+        let mut pairs: Vec<(&Run, &Run)> = Vec::with_capacity(cx.model.runs.len());
+        pairs.extend(
+            cx.model
+                .runs
+                .windows(2)
+                .map(|w| (&w[0], &w[1]))
+                .filter(|(a, b)| b.instruction == a.instruction + 1 && ships[b.stage])
+                .filter(|(a, b)| model::merge::same_flags(cx.df, a, b)),
+        );
         let findings = Pairs {
             reporter: cx.reporter(),
             file: cx.file,
