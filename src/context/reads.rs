@@ -7,7 +7,7 @@ use super::resolve::{self, ContextOrigin};
 use super::view::{BuildContext, Reach};
 use super::walk::Notable;
 use crate::model::context_reads::ContextSource;
-use crate::model::{path_is_within, Model};
+use crate::model::Model;
 use crate::rule::Ctx;
 use crate::syntax::dockerfile::Keyword;
 use crate::syntax::dockerignore::DockerIgnore;
@@ -64,8 +64,16 @@ pub fn built_from_above(context: &BuildContext, cx: &Ctx) -> bool {
 }
 
 /// Whether a named path is `path` itself or lies inside it: the path is copied on purpose.
+/// `named` is sorted ([`named_paths`]): the paths inside `path` follow each other there.
 pub fn names(named: &[String], path: &str) -> bool {
-    named.iter().any(|n| path_is_within(n, path))
+    let dir = path.trim_end_matches('/');
+    let inside = format!("{dir}/");
+    let first_inside = named.partition_point(|n| n.as_str() < inside.as_str());
+    (dir.is_empty() && !named.is_empty())
+        || named.binary_search_by(|n| n.as_str().cmp(dir)).is_ok()
+        || named
+            .get(first_inside)
+            .is_some_and(|n| n.starts_with(&inside))
 }
 
 /// The entries of the knowledge table the reads send without naming them (weights are
@@ -240,6 +248,21 @@ pub fn sparing(context: &BuildContext, lines: Vec<String>, needed: &[String]) ->
 mod tests {
     use super::*;
     use crate::context::knowledge;
+
+    #[test]
+    fn a_named_path_inside_a_path_is_found_as_path_is_within_says() {
+        let named: Vec<String> = ["a-x", "a.txt", "a/b", "ab", "c", "d/e/f"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        for path in [
+            "a", "a/", "a/b", "a/b/c", "ab", "b", "c", "d", "d/e", "d/e/f/g", "",
+        ] {
+            let scanned = named.iter().any(|n| crate::model::path_is_within(n, path));
+            assert_eq!(names(&named, path), scanned, "{path:?}");
+        }
+        assert!(!names(&[], ""));
+    }
 
     #[test]
     fn lines_for_notables() {

@@ -450,11 +450,10 @@ impl BuildContext {
         roots.dedup();
         let mut kept: Vec<String> = Vec::new();
         for root in roots {
-            // Sorted: a root's descendants follow it (or a sibling sorting between them).
-            if kept.iter().any(|k| k == "." || path_is_within(&root, k)) {
-                continue;
+            // Sorted: a root's ancestors come before it, so `kept` is sorted too.
+            if !within_any(&root, &kept) {
+                kept.push(root);
             }
-            kept.push(root);
         }
         let index = self.index();
         let (mut files, mut bytes) = (0, 0);
@@ -550,10 +549,17 @@ pub struct Reach {
 impl Reach {
     /// Whether `path` is sent by these reads (it is a root or inside one).
     pub fn covers(&self, path: &str) -> bool {
-        self.roots
-            .iter()
-            .any(|r| r == "." || path_is_within(path, r))
+        within_any(path, &self.roots)
     }
+}
+
+/// Whether `path` is one of `sorted` (clean context paths, sorted) or lies inside one, `.`
+/// holding everything: a lookup of each of its ancestors, not a pass over the list (a file
+/// can COPY a million paths).
+fn within_any(path: &str, sorted: &[String]) -> bool {
+    let listed = |p: &str| sorted.binary_search_by(|s| s.as_str().cmp(p)).is_ok();
+    let ancestors = path.match_indices('/').map(|(at, _)| &path[..at]);
+    listed(".") || ancestors.chain([path]).any(listed)
 }
 
 /// Go's `filepath.Match` on one path segment: `*` any run, `?` one character, `[...]` a
@@ -639,6 +645,27 @@ fn class_char(pattern: &[char]) -> Option<(char, &[char])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_is_within_a_sorted_root_as_path_is_within_says() {
+        // Siblings that sort between a directory and its contents (`a-x`, `a.txt`) too.
+        let paths = [
+            "a", "a-x", "a.txt", "a/b", "a/b/c", "ab", "b", "b/a", "z/y/x",
+        ];
+        for roots in [
+            &["a"][..],
+            &["a-x", "b/a"],
+            &["a/b", "ab"],
+            &["-x", "."],
+            &[],
+        ] {
+            let roots: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
+            for path in paths {
+                let scanned = roots.iter().any(|r| r == "." || path_is_within(path, r));
+                assert_eq!(within_any(path, &roots), scanned, "{path} in {roots:?}");
+            }
+        }
+    }
 
     #[test]
     fn go_filepath_match() {
