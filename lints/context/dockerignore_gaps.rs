@@ -34,10 +34,10 @@ impl Rule for DockerignoreGaps {
             return;
         }
         let (_, unwanted) = reads::unwanted(context, cx);
-        let lines = reads::exclusion_lines(context, cx.model, &unwanted);
         let Some(first) = unwanted.first() else {
             return;
         };
+        let lines = reads::exclusion_lines(context, cx.model, &unwanted);
         let Some(source) = reads::first_reaching(context, cx.model, &first.path) else {
             return;
         };

@@ -81,13 +81,17 @@ pub fn names(named: &[String], path: &str) -> bool {
 /// Version-control data is left out when a RUN reads it.
 pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> (Reach, Vec<&'c Notable>) {
     let reach = reach(context, cx.model);
-    let named = named_paths(context, cx.model);
     let mut notable: Vec<&Notable> = context
         .index()
         .notable
         .iter()
-        .filter(|n| reach.covers(&n.path) && !names(&named, &n.path))
+        .filter(|n| reach.covers(&n.path))
         .collect();
+    // Expanded only when something is sent: most contexts send nothing notable.
+    if !notable.is_empty() {
+        let named = named_paths(context, cx.model);
+        notable.retain(|n| !names(&named, &n.path));
+    }
     // Read every RUN only when version-control data is among them.
     if notable.iter().any(|n| n.kind.category == Category::Vcs) && reads_version_control(cx) {
         notable.retain(|n| n.kind.category != Category::Vcs);

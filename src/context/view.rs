@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use super::walk::{self, DirTotal, Notable};
 use super::{dockerignore, Entry, Unreadable};
@@ -149,7 +149,7 @@ pub struct BuildContext {
     index: OnceLock<Arc<ContextIndex>>,
     /// What the disk said of each path asked about: rules ask about the same few paths
     /// (`package.json`, `go.mod`) stage after stage, and an editor lints on every keystroke.
-    stats: Mutex<HashMap<String, Stat>>,
+    stats: RwLock<HashMap<String, Stat>>,
 }
 
 /// A path of the context on disk, as `lstat` and `stat` see it.
@@ -219,7 +219,7 @@ impl BuildContext {
             overlay: overlay.clone(),
             cache: cache.cloned(),
             index: OnceLock::new(),
-            stats: Mutex::default(),
+            stats: RwLock::default(),
         })
     }
 
@@ -252,12 +252,16 @@ impl BuildContext {
     }
 
     fn stat(&self, path: &str) -> Stat {
-        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(stat) = stats.get(path) {
+        let known = self.stats.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stat) = known.get(path) {
             return *stat;
         }
+        drop(known);
         let stat = Stat::of(&self.full(path));
-        stats.insert(path.to_string(), stat);
+        self.stats
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_string(), stat);
         stat
     }
 
