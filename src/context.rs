@@ -8,6 +8,7 @@
 
 pub mod bake;
 pub mod compose;
+mod disk;
 pub mod knowledge;
 pub mod reads;
 pub mod resolve;

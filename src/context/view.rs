@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use super::disk::Disk;
 use super::walk::{self, DirTotal, Notable};
 use super::{dockerignore, Entry, Unreadable};
 use crate::fix::{Edit, FileEdit};
@@ -147,30 +148,8 @@ pub struct BuildContext {
     overlay: Overlay,
     cache: Option<ContextCache>,
     index: OnceLock<Arc<ContextIndex>>,
-    /// What the disk said of each path asked about: rules ask about the same few paths
-    /// (`package.json`, `go.mod`) stage after stage, and an editor lints on every keystroke.
-    stats: RwLock<HashMap<String, Stat>>,
-}
-
-/// A path of the context on disk, as `lstat` and `stat` see it.
-#[derive(Debug, Clone, Copy)]
-struct Stat {
-    /// Something is there (a link counts, whatever it points to).
-    exists: bool,
-    dir: bool,
-    /// The size of a regular file (links followed).
-    file_len: Option<u64>,
-}
-
-impl Stat {
-    fn of(full: &Path) -> Stat {
-        let target = fs::metadata(full).ok();
-        Stat {
-            exists: target.is_some() || fs::symlink_metadata(full).is_ok(),
-            dir: target.as_ref().is_some_and(fs::Metadata::is_dir),
-            file_len: target.filter(fs::Metadata::is_file).map(|m| m.len()),
-        }
-    }
+    /// What the disk says of the paths rules ask about.
+    disk: Disk,
 }
 
 impl fmt::Debug for BuildContext {
@@ -219,7 +198,7 @@ impl BuildContext {
             overlay: overlay.clone(),
             cache: cache.cloned(),
             index: OnceLock::new(),
-            stats: RwLock::default(),
+            disk: Disk::new(root),
         })
     }
 
@@ -244,35 +223,17 @@ impl BuildContext {
     }
 
     fn full(&self, path: &str) -> PathBuf {
-        if path == "." {
-            self.root.clone()
-        } else {
-            self.root.join(path)
-        }
-    }
-
-    fn stat(&self, path: &str) -> Stat {
-        let known = self.stats.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(stat) = known.get(path) {
-            return *stat;
-        }
-        drop(known);
-        let stat = Stat::of(&self.full(path));
-        self.stats
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(path.to_string(), stat);
-        stat
+        self.disk.full(path)
     }
 
     /// Whether `path` exists in the context directory (a link counts, whatever it points to).
     pub fn exists(&self, path: &str) -> bool {
-        self.stat(path).exists
+        self.disk.stat(path).exists
     }
 
     /// Whether `path` is a directory (following links, as COPY does for its sources).
     pub fn is_dir(&self, path: &str) -> bool {
-        self.stat(path).dir
+        self.disk.stat(path).is_dir()
     }
 
     /// Whether the `.dockerignore` leaves `path` out (as the build's walk decides).
@@ -314,7 +275,7 @@ impl BuildContext {
         if self.is_excluded(path) {
             return None;
         }
-        if self.stat(path).file_len? > MAX_TEXT_BYTES {
+        if self.disk.stat(path).file_len()? > MAX_TEXT_BYTES {
             return None;
         }
         Some(String::from_utf8_lossy(&fs::read(&full).ok()?).into_owned())
@@ -462,15 +423,14 @@ impl BuildContext {
         let index = self.index();
         let (mut files, mut bytes) = (0, 0);
         for root in &kept {
-            if self.is_dir(root) && !is_link(&self.full(root)) {
+            let stat = self.disk.stat(root);
+            if stat.is_dir() && !stat.link {
                 let (f, b) = index.sent_under(root);
                 files += f;
                 bytes += b;
-            } else if !self.is_excluded(root) {
-                if let Ok(metadata) = fs::metadata(self.full(root)) {
-                    files += 1;
-                    bytes += metadata.len();
-                }
+            } else if let Some(target) = stat.target.filter(|_| !self.is_excluded(root)) {
+                files += 1;
+                bytes += target.len;
             }
         }
         Reach {
@@ -518,10 +478,6 @@ impl BuildContext {
             Edit::insert(text.len(), content),
         )
     }
-}
-
-fn is_link(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// The `.dockerignore` BuildKit would use, counting the files fixes created.

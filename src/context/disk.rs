@@ -1,0 +1,333 @@
+//! What the disk says of a context's paths, asked once each.
+//!
+//! Rules ask about the same few paths (`package.json`, `go.mod`) stage after stage, and an
+//! editor lints on every keystroke, so each answer is kept. A file of a million COPYs asks
+//! about a million paths, nearly all in a few directories, and most of them missing: each
+//! `stat` of a missing name is a system call that leaves the kernel a negative dentry. A
+//! directory asked about often is listed once instead, and a name its listing lacks is
+//! missing without asking the disk.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
+
+/// Names the disk did not find in one directory before it is listed (a few `stat`s are
+/// cheaper than a listing).
+const LIST_AFTER: u32 = 64;
+/// Entries a listing may read per miss so far: a listing never costs more than the misses
+/// that led to it, times this. A larger directory is tried again after twice the misses.
+const ENTRIES_PER_MISS: usize = 64;
+
+/// A path of the context, as `lstat` and `stat` see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Stat {
+    /// Something is there (a link counts, whatever it points to).
+    pub exists: bool,
+    pub link: bool,
+    /// What it is, links followed; `None` for nothing there or a dangling link.
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Target {
+    pub dir: bool,
+    pub file: bool,
+    pub len: u64,
+}
+
+impl Target {
+    fn of(metadata: &fs::Metadata) -> Target {
+        Target {
+            dir: metadata.is_dir(),
+            file: metadata.is_file(),
+            len: metadata.len(),
+        }
+    }
+}
+
+impl Stat {
+    const MISSING: Stat = Stat {
+        exists: false,
+        link: false,
+        target: None,
+    };
+
+    /// One `lstat`, and a `stat` for a link.
+    fn of(full: &Path) -> Stat {
+        let Ok(own) = fs::symlink_metadata(full) else {
+            return Stat::MISSING;
+        };
+        let link = own.file_type().is_symlink();
+        let target = if link {
+            fs::metadata(full).ok().map(|m| Target::of(&m))
+        } else {
+            Some(Target::of(&own))
+        };
+        Stat {
+            exists: true,
+            link,
+            target,
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.target.is_some_and(|t| t.dir)
+    }
+
+    /// The size of a regular file (links followed).
+    pub fn file_len(&self) -> Option<u64> {
+        self.target.filter(|t| t.file).map(|t| t.len)
+    }
+}
+
+/// A directory's names, when a listing can answer for it.
+enum Listing {
+    /// Not listed yet: `misses` names were not there; to be listed at `next`.
+    Pending { misses: u32, next: u32 },
+    /// Its names, ASCII lowercased: a case-insensitive file system finds `F` for `f`, so a
+    /// name found here in any case goes to the disk.
+    Names(HashSet<Box<str>>),
+    /// Answered by the disk only: unreadable, or holding names that are not ASCII (whose
+    /// case folding and normalization belong to the file system).
+    DiskOnly,
+}
+
+pub(super) struct Disk {
+    root: PathBuf,
+    stats: RwLock<HashMap<String, Stat>>,
+    listings: RwLock<HashMap<String, Listing>>,
+}
+
+impl Disk {
+    pub fn new(root: &Path) -> Disk {
+        Disk {
+            root: root.to_path_buf(),
+            stats: RwLock::default(),
+            listings: RwLock::default(),
+        }
+    }
+
+    pub fn full(&self, path: &str) -> PathBuf {
+        if path == "." {
+            self.root.clone()
+        } else {
+            self.root.join(path)
+        }
+    }
+
+    /// `path` (clean, relative to the root) on disk.
+    pub fn stat(&self, path: &str) -> Stat {
+        if let Some(stat) = self
+            .stats
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(path)
+        {
+            return *stat;
+        }
+        let place = listable(path);
+        if let Some((parent, name)) = place {
+            let listings = self.listings.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(Listing::Names(names)) = listings.get(parent) {
+                if !holds(names, name) {
+                    return Stat::MISSING;
+                }
+            }
+        }
+        // The disk is asked without the lock: rules on other threads go on reading.
+        let stat = Stat::of(&self.full(path));
+        self.stats
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_string(), stat);
+        if let (false, Some((parent, _))) = (stat.exists, place) {
+            self.missed_in(parent);
+        }
+        stat
+    }
+
+    /// Counts a name the disk did not find in `parent`, and lists `parent` once the misses
+    /// pay for it: names that are there need their `stat` anyway.
+    fn missed_in(&self, parent: &str) {
+        let misses = {
+            let mut listings = self
+                .listings
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Some(listing) = listings.get_mut(parent) else {
+                let first = Listing::Pending {
+                    misses: 1,
+                    next: LIST_AFTER,
+                };
+                listings.insert(parent.to_string(), first);
+                return;
+            };
+            let Listing::Pending { misses, next } = listing else {
+                return;
+            };
+            *misses += 1;
+            if *misses < *next {
+                return;
+            }
+            *misses
+        };
+        let listing = list(&self.full(parent), misses as usize * ENTRIES_PER_MISS);
+        let mut listings = self
+            .listings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match listing {
+            Some(listing) => {
+                listings.insert(parent.to_string(), listing);
+            }
+            None => {
+                if let Some(Listing::Pending { misses, next }) = listings.get_mut(parent) {
+                    *next = misses.saturating_mul(2);
+                }
+            }
+        }
+    }
+}
+
+/// The directory and name of `path`, when a listing of the directory can answer for it.
+fn listable(path: &str) -> Option<(&str, &str)> {
+    let (parent, name) = match path.rfind('/') {
+        Some(at) => (&path[..at], &path[at + 1..]),
+        None => (".", path),
+    };
+    // Unix only: elsewhere a name can reach an entry of another name (Windows drops
+    // trailing dots, and has short names).
+    let plain = name.is_ascii() && !matches!(name, "" | "." | "..") && !parent.is_empty();
+    (cfg!(unix) && plain).then_some((parent, name))
+}
+
+/// Whether `names` (lowercased) holds `name` in any ASCII case.
+fn holds(names: &HashSet<Box<str>>, name: &str) -> bool {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        names.contains(name.to_ascii_lowercase().as_str())
+    } else {
+        names.contains(name)
+    }
+}
+
+/// The listing of the directory `full`; `None` when it has more than `budget` entries.
+fn list(full: &Path, budget: usize) -> Option<Listing> {
+    let entries = match fs::read_dir(full) {
+        Ok(entries) => entries,
+        // Nothing can be inside a missing directory, or inside a file.
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            return Some(Listing::Names(HashSet::new()));
+        }
+        Err(_) => return Some(Listing::DiskOnly),
+    };
+    let mut names = HashSet::new();
+    for entry in entries {
+        if names.len() >= budget {
+            return None;
+        }
+        let Ok(entry) = entry else {
+            return Some(Listing::DiskOnly);
+        };
+        match entry.file_name().to_str() {
+            Some(name) if name.is_ascii() => {
+                names.insert(name.to_ascii_lowercase().into_boxed_str());
+            }
+            _ => return Some(Listing::DiskOnly),
+        }
+    }
+    Some(Listing::Names(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("docklint-disk-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("d")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn listed_answers_agree_with_the_disk() {
+        let root = scratch("agree");
+        for i in 0..10 {
+            fs::write(root.join(format!("d/f{i}")), "x").unwrap();
+        }
+        fs::write(root.join("Upper"), "x").unwrap();
+        fs::create_dir(root.join("d/sub")).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("f1", root.join("d/link")).unwrap();
+            std::os::unix::fs::symlink("nowhere", root.join("d/dangling")).unwrap();
+        }
+        let asked = |disk: &Disk, path: &str| (disk.stat(path), Stat::of(&disk.full(path)));
+        let disk = Disk::new(&root);
+        // Enough asks that every directory asked about is listed, then the same again.
+        for round in 0..2 {
+            for i in 0..200 {
+                for path in [
+                    format!("d/f{}", i % 12),
+                    format!("d/missing{i}"),
+                    format!("missing{i}"),
+                    format!("nodir/x{i}"),
+                    format!("Upper/x{i}"),
+                    "Upper".to_string(),
+                    "upper".to_string(),
+                    "d/sub".to_string(),
+                    "d/link".to_string(),
+                    "d/dangling".to_string(),
+                    "d/LINK".to_string(),
+                ] {
+                    let (answer, disk_says) = asked(&disk, &path);
+                    assert_eq!(answer, disk_says, "{path} (round {round})");
+                }
+            }
+        }
+        let listings = disk.listings.read().unwrap();
+        for dir in [".", "d", "nodir", "Upper"] {
+            assert!(
+                matches!(listings.get(dir), Some(Listing::Names(_))),
+                "{dir} was not listed"
+            );
+        }
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_listed_only_once_its_misses_pay_for_it() {
+        let root = scratch("large");
+        let entries = LIST_AFTER as usize * ENTRIES_PER_MISS + 1;
+        for i in 0..entries {
+            fs::write(root.join(format!("d/f{i}")), "").unwrap();
+        }
+        let disk = Disk::new(&root);
+        let state = |disk: &Disk| match disk.listings.read().unwrap().get("d") {
+            Some(Listing::Pending { misses, next }) => format!("pending {misses}/{next}"),
+            Some(Listing::Names(names)) => format!("listed {}", names.len()),
+            Some(Listing::DiskOnly) => "disk".to_string(),
+            None => "none".to_string(),
+        };
+        // Names that are there need their `stat` anyway: a listing would be wasted.
+        for i in 0..entries {
+            assert_eq!(disk.stat(&format!("d/f{i}")).file_len(), Some(0));
+        }
+        assert_eq!(state(&disk), "none");
+        for i in 0..LIST_AFTER {
+            assert!(!disk.stat(&format!("d/missing{i}")).exists);
+        }
+        assert_eq!(
+            state(&disk),
+            format!("pending {LIST_AFTER}/{}", 2 * LIST_AFTER)
+        );
+        for i in LIST_AFTER..2 * LIST_AFTER {
+            assert!(!disk.stat(&format!("d/missing{i}")).exists);
+        }
+        assert_eq!(state(&disk), format!("listed {entries}"));
+        assert!(disk.stat("d/f7").exists);
+        fs::remove_dir_all(&root).unwrap();
+    }
+}
