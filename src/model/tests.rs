@@ -144,6 +144,21 @@ fn env_and_args_expand() {
 }
 
 #[test]
+fn env_wins_over_arg_whatever_the_order() {
+    let m = model(
+        "FROM python AS base\nENV A=env\nARG A=arg\nARG B=arg\nENV B=env\nARG C=arg\nRUN true\nFROM base\nRUN true\n",
+    );
+    let seen = |run: &Run| ["A", "B", "C"].map(|name| run.env().known(name).map(str::to_string));
+    let env = || Some("env".to_string());
+    assert_eq!(seen(&m.runs[0]), [env(), env(), Some("arg".to_string())]);
+    assert_eq!(
+        seen(&m.runs[1]),
+        [env(), env(), None],
+        "ARGs end with their stage"
+    );
+}
+
+#[test]
 fn mounts_resolve_against_workdir() {
     let run = last_run(
         "FROM python\nWORKDIR /app\nARG D=/root/.cache\nRUN --mount=type=cache,target=${D}/pip,uid=1000 --mount=type=bind,source=.,target=src --mount=type=cache,target=~/.cache/pip x\n",

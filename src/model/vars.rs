@@ -17,15 +17,29 @@ pub enum Value {
     Unknown,
 }
 
-/// Variables by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Variables by name: a map over another, so that ENV over ARG, and a RUN's HOME under
+/// both, are views of the maps they come from. Setting a name copies a path of one map
+/// (`O(log n)` small nodes), and a stage of thousands of ENV lines and RUNs keeps one such
+/// path per change instead of one per view.
+#[derive(Debug, Clone, Default)]
 pub struct Vars {
     map: RedBlackTreeMapSync<String, Value>,
+    /// Names `map` does not hold.
+    under: RedBlackTreeMapSync<String, Value>,
 }
 
 impl Vars {
+    /// `over` where it holds a name, else `under`.
+    fn layered(over: &Vars, under: &Vars) -> Vars {
+        debug_assert!(over.under.is_empty() && under.under.is_empty());
+        Vars {
+            map: over.map.clone(),
+            under: under.map.clone(),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.map.get(name)
+        self.map.get(name).or_else(|| self.under.get(name))
     }
 
     /// The value if it is known.
@@ -36,21 +50,36 @@ impl Vars {
         }
     }
 
-    /// The same map, not a copy or an equal one: O(1).
+    /// The same maps, not a copy or an equal one: O(1).
     pub fn same_as(&self, other: &Vars) -> bool {
-        self.map.ptr_eq(&other.map)
+        self.map.ptr_eq(&other.map) && self.under.ptr_eq(&other.under)
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        self.map.contains_key(name) || self.under.contains_key(name)
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
         self.map.insert_mut(name.to_string(), value);
     }
 
+    /// The same as `set`, but changes the lower map unless the upper one holds `name`: a
+    /// RUN's HOME goes there, beside a stage's few ARGs, not into its many ENVs.
+    pub fn set_low(&mut self, name: &str, value: Value) {
+        if self.map.contains_key(name) {
+            self.map.insert_mut(name.to_string(), value);
+        } else {
+            self.under.insert_mut(name.to_string(), value);
+        }
+    }
+
     pub fn remove(&mut self, name: &str) {
-        self.map.remove_mut(name);
+        if self.map.contains_key(name) {
+            self.map.remove_mut(name);
+        }
+        if self.under.contains_key(name) {
+            self.under.remove_mut(name);
+        }
     }
 
     /// Global ARGs (before the first FROM), each default expanded with those before it.
@@ -108,8 +137,7 @@ impl Scope {
         for pair in pairs {
             let raw = pair.value.as_ref().map_or("", |v| v.value.as_str());
             let value = expand(raw, &self.visible, escape).map_or(Value::Unknown, Value::Known);
-            self.env.set(&pair.key.value, value.clone());
-            self.visible.set(&pair.key.value, value);
+            self.change(|scope| scope.env.set(&pair.key.value, value));
         }
     }
 
@@ -123,11 +151,16 @@ impl Scope {
                 }
                 None => global.get(name).cloned().unwrap_or(Value::Unknown),
             };
-            self.args.set(name, value.clone());
-            if !self.env.contains(name) {
-                self.visible.set(name, value);
-            }
+            self.change(|scope| scope.args.set(name, value));
         }
+    }
+
+    /// Changes ENV or ARG, and the view of both: the view lets go of the maps first, so
+    /// that a map no RUN holds is changed in place instead of copied.
+    fn change(&mut self, change: impl FnOnce(&mut Scope)) {
+        self.visible = Vars::default();
+        change(self);
+        self.visible = Vars::layered(&self.env, &self.args);
     }
 
     /// Whether `name` is an ARG of this stage (and not shadowed by ENV).
@@ -329,6 +362,31 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_read_as_one_map() {
+        let known = |v: &str| Value::Known(v.to_string());
+        let (mut env, mut args) = (Vars::default(), Vars::default());
+        env.set("A", known("env"));
+        args.set("A", known("arg"));
+        args.set("B", known("arg"));
+        let mut vars = Vars::layered(&env, &args);
+        assert_eq!(vars.known("A"), Some("env"));
+        vars.set_low("A", known("low"));
+        vars.set_low("HOME", known("/root"));
+        assert_eq!(
+            ["A", "B", "HOME"].map(|n| vars.known(n)),
+            [Some("low"), Some("arg"), Some("/root")]
+        );
+        vars.remove("B");
+        assert!(!vars.contains("B"));
+        assert_eq!(expand("$A:$B", &vars, '\\').as_deref(), Some("low:"));
+        // The maps it was made of are unchanged.
+        assert_eq!(
+            (env.known("A"), args.known("B")),
+            (Some("env"), Some("arg"))
+        );
+    }
 
     #[test]
     fn a_value_past_the_limit_is_unknown() {
