@@ -24,7 +24,7 @@ use config::Settings;
 use context::{BuildContext, Overlay};
 use fix::{Applicability, FileChange};
 use model::Model;
-use rule::{Ctx, Diagnostic, Phase, ProjectReads};
+use rule::{Ctx, Diagnostic, Phase, Shared};
 use source::SourceFile;
 use suppress::Suppressions;
 use syntax::dockerfile::{self, Dockerfile};
@@ -96,13 +96,13 @@ fn lint_parsed(
     let model = Model::build(df);
     let mut diagnostics = Vec::new();
     let mut suppressions = Suppressions::collect(&file.text, df);
-    let reads = ProjectReads::default();
+    let shared = Shared::default();
     run_phase(
         Phase::Lint,
         file,
         df,
         &model,
-        (settings, context, &reads),
+        (settings, context, &shared),
         None,
         &mut diagnostics,
     );
@@ -113,7 +113,7 @@ fn lint_parsed(
         file,
         df,
         &model,
-        (settings, context, &reads),
+        (settings, context, &shared),
         Some(&suppressions),
         &mut late,
     );
@@ -136,7 +136,7 @@ fn run_phase(
     file: &SourceFile,
     df: &Dockerfile,
     model: &Model,
-    (settings, context, reads): (&Settings, Option<&BuildContext>, &ProjectReads),
+    (settings, context, shared): (&Settings, Option<&BuildContext>, &Shared),
     suppressions: Option<&Suppressions>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -153,7 +153,7 @@ fn run_phase(
             suppressions,
             rule: rule.meta(),
             diagnostics,
-            reads,
+            shared,
         };
         rule.check(&mut cx);
     };

@@ -577,12 +577,18 @@ fn parse_command(command: &Command) -> Option<Script> {
 impl<'a> Builder<'a> {
     fn new(df: &'a Dockerfile) -> Self {
         // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
-        // doubling copied and zeroed more memory than building them.
-        let runs = df
-            .instructions
-            .iter()
-            .filter(|i| i.keyword == Keyword::Run)
-            .count();
+        // doubling copied and zeroed more memory than building them. So are the lists of
+        // what COPYs read and copy: an entry a COPY at most (a RUN's bind mount adds a read).
+        let count = |keywords: &[Keyword]| {
+            df.instructions
+                .iter()
+                .filter(|i| keywords.contains(&i.keyword))
+                .count()
+        };
+        let (runs, copies) = (
+            count(&[Keyword::Run]),
+            count(&[Keyword::Copy, Keyword::Add]),
+        );
         Builder {
             df,
             model: Model {
@@ -590,10 +596,10 @@ impl<'a> Builder<'a> {
                 runs: Vec::with_capacity(runs),
                 stage_names: HashMap::new(),
                 global_args: Vars::default(),
-                context_reads: Vec::new(),
+                context_reads: Vec::with_capacity(copies),
                 workdirs: Vec::with_capacity(df.instructions.len()),
                 users: Vec::new(),
-                copies: Vec::new(),
+                copies: Vec::with_capacity(copies),
                 stage_copies: Vec::new(),
                 image_commands: Vec::new(),
             },
@@ -781,8 +787,8 @@ impl<'a> Builder<'a> {
             Args::Run(command) => self.run(n, stage, instruction, command),
             Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
                 for source in &args.sources {
-                    if let Some(switch) = tools::switched_by_source(&source.value) {
-                        push_switch(&mut state.switched, switch);
+                    if let Some((tool, reason)) = tools::switched_by_source(&source.value) {
+                        push_switch(&mut state.switched, tool, reason);
                     }
                 }
                 let read = context_reads::of_copy(
@@ -800,8 +806,11 @@ impl<'a> Builder<'a> {
                         .unwrap_or_else(|| d.value.clone())
                 });
                 if let (Some(read), Some(dest)) = (&read, dest) {
-                    let sources: Vec<String> =
-                        read.sources.iter().filter_map(|s| s.path.clone()).collect();
+                    let sources: Vec<&str> = read
+                        .sources
+                        .iter()
+                        .filter_map(|s| s.path.as_deref())
+                        .collect();
                     let add = instruction.keyword == Keyword::Add;
                     let copy =
                         copies::ContextCopy::new(n, stage, add, &sources, &dest, &state.workdir);
@@ -863,8 +872,8 @@ impl<'a> Builder<'a> {
         if let Some(script) = &script {
             for step in effects.steps.iter().filter(|s| tools::may_switch(&s.name)) {
                 let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
-                if let Some(switch) = tools::switched_by_command(&step.name, &args) {
-                    push_switch(&mut state.switched, switch);
+                if let Some((tool, reason)) = tools::switched_by_command(&step.name, &args) {
+                    push_switch(&mut state.switched, tool, || reason);
                 }
             }
         }
@@ -1182,8 +1191,12 @@ impl Model {
 
 /// The first reason a tool may be switched is enough (and keeps the list as short as the
 /// tool table).
-fn push_switch(switched: &mut ThinVec<(&'static str, String)>, switch: (&'static str, String)) {
-    if !switched.iter().any(|(tool, _)| *tool == switch.0) {
-        switched.push(switch);
+fn push_switch(
+    switched: &mut ThinVec<(&'static str, String)>,
+    tool: &'static str,
+    reason: impl FnOnce() -> String,
+) {
+    if !switched.iter().any(|(known, _)| *known == tool) {
+        switched.push((tool, reason()));
     }
 }

@@ -2,13 +2,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::config::Settings;
-use crate::context::BuildContext;
+use crate::context::{BuildContext, Reach};
 use crate::fix::Fix;
 use crate::model::copies::ProjectFiles;
 use crate::model::Model;
@@ -137,8 +137,8 @@ pub struct Ctx<'a> {
     pub suppressions: Option<&'a Suppressions>,
     pub(crate) rule: &'static Meta,
     pub(crate) diagnostics: &'a mut Vec<Diagnostic>,
-    /// Files of the project read so far in this lint, shared by its rules.
-    pub(crate) reads: &'a ProjectReads,
+    /// What this lint's rules work out once for all of them.
+    pub(crate) shared: &'a Shared,
 }
 
 /// Makes diagnostics of one rule without its [`Ctx`], which stays on the rule's thread:
@@ -167,11 +167,17 @@ impl Reporter {
     }
 }
 
-/// The project files one lint has read, by their path in the build context: rules ask for
-/// the same few (`package.json`, `go.mod`) stage after stage, and an editor lints on every
-/// keystroke. A lint sees the files as they were when it first read them.
+/// What one lint's rules work out once for all of them.
 #[derive(Default)]
-pub struct ProjectReads(Mutex<HashMap<String, Option<String>>>);
+pub struct Shared {
+    /// The project files read so far, by their path in the build context: rules ask for
+    /// the same few (`package.json`, `go.mod`) stage after stage, and an editor lints on
+    /// every keystroke. A lint sees the files as they were when it first read them.
+    files: Mutex<HashMap<String, Option<String>>>,
+    /// What all the reads of the build context send ([`crate::context::reads::reach`]):
+    /// four rules ask, and a file of a million COPYs makes a million paths to look up.
+    pub(crate) reach: OnceLock<Reach>,
+}
 
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
@@ -249,7 +255,11 @@ impl ProjectFiles for Ctx<'_> {
             .join("/");
         // Held while the file is read: rules of a big file run on several threads, and
         // every one of them sees what the first read.
-        let mut reads = self.reads.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reads = self
+            .shared
+            .files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(text) = reads.get(&key) {
             return text.clone();
         }

@@ -33,7 +33,7 @@ impl Rule for DockerignoreGaps {
         if context.dockerignore().is_none() && (broad || reads::built_from_above(context, cx)) {
             return;
         }
-        let (_, unwanted) = reads::unwanted(context, cx);
+        let unwanted = reads::unwanted(context, cx);
         let Some(first) = unwanted.first() else {
             return;
         };

@@ -34,11 +34,11 @@ impl Rule for LargeBuildContext {
             return;
         };
         let max = max_size(cx.settings.rule_options(META.name)).unwrap_or(DEFAULT_MAX_SIZE);
-        let reach = reads::reach(context, cx.model);
+        let reach = reads::reach(context, cx);
         if reach.bytes <= max {
             return;
         }
-        let largest = largest_entries(context, &reach);
+        let largest = largest_entries(context, reach);
         // The read that sends the most carries the diagnostic.
         let Some((source, _)) = reads::sources(cx.model).max_by_key(|(s, parents)| {
             (

@@ -31,7 +31,7 @@ impl Rule for MissingDockerignore {
         let Some((broad, _)) = reads::sources(cx.model).find(|(s, _)| reads::is_broad(s)) else {
             return;
         };
-        let (_, unwanted) = reads::unwanted(context, cx);
+        let unwanted = reads::unwanted(context, cx);
         let lines = reads::exclusion_lines(context, cx.model, &unwanted);
         if unwanted.is_empty() || lines.is_empty() {
             return;

@@ -26,9 +26,13 @@ pub fn is_broad(source: &ContextSource) -> bool {
     matches!(source.path.as_deref(), Some(".") | Some("*"))
 }
 
-/// What all the reads send together.
-pub fn reach(context: &BuildContext, model: &Model) -> Reach {
-    context.reach(sources(model))
+/// What all the reads send together. `context` is the lint's ([`Ctx::sent_context`]): the
+/// answer is worked out once a lint, for every rule that asks.
+pub fn reach<'c>(context: &BuildContext, cx: &Ctx<'c>) -> &'c Reach {
+    debug_assert!(cx.context.is_some_and(|c| std::ptr::eq(c, context)));
+    cx.shared
+        .reach
+        .get_or_init(|| context.reach(sources(cx.model)))
 }
 
 /// The paths the reads name on purpose: what every source but a broad one expands to.
@@ -77,10 +81,9 @@ pub fn names(named: &[String], path: &str) -> bool {
 }
 
 /// The entries of the knowledge table the reads send without naming them (weights are
-/// apart: see [`ContextIndex::weights`](super::ContextIndex)), with what the reads send.
-/// Version-control data is left out when a RUN reads it.
-pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> (Reach, Vec<&'c Notable>) {
-    let reach = reach(context, cx.model);
+/// apart: see [`ContextIndex::weights`](super::ContextIndex)). Version-control data is left out when a RUN reads it.
+pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> Vec<&'c Notable> {
+    let reach = reach(context, cx);
     let mut notable: Vec<&Notable> = context
         .index()
         .notable
@@ -96,7 +99,7 @@ pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> (Reach, Vec<&'c Nota
     if notable.iter().any(|n| n.kind.category == Category::Vcs) && reads_version_control(cx) {
         notable.retain(|n| n.kind.category != Category::Vcs);
     }
-    (reach, notable)
+    notable
 }
 
 /// Commands and tools that read a repository's history or state: a RUN holding one of them

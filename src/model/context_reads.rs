@@ -75,22 +75,25 @@ pub(super) fn of_copy(
     } else {
         ReadKind::Copy
     };
-    let sources: Vec<ContextSource> = args
-        .sources
-        .iter()
-        .filter(|s| !(kind == ReadKind::Add && is_remote(&s.value)))
-        .map(|s| ContextSource {
-            span: s.span.clone(),
-            written: s.value.clone(),
-            path: expand(&s.value, vars, escape).map(|v| {
-                if windows {
-                    context_path(&windows_path(&v))
-                } else {
-                    context_path(&v)
-                }
+    // Sized to the sources: kept for the whole run, and a filtered list would start with
+    // room for four.
+    let mut sources = Vec::with_capacity(args.sources.len());
+    sources.extend(
+        args.sources
+            .iter()
+            .filter(|s| !(kind == ReadKind::Add && is_remote(&s.value)))
+            .map(|s| ContextSource {
+                span: s.span.clone(),
+                written: s.value.clone(),
+                path: expand(&s.value, vars, escape).map(|v| {
+                    if windows {
+                        context_path(&windows_path(&v))
+                    } else {
+                        context_path(&v)
+                    }
+                }),
             }),
-        })
-        .collect();
+    );
     let parents = instruction
         .flag("parents")
         .is_some_and(|f| f.value.as_deref().is_none_or(|v| v != "false"));
@@ -155,20 +158,9 @@ fn windows_path(source: &str) -> String {
 /// `path.Join("/", src)` made relative: `./a/../b/` is `b`, `..` stays at the root, and the
 /// root is `.`. The `/./` pivot of `--parents` cleans away.
 pub fn context_path(source: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in source.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
+    match super::paths::resolve_path("/", source).as_str() {
+        "/" => ".".to_string(),
+        path => path[1..].to_string(),
     }
 }
 

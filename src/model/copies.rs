@@ -53,7 +53,7 @@ impl ContextCopy {
         instruction: usize,
         stage: usize,
         add: bool,
-        sources: &[String],
+        sources: &[&str],
         dest: &str,
         workdir: &str,
     ) -> Option<ContextCopy> {
@@ -61,18 +61,22 @@ impl ContextCopy {
         if sources.is_empty() || sources.iter().any(|s| remote(s)) {
             return None;
         }
-        let sources: Vec<String> = sources
-            .iter()
-            .filter(|s| !(add && ARCHIVES.iter().any(|a| s.ends_with(a))))
-            .map(|s| clean_relative(s))
-            .collect();
-        let into_dir = sources.len() > 1
+        // Sized to the sources: kept for the whole run, and a filtered list would start with
+        // room for four.
+        let mut cleaned = Vec::with_capacity(sources.len());
+        cleaned.extend(
+            sources
+                .iter()
+                .filter(|s| !(add && ARCHIVES.iter().any(|a| s.ends_with(a))))
+                .map(|s| clean_relative(s)),
+        );
+        let into_dir = cleaned.len() > 1
             || dest.ends_with('/')
             || matches!(dest.rsplit('/').next(), Some("." | ".."));
         Some(ContextCopy {
             instruction,
             stage,
-            sources,
+            sources: cleaned,
             dest: resolve_path(workdir, dest),
             into_dir,
         })
@@ -131,9 +135,7 @@ impl ContextCopy {
 
 /// `./a/b/` → `a/b`, `.` → ``, `/x` → `x`.
 fn clean_relative(source: &str) -> String {
-    resolve_path("/", source)
-        .trim_start_matches('/')
-        .to_string()
+    resolve_path("/", source)[1..].to_string()
 }
 
 impl Model {
@@ -175,8 +177,7 @@ mod tests {
     use super::*;
 
     fn copy(sources: &[&str], dest: &str, workdir: &str) -> ContextCopy {
-        let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
-        ContextCopy::new(0, 0, false, &sources, dest, workdir).expect("a context copy")
+        ContextCopy::new(0, 0, false, sources, dest, workdir).expect("a context copy")
     }
 
     #[test]
@@ -237,7 +238,7 @@ mod tests {
 
     #[test]
     fn only_context_copies_count() {
-        let urls = ["https://x/y.py".to_string()];
+        let urls = ["https://x/y.py"];
         assert!(ContextCopy::new(0, 0, true, &urls, "/x", "/").is_none());
     }
 }

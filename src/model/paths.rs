@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use smallvec::SmallVec;
+
 /// A path a command touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathPattern {
@@ -196,22 +198,27 @@ pub fn resolve_dir(base: &str, path: &str) -> Option<String> {
 
 /// Joins `path` to `base` like BuildKit does for WORKDIR and mount targets, and cleans it.
 pub fn resolve_path(base: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{base}/{path}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
+    let base = if path.starts_with('/') { "" } else { base };
+    // The parts first, then one string of their exact size: paths are kept by the million.
+    let mut parts: SmallVec<[&str; 16]> = SmallVec::new();
+    for part in base.split('/').chain(path.split('/')) {
         match part {
             "" | "." => {}
             ".." => {
                 parts.pop();
             }
-            p => parts.push(p),
+            part => parts.push(part),
         }
     }
-    format!("/{}", parts.join("/"))
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>().max(1));
+    for part in parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// `/a/b/c`, `/a/b`, `/a`, `/`.
@@ -316,8 +323,26 @@ mod tests {
         assert!(glob_matches("/tmp/[a-c]*", "/tmp/b1"));
         assert!(!glob_matches("/tmp/[!a-c]*", "/tmp/b1"));
         assert_eq!(ancestors("/a/b").collect::<Vec<_>>(), ["/a/b", "/a", "/"]);
-        assert_eq!(resolve_path("/app", "../x/./y"), "/x/y");
         assert!(path_is_within("/a/b", "/a") && !path_is_within("/ab", "/a"));
+    }
+
+    /// Joined and cleaned as Go's `path.Join` then `path.Clean` do: `..` stops at the root,
+    /// an absolute path ignores the base.
+    #[test]
+    fn paths_resolve_like_buildkit() {
+        let cases = [
+            ("/app", "../x/./y", "/x/y"),
+            ("/app/", "src/", "/app/src"),
+            ("/", ".", "/"),
+            ("/a/b", "../../../..", "/"),
+            ("/a", "..//b/../c", "/c"),
+            ("/a", "/etc//x/", "/etc/x"),
+            ("", "rel", "/rel"),
+            ("/a/b", "..", "/a"),
+        ];
+        for (base, path, resolved) in cases {
+            assert_eq!(resolve_path(base, path), resolved, "{base} + {path}");
+        }
     }
 
     /// The index finds every path a removal may remove, lie within or empty, as a scan of

@@ -1386,8 +1386,10 @@ static SWITCHES: &[Switch] = &[Switch {
 }];
 
 /// A COPY or ADD source that may switch a tool: one of its files, or a source that may
-/// hold one (the context's root, a directory, a glob).
-pub fn switched_by_source(source: &str) -> Option<(&'static str, String)> {
+/// hold one (the context's root, a directory, a glob). The tool, and the reason, written
+/// only if asked for: a stage keeps the first reason for each tool, and a COPY of many
+/// files asks for few.
+pub fn switched_by_source(source: &str) -> Option<(&'static str, impl FnOnce() -> String + '_)> {
     let path = source.trim_start_matches("./").trim_end_matches('/');
     let name = path.rsplit('/').next().unwrap_or(path);
     let opaque = path.is_empty()
@@ -1395,15 +1397,20 @@ pub fn switched_by_source(source: &str) -> Option<(&'static str, String)> {
         || source.ends_with('/')
         || path.contains(['*', '?', '['])
         || !name.contains('.');
-    SWITCHES.iter().find_map(|s| {
+    let switch = SWITCHES
+        .iter()
+        .find(|s| opaque || s.files.contains(&name))?;
+    let reason = move || {
         if opaque {
-            Some((s.tool, format!("`{source}` from the build context may hold a {} that switches {} to another version: {}", s.files[0], s.tool, s.then)))
-        } else if s.files.contains(&name) {
-            Some((s.tool, format!("the build context's {name} may switch {} to another version: {}", s.tool, s.then)))
+            format!("`{source}` from the build context may hold a {} that switches {} to another version: {}", switch.files[0], switch.tool, switch.then)
         } else {
-            None
+            format!(
+                "the build context's {name} may switch {} to another version: {}",
+                switch.tool, switch.then
+            )
         }
-    })
+    };
+    Some((switch.tool, reason))
 }
 
 /// Whether `program` starts a command of [`switched_by_command`].

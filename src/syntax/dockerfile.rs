@@ -1012,13 +1012,13 @@ impl<'t> TypedParse<'t> {
         src: &[parse_dockerfile::Source<'_>],
         dest: &parse_dockerfile::UnescapedString<'_>,
     ) -> CopyArgs {
-        let sources = src
-            .iter()
-            .filter_map(|s| match s {
-                parse_dockerfile::Source::Path(p) => Some(self.text(p)),
-                _ => None,
-            })
-            .collect();
+        // Sized to the sources (a filtered list would start with room for four, and a
+        // COPY has one source, most often).
+        let mut sources = Vec::with_capacity(src.len());
+        sources.extend(src.iter().filter_map(|s| match s {
+            parse_dockerfile::Source::Path(p) => Some(self.text(p)),
+            _ => None,
+        }));
         CopyArgs {
             sources,
             dest: Some(self.text(dest)),
