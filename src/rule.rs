@@ -215,6 +215,37 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Runs `check` on each item, its diagnostics kept in the items' order: for a rule that
+    /// judges each item (a RUN) on its own and may report on it any number of times. Many
+    /// items are judged on every core, each thread with a context of its own; a few, on
+    /// this thread.
+    pub fn check_each<T: Sync>(&mut self, items: &[T], check: impl Fn(&mut Ctx, &T) + Sync) {
+        use rayon::prelude::*;
+        const MIN_PARALLEL: usize = 2048;
+        if items.len() < MIN_PARALLEL {
+            items.iter().for_each(|item| check(self, item));
+            return;
+        }
+        let this = &*self;
+        let found: Vec<Vec<Diagnostic>> = items
+            .par_chunks(MIN_PARALLEL / 2)
+            .map(|chunk| {
+                let mut found = Vec::new();
+                let mut cx = Ctx {
+                    diagnostics: &mut found,
+                    ..*this
+                };
+                chunk.iter().for_each(|item| check(&mut cx, item));
+                found
+            })
+            .collect();
+        self.diagnostics
+            .reserve_exact(found.iter().map(Vec::len).sum());
+        for mut found in found {
+            self.diagnostics.append(&mut found);
+        }
+    }
+
     pub fn text(&self, span: Span) -> &str {
         self.file.text.get(span).unwrap_or("")
     }
@@ -250,9 +281,18 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        let key = crate::context::relative_parts(relative)
-            .collect::<Vec<_>>()
-            .join("/");
+        // Most paths are written clean already: no copy for them.
+        let parts = || crate::context::relative_parts(relative);
+        let key: Cow<str> = if parts().eq(relative.split('/')) {
+            Cow::Borrowed(relative)
+        } else {
+            Cow::Owned(parts().collect::<Vec<_>>().join("/"))
+        };
+        // What the context's disk knows is missing is not read, nor kept: a stage that
+        // copies many files has a candidate pyproject.toml or go.mod beside each of them.
+        if self.context.is_some_and(|c| !c.exists(&key)) {
+            return None;
+        }
         // Held while the file is read: rules of a big file run on several threads, and
         // every one of them sees what the first read.
         let mut reads = self
@@ -260,11 +300,11 @@ impl ProjectFiles for Ctx<'_> {
             .files
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(text) = reads.get(&key) {
+        if let Some(text) = reads.get(key.as_ref()) {
             return text.clone();
         }
         let text = crate::context::read_file(&self.build_context_dir()?, relative);
-        reads.insert(key, text.clone());
+        reads.insert(key.into_owned(), text.clone());
         text
     }
 }
@@ -327,5 +367,53 @@ impl Diagnostic {
             message.push_str(help);
         }
         message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::dockerfile;
+
+    /// A rule's diagnostics come in the order it judged the items, whether they were judged
+    /// on this thread (an editor's file) or spread over the cores (a generated one).
+    #[test]
+    fn items_judged_on_every_core_report_in_their_order() {
+        let file = SourceFile::new("Dockerfile", "FROM scratch\n".to_string());
+        let df = dockerfile::parse(&file.text);
+        let model = Model::build(&df);
+        let settings = Settings::defaults();
+        let shared = Shared::default();
+        let rule = crate::lints::find("consecutive-run").unwrap().meta();
+        let spans = |items: &[usize]| {
+            let mut diagnostics = Vec::new();
+            let mut cx = Ctx {
+                file: &file,
+                df: &df,
+                model: &model,
+                settings: &settings,
+                context: None,
+                suppressions: None,
+                rule,
+                diagnostics: &mut diagnostics,
+                shared: &shared,
+            };
+            // None, one or two diagnostics an item.
+            cx.check_each(items, |cx, &i| {
+                for k in 0..i % 3 {
+                    cx.report(i..i + k, "found");
+                }
+            });
+            diagnostics.into_iter().map(|d| d.span).collect::<Vec<_>>()
+        };
+        let items: Vec<usize> = (0..20_000).collect();
+        let expected = |items: &[usize]| -> Vec<Span> {
+            items
+                .iter()
+                .flat_map(|&i| (0..i % 3).map(move |k| i..i + k))
+                .collect()
+        };
+        assert_eq!(spans(&items), expected(&items));
+        assert_eq!(spans(&items[..100]), expected(&items[..100]));
     }
 }

@@ -37,7 +37,11 @@ impl Rule for MissingCacheMount {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        for run in cx.model.runs_judging_mounts() {
+        let model = cx.model;
+        cx.check_each(&model.runs, |cx, run| {
+            if !run.mounts_judged() {
+                return;
+            }
             // A mount meant for the cache that `cache-mount-wrong-target` moves into place.
             let retargeted: Vec<&CacheUse> = mounts::misplaced(run)
                 .into_iter()
@@ -72,7 +76,7 @@ impl Rule for MissingCacheMount {
             for finding in findings {
                 report(cx, run, &finding);
             }
-        }
+        });
     }
 }
 

@@ -102,20 +102,7 @@ fn check_read(cx: &mut Ctx, context: &BuildContext, read: &ContextRead) {
 /// A sibling whose name differs from the missing one only in case.
 fn near_miss(context: &BuildContext, path: &str) -> Option<String> {
     let (parent, name) = path.rsplit_once('/').unwrap_or((".", path));
-    let dir = if parent == "." {
-        context.root().to_path_buf()
-    } else {
-        context.root().join(parent)
-    };
-    let lower = name.to_lowercase();
-    let mut entries: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.to_lowercase() == lower)
-        .collect();
-    entries.sort();
-    let found = entries.into_iter().next()?;
+    let found = context.named_alike(parent, name)?;
     Some(if parent == "." {
         found
     } else {

@@ -34,29 +34,30 @@ impl Rule for ModelDownloadAtBuild {
     }
 
     fn check(&self, cx: &mut Ctx) {
-        let mut found: Vec<(Vec<Download>, Option<&Run>)> = Vec::new();
-        let mut logins = Vec::new();
-        // A login in a stage whose layers do not ship leaves no token in an image.
-        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
-        for run in &cx.model.runs {
-            if ships[run.stage] {
-                logins.extend(models::hub_logins(run));
-            }
+        let model = cx.model;
+        cx.check_each(&model.runs, |cx, run| {
             if is_download_stage(cx, run) {
-                continue;
+                return;
             }
             let downloads = models::run_downloads(cx.model, cx.df, run, cx);
             // Most RUNs download nothing: a file may have millions of them.
             if !downloads.is_empty() {
-                found.push((downloads, Some(run)));
+                for group in by_command(downloads) {
+                    report(cx, &group, Some(run));
+                }
             }
+        });
+        for group in by_command(models::add_downloads(cx.df)) {
+            report(cx, &group, None);
         }
-        found.push((models::add_downloads(cx.df), None));
-        for (downloads, run) in found {
-            for group in by_command(downloads) {
-                report(cx, &group, run);
-            }
-        }
+        // A login in a stage whose layers do not ship leaves no token in an image.
+        let ships = cx.model.stages_reaching_final(&cx.settings.targets);
+        let logins: Vec<HubLogin> = model
+            .runs
+            .iter()
+            .filter(|run| ships[run.stage])
+            .flat_map(models::hub_logins)
+            .collect();
         for login in &logins {
             report_login(cx, login);
         }

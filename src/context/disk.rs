@@ -13,7 +13,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// Names the disk did not find in one directory before it is listed (a few `stat`s are
 /// cheaper than a listing).
@@ -120,6 +120,55 @@ pub(super) struct Disk {
     root: PathBuf,
     stats: RwLock<HashMap<String, Stat>>,
     listings: RwLock<HashMap<String, Listing>>,
+    /// The entries of each directory read whole; `None` for what is not a directory that
+    /// can be read.
+    directories: RwLock<HashMap<String, Option<Arc<Directory>>>>,
+}
+
+/// The entries of a directory, read once: a file may COPY a million names that are not in
+/// one directory, or a million wildcards to match against it.
+#[derive(Debug)]
+pub(super) struct Directory {
+    /// Sorted; a name that is not UTF-8 with its invalid bytes replaced.
+    names: Vec<String>,
+    /// The index in `names` of the first name of each lowercase form, made on first use.
+    by_lowercase: OnceLock<HashMap<String, usize>>,
+}
+
+impl Directory {
+    fn read(dir: &Path) -> Option<Directory> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Some(Directory {
+            names,
+            by_lowercase: OnceLock::new(),
+        })
+    }
+
+    /// The names that start with `prefix`.
+    pub fn starting_with(&self, prefix: &str) -> &[String] {
+        let from = self.names.partition_point(|n| n.as_str() < prefix);
+        let to = from + self.names[from..].partition_point(|n| n.starts_with(prefix));
+        &self.names[from..to]
+    }
+
+    /// The name that is `name` but for case, the first in sorted order (`name` itself when
+    /// it is there).
+    pub fn named_alike(&self, name: &str) -> Option<&str> {
+        let by_lowercase = self.by_lowercase.get_or_init(|| {
+            let mut by_lowercase = HashMap::with_capacity(self.names.len());
+            for (i, name) in self.names.iter().enumerate() {
+                by_lowercase.entry(name.to_lowercase()).or_insert(i);
+            }
+            by_lowercase
+        });
+        let at = *by_lowercase.get(&name.to_lowercase())?;
+        Some(&self.names[at])
+    }
 }
 
 impl Disk {
@@ -129,6 +178,7 @@ impl Disk {
             root: root.to_path_buf(),
             stats: RwLock::default(),
             listings: RwLock::default(),
+            directories: RwLock::default(),
         }
     }
 
@@ -148,6 +198,23 @@ impl Disk {
                 return Stat::MISSING;
             }
         }
+        // Nothing is in a directory that is not there: its one `lstat` answers for every
+        // name under it (`COPY src/f1 …` for a million files without `src`, or the go.mod
+        // and pyproject.toml a rule looks for beside each of them).
+        if let Some((parent, _)) = place.filter(|(parent, _)| *parent != ".") {
+            let missing = directories_above(parent)
+                .take(MAX_DIRECTORIES_ABOVE)
+                .any(|dir| !self.stat_in_place(dir).exists);
+            if missing {
+                return Stat::MISSING;
+            }
+        }
+        self.stat_in_place(path)
+    }
+
+    /// `path` on disk, without asking about its directory first.
+    fn stat_in_place(&self, path: &str) -> Stat {
+        let place = listable(path);
         if let Some(stat) = self
             .stats
             .read()
@@ -179,6 +246,30 @@ impl Disk {
             self.missed_in(parent);
         }
         stat
+    }
+
+    /// The entries of directory `dir`, read on the first ask.
+    pub fn directory(&self, dir: &str) -> Option<Arc<Directory>> {
+        let known = self
+            .directories
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(dir)
+            .cloned();
+        if let Some(directory) = known {
+            return directory;
+        }
+        let directory = self
+            .stat(dir)
+            .is_dir()
+            .then(|| Directory::read(&self.full(dir)))
+            .flatten()
+            .map(Arc::new);
+        self.directories
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(dir.to_string(), directory.clone());
+        directory
     }
 
     /// Whether `parent` holds `name`, if this thread answered from its listing last (no
@@ -233,6 +324,18 @@ impl Disk {
             }
         }
     }
+}
+
+/// Directories above a path that are asked about before it, the top ones: a path of many
+/// parts costs no more than its length.
+const MAX_DIRECTORIES_ABOVE: usize = 8;
+
+/// `parent` and the directories above it, from the top: `a`, `a/b`, `a/b/c` for `a/b/c`.
+fn directories_above(parent: &str) -> impl Iterator<Item = &str> {
+    parent
+        .match_indices('/')
+        .map(|(at, _)| &parent[..at])
+        .chain(std::iter::once(parent))
 }
 
 /// The directory and name of `path`, when a listing of the directory can answer for it.
@@ -332,12 +435,45 @@ mod tests {
             }
         }
         let listings = disk.listings.read().unwrap();
-        for dir in [".", "d", "nodir", "Upper"] {
+        for dir in [".", "d", "Upper"] {
             assert!(
                 matches!(listings.get(dir), Some(Listing::Names(_))),
                 "{dir} was not listed"
             );
         }
+        // A missing directory's one `lstat` answered for every name in it.
+        assert!(listings.get("nodir").is_none());
+        let stats = disk.stats.read().unwrap();
+        assert!(stats.contains_key("nodir"));
+        assert!(!stats.keys().any(|path| path.starts_with("nodir/")));
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_read_once_for_names_alike_and_prefixes() {
+        let root = scratch("alike");
+        for name in ["d/Readme.md", "d/README.md", "d/other", "d/re", "file"] {
+            fs::write(root.join(name), "").unwrap();
+        }
+        let disk = Disk::new(&root);
+        let alike = |dir: &str, name: &str| {
+            disk.directory(dir)
+                .and_then(|d| d.named_alike(name).map(str::to_string))
+        };
+        // The first in sorted order, the name itself included; none in what is no directory.
+        assert_eq!(alike("d", "readme.MD").as_deref(), Some("README.md"));
+        assert_eq!(alike("d", "Readme.md").as_deref(), Some("README.md"));
+        assert_eq!(alike(".", "FILE").as_deref(), Some("file"));
+        assert_eq!(alike("d", "missing"), None);
+        assert!(disk.directory("nodir").is_none() && disk.directory("file").is_none());
+        let d = disk.directory("d").unwrap();
+        assert_eq!(d.starting_with("R"), ["README.md", "Readme.md"]);
+        assert_eq!(d.starting_with("re"), ["re"]);
+        assert_eq!(d.starting_with(""), d.names.as_slice());
+        assert!(d.starting_with("x").is_empty());
+        // Read once: a name written later is not seen.
+        fs::write(root.join("d/Later"), "").unwrap();
+        assert_eq!(alike("d", "later"), None);
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -231,6 +231,11 @@ impl BuildContext {
         self.disk.stat(path).exists
     }
 
+    /// The entry of directory `dir` named `name` but for case (the first in sorted order).
+    pub fn named_alike(&self, dir: &str, name: &str) -> Option<String> {
+        Some(self.disk.directory(dir)?.named_alike(name)?.to_string())
+    }
+
     /// Whether `path` is a directory (following links, as COPY does for its sources).
     pub fn is_dir(&self, path: &str) -> bool {
         self.disk.stat(path).is_dir()
@@ -344,13 +349,14 @@ impl BuildContext {
                     }
                     continue;
                 }
-                let Ok(entries) = fs::read_dir(self.full(dir)) else {
+                let (Some(pattern), Some(entries)) =
+                    (GoPattern::parse(segment), self.disk.directory(dir))
+                else {
                     continue;
                 };
-                for entry in entries.flatten() {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if go_match(segment, &name) == Some(true) {
-                        next.push(walk::join(if dir == "." { "" } else { dir }, &name));
+                for name in entries.starting_with(&pattern.literal_prefix()) {
+                    if pattern.matches(name) {
+                        next.push(walk::join(if dir == "." { "" } else { dir }, name));
                     }
                 }
             }
@@ -522,63 +528,117 @@ fn within_any(path: &str, sorted: &[String]) -> bool {
     listed(".") || ancestors.chain([path]).any(listed)
 }
 
-/// Go's `filepath.Match` on one path segment: `*` any run, `?` one character, `[...]` a
-/// class (`^` negates, ranges, `\` escapes). `None` for a malformed pattern.
-pub fn go_match(pattern: &str, name: &str) -> Option<bool> {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    match_from(&pattern, &name)
+/// A pattern of Go's `filepath.Match` for one path segment: `*` any run, `?` one
+/// character, `[...]` a class (`^` negates, ranges, `\` escapes). Read once for all the
+/// names it is tried on.
+#[derive(Debug)]
+pub struct GoPattern {
+    parts: Vec<Part>,
 }
 
-fn match_from(pattern: &[char], name: &[char]) -> Option<bool> {
-    match pattern.first() {
-        None => Some(name.is_empty()),
-        Some('*') => {
-            let rest = &pattern[1..];
-            for skip in 0..=name.len() {
-                if match_from(rest, &name[skip..])? {
-                    return Some(true);
+#[derive(Debug)]
+enum Part {
+    Star,
+    Any,
+    Char(char),
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+impl GoPattern {
+    /// `None` for a pattern Go rejects (`ErrBadPattern`).
+    pub fn parse(pattern: &str) -> Option<GoPattern> {
+        let pattern: Vec<char> = pattern.chars().collect();
+        let mut rest = pattern.as_slice();
+        let mut parts = Vec::new();
+        while let Some(&c) = rest.first() {
+            let (part, after) = match c {
+                '*' => (Part::Star, &rest[1..]),
+                '?' => (Part::Any, &rest[1..]),
+                '[' => class(&rest[1..])?,
+                '\\' => (Part::Char(*rest.get(1)?), &rest[2..]),
+                c => (Part::Char(c), &rest[1..]),
+            };
+            parts.push(part);
+            rest = after;
+        }
+        Some(GoPattern { parts })
+    }
+
+    /// One pass with one point to go back to, after the last `*`: a later `*` covers
+    /// whatever an earlier one would have taken. The time is at most the product of the
+    /// two lengths, whatever the stars (trying every split at every `*` is exponential in
+    /// them).
+    pub fn matches(&self, name: &str) -> bool {
+        let name: Vec<char> = name.chars().collect();
+        let (mut p, mut n) = (0, 0);
+        // The pattern after the last `*`, and the name position it was last tried at.
+        let mut star: Option<(usize, usize)> = None;
+        while n < name.len() {
+            match self.parts.get(p) {
+                Some(Part::Star) => {
+                    star = Some((p + 1, n));
+                    p += 1;
+                    continue;
                 }
+                Some(part) if part.accepts(name[n]) => {
+                    p += 1;
+                    n += 1;
+                    continue;
+                }
+                _ => {}
             }
-            Some(false)
+            let Some((after, tried)) = star else {
+                return false;
+            };
+            star = Some((after, tried + 1));
+            (p, n) = (after, tried + 1);
         }
-        Some('?') => match name.first() {
-            Some(_) => match_from(&pattern[1..], &name[1..]),
-            None => Some(false),
-        },
-        Some('[') => {
-            let (matched, rest) = class(&pattern[1..], name.first().copied())?;
-            match name.first() {
-                Some(_) if matched => match_from(rest, &name[1..]),
-                _ => Some(false),
-            }
-        }
-        Some('\\') => {
-            let literal = *pattern.get(1)?;
-            match name.first() {
-                Some(&c) if c == literal => match_from(&pattern[2..], &name[1..]),
-                _ => Some(false),
-            }
-        }
-        Some(&c) => match name.first() {
-            Some(&n) if n == c => match_from(&pattern[1..], &name[1..]),
-            _ => Some(false),
-        },
+        self.parts[p..]
+            .iter()
+            .all(|part| matches!(part, Part::Star))
+    }
+
+    /// The text every name it matches starts with.
+    pub fn literal_prefix(&self) -> String {
+        self.parts
+            .iter()
+            .map_while(|part| match part {
+                Part::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
     }
 }
 
-/// A class after its `[`: whether `c` is in it, and the pattern after its `]`.
-fn class(pattern: &[char], c: Option<char>) -> Option<(bool, &[char])> {
+impl Part {
+    fn accepts(&self, c: char) -> bool {
+        match self {
+            Part::Star => false,
+            Part::Any => true,
+            Part::Char(own) => *own == c,
+            Part::Class { negated, ranges } => {
+                ranges.iter().any(|&(low, high)| low <= c && c <= high) != *negated
+            }
+        }
+    }
+}
+
+/// A class after its `[`, and the pattern after its `]`.
+fn class(pattern: &[char]) -> Option<(Part, &[char])> {
     let (negated, mut rest) = match pattern.first() {
         Some('^') => (true, &pattern[1..]),
         _ => (false, pattern),
     };
-    let mut matched = false;
-    let mut first = true;
+    let mut ranges = Vec::new();
     loop {
         match rest.first() {
             None => return None,
-            Some(']') if !first => return Some((matched != negated, &rest[1..])),
+            Some(']') if !ranges.is_empty() => {
+                return Some((Part::Class { negated, ranges }, &rest[1..]))
+            }
             _ => {}
         }
         let (low, after) = class_char(rest)?;
@@ -586,11 +646,8 @@ fn class(pattern: &[char], c: Option<char>) -> Option<(bool, &[char])> {
             Some('-') => class_char(&after[1..])?,
             _ => (low, after),
         };
-        if c.is_some_and(|c| low <= c && c <= high) {
-            matched = true;
-        }
+        ranges.push((low, high));
         rest = after;
-        first = false;
     }
 }
 
@@ -605,6 +662,7 @@ fn class_char(pattern: &[char]) -> Option<(char, &[char])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::paths::every_joining;
 
     #[test]
     fn a_path_is_within_a_sorted_root_as_path_is_within_says() {
@@ -625,6 +683,45 @@ mod tests {
                 assert_eq!(within_any(path, &roots), scanned, "{path} in {roots:?}");
             }
         }
+    }
+
+    /// Go's `filepath.Match` on one path segment; `None` for a malformed pattern.
+    fn go_match(pattern: &str, name: &str) -> Option<bool> {
+        Some(GoPattern::parse(pattern)?.matches(name))
+    }
+
+    /// What a pattern means, tried every way: every split of the name at every `*`.
+    fn by_search(parts: &[Part], name: &[char]) -> bool {
+        match parts.first() {
+            None => name.is_empty(),
+            Some(Part::Star) => (0..=name.len()).any(|k| by_search(&parts[1..], &name[k..])),
+            Some(part) => {
+                name.first().is_some_and(|&c| part.accepts(c)) && by_search(&parts[1..], &name[1..])
+            }
+        }
+    }
+
+    #[test]
+    fn patterns_match_as_a_search_of_every_split_does() {
+        let patterns = every_joining(&["*", "a", "b", "?", "[ab]", "[^a]", "\\*"], 4);
+        let names = every_joining(&["a", "b", "*", "é"], 4);
+        for pattern in &patterns {
+            let parsed = GoPattern::parse(pattern).unwrap();
+            for name in &names {
+                let chars: Vec<char> = name.chars().collect();
+                assert_eq!(
+                    parsed.matches(name),
+                    by_search(&parsed.parts, &chars),
+                    "{pattern} {name}"
+                );
+            }
+        }
+        // Many stars that all fail: a search of every split takes 2^stars steps.
+        let pattern = GoPattern::parse(&format!("{}*b", "*a".repeat(30))).unwrap();
+        assert!(!pattern.matches(&"a".repeat(200)));
+        assert!(pattern.matches(&format!("{}b", "a".repeat(200))));
+        assert_eq!(GoPattern::parse("ab[c]*").unwrap().literal_prefix(), "ab");
+        assert_eq!(GoPattern::parse("a\\*b*").unwrap().literal_prefix(), "a*b");
     }
 
     #[test]

@@ -138,10 +138,16 @@ fn clean_relative(source: &str) -> String {
     resolve_path("/", source)[1..].to_string()
 }
 
+/// How many COPYs before an instruction are looked through for the file it finds at a path:
+/// each of them may copy a directory that holds it, so looking through all of them, for
+/// each RUN of a file of many COPY and RUN pairs, would cost the square of its size.
+const MAX_COPIES_BACK: usize = 64;
+
 impl Model {
     /// The context file found at `path` in stage `stage` just before instruction `before`:
     /// the last COPY/ADD of the stage (or of a stage it is built on) that can put it there
-    /// and whose source `exists` in the context.
+    /// and whose source `exists` in the context. Only the last [`MAX_COPIES_BACK`] COPYs
+    /// before `before` are looked through.
     pub fn context_file_at(
         &self,
         stage: usize,
@@ -149,10 +155,12 @@ impl Model {
         path: &str,
         exists: &dyn Fn(&str) -> bool,
     ) -> Option<String> {
-        self.copies
+        let earlier = self.copies.partition_point(|c| c.instruction < before);
+        self.copies[..earlier]
             .iter()
             .rev()
-            .filter(|c| c.instruction < before && self.descends_from(stage, c.stage))
+            .take(MAX_COPIES_BACK)
+            .filter(|c| self.descends_from(stage, c.stage))
             .flat_map(|c| c.candidates(path))
             .find(|candidate| exists(candidate))
     }
@@ -175,6 +183,28 @@ pub fn context_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The last COPYs before a RUN are looked through for its script, wherever the RUN is in
+    /// the file; those further back are not.
+    #[test]
+    fn a_script_is_found_among_the_copies_just_before_its_run() {
+        let mut dockerfile = String::from("FROM python:3.12\nCOPY early.py /app/\n");
+        for i in 0..MAX_COPIES_BACK {
+            dockerfile.push_str(&format!("COPY m{i}.py /app/\nRUN python /app/m{i}.py\n"));
+        }
+        dockerfile.push_str("RUN python /app/early.py\n");
+        let df = crate::syntax::dockerfile::parse(&dockerfile);
+        let model = Model::build(&df);
+        let exists = |p: &str| !p.contains('/');
+        let last = df.instructions.len() - 1;
+        let at = |before: usize, path: &str| model.context_file_at(0, before, path, &exists);
+        assert_eq!(at(last, "/app/m0.py").as_deref(), Some("m0.py"));
+        let newest = MAX_COPIES_BACK - 1;
+        let found = at(last - 1, &format!("/app/m{newest}.py"));
+        assert_eq!(found, Some(format!("m{newest}.py")));
+        assert_eq!(at(3, "/app/early.py").as_deref(), Some("early.py"));
+        assert_eq!(at(last, "/app/early.py"), None);
+    }
 
     fn copy(sources: &[&str], dest: &str, workdir: &str) -> ContextCopy {
         ContextCopy::new(0, 0, false, sources, dest, workdir).expect("a context copy")

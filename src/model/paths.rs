@@ -256,25 +256,48 @@ pub fn glob_matches(glob: &str, path: &str) -> bool {
             .all(|(g, p)| component_matches(g.as_bytes(), p.as_bytes()))
 }
 
+/// One pass with one point to go back to, after the last `*`: a later `*` covers whatever
+/// an earlier one would have taken. The time is at most the product of the two lengths,
+/// whatever the stars (trying every split at every `*` is exponential in them).
 fn component_matches(glob: &[u8], text: &[u8]) -> bool {
-    match glob.first() {
-        None => text.is_empty(),
-        Some(b'*') => (0..=text.len()).any(|k| component_matches(&glob[1..], &text[k..])),
-        Some(b'?') => !text.is_empty() && component_matches(&glob[1..], &text[1..]),
-        Some(b'[') => match glob.iter().position(|&c| c == b']').filter(|&end| end > 1) {
+    let (mut g, mut t) = (0, 0);
+    // The glob after the last `*`, and the text position it was last tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if glob.get(g) == Some(&b'*') {
+            star = Some((g + 1, t));
+            g += 1;
+        } else if let Some(len) = one_byte(&glob[g..], text[t]) {
+            g += len;
+            t += 1;
+        } else if let Some((after, tried)) = star {
+            star = Some((after, tried + 1));
+            (g, t) = (after, tried + 1);
+        } else {
+            return false;
+        }
+    }
+    glob[g..].iter().all(|&c| c == b'*')
+}
+
+/// The length of the glob's first element when it matches byte `c` (a `*` never does):
+/// `?`, a class (`[!…]` or `[^…]` negated; a `[` without its `]` is itself), or a byte.
+fn one_byte(glob: &[u8], c: u8) -> Option<usize> {
+    match glob.first()? {
+        b'*' => None,
+        b'?' => Some(1),
+        b'[' => match glob.iter().position(|&c| c == b']').filter(|&end| end > 1) {
             Some(end) => {
                 let class = &glob[1..end];
                 let (negated, class) = match class.first() {
                     Some(b'!' | b'^') => (true, &class[1..]),
                     _ => (false, class),
                 };
-                !text.is_empty()
-                    && class_contains(class, text[0]) != negated
-                    && component_matches(&glob[end + 1..], &text[1..])
+                (class_contains(class, c) != negated).then_some(end + 1)
             }
-            None => text.first() == Some(&b'[') && component_matches(&glob[1..], &text[1..]),
+            None => (c == b'[').then_some(1),
         },
-        Some(&c) => text.first() == Some(&c) && component_matches(&glob[1..], &text[1..]),
+        &literal => (literal == c).then_some(1),
     }
 }
 
@@ -294,6 +317,23 @@ fn class_contains(class: &[u8], c: u8) -> bool {
         }
     }
     false
+}
+
+/// Every string of at most `up_to` of `parts`, sorted, each once: inputs for a test that
+/// tries a matcher on all of them.
+#[cfg(test)]
+pub(crate) fn every_joining(parts: &[&str], up_to: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    for _ in 0..up_to {
+        let longer: Vec<String> = all
+            .iter()
+            .flat_map(|s| parts.iter().map(move |p| format!("{s}{p}")))
+            .collect();
+        all.extend(longer);
+    }
+    all.sort();
+    all.dedup();
+    all
 }
 
 #[cfg(test)]
@@ -324,6 +364,38 @@ mod tests {
         assert!(!glob_matches("/tmp/[!a-c]*", "/tmp/b1"));
         assert_eq!(ancestors("/a/b").collect::<Vec<_>>(), ["/a/b", "/a", "/"]);
         assert!(path_is_within("/a/b", "/a") && !path_is_within("/ab", "/a"));
+    }
+
+    /// What a glob component means, tried every way: every split of the text at every `*`.
+    fn component_by_search(glob: &[u8], text: &[u8]) -> bool {
+        match glob.first() {
+            None => text.is_empty(),
+            Some(b'*') => (0..=text.len()).any(|k| component_by_search(&glob[1..], &text[k..])),
+            Some(_) => {
+                !text.is_empty()
+                    && one_byte(glob, text[0])
+                        .is_some_and(|len| component_by_search(&glob[len..], &text[1..]))
+            }
+        }
+    }
+
+    #[test]
+    fn globs_match_as_a_search_of_every_split_does() {
+        let globs = every_joining(&["*", "a", "b", "?", "[ab]", "[!a]", "[", "]"], 4);
+        let texts = every_joining(&["a", "b", "["], 4);
+        for glob in &globs {
+            for text in &texts {
+                assert_eq!(
+                    component_matches(glob.as_bytes(), text.as_bytes()),
+                    component_by_search(glob.as_bytes(), text.as_bytes()),
+                    "{glob} {text}"
+                );
+            }
+        }
+        // Many stars that all fail: a search of every split takes 2^stars steps.
+        let glob = format!("{}*b", "*a".repeat(30));
+        assert!(!glob_matches(&glob, &"a".repeat(200)));
+        assert!(glob_matches(&glob, &format!("{}b", "a".repeat(200))));
     }
 
     /// Joined and cleaned as Go's `path.Join` then `path.Clean` do: `..` stops at the root,

@@ -480,31 +480,14 @@ impl Model {
             .flat_map(|c| &c.sources)
             .map(|s| s.trim_end_matches('/'))
             .collect();
+        // In the sources' order, each path once.
         for file in toolchain.files {
             for name in file.names() {
-                let mut candidates: Vec<String> = Vec::new();
-                for source in &sources {
-                    let (parent, last) = match source.rsplit_once('/') {
-                        Some((parent, last)) => (Some(parent), last),
-                        None => (None, *source),
-                    };
-                    if last == *name {
-                        candidates.push(source.to_string());
+                let mut tried = std::collections::HashSet::new();
+                for path in sources.iter().flat_map(|s| candidates(s, name)) {
+                    if !tried.insert(path.clone()) {
                         continue;
                     }
-                    if !last.contains(['*', '?', '[']) && !last.is_empty() {
-                        candidates.push(format!("{source}/{name}"));
-                    }
-                    let beside = match parent {
-                        Some(parent) if !parent.contains(['*', '?', '[']) => {
-                            format!("{parent}/{name}")
-                        }
-                        Some(_) => continue,
-                        None => name.to_string(),
-                    };
-                    candidates.push(beside);
-                }
-                for path in dedup(candidates) {
                     if let Some(requirement) = files.read(&path).and_then(|t| file.requirement(&t))
                     {
                         return Some(ProjectNeed {
@@ -520,12 +503,26 @@ impl Model {
     }
 }
 
-fn dedup(paths: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::with_capacity(paths.len());
-    paths
-        .into_iter()
-        .filter(|path| seen.insert(path.clone()))
-        .collect()
+/// Where a COPY of `source` may bring the project file `name`: `source` itself, in it (a
+/// directory), or beside it.
+fn candidates(source: &str, name: &str) -> impl Iterator<Item = String> {
+    let (parent, last) = match source.rsplit_once('/') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, source),
+    };
+    let glob = |s: &str| s.contains(['*', '?', '[']);
+    let (itself, inside, beside) = if last == name {
+        (Some(source.to_string()), None, None)
+    } else {
+        let inside = (!glob(last) && !last.is_empty()).then(|| format!("{source}/{name}"));
+        let beside = match parent {
+            Some(parent) if !glob(parent) => Some(format!("{parent}/{name}")),
+            Some(_) => None,
+            None => Some(name.to_string()),
+        };
+        (None, inside, beside)
+    };
+    itself.into_iter().chain(inside).chain(beside)
 }
 
 #[cfg(test)]
@@ -756,5 +753,35 @@ mod project_files {
             Some("web/.nvmrc:22")
         );
         assert_eq!(need("FROM node:18\nRUN npm i -g pnpm\n", &root), None);
+    }
+
+    /// Reads what it is asked, and remembers the asks.
+    struct Asked(std::cell::RefCell<Vec<String>>);
+
+    impl ProjectFiles for Asked {
+        fn read(&self, relative: &str) -> Option<String> {
+            self.0.borrow_mut().push(relative.to_string());
+            None
+        }
+    }
+
+    #[test]
+    fn each_place_is_asked_once_in_the_sources_order() {
+        let model = Model::build(&parse("FROM python:3.9\nCOPY a/x a/y /app/\n"));
+        let toolchain = image_tag(&model.stages[0].base).unwrap().toolchain;
+        let asked = Asked(Default::default());
+        assert!(model.project_need(0, toolchain, &asked).is_none());
+        // In each copied path, then beside it: `a/` once for both.
+        assert_eq!(
+            asked.0.into_inner(),
+            [
+                "a/x/pyproject.toml",
+                "a/pyproject.toml",
+                "a/y/pyproject.toml",
+                "a/x/.python-version",
+                "a/.python-version",
+                "a/y/.python-version",
+            ]
+        );
     }
 }
