@@ -370,35 +370,41 @@ impl BuildContext {
     /// pattern matches as an include pattern does (patternmatcher, parents matching).
     fn expand_pattern(&self, pattern: &str) -> Option<Vec<String>> {
         let matcher = DockerIgnore::from_patterns(&[pattern]).ok()?;
-        let literal: Vec<&str> = pattern
-            .split('/')
-            .take_while(|s| !has_wildcard(s))
-            .collect();
-        let start = if literal.is_empty() {
+        let segments: Vec<&str> = pattern.split('/').collect();
+        let literal = segments.iter().take_while(|s| !has_wildcard(s)).count();
+        let start = if literal == 0 {
             ".".to_string()
         } else {
-            literal.join("/")
+            segments[..literal].join("/")
         };
+        // In the pattern's first directory, only names that start as its next segment does
+        // can match, or hold a match: a `*` or `?` stays within a segment. (A `**`, a class
+        // or an escape may not, and keeps every name.)
+        let first_prefix = segments
+            .get(literal)
+            .filter(|s| !s.contains("**") && !s.contains(['[', '\\']))
+            .map_or("", |s| &s[..s.find(['*', '?']).unwrap_or(s.len())]);
         let mut found = Vec::new();
-        let mut pending = vec![start];
+        let mut pending = vec![(start, first_prefix)];
         let mut tried = 0;
-        while let Some(dir) = pending.pop() {
-            let Ok(entries) = fs::read_dir(self.full(&dir)) else {
+        while let Some((dir, prefix)) = pending.pop() {
+            let Some(entries) = self.disk.directory(&dir) else {
                 continue;
             };
-            for entry in entries.flatten() {
+            for name in entries.starting_with(prefix) {
                 tried += 1;
                 if tried > MAX_PARENTS_SCAN {
                     return None;
                 }
-                let path = walk::join(
-                    if dir == "." { "" } else { &dir },
-                    &entry.file_name().to_string_lossy(),
-                );
+                let path = walk::join(if dir == "." { "" } else { &dir }, name);
                 if matcher.is_excluded(&path) {
                     found.push(path);
-                } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    pending.push(path);
+                } else {
+                    // Into directories, not links to them.
+                    let stat = self.disk.stat(&path);
+                    if stat.is_dir() && !stat.link {
+                        pending.push((path, ""));
+                    }
                 }
             }
         }
@@ -722,6 +728,73 @@ mod tests {
         assert!(pattern.matches(&format!("{}b", "a".repeat(200))));
         assert_eq!(GoPattern::parse("ab[c]*").unwrap().literal_prefix(), "ab");
         assert_eq!(GoPattern::parse("a\\*b*").unwrap().literal_prefix(), "a*b");
+    }
+
+    /// Every path under `start` that `pattern` matches as `--parents` does, found by
+    /// walking everything there (links not followed).
+    fn parents_by_walk(root: &Path, start: &str, pattern: &str) -> Vec<String> {
+        let matcher = DockerIgnore::from_patterns(&[pattern]).unwrap();
+        let mut found = Vec::new();
+        let mut pending = vec![start.to_string()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = fs::read_dir(root.join(&dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = walk::join(&dir, &entry.file_name().to_string_lossy());
+                if matcher.is_excluded(&path) {
+                    found.push(path);
+                } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn parents_patterns_find_what_a_walk_of_everything_finds() {
+        let root = std::env::temp_dir().join(format!("docklint-parents-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        for file in [
+            "src/a1/x",
+            "src/a2/x",
+            "src/b1/x",
+            "src/m5x/x",
+            "src/a1/deep/x",
+            "src/ab/y",
+        ] {
+            fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+            fs::write(root.join(file), "").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("a1", root.join("src/a3")).unwrap();
+        let context = BuildContext::open(&root, None, &Overlay::new(), None).unwrap();
+        for pattern in [
+            "src/a*/x",
+            "src/m5*/x",
+            "src/*/x",
+            "src/**/x",
+            "src/[ab]1/x",
+            "src/a?/x",
+            "src/?1/x",
+            "src/a*",
+            "src/*1/*/x",
+            "*/a1/x",
+            "src/z*/x",
+        ] {
+            assert_eq!(
+                context.expand_pattern(pattern),
+                Some(parents_by_walk(
+                    &root,
+                    if pattern.starts_with('*') { "" } else { "src" },
+                    pattern
+                )),
+                "{pattern}"
+            );
+        }
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
