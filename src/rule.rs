@@ -179,6 +179,10 @@ pub struct Shared {
     pub(crate) reach: OnceLock<Reach>,
 }
 
+/// Items a rule judges on this thread ([`Ctx::report_each`], [`Ctx::check_each`]); more
+/// are spread over the cores.
+const MIN_PARALLEL: usize = 2048;
+
 impl<'a> Ctx<'a> {
     /// Reports a diagnostic of the running rule; chain `.help()`, `.label()`, `.fix()`.
     pub fn report(&mut self, span: Span, message: impl Into<Text>) -> &mut Diagnostic {
@@ -205,7 +209,6 @@ impl<'a> Ctx<'a> {
         find: impl Fn(&T) -> Diagnostic + Sync + Send,
     ) {
         use rayon::prelude::*;
-        const MIN_PARALLEL: usize = 2048;
         if items.len() < MIN_PARALLEL {
             self.diagnostics.extend(items.iter().map(find));
         } else {
@@ -221,7 +224,6 @@ impl<'a> Ctx<'a> {
     /// this thread.
     pub fn check_each<T: Sync>(&mut self, items: &[T], check: impl Fn(&mut Ctx, &T) + Sync) {
         use rayon::prelude::*;
-        const MIN_PARALLEL: usize = 2048;
         if items.len() < MIN_PARALLEL {
             items.iter().for_each(|item| check(self, item));
             return;
@@ -281,13 +283,9 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        // Most paths are written clean already: no copy for them.
-        let parts = || crate::context::relative_parts(relative);
-        let key: Cow<str> = if parts().eq(relative.split('/')) {
-            Cow::Borrowed(relative)
-        } else {
-            Cow::Owned(parts().collect::<Vec<_>>().join("/"))
-        };
+        let key = crate::context::relative_parts(relative)
+            .collect::<Vec<_>>()
+            .join("/");
         // What the context's disk knows is missing is not read, nor kept: a stage that
         // copies many files has a candidate pyproject.toml or go.mod beside each of them.
         if self.context.is_some_and(|c| !c.exists(&key)) {
@@ -300,11 +298,11 @@ impl ProjectFiles for Ctx<'_> {
             .files
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(text) = reads.get(key.as_ref()) {
+        if let Some(text) = reads.get(&key) {
             return text.clone();
         }
         let text = crate::context::read_file(&self.build_context_dir()?, relative);
-        reads.insert(key.into_owned(), text.clone());
+        reads.insert(key, text.clone());
         text
     }
 }

@@ -34,7 +34,9 @@ impl Rule for LargeBuildContext {
             return;
         };
         let max = max_size(cx.settings.rule_options(META.name)).unwrap_or(DEFAULT_MAX_SIZE);
-        let reach = reads::reach(context, cx);
+        let Some(reach) = reads::reach(cx) else {
+            return;
+        };
         if reach.bytes <= max {
             return;
         }

@@ -38,7 +38,9 @@ impl Rule for ModelWeightsInContext {
             return;
         }
         weights.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-        let reach = reads::reach(context, cx);
+        let Some(reach) = reads::reach(cx) else {
+            return;
+        };
         let (used, unused): (Vec<&Entry>, Vec<&Entry>) =
             weights.iter().partition(|w| reach.covers(&w.path));
         let total: u64 = weights.iter().map(|w| w.bytes).sum();

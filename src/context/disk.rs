@@ -198,6 +198,9 @@ impl Disk {
                 return Stat::MISSING;
             }
         }
+        if let Some(stat) = self.known(path) {
+            return stat;
+        }
         // Nothing is in a directory that is not there: its one `lstat` answers for every
         // name under it (`COPY src/f1 …` for a million files without `src`, or the go.mod
         // and pyproject.toml a rule looks for beside each of them).
@@ -209,20 +212,27 @@ impl Disk {
                 return Stat::MISSING;
             }
         }
-        self.stat_in_place(path)
+        self.ask(path, place)
     }
 
     /// `path` on disk, without asking about its directory first.
     fn stat_in_place(&self, path: &str) -> Stat {
-        let place = listable(path);
-        if let Some(stat) = self
-            .stats
+        self.known(path)
+            .unwrap_or_else(|| self.ask(path, listable(path)))
+    }
+
+    /// What the disk said of `path` when it was asked before.
+    fn known(&self, path: &str) -> Option<Stat> {
+        self.stats
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(path)
-        {
-            return *stat;
-        }
+            .copied()
+    }
+
+    /// `path` from its directory's listing, or else from the disk, whose answer is kept;
+    /// `place` is its [`listable`] directory and name.
+    fn ask(&self, path: &str, place: Option<(&str, &str)>) -> Stat {
         if let Some((parent, name)) = place {
             let listings = self.listings.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(Listing::Names(names)) = listings.get(parent) {

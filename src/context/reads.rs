@@ -26,13 +26,15 @@ pub fn is_broad(source: &ContextSource) -> bool {
     matches!(source.path.as_deref(), Some(".") | Some("*"))
 }
 
-/// What all the reads send together. `context` is the lint's ([`Ctx::sent_context`]): the
-/// answer is worked out once a lint, for every rule that asks.
-pub fn reach<'c>(context: &BuildContext, cx: &Ctx<'c>) -> &'c Reach {
-    debug_assert!(cx.context.is_some_and(|c| std::ptr::eq(c, context)));
-    cx.shared
-        .reach
-        .get_or_init(|| context.reach(sources(cx.model)))
+/// What all the reads send together to the lint's build context (`None` without one):
+/// worked out once a lint, for every rule that asks.
+pub fn reach<'c>(cx: &Ctx<'c>) -> Option<&'c Reach> {
+    let context = cx.context?;
+    Some(
+        cx.shared
+            .reach
+            .get_or_init(|| context.reach(sources(cx.model))),
+    )
 }
 
 /// The paths the reads name on purpose: what every source but a broad one expands to.
@@ -81,9 +83,12 @@ pub fn names(named: &[String], path: &str) -> bool {
 }
 
 /// The entries of the knowledge table the reads send without naming them (weights are
-/// apart: see [`ContextIndex::weights`](super::ContextIndex)). Version-control data is left out when a RUN reads it.
+/// apart: see [`ContextIndex::weights`](super::ContextIndex)). Version-control data is left
+/// out when a RUN reads it.
 pub fn unwanted<'c>(context: &'c BuildContext, cx: &Ctx) -> Vec<&'c Notable> {
-    let reach = reach(context, cx);
+    let Some(reach) = reach(cx) else {
+        return Vec::new();
+    };
     let mut notable: Vec<&Notable> = context
         .index()
         .notable

@@ -18,6 +18,7 @@ use super::{dockerignore, Entry, Unreadable};
 use crate::fix::{Edit, FileEdit};
 use crate::model::context_reads::{has_wildcard, ContextSource};
 use crate::model::path_is_within;
+use crate::model::paths::matches_in_one_pass;
 use crate::syntax::dockerignore::{DockerIgnore, DockerIgnoreError};
 
 /// Files as fixes left them, by path: read instead of the disk.
@@ -341,22 +342,28 @@ impl BuildContext {
         let mut found = vec![String::from(".")];
         for segment in path.split('/') {
             let mut next = Vec::new();
-            for dir in &found {
-                if !has_wildcard(segment) {
+            if !has_wildcard(segment) {
+                for dir in &found {
                     let candidate = walk::join(if dir == "." { "" } else { dir }, segment);
                     if self.exists(&candidate) {
                         next.push(candidate);
                     }
-                    continue;
                 }
-                let (Some(pattern), Some(entries)) =
-                    (GoPattern::parse(segment), self.disk.directory(dir))
-                else {
-                    continue;
+            } else {
+                // Read once for every directory it is tried in; a malformed one matches
+                // nothing.
+                let Some(pattern) = GoPattern::parse(segment) else {
+                    return Some(Vec::new());
                 };
-                for name in entries.starting_with(&pattern.literal_prefix()) {
-                    if pattern.matches(name) {
-                        next.push(walk::join(if dir == "." { "" } else { dir }, name));
+                let prefix = pattern.literal_prefix();
+                for dir in &found {
+                    let Some(entries) = self.disk.directory(dir) else {
+                        continue;
+                    };
+                    for name in entries.starting_with(&prefix) {
+                        if pattern.matches(name) {
+                            next.push(walk::join(if dir == "." { "" } else { dir }, name));
+                        }
                     }
                 }
             }
@@ -377,13 +384,11 @@ impl BuildContext {
         } else {
             segments[..literal].join("/")
         };
-        // In the pattern's first directory, only names that start as its next segment does
-        // can match, or hold a match: a `*` or `?` stays within a segment. (A `**`, a class
-        // or an escape may not, and keeps every name.)
-        let first_prefix = segments
-            .get(literal)
-            .filter(|s| !s.contains("**") && !s.contains(['[', '\\']))
-            .map_or("", |s| &s[..s.find(['*', '?']).unwrap_or(s.len())]);
+        // In the pattern's first directory, only names that start with the literal text of
+        // its next segment can match, or hold a match.
+        let first_prefix = segments.get(literal).map_or("", |s| {
+            &s[..s.find(['*', '?', '[', '\\']).unwrap_or(s.len())]
+        });
         let mut found = Vec::new();
         let mut pending = vec![(start, first_prefix)];
         let mut tried = 0;
@@ -573,38 +578,16 @@ impl GoPattern {
         Some(GoPattern { parts })
     }
 
-    /// One pass with one point to go back to, after the last `*`: a later `*` covers
-    /// whatever an earlier one would have taken. The time is at most the product of the
-    /// two lengths, whatever the stars (trying every split at every `*` is exponential in
-    /// them).
+    /// Whether `name` matches, in one pass ([`matches_in_one_pass`]).
     pub fn matches(&self, name: &str) -> bool {
         let name: Vec<char> = name.chars().collect();
-        let (mut p, mut n) = (0, 0);
-        // The pattern after the last `*`, and the name position it was last tried at.
-        let mut star: Option<(usize, usize)> = None;
-        while n < name.len() {
-            match self.parts.get(p) {
-                Some(Part::Star) => {
-                    star = Some((p + 1, n));
-                    p += 1;
-                    continue;
-                }
-                Some(part) if part.accepts(name[n]) => {
-                    p += 1;
-                    n += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            let Some((after, tried)) = star else {
-                return false;
-            };
-            star = Some((after, tried + 1));
-            (p, n) = (after, tried + 1);
-        }
-        self.parts[p..]
-            .iter()
-            .all(|part| matches!(part, Part::Star))
+        let parts = &self.parts;
+        matches_in_one_pass(
+            &name,
+            parts.len(),
+            |p| matches!(parts[p], Part::Star),
+            |p, c| parts[p].accepts(c).then_some(p + 1),
+        )
     }
 
     /// The text every name it matches starts with.

@@ -3,6 +3,7 @@
 //! (go.mod, pyproject.toml, `.python-version`, package.json, `.nvmrc`, rust-toolchain.toml,
 //! Cargo.toml), and how to read them.
 
+use super::context_reads::has_wildcard;
 use super::copies::ProjectFiles;
 use super::Model;
 
@@ -510,13 +511,12 @@ fn candidates(source: &str, name: &str) -> impl Iterator<Item = String> {
         Some((parent, last)) => (Some(parent), last),
         None => (None, source),
     };
-    let glob = |s: &str| s.contains(['*', '?', '[']);
     let (itself, inside, beside) = if last == name {
         (Some(source.to_string()), None, None)
     } else {
-        let inside = (!glob(last) && !last.is_empty()).then(|| format!("{source}/{name}"));
+        let inside = (!has_wildcard(last) && !last.is_empty()).then(|| format!("{source}/{name}"));
         let beside = match parent {
-            Some(parent) if !glob(parent) => Some(format!("{parent}/{name}")),
+            Some(parent) if !has_wildcard(parent) => Some(format!("{parent}/{name}")),
             Some(_) => None,
             None => Some(name.to_string()),
         };
