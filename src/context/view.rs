@@ -18,8 +18,8 @@ use super::{dockerignore, Entry, Unreadable};
 use crate::fix::{Edit, FileEdit};
 use crate::model::context_reads::{has_wildcard, ContextSource};
 use crate::model::path_is_within;
-use crate::model::paths::matches_in_one_pass;
 use crate::syntax::dockerignore::{DockerIgnore, DockerIgnoreError};
+use crate::syntax::wildcard::matches_in_one_pass;
 
 /// Files as fixes left them, by path: read instead of the disk.
 pub type Overlay = BTreeMap<PathBuf, String>;

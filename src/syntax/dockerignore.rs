@@ -6,7 +6,9 @@
 //! lose one leading `/`. Matching is `PatternMatcher.MatchesOrParentMatches`: a pattern
 //! matches a path or any of its parent directories, and the last matching pattern decides.
 //! Globs become Go regexps (`*` never crosses `/`, `**` does, `[...]` is a Go class, so `[!a]`
-//! contains `!`), which are translated to Rust's dialect (module `goregex`).
+//! contains `!`), which are translated to Rust's dialect (module `goregex`). A pattern of
+//! only literals, `*` and `?` is matched segment by segment instead: the same answers, without
+//! a regexp to compile.
 //!
 //! What a build actually sends is decided by a walk over the context that hands each
 //! directory's matches down to its children (`MatchesUsingParentResults`, used by BuildKit's
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 
 use crate::source::{Span, UTF8_BOM};
+use crate::syntax::wildcard::matches_in_one_pass;
 
 /// Go's `bufio.Scanner` gives up on a line of this many bytes (its 64 KiB token limit).
 const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -51,6 +54,10 @@ enum Matcher {
     Exact(String),
     Prefix(String),
     Suffix(String),
+    /// Literal text with `*` and `?` only: the regexp's `[^/]*` and `[^/]` keep each to one
+    /// segment, so the path matches segment by segment, with no regexp to compile (that is
+    /// most of the cost of a `COPY --parents` pattern, which is compiled once per COPY).
+    Wildcards(String),
     Regex(Regex),
 }
 
@@ -372,6 +379,7 @@ impl Pattern {
                 path.ends_with(suffix.as_str())
                     || suffix.strip_prefix('/').is_some_and(|bare| path == bare)
             }
+            Matcher::Wildcards(pattern) => wildcards_match(pattern, path),
             Matcher::Regex(regex) => regex.is_match(path),
         }
     }
@@ -409,12 +417,46 @@ impl Matcher {
             glob::MatchKind::Exact => Matcher::Exact(pattern.to_string()),
             glob::MatchKind::Prefix => Matcher::Prefix(strip_stars(pattern, false)),
             glob::MatchKind::Suffix => Matcher::Suffix(strip_stars(pattern, true)),
+            glob::MatchKind::Regexp if glob::only_wildcards(pattern) => {
+                Matcher::Wildcards(pattern.to_string())
+            }
             glob::MatchKind::Regexp => {
                 let rust = goregex::to_rust(&go_regex)?;
                 Matcher::Regex(Regex::new(&rust).map_err(|e| e.to_string())?)
             }
         })
     }
+}
+
+/// Whether `path` matches a pattern of literal text, `*` and `?` ([`Matcher::Wildcards`]):
+/// as many segments, each matching the pattern's segment at its place.
+fn wildcards_match(pattern: &str, path: &str) -> bool {
+    let (mut globs, mut names) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (globs.next(), names.next()) {
+            (None, None) => return true,
+            (Some(glob), Some(name)) if segment_matches(glob, name) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// One segment: `*` is any run of characters, `?` one character.
+fn segment_matches(glob: &str, name: &str) -> bool {
+    fn one_pass<T: Copy + PartialEq>(glob: &[T], name: &[T], star: T, any: T) -> bool {
+        matches_in_one_pass(
+            name,
+            glob.len(),
+            |g| glob[g] == star,
+            |g, c| (glob[g] == any || glob[g] == c).then_some(g + 1),
+        )
+    }
+    if glob.is_ascii() && name.is_ascii() {
+        return one_pass(glob.as_bytes(), name.as_bytes(), b'*', b'?');
+    }
+    let glob: Vec<char> = glob.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    one_pass(&glob, &name, '*', '?')
 }
 
 /// The pattern without its leading (`leading`) or trailing `**`, as patternmatcher slices it.
@@ -450,6 +492,43 @@ mod tests {
         DockerIgnore::from_patterns(patterns)
             .unwrap()
             .is_excluded(path)
+    }
+
+    /// Every pattern of literals, `*` and `?` matches without a regexp exactly what its
+    /// regexp matches, on paths of `/`, ASCII and a two-byte character.
+    #[test]
+    fn wildcards_match_what_their_regexp_matches() {
+        use crate::model::paths::every_joining;
+        let patterns = every_joining(&["*", "?", "a", "/", "é", "."], 4);
+        let paths = every_joining(&["a", "b", "/", "é", "."], 4);
+        let mut compared = 0;
+        for pattern in &patterns {
+            let (glob::MatchKind::Regexp, go) = glob::compile(pattern) else {
+                continue;
+            };
+            if pattern.contains("**") {
+                continue;
+            }
+            let Matcher::Wildcards(_) = Matcher::new(pattern).unwrap() else {
+                panic!("`{pattern}` is compiled to a regexp");
+            };
+            let regex = Regex::new(&goregex::to_rust(&go).unwrap()).unwrap();
+            for path in &paths {
+                assert_eq!(
+                    wildcards_match(pattern, path),
+                    regex.is_match(path),
+                    "`{pattern}` on `{path}`"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 100_000, "{compared}");
+        for kept in ["a**b", "[ab]", "a\\*", "a^*", "\u{feff}a*"] {
+            assert!(
+                matches!(Matcher::new(kept), Ok(Matcher::Regex(_))),
+                "{kept}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod dockerignore;
 pub mod python;
 pub mod shell;
+pub mod wildcard;
 
 use std::ops::Range;
 

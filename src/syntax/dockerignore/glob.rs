@@ -210,6 +210,12 @@ pub fn compile(pattern: &str) -> (MatchKind, String) {
     (kind, regex)
 }
 
+/// Whether the pattern is literal text, `*` and `?` only: no `**`, class, escape, `^`
+/// (an anchor in Go's regexp) or byte-order mark, which its regexp would read otherwise.
+pub fn only_wildcards(pattern: &str) -> bool {
+    !pattern.contains("**") && !pattern.contains(['[', ']', '\\', '^', '\u{feff}'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
