@@ -193,12 +193,7 @@ impl Disk {
     /// `path` (clean, relative to the root) on disk.
     pub fn stat(&self, path: &str) -> Stat {
         let place = listable(path);
-        if let Some((parent, name)) = place {
-            if self.last_listing_holds(parent, name) == Some(false) {
-                return Stat::MISSING;
-            }
-        }
-        if let Some(stat) = self.known(path) {
+        if let Some(stat) = self.kept(path, place) {
             return stat;
         }
         // Nothing is in a directory that is not there: its one `lstat` answers for every
@@ -217,8 +212,21 @@ impl Disk {
 
     /// `path` on disk, without asking about its directory first.
     fn stat_in_place(&self, path: &str) -> Stat {
+        let place = listable(path);
+        self.kept(path, place)
+            .unwrap_or_else(|| self.ask(path, place))
+    }
+
+    /// What is known of `path` without the disk: missing from the listing this thread last
+    /// answered from, or asked before. (A name a listing lacks is not kept, so the listing
+    /// is asked first.) `place` is its [`listable`] directory and name.
+    fn kept(&self, path: &str, place: Option<(&str, &str)>) -> Option<Stat> {
+        if let Some((parent, name)) = place {
+            if self.last_listing_holds(parent, name) == Some(false) {
+                return Some(Stat::MISSING);
+            }
+        }
         self.known(path)
-            .unwrap_or_else(|| self.ask(path, listable(path)))
     }
 
     /// What the disk said of `path` when it was asked before.
