@@ -43,7 +43,7 @@ mod vars;
 pub use effects::Effects;
 pub use paths::{path_is_within, resolve_path};
 pub use users::{Certainty, User};
-pub use vars::{expand, Scope, Value, Vars};
+pub use vars::{expand, Scope, Value, ValueLog, Vars};
 
 #[derive(Debug)]
 pub struct Model {
@@ -520,6 +520,8 @@ struct Builder<'a> {
     parsed: ParsedAhead,
     /// RUN instructions in the file.
     runs: usize,
+    /// The values the file's ENV and ARG set, shared by its stages' scopes.
+    values: Arc<ValueLog>,
 }
 
 /// The shell bodies of a file with many RUNs, parsed a window of instructions ahead of the
@@ -606,6 +608,7 @@ impl<'a> Builder<'a> {
             states: Vec::new(),
             parsed: ParsedAhead::default(),
             runs,
+            values: Arc::default(),
         }
     }
 
@@ -703,7 +706,10 @@ impl<'a> Builder<'a> {
             None => {
                 let windows = is_windows_image(&base_ref);
                 StageState {
-                    scope: Arc::new(Scope::from_image(images::image_env(&base_ref))),
+                    scope: Arc::new(Scope::from_image(
+                        images::image_env(&base_ref),
+                        &self.values,
+                    )),
                     workdir: "/".into(),
                     user: Arc::new(User::image_default(&base_ref)),
                     windows,

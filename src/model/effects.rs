@@ -135,7 +135,7 @@ impl Env {
     fn home_of(&mut self, user: &User) {
         match &user.home {
             Some(home) if user.home_certainty > Certainty::Unknown => {
-                self.vars.set_low("HOME", Value::Known(home.to_string()));
+                self.vars.set("HOME", Value::Known(home.to_string()));
                 self.know("HOME");
             }
             _ => self.forget("HOME"),

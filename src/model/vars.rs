@@ -1,11 +1,18 @@
 //! Variables in scope (ARG and ENV), BuildKit's word expansion, and the shell's expansion of
 //! the parameter references the model can follow.
 //!
-//! Variables live in persistent maps: a RUN keeps a snapshot of its stage's scope at no cost,
-//! and an ENV or ARG costs `O(log n)` time and a few small nodes, so a file of thousands of
-//! them stays linear in time and memory.
+//! Every instruction of a stage sees the stage's variables as they were when it ran, and a
+//! RUN keeps that view for the rules. A stage's ENV and ARG values are kept once, in the
+//! order they were set, and a view is that history read up to a point: a file of thousands
+//! of ENV lines between RUNs stays linear in memory (a persistent map copied a path of
+//! nodes for each ENV after a RUN, a kilobyte each).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rpds::{RedBlackTreeMapSync, RedBlackTreeSetSync};
+use smallvec::SmallVec;
 
 use crate::syntax::dockerfile::KeyValue;
 
@@ -17,29 +24,22 @@ pub enum Value {
     Unknown,
 }
 
-/// Variables by name: a map over another, so that ENV over ARG, and a RUN's HOME under
-/// both, are views of the maps they come from. Setting a name copies a path of one map
-/// (`O(log n)` small nodes), and a stage of thousands of ENV lines and RUNs keeps one such
-/// path per change instead of one per view.
+/// Variables by name: a stage's history read at one point ([`Scope`]), with names set or
+/// removed over it (a shell's assignments and `unset`, a HOME from the user's account).
+/// Cloning is `O(1)`; setting a name copies a path of the small map over the history.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    map: RedBlackTreeMapSync<String, Value>,
-    /// Names `map` does not hold.
-    under: RedBlackTreeMapSync<String, Value>,
+    stage: Option<StageView>,
+    /// Names set over `stage` (with no stage, every name); `None`: removed.
+    map: RedBlackTreeMapSync<String, Option<Value>>,
 }
 
 impl Vars {
-    /// `over` where it holds a name, else `under`.
-    fn layered(over: &Vars, under: &Vars) -> Vars {
-        debug_assert!(over.under.is_empty() && under.under.is_empty());
-        Vars {
-            map: over.map.clone(),
-            under: under.map.clone(),
-        }
-    }
-
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.map.get(name).or_else(|| self.under.get(name))
+        match self.map.get(name) {
+            Some(over) => over.as_ref(),
+            None => self.stage.as_ref()?.get(name),
+        }
     }
 
     /// The value if it is known.
@@ -50,35 +50,29 @@ impl Vars {
         }
     }
 
-    /// The same maps, not a copy or an equal one: O(1).
+    /// The same view and maps, not a copy or an equal one: O(1).
     pub fn same_as(&self, other: &Vars) -> bool {
-        self.map.ptr_eq(&other.map) && self.under.ptr_eq(&other.under)
+        let same_stage = match (&self.stage, &other.stage) {
+            (Some(a), Some(b)) => a.same_as(b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_stage && self.map.ptr_eq(&other.map)
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(name) || self.under.contains_key(name)
+        self.get(name).is_some()
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
-        self.map.insert_mut(name.to_string(), value);
-    }
-
-    /// The same as `set`, but changes the lower map unless the upper one holds `name`: a
-    /// RUN's HOME goes there, beside a stage's few ARGs, not into its many ENVs.
-    pub fn set_low(&mut self, name: &str, value: Value) {
-        if self.map.contains_key(name) {
-            self.map.insert_mut(name.to_string(), value);
-        } else {
-            self.under.insert_mut(name.to_string(), value);
-        }
+        self.map.insert_mut(name.to_string(), Some(value));
     }
 
     pub fn remove(&mut self, name: &str) {
-        if self.map.contains_key(name) {
+        if self.stage.as_ref().is_some_and(|s| s.get(name).is_some()) {
+            self.map.insert_mut(name.to_string(), None);
+        } else if self.map.contains_key(name) {
             self.map.remove_mut(name);
-        }
-        if self.under.contains_key(name) {
-            self.under.remove_mut(name);
         }
     }
 
@@ -92,33 +86,255 @@ impl Vars {
             self.set(&arg.key.value, value);
         }
     }
+
+    fn of_stage(history: &Arc<History>, at: u32, with_args: bool) -> Vars {
+        Vars {
+            stage: Some(StageView {
+                history: Arc::clone(history),
+                at,
+                with_args,
+            }),
+            ..Vars::default()
+        }
+    }
+}
+
+/// A stage's history read before position `at`: its ENV (and its ARG when `with_args`).
+#[derive(Debug, Clone)]
+struct StageView {
+    history: Arc<History>,
+    at: u32,
+    with_args: bool,
+}
+
+impl StageView {
+    /// ENV wins over an ARG of the same name whatever their order.
+    fn get(&self, name: &str) -> Option<&Value> {
+        let history = &*self.history;
+        let (env, arg) = history.positions(name, self.at);
+        match (env, arg) {
+            (Some(at), _) => Some(history.value(at)),
+            (None, arg) => history
+                .inherited
+                .get(name)
+                .or_else(|| arg.filter(|_| self.with_args).map(|at| history.value(at))),
+        }
+    }
+
+    fn same_as(&self, other: &StageView) -> bool {
+        Arc::ptr_eq(&self.history, &other.history)
+            && self.at == other.at
+            && self.with_args == other.with_args
+    }
+}
+
+/// What a stage's ENV and ARG instructions set, in order. Only the stage's current scope
+/// appends to it; views read the values set before their position, which never change.
+#[derive(Debug, Default)]
+struct History {
+    /// The ENV the stage started with (its image's, or the stage it is built on).
+    inherited: Vars,
+    /// The file's values, by position, shared by its stages.
+    values: Arc<ValueLog>,
+    /// Where each name was set, as ENV and as ARG, in increasing positions.
+    index: RwLock<HashMap<String, Positions>>,
+    /// The ENV at the end of the stage (and that end), for the stages built on it.
+    last_env: OnceLock<(u32, Box<Vars>)>,
+}
+
+#[derive(Debug, Default)]
+struct Positions {
+    env: SmallVec<[u32; 2]>,
+    arg: SmallVec<[u32; 2]>,
+}
+
+impl History {
+    /// The last positions before `at` where `name` was set as ENV and as ARG.
+    fn positions(&self, name: &str, at: u32) -> (Option<u32>, Option<u32>) {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let Some(positions) = index.get(name) else {
+            return (None, None);
+        };
+        let last_before = |list: &[u32]| {
+            let end = list.partition_point(|&p| p < at);
+            end.checked_sub(1).map(|i| list[i])
+        };
+        (last_before(&positions.env), last_before(&positions.arg))
+    }
+
+    fn value(&self, at: u32) -> &Value {
+        self.values.values.get(at).unwrap_or(&UNKNOWN)
+    }
+
+    /// Sets `name`; gives the value's position.
+    fn append(&self, name: &str, value: Value, is_arg: bool) -> u32 {
+        let at = self.values.push(value);
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let positions = match index.get_mut(name) {
+            Some(positions) => positions,
+            None => index.entry(name.to_string()).or_default(),
+        };
+        match is_arg {
+            true => positions.arg.push(at),
+            false => positions.env.push(at),
+        }
+        at
+    }
+
+    /// The stage's ENV before `at` as one map: a chain of stages, each built on the one
+    /// before, reads one map instead of walking the chain. Made once for the stage's end,
+    /// where the stages built on it start.
+    fn env_before(&self, at: u32) -> Vars {
+        let make = || {
+            let mut env = self.inherited.clone();
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            let mut names: Vec<(&String, &Positions)> = index.iter().collect();
+            // Inserted in one order whatever the hash map's.
+            names.sort_unstable_by_key(|(name, _)| *name);
+            for (name, positions) in names {
+                let end = positions.env.partition_point(|&p| p < at);
+                if let Some(&last) = end.checked_sub(1).and_then(|i| positions.env.get(i)) {
+                    env.set(name, self.value(last).clone());
+                }
+            }
+            env
+        };
+        match self.last_env.get_or_init(|| (at, Box::new(make()))) {
+            (end, env) if *end == at => env.as_ref().clone(),
+            _ => make(),
+        }
+    }
+}
+
+static UNKNOWN: Value = Value::Unknown;
+
+/// The values a file's ENV and ARG instructions set, in file order: a view of a stage reads
+/// those before its position. They keep their address while later ones are appended, so a
+/// view lends them out without holding a lock.
+#[derive(Debug, Default)]
+pub struct ValueLog {
+    values: Log<Value>,
+    len: AtomicU32,
+}
+
+impl ValueLog {
+    /// Appends `value`; gives its position.
+    fn push(&self, value: Value) -> u32 {
+        let at = self.len.fetch_add(1, Ordering::Relaxed);
+        self.values.push(at, value);
+        at
+    }
+
+    /// Values set so far.
+    fn len(&self) -> u32 {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+/// A list that only grows, whose items keep their address: slots in chunks that double in
+/// size, each slot written once. Nothing is allocated before the first item.
+struct Log<T> {
+    chunks: OnceLock<Box<[Chunk<T>; LOG_CHUNKS]>>,
+}
+
+/// Slots, allocated when the first is written.
+type Chunk<T> = OnceLock<Box<[OnceLock<T>]>>;
+
+/// Chunk `k` holds `LOG_FIRST << k` slots: 26 chunks hold 2^28 values, more than a file
+/// of a gigabyte can set.
+const LOG_CHUNKS: usize = 26;
+const LOG_FIRST: usize = 4;
+
+impl<T> Default for Log<T> {
+    fn default() -> Self {
+        Log {
+            chunks: OnceLock::new(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Log<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Log")
+    }
+}
+
+impl<T> Log<T> {
+    fn slot(&self, at: u32, create: bool) -> Option<&OnceLock<T>> {
+        // Chunk k starts at LOG_FIRST * (2^k - 1).
+        let k = (at as usize / LOG_FIRST + 1).ilog2() as usize;
+        let offset = at as usize - LOG_FIRST * ((1 << k) - 1);
+        let chunk = match create {
+            true => self
+                .chunks
+                .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new()))),
+            false => self.chunks.get()?,
+        }
+        .get(k)?;
+        let slots = match create {
+            true => chunk.get_or_init(|| (0..LOG_FIRST << k).map(|_| OnceLock::new()).collect()),
+            false => chunk.get()?,
+        };
+        slots.get(offset)
+    }
+
+    fn push(&self, at: u32, value: T) {
+        if let Some(slot) = self.slot(at, true) {
+            let _ = slot.set(value);
+        }
+    }
+
+    fn get(&self, at: u32) -> Option<&T> {
+        self.slot(at, false)?.get()
+    }
 }
 
 /// A stage's variables: ENV (inherited by stages built on it) and ARG (per stage), with ENV
 /// winning over an ARG of the same name whatever their order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Scope {
+    history: Arc<History>,
+    /// Values set so far in the file.
+    at: u32,
     env: Vars,
-    args: Vars,
     visible: Vars,
 }
 
+impl Default for Scope {
+    fn default() -> Scope {
+        Scope::from_image(Vars::default(), &Arc::default())
+    }
+}
+
 impl Scope {
-    /// A stage built on an image starts with the ENV the image is known to set.
-    pub fn from_image(env: Vars) -> Scope {
-        Scope {
-            visible: env.clone(),
-            env,
-            args: Vars::default(),
-        }
+    /// A stage built on an image starts with the ENV the image is known to set. `values`
+    /// is the file's, shared by its stages.
+    pub fn from_image(env: Vars, values: &Arc<ValueLog>) -> Scope {
+        Scope::starting(History {
+            inherited: env,
+            values: Arc::clone(values),
+            ..History::default()
+        })
     }
 
-    /// A stage built on another starts with its ENV and no ARG.
+    /// A stage built on another starts with its ENV (as it is at that stage's end) and no
+    /// ARG.
     pub fn inheriting(parent: &Scope) -> Scope {
+        Scope::starting(History {
+            inherited: parent.history.env_before(parent.at),
+            values: Arc::clone(&parent.history.values),
+            ..History::default()
+        })
+    }
+
+    fn starting(history: History) -> Scope {
+        let history = Arc::new(history);
+        let at = history.values.len();
         Scope {
-            env: parent.env.clone(),
-            args: Vars::default(),
-            visible: parent.env.clone(),
+            env: Vars::of_stage(&history, at, false),
+            visible: Vars::of_stage(&history, at, true),
+            history,
+            at,
         }
     }
 
@@ -137,7 +353,7 @@ impl Scope {
         for pair in pairs {
             let raw = pair.value.as_ref().map_or("", |v| v.value.as_str());
             let value = expand(raw, &self.visible, escape).map_or(Value::Unknown, Value::Known);
-            self.change(|scope| scope.env.set(&pair.key.value, value));
+            self.append(&pair.key.value, value, false);
         }
     }
 
@@ -151,21 +367,24 @@ impl Scope {
                 }
                 None => global.get(name).cloned().unwrap_or(Value::Unknown),
             };
-            self.change(|scope| scope.args.set(name, value));
+            self.append(name, value, true);
         }
     }
 
-    /// Changes ENV or ARG, and the view of both: the view lets go of the maps first, so
-    /// that a map no RUN holds is changed in place instead of copied.
-    fn change(&mut self, change: impl FnOnce(&mut Scope)) {
-        self.visible = Vars::default();
-        change(self);
-        self.visible = Vars::layered(&self.env, &self.args);
+    /// Appends to the stage's history: only the stage's current scope does (a RUN's copy
+    /// is never changed).
+    fn append(&mut self, name: &str, value: Value, is_arg: bool) {
+        self.at = self.history.append(name, value, is_arg) + 1;
+        for view in [&mut self.env, &mut self.visible] {
+            if let Some(stage) = &mut view.stage {
+                stage.at = self.at;
+            }
+        }
     }
 
     /// Whether `name` is an ARG of this stage (and not shadowed by ENV).
     pub fn is_arg(&self, name: &str) -> bool {
-        self.args.contains(name) && !self.env.contains(name)
+        self.visible.contains(name) && !self.env.contains(name)
     }
 }
 
@@ -363,29 +582,82 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn pair(key: &str, value: &str) -> KeyValue {
+        use crate::syntax::dockerfile::Text;
+        let text = |value: &str| Text {
+            value: value.to_string(),
+            span: 0..0,
+        };
+        KeyValue {
+            key: text(key),
+            value: Some(text(value)),
+            span: 0..0,
+        }
+    }
+
     #[test]
-    fn layers_read_as_one_map() {
-        let known = |v: &str| Value::Known(v.to_string());
-        let (mut env, mut args) = (Vars::default(), Vars::default());
-        env.set("A", known("env"));
-        args.set("A", known("arg"));
-        args.set("B", known("arg"));
-        let mut vars = Vars::layered(&env, &args);
-        assert_eq!(vars.known("A"), Some("env"));
-        vars.set_low("A", known("low"));
-        vars.set_low("HOME", known("/root"));
-        assert_eq!(
-            ["A", "B", "HOME"].map(|n| vars.known(n)),
-            [Some("low"), Some("arg"), Some("/root")]
+    fn a_view_keeps_the_values_of_its_point_in_the_stage() {
+        let known = |v: &str| Some(Value::Known(v.to_string()));
+        let mut image = Vars::default();
+        image.set("PATH", Value::Known("/bin".into()));
+        let mut scope = Scope::from_image(image, &Arc::default());
+        scope.declare_args(&[pair("A", "arg")], &Vars::default(), '\\');
+        let before = scope.clone();
+        scope.set_env(&[pair("A", "env"), pair("B", "$A:$PATH")], '\\');
+        let after = scope.clone();
+        scope.declare_args(
+            &[pair("A", "later-arg"), pair("C", "c")],
+            &Vars::default(),
+            '\\',
         );
-        vars.remove("B");
-        assert!(!vars.contains("B"));
-        assert_eq!(expand("$A:$B", &vars, '\\').as_deref(), Some("low:"));
-        // The maps it was made of are unchanged.
+        scope.set_env(&[pair("B", "again")], '\\');
+        // Each view reads the stage as it was; ENV wins over ARG whatever their order.
+        assert_eq!(before.visible().get("A").cloned(), known("arg"));
+        assert_eq!(before.visible().get("B"), None);
+        assert!(before.is_arg("A"));
+        assert_eq!(after.visible().get("B").cloned(), known("env:/bin"));
+        assert_eq!(scope.visible().get("A").cloned(), known("env"));
+        assert_eq!(scope.visible().get("B").cloned(), known("again"));
+        assert_eq!(scope.visible().known("C"), Some("c"));
+        assert!(!scope.is_arg("A") && scope.is_arg("C"));
+        assert_eq!(scope.env().get("C"), None);
+        // A stage built on it sees its last ENV, and none of its ARGs.
+        let child = Scope::inheriting(&scope);
         assert_eq!(
-            (env.known("A"), args.known("B")),
-            (Some("env"), Some("arg"))
+            ["A", "B", "C", "PATH"].map(|n| child.visible().known(n)),
+            [Some("env"), Some("again"), None, Some("/bin")]
         );
+        // A shell's changes over a view leave the view as it was.
+        let mut shell = after.visible().clone();
+        shell.set("HOME", Value::Known("/root".into()));
+        shell.remove("A");
+        shell.remove("PATH");
+        assert_eq!(
+            ["A", "B", "HOME", "PATH"].map(|n| shell.known(n)),
+            [None, Some("env:/bin"), Some("/root"), None]
+        );
+        shell.set("A", Value::Known("again".into()));
+        assert_eq!(
+            expand("$A:$B", &shell, '\\').as_deref(),
+            Some("again:env:/bin")
+        );
+        assert_eq!(after.visible().known("A"), Some("env"));
+        assert!(after.visible().same_as(&after.clone().visible().clone()));
+        assert!(!after.visible().same_as(scope.visible()));
+    }
+
+    #[test]
+    fn the_values_of_a_long_stage_keep_their_positions() {
+        let mut scope = Scope::default();
+        let mut views = Vec::new();
+        for i in 0..5000 {
+            scope.set_env(&[pair(&format!("V{}", i % 700), &i.to_string())], '\\');
+            views.push(scope.clone());
+        }
+        for (i, view) in views.iter().enumerate().step_by(97) {
+            let name = format!("V{}", i % 700);
+            assert_eq!(view.visible().known(&name), Some(i.to_string().as_str()));
+        }
     }
 
     #[test]
