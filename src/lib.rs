@@ -14,6 +14,7 @@ pub mod rule;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod text;
 pub mod walk;
 
 #[path = "../lints/mod.rs"]

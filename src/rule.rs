@@ -1,6 +1,5 @@
 //! Rules, their metadata, and the diagnostics they report.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -177,6 +176,26 @@ pub struct Shared {
     /// What all the reads of the build context send ([`crate::context::reads::reach`]):
     /// four rules ask, and a file of a million COPYs makes a million paths to look up.
     pub(crate) reach: OnceLock<Reach>,
+    /// The texts of the diagnostics made so far, each kept once.
+    texts: Texts,
+}
+
+impl Shared {
+    /// Makes the diagnostics' texts share one copy of each (see [`Text`]).
+    fn share_texts(&self, diagnostics: &mut [Diagnostic]) {
+        for d in diagnostics {
+            self.texts.share(&mut d.message);
+            if let Some(help) = &mut d.help {
+                self.texts.share(help);
+            }
+            for label in &mut d.labels {
+                self.texts.share(&mut label.message);
+            }
+            if let Some(fix) = &mut d.fix {
+                self.texts.share(&mut fix.title);
+            }
+        }
+    }
 }
 
 /// Items a rule judges on this thread ([`Ctx::report_each`], [`Ctx::check_each`]); more
@@ -209,6 +228,12 @@ impl<'a> Ctx<'a> {
         find: impl Fn(&T) -> Diagnostic + Sync + Send,
     ) {
         use rayon::prelude::*;
+        let shared = self.shared;
+        let find = |item: &T| {
+            let mut found = find(item);
+            shared.share_texts(std::slice::from_mut(&mut found));
+            found
+        };
         if items.len() < MIN_PARALLEL {
             self.diagnostics.extend(items.iter().map(find));
         } else {
@@ -224,6 +249,13 @@ impl<'a> Ctx<'a> {
     /// this thread.
     pub fn check_each<T: Sync>(&mut self, items: &[T], check: impl Fn(&mut Ctx, &T) + Sync) {
         use rayon::prelude::*;
+        // Each item's diagnostics share their texts with those before as they are made,
+        // so that a copy of each lives only until the next item.
+        let check = |cx: &mut Ctx, item: &T| {
+            let before = cx.diagnostics.len();
+            check(cx, item);
+            cx.shared.share_texts(&mut cx.diagnostics[before..]);
+        };
         if items.len() < MIN_PARALLEL {
             items.iter().for_each(|item| check(self, item));
             return;
@@ -307,9 +339,8 @@ impl ProjectFiles for Ctx<'_> {
     }
 }
 
-/// A message, help or fix title: most are fixed sentences, kept without a copy (a file may
-/// have millions of diagnostics); the others are formatted.
-pub type Text = Cow<'static, str>;
+pub use crate::text::Text;
+use crate::text::Texts;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {

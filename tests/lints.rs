@@ -201,7 +201,7 @@ fn check_document(path: &Path) -> Result<String, Vec<String>> {
                         let remaining: Vec<String> = docklint::lint(&file, &settings)
                             .into_iter()
                             .filter(|d| d.rule == name)
-                            .map(|d| d.message.into_owned())
+                            .map(|d| d.message.to_string())
                             .collect();
                         if !remaining.is_empty() {
                             failures.push(format!(

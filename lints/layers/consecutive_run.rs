@@ -122,7 +122,7 @@ impl Pairs<'_> {
                     )
                     .into(),
                     // The common case, a fixed sentence: a file may have millions of them.
-                    (None, None, None) => Text::Borrowed(match heredoc_form {
+                    (None, None, None) => Text::from(match heredoc_form {
                         true => {
                             concat!(chain!(heredoc), "; each RUN adds a layer and a cache step")
                         }
