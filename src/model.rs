@@ -551,7 +551,7 @@ impl ParsedAhead {
             .par_iter()
             .with_min_len(256)
             .map(|instruction| match &instruction.args {
-                Args::Run(command) => parse_command(command),
+                Args::Run(command) => parse_command(instruction.command_of(command)),
                 _ => None,
             })
             .collect();
@@ -568,7 +568,7 @@ impl ParsedAhead {
 }
 
 /// The script of a RUN's command as sh reads it (`None` for a `#!` script).
-fn parse_command(command: &Command) -> Option<Script> {
+fn parse_command(command: Command) -> Option<Script> {
     match command {
         Command::Shell(body) => Some(shell::parse_with(body, &commands::Launchers)),
         Command::Exec(argv) => Some(shell::parse_exec(argv, &commands::Launchers)),
@@ -790,7 +790,7 @@ impl<'a> Builder<'a> {
                     argv.iter().map(|a| a.value.clone()).collect(),
                 ));
             }
-            Args::Run(command) => self.run(n, stage, instruction, command),
+            Args::Run(command) => self.run(n, stage, instruction, instruction.command_of(command)),
             Args::Copy(args) | Args::Add(args) if instruction.flag("from").is_none() => {
                 for source in &args.sources {
                     if let Some((tool, reason)) = tools::switched_by_source(&source.value) {
@@ -831,7 +831,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn run(&mut self, n: usize, stage: usize, instruction: &Instruction, command: &Command) {
+    fn run(&mut self, n: usize, stage: usize, instruction: &Instruction, command: Command) {
         let state = &self.states[stage];
         let scope = Arc::clone(&state.scope);
         let env = scope.visible();
@@ -1007,7 +1007,9 @@ pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<Strin
     for s in model.stage_chain(stage) {
         for instruction in model.image_commands_of(df, s) {
             let command = match &instruction.args {
-                Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => c,
+                Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => {
+                    instruction.command_of(c)
+                }
                 _ => continue,
             };
             let words: Vec<String> = match command.text() {
@@ -1037,7 +1039,7 @@ pub fn image_programs(df: &Dockerfile, model: &Model, stage: usize) -> Vec<Strin
 /// ENTRYPOINT resets the CMD set before it), exec form as written, shell form split at
 /// blanks. Empty when the file sets neither.
 pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String> {
-    let words = |command: &Command| -> Vec<String> {
+    let words = |command: Command| -> Vec<String> {
         match command.text() {
             Some(body) => body
                 .as_str()
@@ -1056,10 +1058,10 @@ pub fn image_command(df: &Dockerfile, model: &Model, stage: usize) -> Vec<String
         for instruction in model.image_commands_of(df, s) {
             match &instruction.args {
                 Args::Entrypoint(c) => {
-                    entrypoint = words(c);
+                    entrypoint = words(instruction.command_of(c));
                     cmd.clear();
                 }
-                Args::Cmd(c) => cmd = words(c),
+                Args::Cmd(c) => cmd = words(instruction.command_of(c)),
                 _ => {}
             }
         }

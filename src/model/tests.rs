@@ -213,7 +213,7 @@ fn bodies_parsed_ahead_land_on_their_runs() {
     let mut scripts = 0;
     for run in &m.runs {
         let instruction = &df.instructions[run.instruction];
-        let Args::Run(command) = &instruction.args else {
+        let Some(command) = instruction.command() else {
             panic!("not a RUN: {}", instruction.args_text.as_str());
         };
         let expected = match m.stages[run.stage].windows

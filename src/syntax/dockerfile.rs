@@ -164,10 +164,24 @@ impl Instruction {
     }
 
     /// The command of RUN, CMD and ENTRYPOINT.
-    pub fn command(&self) -> Option<&Command> {
+    /// The command of a RUN, CMD or ENTRYPOINT.
+    pub fn command(&self) -> Option<Command<'_>> {
         match &self.args {
-            Args::Run(c) | Args::Cmd(c) | Args::Entrypoint(c) => Some(c),
+            Args::Run(c) | Args::Cmd(c) | Args::Entrypoint(c) => Some(self.command_of(c)),
             _ => None,
+        }
+    }
+
+    /// A command this instruction stores (HEALTHCHECK's too).
+    pub fn command_of<'a>(&'a self, form: &'a CommandForm) -> Command<'a> {
+        match form {
+            CommandForm::ShellArgs => Command::Shell(&self.args_text),
+            CommandForm::Shell(body) => Command::Shell(body),
+            CommandForm::Exec(argv) => Command::Exec(argv),
+            CommandForm::Script(script) => Command::Script {
+                interpreter: &script.0,
+                body: &script.1,
+            },
         }
     }
 }
@@ -215,24 +229,39 @@ pub struct Text {
     pub span: Span,
 }
 
-/// The command of RUN, CMD, ENTRYPOINT or HEALTHCHECK.
+/// The command of RUN, CMD, ENTRYPOINT or HEALTHCHECK as the instruction stores it; read it
+/// with [`Instruction::command`] or [`Instruction::command_of`].
 #[derive(Debug, Clone)]
-pub enum Command {
-    /// Shell form: the script BuildKit passes to the stage's shell, mapped to the file.
-    Shell(MappedText),
+pub enum CommandForm {
+    /// Shell form whose script is the instruction's argument text: most instructions, whose
+    /// script is not stored twice.
+    ShellArgs,
+    /// Shell form with heredocs: the script BuildKit builds of the line and the bodies.
+    /// Boxed, as are the other rare forms: they would make every instruction bigger.
+    Shell(Box<MappedText>),
     /// Exec form: each JSON string unescaped, mapped to the file.
     Exec(Vec<MappedText>),
-    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file. Boxed:
-    /// rare, and it would make every instruction bigger.
+    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file.
+    Script(Box<(String, MappedText)>),
+}
+
+/// The command of RUN, CMD, ENTRYPOINT or HEALTHCHECK.
+#[derive(Debug, Clone, Copy)]
+pub enum Command<'a> {
+    /// Shell form: the script BuildKit passes to the stage's shell, mapped to the file.
+    Shell(&'a MappedText),
+    /// Exec form: each JSON string unescaped, mapped to the file.
+    Exec(&'a [MappedText]),
+    /// `RUN <<EOF` whose body starts with a `#!` line: BuildKit runs it as a file.
     Script {
-        interpreter: String,
-        body: Box<MappedText>,
+        interpreter: &'a str,
+        body: &'a MappedText,
     },
 }
 
-impl Command {
+impl<'a> Command<'a> {
     /// The text of the shell or script form.
-    pub fn text(&self) -> Option<&MappedText> {
+    pub fn text(self) -> Option<&'a MappedText> {
         match self {
             Command::Shell(body) => Some(body),
             Command::Script { body, .. } => Some(body),
@@ -241,7 +270,7 @@ impl Command {
     }
 
     /// The arguments of the exec form (none in the other forms).
-    pub fn argv(&self) -> &[MappedText] {
+    pub fn argv(self) -> &'a [MappedText] {
         match self {
             Command::Exec(argv) => argv,
             _ => &[],
@@ -271,10 +300,10 @@ pub enum Args {
         image: Text,
         name: Option<Text>,
     },
-    Run(Command),
-    Cmd(Command),
-    Entrypoint(Command),
-    Healthcheck(Option<Command>),
+    Run(CommandForm),
+    Cmd(CommandForm),
+    Entrypoint(CommandForm),
+    Healthcheck(Option<CommandForm>),
     Copy(CopyArgs),
     Add(CopyArgs),
     Env(Vec<KeyValue>),
@@ -928,7 +957,7 @@ impl<'t> TypedParse<'t> {
             && json_string_array(instruction.args_text.as_str()).is_some_and(|a| a.is_empty())
         {
             // `ENTRYPOINT []` resets the entrypoint; the crate wants at least one argument.
-            let empty = Command::Exec(Vec::new());
+            let empty = CommandForm::Exec(Vec::new());
             return Ok(match instruction.keyword {
                 Keyword::Cmd => Args::Cmd(empty),
                 _ => Args::Entrypoint(empty),
@@ -983,15 +1012,15 @@ impl<'t> TypedParse<'t> {
             // Exec form only without heredocs; anything else is the script BuildKit builds.
             I::Run(r) => Args::Run(match &r.arguments {
                 parse_dockerfile::Command::Exec(_) if instruction.heredocs.is_empty() => {
-                    self.command(&r.arguments, instruction)
+                    self.command(&r.arguments)
                 }
                 _ => shell_body(self.text, instruction),
             }),
-            I::Cmd(c) => Args::Cmd(self.command(&c.arguments, instruction)),
-            I::Entrypoint(c) => Args::Entrypoint(self.command(&c.arguments, instruction)),
+            I::Cmd(c) => Args::Cmd(self.command(&c.arguments)),
+            I::Entrypoint(c) => Args::Entrypoint(self.command(&c.arguments)),
             I::Healthcheck(h) => Args::Healthcheck(match &h.arguments {
                 parse_dockerfile::HealthcheckArguments::Cmd { arguments, .. } => {
-                    Some(self.command(arguments, instruction))
+                    Some(self.command(arguments))
                 }
                 _ => None,
             }),
@@ -1025,20 +1054,16 @@ impl<'t> TypedParse<'t> {
         }
     }
 
-    fn command(
-        &self,
-        command: &parse_dockerfile::Command<'_>,
-        instruction: &Instruction,
-    ) -> Command {
+    fn command(&self, command: &parse_dockerfile::Command<'_>) -> CommandForm {
         match command {
-            parse_dockerfile::Command::Exec(array) => Command::Exec(
+            parse_dockerfile::Command::Exec(array) => CommandForm::Exec(
                 array
                     .value
                     .iter()
                     .map(|s| json_string_text(&self.chunk, s.span.clone(), |r| self.span(r)))
                     .collect(),
             ),
-            _ => Command::Shell(instruction.args_text.clone()),
+            _ => CommandForm::ShellArgs,
         }
     }
 }
@@ -1133,14 +1158,14 @@ fn plain_shell_run(instruction: &Instruction) -> Option<Args> {
         && instruction.heredocs.is_empty()
         && !args.is_empty()
         && !args.starts_with(['[', '<']);
-    plain.then(|| Args::Run(Command::Shell(instruction.args_text.clone())))
+    plain.then_some(Args::Run(CommandForm::ShellArgs))
 }
 
 /// The script BuildKit gives the shell for a shell-form RUN (see `dispatchRun`).
-fn shell_body(text: &str, instruction: &Instruction) -> Command {
+fn shell_body(text: &str, instruction: &Instruction) -> CommandForm {
     let args = &instruction.args_text;
     let Some(first) = instruction.heredocs.first() else {
-        return Command::Shell(args.clone());
+        return CommandForm::ShellArgs;
     };
     let body_of = |heredoc: &Heredoc, chomp: bool| heredoc_text(text, heredoc, chomp);
     let only_heredoc = heredoc_words(args).len() == 1 && shell_words(args.as_str()).len() == 1;
@@ -1149,13 +1174,10 @@ fn shell_body(text: &str, instruction: &Instruction) -> Command {
         if let Some(shebang) = body.as_str().strip_prefix("#!") {
             let interpreter = shebang.lines().next().unwrap_or("").trim().to_string();
             if !is_shell_interpreter(&interpreter) {
-                return Command::Script {
-                    interpreter,
-                    body: Box::new(body),
-                };
+                return CommandForm::Script(Box::new((interpreter, body)));
             }
         }
-        return Command::Shell(body);
+        return CommandForm::Shell(Box::new(body));
     }
     let mut full = args.clone();
     for heredoc in &instruction.heredocs {
@@ -1168,7 +1190,7 @@ fn shell_body(text: &str, instruction: &Instruction) -> Command {
             heredoc.terminator.end.saturating_sub(heredoc.name.len()),
         );
     }
-    Command::Shell(full)
+    CommandForm::Shell(Box::new(full))
 }
 
 /// A heredoc body as the shell sees it: CR before LF dropped, leading tabs too when chomped.

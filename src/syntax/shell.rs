@@ -1495,7 +1495,7 @@ mod tests {
                 .filter(|run| !model.stages[run.stage].windows)
                 .filter_map(|run| match df.instructions[run.instruction].command()? {
                     Command::Shell(body) => Some(Run::Shell(body.clone())),
-                    Command::Exec(argv) => Some(Run::Exec(argv.clone())),
+                    Command::Exec(argv) => Some(Run::Exec(argv.to_vec())),
                     Command::Script { .. } => None,
                 })
                 .collect()

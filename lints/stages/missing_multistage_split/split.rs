@@ -179,8 +179,8 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         let mut cmd = None;
         for (_, instruction) in self.stage_instructions() {
             match &instruction.args {
-                Args::Entrypoint(c) => entrypoint = Some(c),
-                Args::Cmd(c) => cmd = Some(c),
+                Args::Entrypoint(c) => entrypoint = Some(instruction.command_of(c)),
+                Args::Cmd(c) => cmd = Some(instruction.command_of(c)),
                 _ => {}
             }
         }
@@ -208,8 +208,9 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// after the build, or RUNs the runtime repeats.
     fn needs_shell(&self) -> bool {
         self.stage_instructions().any(|(n, i)| match &i.args {
-            Args::Cmd(Command::Shell(_)) | Args::Entrypoint(Command::Shell(_)) => true,
-            Args::Healthcheck(Some(Command::Shell(_))) => true,
+            Args::Cmd(c) | Args::Entrypoint(c) | Args::Healthcheck(Some(c)) => {
+                matches!(i.command_of(c), Command::Shell(_))
+            }
             Args::Run(_) => n > self.end || self.account_run(n),
             _ => false,
         })
@@ -544,7 +545,7 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         // The standalone server replaces `next start`.
         let program = self.image_program()?;
         let starts = self.stage_instructions().any(|(_, i)| match &i.args {
-            Args::Cmd(c) => command_words(c).is_some_and(|w| is_start(&w)),
+            Args::Cmd(c) => command_words(i.command_of(c)).is_some_and(|w| is_start(&w)),
             _ => false,
         });
         if !starts
@@ -870,7 +871,7 @@ fn is_standalone(config: &str) -> bool {
         })
 }
 
-fn command_words(command: &Command) -> Option<Vec<String>> {
+fn command_words(command: Command) -> Option<Vec<String>> {
     match command {
         Command::Exec(argv) => Some(argv.iter().map(|a| a.as_str().to_string()).collect()),
         Command::Shell(body) => Some(
