@@ -1,9 +1,7 @@
 //! The text of a diagnostic: its message, help, labels and fix title.
 
-use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -36,18 +34,6 @@ impl Deref for Text {
     }
 }
 
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl From<&'static str> for Text {
     fn from(text: &'static str) -> Text {
         Text(Repr::Fixed(text))
@@ -57,21 +43,6 @@ impl From<&'static str> for Text {
 impl From<String> for Text {
     fn from(text: String) -> Text {
         Text(Repr::Made(text.into()))
-    }
-}
-
-impl From<Cow<'static, str>> for Text {
-    fn from(text: Cow<'static, str>) -> Text {
-        match text {
-            Cow::Borrowed(text) => text.into(),
-            Cow::Owned(text) => text.into(),
-        }
-    }
-}
-
-impl Default for Text {
-    fn default() -> Text {
-        Text(Repr::Fixed(""))
     }
 }
 
@@ -95,21 +66,9 @@ impl PartialEq for Text {
 
 impl Eq for Text {}
 
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl Hash for Text {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
     }
 }
 

@@ -161,7 +161,7 @@ fn word_values(
             .next_back()
             .map(str::to_string)
     });
-    let published = in_run.is_none() && name.is_some_and(|name| run.scope.env().contains(name));
+    let published = in_run.is_none() && name.is_some_and(|name| run.scope.is_env(name));
     if !value.contains('\u{0}') {
         let words = value.split_whitespace().map(str::to_string).collect();
         return (words, published);

@@ -86,30 +86,27 @@ impl Vars {
             self.set(&arg.key.value, value);
         }
     }
-
-    fn of_stage(history: &Arc<History>, at: u32, with_args: bool) -> Vars {
-        Vars {
-            stage: Some(StageView {
-                history: Arc::clone(history),
-                at,
-                with_args,
-            }),
-            ..Vars::default()
-        }
-    }
 }
 
-/// A stage's history read before position `at`: its ENV (and its ARG when `with_args`).
+/// A stage's history read before position `at`.
 #[derive(Debug, Clone)]
 struct StageView {
     history: Arc<History>,
     at: u32,
-    with_args: bool,
 }
 
 impl StageView {
-    /// ENV wins over an ARG of the same name whatever their order.
+    /// ENV over ARG: ENV wins over an ARG of the same name whatever their order.
     fn get(&self, name: &str) -> Option<&Value> {
+        self.lookup(name, true)
+    }
+
+    /// ENV only.
+    fn env(&self, name: &str) -> Option<&Value> {
+        self.lookup(name, false)
+    }
+
+    fn lookup(&self, name: &str, with_args: bool) -> Option<&Value> {
         let history = &*self.history;
         let (env, arg) = history.positions(name, self.at);
         match (env, arg) {
@@ -117,14 +114,12 @@ impl StageView {
             (None, arg) => history
                 .inherited
                 .get(name)
-                .or_else(|| arg.filter(|_| self.with_args).map(|at| history.value(at))),
+                .or_else(|| arg.filter(|_| with_args).map(|at| history.value(at))),
         }
     }
 
     fn same_as(&self, other: &StageView) -> bool {
-        Arc::ptr_eq(&self.history, &other.history)
-            && self.at == other.at
-            && self.with_args == other.with_args
+        Arc::ptr_eq(&self.history, &other.history) && self.at == other.at
     }
 }
 
@@ -155,11 +150,10 @@ impl History {
         let Some(positions) = index.get(name) else {
             return (None, None);
         };
-        let last_before = |list: &[u32]| {
-            let end = list.partition_point(|&p| p < at);
-            end.checked_sub(1).map(|i| list[i])
-        };
-        (last_before(&positions.env), last_before(&positions.arg))
+        (
+            last_before(&positions.env, at),
+            last_before(&positions.arg, at),
+        )
     }
 
     fn value(&self, at: u32) -> &Value {
@@ -192,8 +186,7 @@ impl History {
             // Inserted in one order whatever the hash map's.
             names.sort_unstable_by_key(|(name, _)| *name);
             for (name, positions) in names {
-                let end = positions.env.partition_point(|&p| p < at);
-                if let Some(&last) = end.checked_sub(1).and_then(|i| positions.env.get(i)) {
+                if let Some(last) = last_before(&positions.env, at) {
                     env.set(name, self.value(last).clone());
                 }
             }
@@ -204,6 +197,12 @@ impl History {
             _ => make(),
         }
     }
+}
+
+/// The last of increasing `positions` before `at`.
+fn last_before(positions: &[u32], at: u32) -> Option<u32> {
+    let end = positions.partition_point(|&p| p < at);
+    end.checked_sub(1).map(|i| positions[i])
 }
 
 static UNKNOWN: Value = Value::Unknown;
@@ -260,32 +259,29 @@ impl<T> std::fmt::Debug for Log<T> {
 }
 
 impl<T> Log<T> {
-    fn slot(&self, at: u32, create: bool) -> Option<&OnceLock<T>> {
-        // Chunk k starts at LOG_FIRST * (2^k - 1).
+    /// The chunk of slot `at`, and the slot in it: chunk `k` starts at
+    /// `LOG_FIRST * (2^k - 1)`.
+    fn place(at: u32) -> (usize, usize) {
         let k = (at as usize / LOG_FIRST + 1).ilog2() as usize;
-        let offset = at as usize - LOG_FIRST * ((1 << k) - 1);
-        let chunk = match create {
-            true => self
-                .chunks
-                .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new()))),
-            false => self.chunks.get()?,
-        }
-        .get(k)?;
-        let slots = match create {
-            true => chunk.get_or_init(|| (0..LOG_FIRST << k).map(|_| OnceLock::new()).collect()),
-            false => chunk.get()?,
-        };
-        slots.get(offset)
+        (k, at as usize - LOG_FIRST * ((1 << k) - 1))
     }
 
     fn push(&self, at: u32, value: T) {
-        if let Some(slot) = self.slot(at, true) {
+        let (k, offset) = Log::<T>::place(at);
+        let chunks = self
+            .chunks
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        let slots = chunks.get(k).map(|chunk| {
+            chunk.get_or_init(|| (0..LOG_FIRST << k).map(|_| OnceLock::new()).collect())
+        });
+        if let Some(slot) = slots.and_then(|slots| slots.get(offset)) {
             let _ = slot.set(value);
         }
     }
 
     fn get(&self, at: u32) -> Option<&T> {
-        self.slot(at, false)?.get()
+        let (k, offset) = Log::<T>::place(at);
+        self.chunks.get()?.get(k)?.get()?.get(offset)?.get()
     }
 }
 
@@ -293,10 +289,7 @@ impl<T> Log<T> {
 /// winning over an ARG of the same name whatever their order.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    history: Arc<History>,
-    /// Values set so far in the file.
-    at: u32,
-    env: Vars,
+    /// A view of the stage's history (never without one), up to the values set so far.
     visible: Vars,
 }
 
@@ -310,31 +303,28 @@ impl Scope {
     /// A stage built on an image starts with the ENV the image is known to set. `values`
     /// is the file's, shared by its stages.
     pub fn from_image(env: Vars, values: &Arc<ValueLog>) -> Scope {
-        Scope::starting(History {
+        let history = Arc::new(History {
             inherited: env,
             values: Arc::clone(values),
             ..History::default()
-        })
+        });
+        let at = values.len();
+        Scope {
+            visible: Vars {
+                stage: Some(StageView { history, at }),
+                ..Vars::default()
+            },
+        }
     }
 
     /// A stage built on another starts with its ENV (as it is at that stage's end) and no
     /// ARG.
     pub fn inheriting(parent: &Scope) -> Scope {
-        Scope::starting(History {
-            inherited: parent.history.env_before(parent.at),
-            values: Arc::clone(&parent.history.values),
-            ..History::default()
-        })
-    }
-
-    fn starting(history: History) -> Scope {
-        let history = Arc::new(history);
-        let at = history.values.len();
-        Scope {
-            env: Vars::of_stage(&history, at, false),
-            visible: Vars::of_stage(&history, at, true),
-            history,
-            at,
+        match &parent.visible.stage {
+            Some(stage) => {
+                Scope::from_image(stage.history.env_before(stage.at), &stage.history.values)
+            }
+            None => Scope::default(),
         }
     }
 
@@ -344,8 +334,12 @@ impl Scope {
         &self.visible
     }
 
-    pub fn env(&self) -> &Vars {
-        &self.env
+    /// Whether ENV (the stage's, or what it inherited) sets `name`.
+    pub fn is_env(&self, name: &str) -> bool {
+        self.visible
+            .stage
+            .as_ref()
+            .is_some_and(|stage| stage.env(name).is_some())
     }
 
     /// ENV pairs, each value expanded with what is in scope before it.
@@ -374,17 +368,14 @@ impl Scope {
     /// Appends to the stage's history: only the stage's current scope does (a RUN's copy
     /// is never changed).
     fn append(&mut self, name: &str, value: Value, is_arg: bool) {
-        self.at = self.history.append(name, value, is_arg) + 1;
-        for view in [&mut self.env, &mut self.visible] {
-            if let Some(stage) = &mut view.stage {
-                stage.at = self.at;
-            }
+        if let Some(stage) = &mut self.visible.stage {
+            stage.at = stage.history.append(name, value, is_arg) + 1;
         }
     }
 
     /// Whether `name` is an ARG of this stage (and not shadowed by ENV).
     pub fn is_arg(&self, name: &str) -> bool {
-        self.visible.contains(name) && !self.env.contains(name)
+        self.visible.contains(name) && !self.is_env(name)
     }
 }
 
@@ -620,7 +611,7 @@ mod tests {
         assert_eq!(scope.visible().get("B").cloned(), known("again"));
         assert_eq!(scope.visible().known("C"), Some("c"));
         assert!(!scope.is_arg("A") && scope.is_arg("C"));
-        assert_eq!(scope.env().get("C"), None);
+        assert!(!scope.is_env("C") && scope.is_env("A") && scope.is_env("PATH"));
         // A stage built on it sees its last ENV, and none of its ARGs.
         let child = Scope::inheriting(&scope);
         assert_eq!(

@@ -163,7 +163,6 @@ impl Instruction {
         }
     }
 
-    /// The command of RUN, CMD and ENTRYPOINT.
     /// The command of a RUN, CMD or ENTRYPOINT.
     pub fn command(&self) -> Option<Command<'_>> {
         match &self.args {
