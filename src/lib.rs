@@ -173,9 +173,14 @@ fn run_phase(
             found
         })
         .collect();
+    // One rule with findings: its list is taken, not copied. Several: each is copied once,
+    // into a list sized for all (grown by appending, the list was copied again and again).
+    let lists = found.iter().filter(|f| !f.is_empty()).count();
+    if lists > 1 {
+        diagnostics.reserve_exact(found.iter().map(Vec::len).sum());
+    }
     for mut found in found {
-        if diagnostics.is_empty() {
-            // The first rule with findings: its list is taken, not copied.
+        if lists == 1 && diagnostics.is_empty() {
             std::mem::swap(diagnostics, &mut found);
         } else {
             diagnostics.append(&mut found);
@@ -278,32 +283,36 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         {
             d.fix = None;
         }
-        if pass == 0 {
-            outcome.found = diagnostics.clone();
-        }
         let fixable = diagnostics
             .iter()
             .any(|d| d.fix.as_ref().is_some_and(|f| f.applicability >= min));
-        if !fixable {
-            outcome.remaining = diagnostics;
-            break;
+        let (dockerfile_pass, file_fixes) = match fixable && pass < MAX_FIX_PASSES {
+            true => (
+                fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted),
+                fix::apply_file_edits(&diagnostics, min, &mut outcome.files)
+                    .into_iter()
+                    .map(FixRecord::of)
+                    .collect(),
+            ),
+            false => (None, Vec::new()),
+        };
+        outcome.converged = !fixable || pass < MAX_FIX_PASSES;
+        let settled = dockerfile_pass.is_none() && file_fixes.is_empty();
+        // The first pass's findings are what the file had; the last one's, what it keeps.
+        match (pass, settled) {
+            (0, true) => {
+                outcome.found = diagnostics.clone();
+                outcome.remaining = diagnostics;
+            }
+            (0, false) => outcome.found = diagnostics,
+            (_, true) => outcome.remaining = diagnostics,
+            (_, false) => {}
         }
-        if pass == MAX_FIX_PASSES {
-            outcome.converged = false;
-            outcome.remaining = diagnostics;
-            break;
-        }
-        let dockerfile_pass =
-            fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted);
-        let file_fixes = fix::apply_file_edits(&diagnostics, min, &mut outcome.files);
-        if dockerfile_pass.is_none() && file_fixes.is_empty() {
-            outcome.remaining = diagnostics;
+        if settled {
             break;
         }
         if !file_fixes.is_empty() {
-            outcome
-                .applied
-                .extend(file_fixes.into_iter().map(FixRecord::of));
+            outcome.applied.extend(file_fixes);
             overlay = outcome
                 .files
                 .iter()

@@ -75,7 +75,7 @@ impl PartialEq<&str> for Text {
 /// The texts made during one lint, each kept once.
 #[derive(Default)]
 pub struct Texts {
-    seen: Mutex<HashSet<Arc<str>>>,
+    seen: Mutex<HashSet<Arc<str>, foldhash::fast::RandomState>>,
 }
 
 /// Distinct texts kept per lint: past them, new ones stay unshared (a rule that says

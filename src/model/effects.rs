@@ -318,15 +318,20 @@ impl Effects {
     /// reach by path ([`PathIndex`]), not each against each. `None` when one removal reaches
     /// more paths inside its directory than are followed ([`super::paths::MAX_NEAR`]).
     pub fn removes_each(&self, targets: &[(&str, Option<usize>)]) -> Option<Vec<bool>> {
+        let mut removed = vec![false; targets.len()];
+        let mut removals = self
+            .paths
+            .iter()
+            .filter(|p| p.kind.removes() && !matches!(p.path, PathPattern::Unknown))
+            .peekable();
+        // Most RUNs write and remove nothing, or only one of the two: no index is filed.
+        if targets.is_empty() || removals.peek().is_none() {
+            return Some(removed);
+        }
         let mut index = PathIndex::default();
         for (path, _) in targets {
             index.insert(path);
         }
-        let mut removed = vec![false; targets.len()];
-        let removals = self
-            .paths
-            .iter()
-            .filter(|p| p.kind.removes() && !matches!(p.path, PathPattern::Unknown));
         for removal in removals {
             let (reached, complete) = index.take_reached(&removal.path, |id| {
                 let (path, after) = targets[id];
@@ -1377,6 +1382,12 @@ impl<'a> Builder<'a> {
     /// Whether writing `path` may put an executable directly in a PATH directory: `None` if
     /// not, `Some(name)` with its name when known.
     fn installed_name(&self, path: &PathPattern, kind: PathKind) -> Option<Option<String>> {
+        if !matches!(
+            kind,
+            PathKind::Write { executable: true } | PathKind::WriteInside { executable: true }
+        ) {
+            return None;
+        }
         let path_dirs = self.path_dirs.get_or_init(|| path_dirs(self.start.env));
         let on_path_or_above = |dir: &str| {
             path_dirs

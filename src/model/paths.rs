@@ -69,6 +69,8 @@ pub struct PathIndex {
     by_path: BTreeMap<String, Vec<usize>>,
     /// Each item's key, by id (ids are given in order).
     keys: Vec<String>,
+    /// The bounds of the last range searched: kept, a removal costs no allocation for them.
+    bounds: String,
 }
 
 /// How many items inside one directory a removal is weighed against; past it the search
@@ -119,7 +121,7 @@ impl PathIndex {
     /// lie within ([`PathPattern::may_be_within`]) or empty, and maybe others: the paths at
     /// or inside the removal's directory (a glob's literal one), and its parents. The caller
     /// tells which it reaches.
-    fn near(&self, pattern: &PathPattern) -> Near {
+    fn near(&mut self, pattern: &PathPattern) -> Near {
         let owned;
         let root = match pattern {
             PathPattern::Exact(path) => index_key(path),
@@ -140,8 +142,10 @@ impl PathIndex {
             Box::new(self.by_path.values())
         } else {
             // The keys that start with `root/`: `0` follows `/`.
-            let (from, to) = (format!("{root}/"), format!("{root}0"));
-            let keys = (Bound::Included(from.as_str()), Bound::Excluded(to.as_str()));
+            self.bounds.clear();
+            self.bounds.extend([root, "/", root, "0"]);
+            let (from, to) = self.bounds.split_at(root.len() + 1);
+            let keys = (Bound::Included(from), Bound::Excluded(to));
             Box::new(self.by_path.range::<str, _>(keys).map(|(_, v)| v))
         };
         let mut weighed = 0;
