@@ -1054,6 +1054,8 @@ mod tests {
             "apt-get update && apt-get install -y curl git && rm -rf /var/lib/apt/lists/*",
             "A=1 B=x/y make -j4 install; make clean & wait\nls -la | grep x || true # done",
             "pip install -U pip==24.0 setuptools wheel",
+            "echo done && echo if then fi in for time",
+            "A=1 make install; ls [[ ]] esac",
         ];
         for text in plain {
             assert!(fallback::is_plain(text), "{text:?}");
@@ -1072,7 +1074,10 @@ mod tests {
             "echo $X",
             "a#b",
             "if x; then y; fi",
-            "echo done",
+            "done",
+            "echo a; done",
+            "echo a && time ls",
+            "A=1 B=2 if x",
             "a > f",
             "(a)",
             "{ a; }",

@@ -55,18 +55,23 @@ pub(super) fn has_unclosed_construct(text: &str) -> bool {
 }
 
 /// Text made only of unquoted words, comments and the separators `&&` `||` `|` `;` `&` (no
-/// quotes, expansions, escapes, redirections, brackets or reserved words), with no empty
-/// command before a separator. Its commands are the same whoever splits it, so such text
-/// (half of real RUN bodies, and most `$( )` contents) skips the full parser.
+/// quotes, expansions, escapes, redirections or brackets, and no reserved word where a
+/// command's name goes), with no empty command before a separator. Its commands are the same
+/// whoever splits it, so such text (half of real RUN bodies, and most `$( )` contents) skips
+/// the full parser.
 pub(super) fn is_plain(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     let mut command_has_words = false;
+    // Until a word that is not an assignment, a word may be the command's name, where the
+    // shell reads `if`, `done`, `time` … as reserved words (`echo done` is a plain argument).
+    let mut at_command_name = true;
     while i < b.len() {
         match b[i] {
             b' ' | b'\t' => i += 1,
             b'\n' => {
                 command_has_words = false;
+                at_command_name = true;
                 i += 1;
             }
             b';' | b'&' | b'|' => {
@@ -81,6 +86,7 @@ pub(super) fn is_plain(text: &str) -> bool {
                     return false;
                 }
                 command_has_words = false;
+                at_command_name = true;
                 i += run;
                 if !ends_list && b[i..].iter().all(|&c| is_blank(c) || c == b'\n') {
                     return false; // a dangling `&&`, `||` or `|`
@@ -92,10 +98,12 @@ pub(super) fn is_plain(text: &str) -> bool {
                     .iter()
                     .take_while(|&&c| is_plain_word_byte(c))
                     .count();
-                if end == i || is_reserved_word(&b[i..end]) {
+                let word = &b[i..end];
+                if end == i || (at_command_name && is_reserved_word(word)) {
                     return false;
                 }
                 command_has_words = true;
+                at_command_name &= word.contains(&b'=');
                 i = end;
                 // A word ends at a blank or separator (`a#b`, `a'b'` are not plain).
                 if b.get(i)
