@@ -315,9 +315,12 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        let key = crate::context::relative_parts(relative)
-            .collect::<Vec<_>>()
-            .join("/");
+        // Most paths asked are already in that form: no copy is made of them.
+        let parts = || crate::context::relative_parts(relative);
+        let key: std::borrow::Cow<str> = match parts().eq(relative.split('/')) {
+            true => relative.into(),
+            false => parts().collect::<Vec<_>>().join("/").into(),
+        };
         // What the context's disk knows is missing is not read, nor kept: a stage that
         // copies many files has a candidate pyproject.toml or go.mod beside each of them.
         if self.context.is_some_and(|c| !c.exists(&key)) {
@@ -330,11 +333,11 @@ impl ProjectFiles for Ctx<'_> {
             .files
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(text) = reads.get(&key) {
+        if let Some(text) = reads.get(&*key) {
             return text.clone();
         }
         let text = crate::context::read_file(&self.build_context_dir()?, relative);
-        reads.insert(key, text.clone());
+        reads.insert(key.into_owned(), text.clone());
         text
     }
 }
