@@ -15,6 +15,7 @@ pub mod resolve;
 mod view;
 pub mod walk;
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::fs;
 use std::io;
@@ -308,6 +309,15 @@ pub fn read_file(context: &Path, relative: &str) -> Option<String> {
 /// `go.mod` are one file.
 pub fn relative_parts(relative: &str) -> impl Iterator<Item = &str> {
     relative.split('/').filter(|p| !p.is_empty() && *p != ".")
+}
+
+/// `relative` as one key for its file (its [`relative_parts`] joined by `/`): most paths
+/// are already that, and are not copied.
+pub fn relative_key(relative: &str) -> Cow<'_, str> {
+    if relative_parts(relative).eq(relative.split('/')) {
+        return Cow::Borrowed(relative);
+    }
+    Cow::Owned(relative_parts(relative).collect::<Vec<_>>().join("/"))
 }
 
 #[cfg(test)]

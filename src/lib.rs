@@ -286,29 +286,31 @@ pub fn fix(file: &SourceFile, settings: &Settings, min: Applicability) -> FixOut
         let fixable = diagnostics
             .iter()
             .any(|d| d.fix.as_ref().is_some_and(|f| f.applicability >= min));
-        let (dockerfile_pass, file_fixes) = match fixable && pass < MAX_FIX_PASSES {
-            true => (
-                fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted),
-                fix::apply_file_edits(&diagnostics, min, &mut outcome.files)
-                    .into_iter()
-                    .map(FixRecord::of)
-                    .collect(),
-            ),
-            false => (None, Vec::new()),
+        let (dockerfile_pass, file_fixes) = if fixable && pass < MAX_FIX_PASSES {
+            let dockerfile_pass =
+                fix_pass(&current.text, &df, &diagnostics, min, &mut outcome.reverted);
+            let file_fixes = fix::apply_file_edits(&diagnostics, min, &mut outcome.files);
+            (
+                dockerfile_pass,
+                file_fixes.into_iter().map(FixRecord::of).collect(),
+            )
+        } else {
+            (None, Vec::new())
         };
-        outcome.converged = !fixable || pass < MAX_FIX_PASSES;
         let settled = dockerfile_pass.is_none() && file_fixes.is_empty();
-        // The first pass's findings are what the file had; the last one's, what it keeps.
-        match (pass, settled) {
-            (0, true) => {
-                outcome.found = diagnostics.clone();
-                outcome.remaining = diagnostics;
-            }
-            (0, false) => outcome.found = diagnostics,
-            (_, true) => outcome.remaining = diagnostics,
-            (_, false) => {}
+        // The first pass's findings are what the file had (moved, not copied: a generated
+        // file has millions); the last one's, what it keeps.
+        match pass {
+            0 => outcome.found = diagnostics,
+            _ if settled => outcome.remaining = diagnostics,
+            _ => {}
         }
         if settled {
+            if pass == 0 {
+                outcome.remaining = outcome.found.clone();
+            }
+            // Not converged: fixes still pending after the last pass allowed.
+            outcome.converged = !fixable || pass < MAX_FIX_PASSES;
             break;
         }
         if !file_fixes.is_empty() {

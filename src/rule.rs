@@ -315,12 +315,7 @@ impl<'a> Ctx<'a> {
 /// ([`crate::context::read_file`]).
 impl ProjectFiles for Ctx<'_> {
     fn read(&self, relative: &str) -> Option<String> {
-        // Most paths asked are already in that form: no copy is made of them.
-        let parts = || crate::context::relative_parts(relative);
-        let key: std::borrow::Cow<str> = match parts().eq(relative.split('/')) {
-            true => relative.into(),
-            false => parts().collect::<Vec<_>>().join("/").into(),
-        };
+        let key = crate::context::relative_key(relative);
         // What the context's disk knows is missing is not read, nor kept: a stage that
         // copies many files has a candidate pyproject.toml or go.mod beside each of them.
         if self.context.is_some_and(|c| !c.exists(&key)) {

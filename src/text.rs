@@ -1,6 +1,5 @@
 //! The text of a diagnostic: its message, help, labels and fix title.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -75,7 +74,7 @@ impl PartialEq<&str> for Text {
 /// The texts made during one lint, each kept once.
 #[derive(Default)]
 pub struct Texts {
-    seen: Mutex<HashSet<Arc<str>, foldhash::fast::RandomState>>,
+    seen: Mutex<foldhash::HashSet<Arc<str>>>,
 }
 
 /// Distinct texts kept per lint: past them, new ones stay unshared (a rule that says

@@ -8,17 +8,15 @@
 //! missing without asking the disk.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-
-/// The maps of names asked: a lookup of each candidate path hashes it (a file of many
-/// COPYs and RUNs asks millions), and foldhash is seeded and several times faster than
-/// SipHash.
-type Hasher = foldhash::fast::RandomState;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+// foldhash's maps: each candidate path a rule asks about is hashed (a file of many COPYs
+// and RUNs asks millions), and foldhash is seeded and several times faster than SipHash.
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 /// Names the disk did not find in one directory before it is listed (a few `stat`s are
 /// cheaper than a listing).
@@ -101,7 +99,7 @@ enum Listing {
     DiskOnly,
 }
 
-type Names = HashSet<Box<str>, Hasher>;
+type Names = HashSet<Box<str>>;
 
 thread_local! {
     /// The listing this thread last answered from, by disk and directory. A file of a
@@ -123,11 +121,11 @@ static NEXT_DISK: AtomicU64 = AtomicU64::new(0);
 pub(super) struct Disk {
     id: u64,
     root: PathBuf,
-    stats: RwLock<HashMap<String, Stat, Hasher>>,
-    listings: RwLock<HashMap<String, Listing, Hasher>>,
+    stats: RwLock<HashMap<String, Stat>>,
+    listings: RwLock<HashMap<String, Listing>>,
     /// The entries of each directory read whole; `None` for what is not a directory that
     /// can be read.
-    directories: RwLock<HashMap<String, Option<Arc<Directory>>, Hasher>>,
+    directories: RwLock<HashMap<String, Option<Arc<Directory>>>>,
 }
 
 /// The entries of a directory, read once: a file may COPY a million names that are not in

@@ -1382,15 +1382,10 @@ impl<'a> Builder<'a> {
     /// Whether writing `path` may put an executable directly in a PATH directory: `None` if
     /// not, `Some(name)` with its name when known.
     fn installed_name(&self, path: &PathPattern, kind: PathKind) -> Option<Option<String>> {
-        if !matches!(
-            kind,
-            PathKind::Write { executable: true } | PathKind::WriteInside { executable: true }
-        ) {
-            return None;
-        }
-        let path_dirs = self.path_dirs.get_or_init(|| path_dirs(self.start.env));
+        // Made on first use, by the arms below: only a write of an executable reads them.
+        let path_dirs = || self.path_dirs.get_or_init(|| path_dirs(self.start.env));
         let on_path_or_above = |dir: &str| {
-            path_dirs
+            path_dirs()
                 .iter()
                 .any(|d| super::paths::path_is_within(d, dir))
         };
@@ -1398,7 +1393,7 @@ impl<'a> Builder<'a> {
             (PathKind::Write { executable: true }, PathPattern::Exact(p)) => {
                 let (parent, name) = p.rsplit_once('/')?;
                 let parent = if parent.is_empty() { "/" } else { parent };
-                if path_dirs.iter().any(|d| d == parent) {
+                if path_dirs().iter().any(|d| d == parent) {
                     Some(Some(name.to_string()))
                 } else {
                     on_path_or_above(p).then_some(None)
@@ -1410,7 +1405,7 @@ impl<'a> Builder<'a> {
             (
                 PathKind::Write { executable: true } | PathKind::WriteInside { executable: true },
                 _,
-            ) => path_dirs
+            ) => path_dirs()
                 .iter()
                 .any(|d| path.may_overlap(d))
                 .then_some(None),

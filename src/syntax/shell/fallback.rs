@@ -98,12 +98,15 @@ pub(super) fn is_plain(text: &str) -> bool {
                     .iter()
                     .take_while(|&&c| is_plain_word_byte(c))
                     .count();
-                let word = &b[i..end];
-                if end == i || (at_command_name && is_reserved_word(word)) {
+                if end == i {
+                    return false;
+                }
+                let word = &text[i..end];
+                if at_command_name && is_reserved_word(word.as_bytes()) {
                     return false;
                 }
                 command_has_words = true;
-                at_command_name &= word.contains(&b'=');
+                at_command_name &= lex::is_assignment(word);
                 i = end;
                 // A word ends at a blank or separator (`a#b`, `a'b'` are not plain).
                 if b.get(i)
