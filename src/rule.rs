@@ -335,6 +335,11 @@ impl ProjectFiles for Ctx<'_> {
         reads.insert(key.into_owned(), text.clone());
         text
     }
+
+    fn may_hold(&self, relative: &str) -> bool {
+        self.context
+            .is_none_or(|c| c.exists(&crate::context::relative_key(relative)))
+    }
 }
 
 pub use crate::text::Text;

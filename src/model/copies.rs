@@ -11,6 +11,12 @@ use super::Model;
 pub trait ProjectFiles {
     /// The file's text, when it is in the context and readable as text.
     fn read(&self, relative: &str) -> Option<String>;
+
+    /// Whether anything, a file or a directory, may be at `relative`: `false` only when the
+    /// context is known to hold nothing there (nor, then, under it).
+    fn may_hold(&self, _relative: &str) -> bool {
+        true
+    }
 }
 
 /// No build context: nothing can be read.
@@ -19,6 +25,10 @@ pub struct NoContext;
 impl ProjectFiles for NoContext {
     fn read(&self, _: &str) -> Option<String> {
         None
+    }
+
+    fn may_hold(&self, _: &str) -> bool {
+        false
     }
 }
 
@@ -82,14 +92,18 @@ impl ContextCopy {
         })
     }
 
-    /// Context paths that may be at `path` in the image after this copy, most likely first.
-    pub fn candidates(&self, path: &str) -> Vec<String> {
+    /// Context paths that may be at `path` in the image after this copy, most likely first,
+    /// from the sources whose [`source_root`] the context `may_hold`.
+    pub fn candidates(&self, path: &str, may_hold: &dyn Fn(&str) -> bool) -> Vec<String> {
         let mut out = Vec::new();
         if !path_is_within(path, &self.dest) {
             return out;
         }
         let rest = path[self.dest.len()..].trim_start_matches('/');
         for source in &self.sources {
+            if !source_root(source).is_none_or(may_hold) {
+                continue;
+            }
             let (parent, name) = match source.rsplit_once('/') {
                 Some((parent, name)) => (parent, name),
                 None => ("", source.as_str()),
@@ -133,6 +147,20 @@ impl ContextCopy {
     }
 }
 
+/// Where all that a source copies is in the context: the source itself (a file, or a
+/// directory of files), or the directory of a wildcard (`scripts` of `scripts/*.py`); `None`
+/// when that is the context's root or holds a wildcard itself. Nothing of the source is in
+/// the context when its root is not.
+fn source_root(source: &str) -> Option<&str> {
+    let wild = |s: &str| s.contains(['*', '?', '[']);
+    let root = match source.rsplit_once('/') {
+        Some((parent, name)) if wild(name) => parent,
+        None if wild(source) => "",
+        _ => source,
+    };
+    (!root.is_empty() && !wild(root)).then_some(root)
+}
+
 /// `./a/b/` → `a/b`, `.` → ``, `/x` → `x`.
 fn clean_relative(source: &str) -> String {
     resolve_path("/", source)[1..].to_string()
@@ -146,14 +174,16 @@ const MAX_COPIES_BACK: usize = 64;
 impl Model {
     /// The context file found at `path` in stage `stage` just before instruction `before`:
     /// the last COPY/ADD of the stage (or of a stage it is built on) that can put it there
-    /// and whose source `exists` in the context. Only the last [`MAX_COPIES_BACK`] COPYs
-    /// before `before` are looked through.
+    /// and whose source `is_file` in the context. Only the last [`MAX_COPIES_BACK`] COPYs
+    /// before `before` are looked through, and of them only the sources the context
+    /// `may_hold` (one lookup of a path the COPY keeps, not one made for each candidate).
     pub fn context_file_at(
         &self,
         stage: usize,
         before: usize,
         path: &str,
-        exists: &dyn Fn(&str) -> bool,
+        is_file: &dyn Fn(&str) -> bool,
+        may_hold: &dyn Fn(&str) -> bool,
     ) -> Option<String> {
         let earlier = self.copies.partition_point(|c| c.instruction < before);
         self.copies[..earlier]
@@ -161,8 +191,8 @@ impl Model {
             .rev()
             .take(MAX_COPIES_BACK)
             .filter(|c| self.descends_from(stage, c.stage))
-            .flat_map(|c| c.candidates(path))
-            .find(|candidate| exists(candidate))
+            .flat_map(|c| c.candidates(path, may_hold))
+            .find(|candidate| is_file(candidate))
     }
 }
 
@@ -175,14 +205,18 @@ pub fn context_file(
     path: &str,
     context: &Path,
 ) -> Option<PathBuf> {
-    let exists = |relative: &str| context.join(relative).is_file();
-    let found = model.context_file_at(stage, before, path, &exists)?;
+    let is_file = |relative: &str| context.join(relative).is_file();
+    let may_hold = |relative: &str| context.join(relative).exists();
+    let found = model.context_file_at(stage, before, path, &is_file, &may_hold)?;
     Some(context.join(found))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A context that may hold anything.
+    const ANY: &dyn Fn(&str) -> bool = &|_| true;
 
     /// The last COPYs before a RUN are looked through for its script, wherever the RUN is in
     /// the file; those further back are not.
@@ -197,7 +231,7 @@ mod tests {
         let model = Model::build(&df);
         let exists = |p: &str| !p.contains('/');
         let last = df.instructions.len() - 1;
-        let at = |before: usize, path: &str| model.context_file_at(0, before, path, &exists);
+        let at = |before: usize, path: &str| model.context_file_at(0, before, path, &exists, ANY);
         assert_eq!(at(last, "/app/m0.py").as_deref(), Some("m0.py"));
         let newest = MAX_COPIES_BACK - 1;
         let found = at(last - 1, &format!("/app/m{newest}.py"));
@@ -214,56 +248,84 @@ mod tests {
     fn files_and_directories_land_where_copy_puts_them() {
         let c = copy(&["download_model.py"], ".", "/app");
         assert_eq!(
-            c.candidates("/app/download_model.py")[0],
+            c.candidates("/app/download_model.py", ANY)[0],
             "download_model.py"
         );
         let c = copy(&["src"], "/src", "/");
         assert_eq!(
-            c.candidates("/src/download_model.py"),
+            c.candidates("/src/download_model.py", ANY),
             ["src/download_model.py"]
         );
         let c = copy(&["."], ".", "/app");
-        assert_eq!(c.candidates("/app/tools/get.py"), ["tools/get.py"]);
+        assert_eq!(c.candidates("/app/tools/get.py", ANY), ["tools/get.py"]);
         let c = copy(
             &["docker/scripts/download_model.py"],
             "./download_model.py",
             "/app",
         );
         assert_eq!(
-            c.candidates("/app/download_model.py"),
+            c.candidates("/app/download_model.py", ANY),
             ["docker/scripts/download_model.py"]
         );
         let c = copy(&["a.py", "scripts/"], "/opt/", "/");
-        assert_eq!(c.candidates("/opt/a.py")[0], "a.py");
+        assert_eq!(c.candidates("/opt/a.py", ANY)[0], "a.py");
         assert!(c
-            .candidates("/opt/run.sh")
+            .candidates("/opt/run.sh", ANY)
             .contains(&"scripts/run.sh".to_string()));
         let c = copy(&["scripts/*.py"], "/opt/", "/");
-        assert_eq!(c.candidates("/opt/get.py"), ["scripts/get.py"]);
-        assert!(c.candidates("/srv/get.py").is_empty());
+        assert_eq!(c.candidates("/opt/get.py", ANY), ["scripts/get.py"]);
+        assert!(c.candidates("/srv/get.py", ANY).is_empty());
     }
 
     #[test]
     fn a_source_without_a_glob_is_read_as_a_file_and_as_a_directory() {
         let both = ["package.json", "package.json/package.json"];
         assert_eq!(
-            copy(&["package.json"], "/app", "/").candidates("/app/package.json"),
+            copy(&["package.json"], "/app", "/").candidates("/app/package.json", ANY),
             both
         );
         assert_eq!(
-            copy(&["package.json"], "/app/", "/").candidates("/app/package.json")[0],
+            copy(&["package.json"], "/app/", "/").candidates("/app/package.json", ANY)[0],
             both[0]
         );
         let c = copy(&["web/package*.json"], "/app/", "/");
-        assert_eq!(c.candidates("/app/package.json"), ["web/package.json"]);
+        assert_eq!(c.candidates("/app/package.json", ANY), ["web/package.json"]);
         let c = copy(&["frontend"], "/app", "/");
-        assert_eq!(c.candidates("/app/package.json"), ["frontend/package.json"]);
+        assert_eq!(
+            c.candidates("/app/package.json", ANY),
+            ["frontend/package.json"]
+        );
         let c = copy(&["pyproject.toml"], "/app/pyproject.toml", "/");
-        assert_eq!(c.candidates("/app/pyproject.toml"), ["pyproject.toml"]);
+        assert_eq!(c.candidates("/app/pyproject.toml", ANY), ["pyproject.toml"]);
         assert!(copy(&["requirements.txt"], "/app", "/")
-            .candidates("/app/package.json")
+            .candidates("/app/package.json", ANY)
             .iter()
             .all(|c| c.starts_with("requirements.txt/")));
+    }
+
+    /// A source the context does not hold gives no candidate, nor does a wildcard whose
+    /// directory it does not hold; a root with a wildcard, or the whole context, is kept.
+    #[test]
+    fn sources_missing_from_the_context_give_no_candidate() {
+        let held = |p: &str| matches!(p, "tools" | "web");
+        let c = copy(&["a.py", "tools", "scripts/*.py", "*/x.py"], "/opt/", "/");
+        assert_eq!(
+            c.candidates("/opt/x.py", &held),
+            ["tools/x.py", "*/x.py", "*/x.py/x.py"]
+        );
+        let none = copy(&["a.py", "tools", "scripts/*.py"], "/opt/", "/");
+        assert_eq!(
+            none.candidates("/opt/a.py", &|_| false),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            copy(&["."], "/app", "/").candidates("/app/x.py", &|_| false),
+            ["x.py"]
+        );
+        assert_eq!(
+            copy(&["web/*.json"], "/app/", "/").candidates("/app/p.json", &held),
+            ["web/p.json"]
+        );
     }
 
     #[test]

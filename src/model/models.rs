@@ -1081,10 +1081,12 @@ impl<'a> Finder<'a> {
 
     /// The context file at `path` in the image when this RUN starts.
     fn context_file(&self, path: &str) -> Option<(String, String)> {
-        let exists = |rel: &str| self.files.read(rel).is_some();
-        let relative =
-            self.model
-                .context_file_at(self.run.stage, self.run.instruction, path, &exists)?;
+        let readable = |rel: &str| self.files.read(rel).is_some();
+        let may_hold = |rel: &str| self.files.may_hold(rel);
+        let (stage, before) = (self.run.stage, self.run.instruction);
+        let relative = self
+            .model
+            .context_file_at(stage, before, path, &readable, &may_hold)?;
         let text = self.read(&relative)?;
         Some((relative, text))
     }
