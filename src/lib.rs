@@ -163,10 +163,13 @@ fn run_phase(
         return;
     }
     // A big file's rules run side by side; their findings are joined in the rules' order.
+    // Each rule is a task of its own: in runs of rules, a thread that took a slow one would
+    // go on to the next while the other cores sat idle.
     use rayon::prelude::*;
     let rules: Vec<_> = rules.collect();
     let found: Vec<Vec<Diagnostic>> = rules
         .par_iter()
+        .with_max_len(1)
         .map(|rule| {
             let mut found = Vec::new();
             check(**rule, &mut found);
