@@ -450,6 +450,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             ..Effects::default()
         },
         path_dirs: OnceCell::new(),
+        looked_up_names: None,
     };
     // A step a command, most often: sized so, the list is not grown by doubling and then
     // shrunk (two copies a RUN).
@@ -499,7 +500,13 @@ struct Builder<'a> {
     effects: Effects,
     /// PATH's directories when the RUN starts; made on first use (few RUNs write executables).
     path_dirs: OnceCell<Vec<String>>,
+    /// The names in `effects.looked_up`, once there are [`SCANNED_LOOKUPS`] of them.
+    looked_up_names: Option<foldhash::HashSet<String>>,
 }
+
+/// How many programs looked up are scanned for a name before a set of them is made: most
+/// RUNs run a few, and a RUN of thousands of distinct programs scanned them all for each.
+const SCANNED_LOOKUPS: usize = 16;
 
 enum Item<'s> {
     Command(usize, &'s Command),
@@ -703,11 +710,8 @@ impl<'a> Builder<'a> {
                 && !self.functions.contains(name.as_str())
                 && commands::builtin(&name, &args).is_none()
                 && context.process != Process::Child
-                && !self.effects.looked_up.iter().any(|(n, _)| *n == name)
             {
-                self.effects
-                    .looked_up
-                    .push((name.to_string(), command.span.start));
+                self.looked_up(&name, command.span.start);
             }
             step.name = base.clone();
             step.args_from = at;
@@ -842,6 +846,22 @@ impl<'a> Builder<'a> {
         };
         self.resolve(&resolved, vars)
             .map_or(Value::Unknown, |v| Value::Known(v.into()))
+    }
+
+    /// The shell looks `name` up on PATH (and hashes it) in the command starting at `at`:
+    /// kept with where it first did.
+    fn looked_up(&mut self, name: &str, at: usize) {
+        let looked_up = &mut self.effects.looked_up;
+        let new = if looked_up.len() < SCANNED_LOOKUPS {
+            looked_up.iter().all(|(n, _)| n != name)
+        } else {
+            self.looked_up_names
+                .get_or_insert_with(|| looked_up.iter().map(|(n, _)| n.clone()).collect())
+                .insert(name.to_string())
+        };
+        if new {
+            looked_up.push((name.to_string(), at));
+        }
     }
 
     fn opaque(&mut self, command: &Command, name: &str) {
