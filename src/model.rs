@@ -100,6 +100,10 @@ pub struct Stage {
     pub parent: Option<usize>,
     /// The stages that start from this one, in file order.
     pub children: Vec<usize>,
+    /// Its place in a walk of the stages that visits each stage's descendants right after
+    /// it, and the place past its last descendant: a stage descends from this one when its
+    /// place is in this range ([`Model::descends_from`] in constant time).
+    tree: Range<usize>,
     /// The final stage needs it (it is the final stage, or one it copies or mounts from).
     pub reached: bool,
     /// The stages this one needs: the one it starts from, and those it copies or mounts from.
@@ -327,28 +331,25 @@ impl Model {
     }
 
     /// Whether stage `stage` is `ancestor` or built on it (`FROM ancestor`, transitively).
+    /// Asked for each RUN of a chain of stages each built on the one before, a walk up the
+    /// chain would cost the square of its length.
     pub fn descends_from(&self, stage: usize, ancestor: usize) -> bool {
-        let mut at = Some(stage);
-        // Parents come before their children, so the walk ends.
-        while let Some(s) = at {
-            if s == ancestor {
-                return true;
-            }
-            at = self
-                .stages
-                .get(s)
-                .and_then(|st| st.parent)
-                .filter(|&p| p < s);
+        match (self.stages.get(stage), self.stages.get(ancestor)) {
+            (Some(stage), Some(ancestor)) => ancestor.tree.contains(&stage.tree.start),
+            _ => stage == ancestor,
         }
-        false
     }
 
     /// The stages built as final images: the last one, and those named in `targets` (the
     /// stages built with `--target`).
     pub fn final_stages(&self, targets: &[String]) -> Vec<usize> {
-        let mut finals: Vec<usize> = targets
+        // Each name once: a name given n times, of n stages, would list n² stages.
+        let mut names: Vec<String> = targets.iter().map(|t| t.to_ascii_lowercase()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut finals: Vec<usize> = names
             .iter()
-            .filter_map(|t| self.stage_names.get(&t.to_ascii_lowercase()))
+            .filter_map(|name| self.stage_names.get(name))
             .flatten()
             .copied()
             .collect();
@@ -639,9 +640,38 @@ impl<'a> Builder<'a> {
             }
             self.parsed = ParsedAhead::default();
         }
+        self.place_stages();
         self.stage_copies();
         self.mark_reached();
         self.model
+    }
+
+    /// Numbers the stages in a walk that visits each one's descendants right after it
+    /// ([`Stage::tree`]): parents come before their children in the file, so each stage's
+    /// number of descendants is summed from the last stage up, and each child takes the
+    /// next free places after its parent's.
+    fn place_stages(&mut self) {
+        let stages = &mut self.model.stages;
+        let parent = |stages: &[Stage], s: usize| stages[s].parent.filter(|&p| p < s);
+        let mut sizes = vec![1; stages.len()];
+        for s in (0..stages.len()).rev() {
+            if let Some(p) = parent(stages, s) {
+                sizes[p] += sizes[s];
+            }
+        }
+        // The next free place inside each stage's range, and after the last tree.
+        let mut next = vec![0; stages.len()];
+        let mut next_tree = 0;
+        for s in 0..stages.len() {
+            let start = match parent(stages, s) {
+                Some(p) => &mut next[p],
+                None => &mut next_tree,
+            };
+            let place = *start;
+            *start += sizes[s];
+            stages[s].tree = place..place + sizes[s];
+            next[s] = place + 1;
+        }
     }
 
     /// Goes through `instructions` (`froms`: where the stages start).
@@ -748,6 +778,7 @@ impl<'a> Builder<'a> {
             base_expanded,
             parent,
             children: Vec::new(),
+            tree: 0..0,
             reached: false,
             needs: Vec::new(),
             needs_unknown: base_unknown,

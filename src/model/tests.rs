@@ -601,3 +601,55 @@ fn the_mount_that_holds_a_cache_is_found_past_one_on_its_output() {
     assert_eq!(mount.target.as_deref(), Some("/app/.next/cache"));
     assert!(!cache.served_by("/app/.next"));
 }
+
+/// A stage descends from the stages up its chain of `FROM <stage>`, itself included, and
+/// from no other: trees side by side, a chain, a stage built on an image named like a
+/// later stage, and one on a variable the file cannot tell.
+#[test]
+fn stages_descend_from_their_chain_of_bases_only() {
+    let m = model(
+        "FROM debian AS a\nFROM a AS b\nFROM alpine AS c\nFROM b AS d\nFROM c AS e\n\
+         FROM a AS f\nFROM later AS g\nFROM d AS h\nFROM ${BASE} AS i\nFROM h AS later\n",
+    );
+    let up_the_chain = |stage: usize, ancestor: usize| {
+        let mut at = Some(stage);
+        while let Some(s) = at {
+            if s == ancestor {
+                return true;
+            }
+            at = m.stages[s].parent.filter(|&p| p < s);
+        }
+        false
+    };
+    let mut descents = Vec::new();
+    for stage in 0..m.stages.len() {
+        for ancestor in 0..m.stages.len() {
+            assert_eq!(
+                m.descends_from(stage, ancestor),
+                up_the_chain(stage, ancestor),
+                "stage {stage}, ancestor {ancestor}"
+            );
+            if stage != ancestor && m.descends_from(stage, ancestor) {
+                descents.push((stage, ancestor));
+            }
+        }
+    }
+    // b, d, f, h and `later` are built on a; d, h and `later` on b; e on c; h and `later` on d.
+    let expected = [
+        (1, 0),
+        (3, 0),
+        (3, 1),
+        (4, 2),
+        (5, 0),
+        (7, 0),
+        (7, 1),
+        (7, 3),
+        (9, 0),
+        (9, 1),
+        (9, 3),
+        (9, 7),
+    ];
+    assert_eq!(descents, expected);
+    assert!(!m.descends_from(m.stages.len(), 0));
+    assert!(m.descends_from(m.stages.len(), m.stages.len()));
+}
