@@ -2,11 +2,15 @@
 //! every file of the context, so any source edit re-runs it. Which installs read which
 //! manifests is the model's table (`model::manifests`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use crate::context::BuildContext;
 use crate::fix::{Edit, Fix};
 use crate::model::copies::ContextCopy;
 use crate::model::effects::Step;
 use crate::model::manifests::{self, Install};
+use crate::model::tools::Tool;
 use crate::model::{path_is_within, resolve_path, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
@@ -30,16 +34,80 @@ impl Rule for CopyAllBeforeInstall {
 
     fn check(&self, cx: &mut Ctx) {
         let model = cx.model;
+        let mut stages: HashMap<usize, StageSteps> = HashMap::new();
         for copy in model.copies.iter().filter(|c| c.copies_everything()) {
             // A destination with a variable docklint cannot resolve.
             let dest = copy.dest.as_str();
             if dest.contains('$') {
                 continue;
             }
-            let Some(found) = first_install(cx, copy, dest) else {
+            let steps = stages
+                .entry(copy.stage)
+                .or_insert_with(|| StageSteps::of(model.runs_of(copy.stage)));
+            let Some(found) = first_install(steps, copy, dest) else {
                 continue;
             };
             report(cx, copy, dest, &found, cx.sent_context());
+        }
+    }
+}
+
+/// A stage's steps, each with the install it is, read once for all the stage's `COPY . .`:
+/// a stage of n such COPYs, each before an install, read every install n times.
+struct StageSteps<'m> {
+    steps: Vec<(&'m Run, &'m Step, Option<Install>)>,
+    /// The steps that install, by index in `steps`.
+    installs: Vec<usize>,
+    /// Per tool, the first step that installs with it.
+    first_install: HashMap<&'static str, usize>,
+    /// Per tool, the first step that runs it without installing (asked for tools whose
+    /// build needs the sources, and kept once asked).
+    first_run: RefCell<HashMap<&'static str, Option<usize>>>,
+}
+
+impl<'m> StageSteps<'m> {
+    fn of(runs: &'m [Run]) -> Self {
+        let mut steps = Vec::new();
+        let mut installs = Vec::new();
+        let mut first_install = HashMap::new();
+        for run in runs {
+            let Some(script) = run.script.as_ref() else {
+                continue;
+            };
+            for step in &run.effects.steps {
+                let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
+                let install = manifests::install(&step.name, &args);
+                if let Some(install) = &install {
+                    first_install
+                        .entry(install.installer.tool.name)
+                        .or_insert(steps.len());
+                    installs.push(steps.len());
+                }
+                steps.push((run, step, install));
+            }
+        }
+        StageSteps {
+            steps,
+            installs,
+            first_install,
+            first_run: RefCell::default(),
+        }
+    }
+
+    /// Whether a step before `end` installed with `tool`, or, for a tool whose build needs
+    /// the sources (`builds`), ran it at all.
+    fn ran_before(&self, end: usize, tool: &'static Tool, builds: bool) -> bool {
+        if self.first_install.get(tool.name).is_some_and(|&at| at < end) {
+            return true;
+        }
+        builds && {
+            let mut first_run = self.first_run.borrow_mut();
+            let at = *first_run.entry(tool.name).or_insert_with(|| {
+                self.steps
+                    .iter()
+                    .position(|(_, step, install)| install.is_none() && tool.runs_as(&step.name))
+            });
+            at.is_some_and(|at| at < end)
         }
     }
 }
@@ -57,38 +125,38 @@ struct Found<'m> {
     dir: String,
 }
 
+/// How many installs after a `COPY . .` are weighed for the one that reads what it brought:
+/// a stage of n such COPYs, then n installs in other directories, weighed n² pairs.
+const MAX_INSTALLS_WEIGHED: usize = 64;
+
 /// The first install of the COPY's stage after it that reads its manifests from what the
-/// COPY brought; `None` when there is none, or the stage layered it already: it installed
-/// with the same tool before the COPY (`npm ci` after copying package.json), or, for a tool
-/// whose build needs the sources, ran it at all (`cargo chef cook`).
-fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
-    let model = cx.model;
-    let steps = model
-        .runs_of(copy.stage)
-        .iter()
-        .flat_map(|run| run.effects.steps.iter().map(move |step| (run, step)));
-    let mut before: Vec<(&Step, Option<Install>)> = Vec::new();
-    for (run, step) in steps {
+/// COPY brought, among the first [`MAX_INSTALLS_WEIGHED`]; `None` when there is none, or
+/// the stage layered it already: it installed with the same tool before the COPY (`npm ci`
+/// after copying package.json), or, for a tool whose build needs the sources, ran it at all
+/// (`cargo chef cook`).
+fn first_install<'m>(
+    stage: &StageSteps<'m>,
+    copy: &ContextCopy,
+    dest: &str,
+) -> Option<Found<'m>> {
+    let after = stage
+        .steps
+        .partition_point(|(run, _, _)| run.instruction < copy.instruction);
+    let first = stage.installs.partition_point(|&i| i < after);
+    for &i in stage.installs[first..].iter().take(MAX_INSTALLS_WEIGHED) {
+        let (run, step, Some(install)) = &stage.steps[i] else {
+            continue;
+        };
+        let (run, step) = (*run, *step);
         let Some(script) = run.script.as_ref() else {
             continue;
         };
-        let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
-        let install = manifests::install(&step.name, &args);
-        if run.instruction < copy.instruction {
-            before.push((step, install));
-            continue;
-        }
-        let Some(install) = install else { continue };
         let tool = install.installer.tool;
         let builds = install
             .installer
             .needs_sources_unless
             .is_some_and(|u| u.is_empty());
-        let ran_before = before.iter().any(|(s, earlier)| match earlier {
-            Some(earlier) => earlier.installer.tool.name == tool.name,
-            None => builds && tool.runs_as(&s.name),
-        });
-        if ran_before {
+        if stage.ran_before(after, tool, builds) {
             return None;
         }
         let Some(cwd) = step.cwd.as_deref() else {
@@ -129,7 +197,7 @@ fn first_install<'m>(cx: &Ctx<'m>, copy: &ContextCopy, dest: &str) -> Option<Fou
             run,
             step,
             command,
-            install,
+            install: install.clone(),
             dir,
         });
     }
