@@ -140,9 +140,6 @@ fn values_and_directories_grown_line_after_line_stay_small() {
 /// line ran for more than a minute); in a debug build each now takes well under a second.
 #[test]
 fn removals_and_mounts_are_not_weighed_each_against_each() {
-    let joined = |n: usize, item: &dyn Fn(usize) -> String, sep: &str| {
-        (0..n).map(item).collect::<Vec<_>>().join(sep)
-    };
     let n = 20_000;
     let mounts = joined(1000, &|i| format!("--mount=type=cache,target=/c{i}"), " ");
     let installs = joined(1000, &|i| format!("pip install p{i}"), " && ");
@@ -203,6 +200,41 @@ fn stages_and_later_runs_are_found_without_a_pass_over_the_file() {
         ),
     ];
     lints_each_within_10_s(&texts);
+}
+
+/// A RUN's programs looked up on PATH are told apart by name, not by a scan of those before
+/// each one; whether a stage is built on another is answered from their places in the tree
+/// of stages, not by a walk up the chain; a stage name given as a target is looked up once,
+/// however many stages could be built with `--target`; a stage's installs are read once for
+/// all its `COPY . .`, and only the first 64 after each are weighed. In a release build,
+/// 40,000 distinct programs on one RUN line took 4.1 s, a chain of 16,000 stages 3.7 s,
+/// 20,000 stages all named `s` 28 s, 8,000 pairs of `COPY . /appN` and `npm ci` 10 s.
+#[test]
+fn distinct_programs_chains_of_stages_and_copies_of_everything_lint_at_once() {
+    let n = 10_000;
+    let programs = joined(40_000, &|i| format!("cmd{i} x"), " && ");
+    let chain = joined(
+        n,
+        &|i| format!("FROM s{i} AS s{}\nRUN touch /f{i}", i + 1),
+        "\n",
+    );
+    let same_names = joined(n, &|_| "FROM debian:12 AS s\nRUN ls".into(), "\n");
+    let copy_install = |i| format!("COPY . /app{i}\nRUN cd /app{i} && npm ci");
+    let copies = joined(n, &|i| format!("COPY . /a{i}"), "\n");
+    let installs = joined(n, &|i| format!("RUN cd /b{i} && npm ci"), "\n");
+    let texts = [
+        format!("FROM debian:12\nRUN {programs}\n"),
+        format!("FROM debian:12 AS s0\n{chain}\n"),
+        format!("{same_names}\n"),
+        format!("FROM node:20\n{}\n", joined(n, &copy_install, "\n")),
+        format!("FROM node:20\n{copies}\n{installs}\n"),
+    ];
+    lints_each_within_10_s(&texts);
+}
+
+/// The `n` items `item` makes, joined by `sep`.
+fn joined(n: usize, item: &dyn Fn(usize) -> String, sep: &str) -> String {
+    (0..n).map(item).collect::<Vec<_>>().join(sep)
 }
 
 /// Lints each text (a debug build), failing on one that takes 10 s or more.
