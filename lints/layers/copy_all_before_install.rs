@@ -97,7 +97,11 @@ impl<'m> StageSteps<'m> {
     /// Whether a step before `end` installed with `tool`, or, for a tool whose build needs
     /// the sources (`builds`), ran it at all.
     fn ran_before(&self, end: usize, tool: &'static Tool, builds: bool) -> bool {
-        if self.first_install.get(tool.name).is_some_and(|&at| at < end) {
+        if self
+            .first_install
+            .get(tool.name)
+            .is_some_and(|&at| at < end)
+        {
             return true;
         }
         builds && {
@@ -134,11 +138,7 @@ const MAX_INSTALLS_WEIGHED: usize = 64;
 /// the stage layered it already: it installed with the same tool before the COPY (`npm ci`
 /// after copying package.json), or, for a tool whose build needs the sources, ran it at all
 /// (`cargo chef cook`).
-fn first_install<'m>(
-    stage: &StageSteps<'m>,
-    copy: &ContextCopy,
-    dest: &str,
-) -> Option<Found<'m>> {
+fn first_install<'m>(stage: &StageSteps<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let after = stage
         .steps
         .partition_point(|(run, _, _)| run.instruction < copy.instruction);
