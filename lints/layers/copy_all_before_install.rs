@@ -15,6 +15,7 @@ use crate::model::{path_is_within, resolve_path, Run};
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::source::Span;
 use crate::syntax::dockerfile::Args;
+use crate::syntax::shell::Script;
 
 pub struct CopyAllBeforeInstall;
 
@@ -55,7 +56,8 @@ impl Rule for CopyAllBeforeInstall {
 /// A stage's steps, each with the install it is, read once for all the stage's `COPY . .`:
 /// a stage of n such COPYs, each before an install, read every install n times.
 struct StageSteps<'m> {
-    steps: Vec<(&'m Run, &'m Step, Option<Install>)>,
+    /// Each step with its RUN and the RUN's script.
+    steps: Vec<(&'m Run, &'m Script, &'m Step, Option<Install>)>,
     /// The steps that install, by index in `steps`.
     installs: Vec<usize>,
     /// Per tool, the first step that installs with it.
@@ -83,7 +85,7 @@ impl<'m> StageSteps<'m> {
                         .or_insert(steps.len());
                     installs.push(steps.len());
                 }
-                steps.push((run, step, install));
+                steps.push((run, script, step, install));
             }
         }
         StageSteps {
@@ -109,7 +111,7 @@ impl<'m> StageSteps<'m> {
             let at = *first_run.entry(tool.name).or_insert_with(|| {
                 self.steps
                     .iter()
-                    .position(|(_, step, install)| install.is_none() && tool.runs_as(&step.name))
+                    .position(|(_, _, step, install)| install.is_none() && tool.runs_as(&step.name))
             });
             at.is_some_and(|at| at < end)
         }
@@ -141,16 +143,13 @@ const MAX_INSTALLS_WEIGHED: usize = 64;
 fn first_install<'m>(stage: &StageSteps<'m>, copy: &ContextCopy, dest: &str) -> Option<Found<'m>> {
     let after = stage
         .steps
-        .partition_point(|(run, _, _)| run.instruction < copy.instruction);
+        .partition_point(|(run, _, _, _)| run.instruction < copy.instruction);
     let first = stage.installs.partition_point(|&i| i < after);
     for &i in stage.installs[first..].iter().take(MAX_INSTALLS_WEIGHED) {
-        let (run, step, Some(install)) = &stage.steps[i] else {
+        let (run, script, step, Some(install)) = &stage.steps[i] else {
             continue;
         };
-        let (run, step) = (*run, *step);
-        let Some(script) = run.script.as_ref() else {
-            continue;
-        };
+        let (run, script, step) = (*run, *script, *step);
         let tool = install.installer.tool;
         let builds = install
             .installer
