@@ -319,6 +319,12 @@ pub enum Args {
 
 /// Parses a whole file. `text` is the file's text, BOM included.
 pub fn parse(text: &str) -> Dockerfile {
+    parse_in_parts(text, None)
+}
+
+/// Parses a whole file, in parts from `starts` (line starts, in order; those within the
+/// parser directives are not parts) or, when `None`, from the parts the file's size calls for.
+fn parse_in_parts(text: &str, starts: Option<&[usize]>) -> Dockerfile {
     if let Some(error) = binary_data(text) {
         return Dockerfile {
             escape: '\\',
@@ -329,9 +335,17 @@ pub fn parse(text: &str) -> Dockerfile {
     let mut scanner = Scanner::new(text);
     // At most one instruction a line, reserved at once: a list of millions of instructions
     // is not copied at each doubling (pages of the reservation never used are never touched).
-    let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
-    scanner.df.instructions.reserve(lines);
-    scanner.run();
+    scanner.df.instructions.reserve(line_count(text));
+    scanner.read_directives();
+    let starts = match starts {
+        Some(starts) => starts
+            .iter()
+            .copied()
+            .filter(|&s| s > scanner.pos)
+            .collect(),
+        None => part_starts(text, scanner.pos, scanner.df.escape),
+    };
+    scanner.read_in_parts(&starts);
     let mut df = scanner.finish();
     check_stages(text, &mut df);
     // The binary searches of `comments_within` and its kind rely on file order.
@@ -395,6 +409,78 @@ fn is_comment(s: &str) -> bool {
     trim_leading_space(s).starts_with('#')
 }
 
+/// At most one instruction a line.
+fn line_count(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// A big file is read in parts side by side (a 50 MB file took a second on one core); a
+/// part is at least this long.
+const MIN_PART: usize = 1 << 20;
+
+/// Where the parts after the first begin: equal shares of the text after `from`, each moved
+/// on to a line that looks like an instruction's first (a keyword at its start, after a line
+/// that does not continue). Only a guess, checked as the parts are joined.
+fn part_starts(text: &str, from: usize, escape: char) -> Vec<usize> {
+    let rest = text.len().saturating_sub(from);
+    let parts = (rest / MIN_PART).min(rayon::current_num_threads());
+    let mut starts: Vec<usize> = Vec::new();
+    for i in 1..parts {
+        let Some(start) = instruction_line_after(text, from + rest / parts * i, escape) else {
+            continue;
+        };
+        if starts.last().is_none_or(|&last| start > last) {
+            starts.push(start);
+        }
+    }
+    starts
+}
+
+/// The start of the first line after `at`, within 64 KiB, that looks like the first line
+/// of an instruction.
+fn instruction_line_after(text: &str, at: usize, escape: char) -> Option<usize> {
+    const LOOK_AHEAD: usize = 64 << 10;
+    // Bytes: `at` may fall inside a character.
+    let mut start = at
+        + text
+            .as_bytes()
+            .get(at..)?
+            .iter()
+            .position(|&b| b == b'\n')?
+        + 1;
+    while start < text.len() && start - at < LOOK_AHEAD {
+        let line = line_at(text, start)?;
+        let word = text[line.start..line.end]
+            .split([' ', '\t'])
+            .next()
+            .unwrap_or_default();
+        if Keyword::parse(word) != Keyword::Unknown && !continued(&text[..start], escape) {
+            return Some(start);
+        }
+        start = line.next;
+    }
+    None
+}
+
+/// Whether the last line of `before` that is neither blank nor a comment ends with the
+/// escape token (the line after it may continue an instruction). Looks back 64 KiB.
+fn continued(before: &str, escape: char) -> bool {
+    const LOOK_BACK: usize = 64 << 10;
+    let mut rest = before;
+    while before.len() - rest.len() < LOOK_BACK {
+        rest = rest.trim_end_matches(['\r', '\n', ' ', '\t']);
+        let line_start = rest.rfind('\n').map_or(0, |i| i + 1);
+        if !is_comment(&rest[line_start..]) {
+            return rest.ends_with(escape);
+        }
+        if line_start == 0 {
+            return false;
+        }
+        rest = &rest[..line_start];
+    }
+    true
+}
+
 // ---------------------------------------------------------------------------------------
 // The scanner
 
@@ -427,6 +513,19 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    /// A scanner of the lines from `pos` (a line start past the directives) on.
+    fn resume_at(text: &'t str, pos: usize, escape: char) -> Self {
+        Scanner {
+            text,
+            pos,
+            directives_done: true,
+            df: Dockerfile {
+                escape,
+                ..Dockerfile::default()
+            },
+        }
+    }
+
     fn finish(self) -> Dockerfile {
         self.df
     }
@@ -437,40 +536,108 @@ impl<'t> Scanner<'t> {
         Some(line)
     }
 
-    fn run(&mut self) {
-        while let Some(line) = self.next_line() {
-            let raw = &self.text[line.start..line.end];
-            let trimmed = trim_leading_space(raw);
-            let indent = raw.len() - trimmed.len();
-            if trimmed.starts_with('#') {
-                if !self.directives_done && self.directive(trimmed, line.start + indent, line) {
-                    continue;
-                }
-                self.directives_done = true;
-                self.comment(line.start + indent, line.end, false);
-                continue;
+    /// Reads the lines up to the first one that is not a parser directive (that one too).
+    fn read_directives(&mut self) {
+        while !self.directives_done {
+            let Some(line) = self.next_line() else { return };
+            self.line(line);
+        }
+    }
+
+    /// Reads the lines that start before `stop`: an instruction begun before it is read to
+    /// its end.
+    fn read_until(&mut self, stop: usize) {
+        while self.pos < stop {
+            let Some(line) = self.next_line() else { return };
+            self.line(line);
+        }
+    }
+
+    /// Reads the rest of the text, the part from each of `starts` (line starts after
+    /// directives, in order) on its own thread. A part is read as if an instruction began
+    /// there; it is kept when the part before it indeed ends there, so what is kept is what
+    /// one reading from the top makes. Otherwise (the part began inside a heredoc or a
+    /// continued line) the part before reads on through it.
+    fn read_in_parts(&mut self, starts: &[usize]) {
+        let Some(&first_stop) = starts.first() else {
+            return self.read_until(usize::MAX);
+        };
+        let (text, escape) = (self.text, self.df.escape);
+        let stop_after = |i: usize| starts.get(i + 1).copied().unwrap_or(usize::MAX);
+        let ((), parts) = rayon::join(
+            || self.read_until(first_stop),
+            || {
+                use rayon::prelude::*;
+                starts
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, &start)| {
+                        let stop = stop_after(i);
+                        let mut part = Scanner::resume_at(text, start, escape);
+                        let end = stop.min(text.len());
+                        part.df.instructions.reserve(line_count(&text[start..end]));
+                        part.read_until(stop);
+                        part
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        for (i, (part, &start)) in parts.into_iter().zip(starts).enumerate() {
+            if self.pos == start {
+                self.take_part(part);
+            } else {
+                self.read_until(stop_after(i));
+            }
+        }
+    }
+
+    /// Appends what a part read, which starts where this reading stopped.
+    fn take_part(&mut self, mut part: Scanner) {
+        let (df, read) = (&mut self.df, &mut part.df);
+        // On every core: a part of a big file is hundreds of megabytes of fresh memory.
+        use rayon::prelude::*;
+        df.instructions.par_extend(read.instructions.par_drain(..));
+        df.comments.append(&mut read.comments);
+        df.errors.append(&mut read.errors);
+        df.empty_continuation_lines
+            .append(&mut read.empty_continuation_lines);
+        self.pos = part.pos;
+    }
+
+    /// One line at the top level: a directive, a comment, a blank line or the first line of
+    /// an instruction (which reads the rest of it).
+    fn line(&mut self, line: Line) {
+        let raw = &self.text[line.start..line.end];
+        let trimmed = trim_leading_space(raw);
+        let indent = raw.len() - trimmed.len();
+        if trimmed.starts_with('#') {
+            if !self.directives_done && self.directive(trimmed, line.start + indent, line) {
+                return;
             }
             self.directives_done = true;
-            if trimmed.is_empty() {
-                continue;
-            }
-            let (first, continues) = self.trim_continuation(trimmed);
-            if first.is_empty() && !continues {
-                continue;
-            }
-            let start = line.start + indent;
-            let mut logical = LogicalLine {
-                text: MappedText::new(),
-                start,
-                end: line.end,
-            };
-            logical.text.push(first, start);
-            if continues {
-                self.continuation_lines(&mut logical);
-            }
-            let instruction = self.instruction(logical);
-            self.df.instructions.push(instruction);
+            self.comment(line.start + indent, line.end, false);
+            return;
         }
+        self.directives_done = true;
+        if trimmed.is_empty() {
+            return;
+        }
+        let (first, continues) = self.trim_continuation(trimmed);
+        if first.is_empty() && !continues {
+            return;
+        }
+        let start = line.start + indent;
+        let mut logical = LogicalLine {
+            text: MappedText::new(),
+            start,
+            end: line.end,
+        };
+        logical.text.push(first, start);
+        if continues {
+            self.continuation_lines(&mut logical);
+        }
+        let instruction = self.instruction(logical);
+        self.df.instructions.push(instruction);
     }
 
     /// Reads a parser directive; false when the comment is not one (which ends directives).
@@ -1465,6 +1632,105 @@ impl Dockerfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line_starts(text: &str) -> Vec<usize> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.retain(|&s| s < text.len());
+        starts
+    }
+
+    fn assert_parts_read_as_one(text: &str, starts: &[usize]) {
+        let whole = format!("{:?}", parse_in_parts(text, Some(&[])));
+        let parts = format!("{:?}", parse_in_parts(text, Some(starts)));
+        assert!(whole == parts, "parts from {starts:?} of {text:?}");
+    }
+
+    /// A file read in parts is what one reading makes, wherever the parts begin: inside a
+    /// heredoc (whose body holds lines like instructions), a continued line (with comments
+    /// and empty lines in it), an unterminated heredoc, the directives, a CRLF line.
+    #[test]
+    fn parts_begun_anywhere_read_as_the_whole_file() {
+        let texts = [
+            "\u{feff}# syntax=docker/dockerfile:1\n# escape=`\nFROM alpine\nRUN a `\n  # c\n\n  && b\nRUN c\n",
+            "FROM alpine AS base\nRUN <<EOF\nRUN not an instruction\nFROM nor this\nEOF\nCOPY <<A <<B /x\none\nA\ntwo\nB\nRUN x \\\n  # inside\n\n  && y\n# top\nONBUILD RUN z\n",
+            "FROM alpine\r\nRUN a \\\r\n RUN b\r\n\r\nENV A=1 \\\n\nLABEL x=y\nRUN <<EOF\nFROM never closed\nRUN x\n",
+            "# escape=x\nFROM a\nRUN [\"sh\", \"-c\", \"x\"]\nBOGUS line\n  RUN indented\nRUN \\\n",
+        ];
+        for text in texts {
+            let starts = line_starts(text);
+            assert_parts_read_as_one(text, &starts);
+            for (i, &a) in starts.iter().enumerate() {
+                assert_parts_read_as_one(text, &[a]);
+                for &b in &starts[i + 1..] {
+                    assert_parts_read_as_one(text, &[a, b]);
+                }
+            }
+        }
+    }
+
+    /// Every file of the shared corpus reads the same with a part from every line, and from
+    /// every third line.
+    #[test]
+    fn corpus_files_read_in_parts_as_whole() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        if !corpus.is_dir() {
+            eprintln!("../shared/corpus is absent: corpus files not read in parts");
+            return;
+        }
+        let mut read = 0;
+        for entry in ignore::WalkBuilder::new(&corpus)
+            .standard_filters(false)
+            .build()
+        {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy();
+            if !name.contains("Dockerfile") && !name.ends_with(".dockerfile") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let starts = line_starts(&text);
+            assert_parts_read_as_one(&text, &starts);
+            let third: Vec<usize> = starts.iter().copied().step_by(3).collect();
+            assert_parts_read_as_one(&text, &third);
+            read += 1;
+        }
+        assert!(read > 2000, "{read} corpus Dockerfiles read");
+    }
+
+    /// The parts a big file is read in begin at instruction lines, never inside a
+    /// continued line (past the comments and blank lines in it, BuildKit reads on).
+    #[test]
+    fn a_big_file_is_split_at_instruction_lines() {
+        let text: String = std::iter::once("FROM alpine\n".to_string())
+            .chain((0..100_000).map(|i| format!("RUN a{i} \\\n  # RUN c\n\nRUN b\n")))
+            .collect();
+        let starts = part_starts(&text, 0, '\\');
+        assert_eq!(
+            starts.len(),
+            rayon::current_num_threads().min(text.len() / MIN_PART) - 1
+        );
+        for start in starts {
+            assert!(
+                text[start..].starts_with("RUN a"),
+                "{}",
+                &text[start..start + 20]
+            );
+        }
+        assert_parts_read_as_one(&text, &part_starts(&text, 0, '\\'));
+        // From anywhere in an instruction (inside a character too), the next one's first line.
+        let text = text.replace("RUN b", "RUN é");
+        for at in 1000..1100 {
+            let start = instruction_line_after(&text, at, '\\').unwrap();
+            assert!(
+                text[start..].starts_with("RUN a"),
+                "{}",
+                &text[start..start + 20]
+            );
+        }
+    }
 
     /// The binary searches find what a scan of every comment, line and instruction finds.
     #[test]
