@@ -17,7 +17,7 @@ use thin_vec::ThinVec;
 
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
-use crate::syntax::shell::{self, Script};
+use crate::syntax::shell::{self, Script, Shape, ShapeCell};
 
 pub mod builds;
 pub mod commands;
@@ -141,6 +141,8 @@ pub struct Run {
     /// (or this RUN) copied a file or ran a command that switches them (`.yarnrc.yml`,
     /// `corepack`).
     pub switched: ThinVec<(&'static str, String)>,
+    /// The shape of the shell-form body ([`Run::shape`]).
+    shape: ShapeCell,
 }
 
 /// The shell a RUN's body runs in.
@@ -219,6 +221,16 @@ fn of_stage<T>(items: &[T], stage: usize, stage_of: impl Fn(&T) -> usize) -> &[T
 pub const MAX_JUDGED_MOUNTS: usize = 64;
 
 impl Run {
+    /// The [`Shape`] of the body of this RUN of `df`; `None` for an exec-form RUN too. Found
+    /// once: rules that join RUNs ask it of most RUNs twice.
+    pub fn shape(&self, df: &Dockerfile) -> Option<Shape> {
+        self.shape
+            .get_or_find(|| match df.instructions[self.instruction].command()? {
+                Command::Shell(body) => Shape::of(body.as_str()),
+                _ => None,
+            })
+    }
+
     /// Whether rules judge this RUN's mounts and caches ([`MAX_JUDGED_MOUNTS`]).
     pub fn mounts_judged(&self) -> bool {
         self.mounts.len() <= MAX_JUDGED_MOUNTS
@@ -937,6 +949,7 @@ impl<'a> Builder<'a> {
             effects,
             docker_clean,
             switched: state.switched.clone(),
+            shape: ShapeCell::default(),
         });
     }
 

@@ -10,7 +10,6 @@ use crate::model::tools::{Clean, Holds};
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
 use crate::syntax::dockerfile::Command;
-use crate::syntax::shell::Shape;
 use std::collections::HashSet;
 
 pub struct PackageCacheInLayer;
@@ -172,6 +171,6 @@ fn append_at(cx: &Ctx, run: &Run) -> Option<usize> {
     if !instruction.heredocs.is_empty() {
         return None;
     }
-    let shape = Shape::of(body.as_str())?;
+    let shape = run.shape(cx.df)?;
     (!shape.comment && !shape.trailing_operator).then(|| body.to_file(body.len()))
 }

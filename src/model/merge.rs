@@ -101,8 +101,7 @@ pub fn join(df: &Dockerfile, first: &Run, second: &Run) -> Join {
     if a_script.fallback.is_some() || b_script.fallback.is_some() {
         return Join::Impossible("the shell text was not fully understood".into());
     }
-    let (Some(a_shape), Some(b_shape)) = (Shape::of(a_body.as_str()), Shape::of(b_body.as_str()))
-    else {
+    let (Some(a_shape), Some(b_shape)) = (first.shape(df), second.shape(df)) else {
         return Join::Impossible("a quote or group does not close".into());
     };
     // The second part goes after the last line of a heredoc script, after all of a RUN line.

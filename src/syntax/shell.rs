@@ -14,7 +14,7 @@ mod fallback;
 mod lex;
 mod shape;
 
-pub use shape::Shape;
+pub use shape::{Shape, ShapeCell};
 
 use std::ops::Range;
 

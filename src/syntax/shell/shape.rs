@@ -2,6 +2,8 @@
 //! ends in an operator or a comment. Rules that splice bodies together (merging RUNs) need
 //! it; quotes, groups and substitutions are skipped as units.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use super::{fallback, lex};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,6 +16,73 @@ pub struct Shape {
     pub comment: bool,
     /// A command is a bare `NAME=value`: a shell variable that outlives it.
     pub assignment: bool,
+}
+
+/// A body's [`Shape`], found when first asked and kept: a RUN between two others is asked
+/// of as the second of one pair and the first of the next. One byte, so a RUN stays as
+/// small as it was.
+#[derive(Default)]
+pub struct ShapeCell(AtomicU8);
+
+impl ShapeCell {
+    const UNKNOWN: u8 = 0;
+    const UNBALANCED: u8 = 1;
+    const FIELDS: u8 = 2;
+
+    /// The shape `find` gives, found once. Threads asking at once may both find it: the
+    /// same value, as `find` reads only the body.
+    pub fn get_or_find(&self, find: impl FnOnce() -> Option<Shape>) -> Option<Shape> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::UNKNOWN => {
+                let shape = find();
+                self.0.store(Self::encode(shape), Ordering::Relaxed);
+                shape
+            }
+            code => Self::decode(code),
+        }
+    }
+
+    fn encode(shape: Option<Shape>) -> u8 {
+        let Some(s) = shape else {
+            return Self::UNBALANCED;
+        };
+        let bits = [
+            s.and_list_only,
+            s.trailing_operator,
+            s.comment,
+            s.assignment,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, &on)| bits | (u8::from(on) << i));
+        Self::FIELDS + bits
+    }
+
+    fn decode(code: u8) -> Option<Shape> {
+        let bits = code.checked_sub(Self::FIELDS)?;
+        let on = |i: u8| bits & (1 << i) != 0;
+        Some(Shape {
+            and_list_only: on(0),
+            trailing_operator: on(1),
+            comment: on(2),
+            assignment: on(3),
+        })
+    }
+}
+
+impl Clone for ShapeCell {
+    fn clone(&self) -> Self {
+        ShapeCell(AtomicU8::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl std::fmt::Debug for ShapeCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.load(Ordering::Relaxed) {
+            Self::UNKNOWN => f.write_str("ShapeCell(not yet found)"),
+            code => write!(f, "ShapeCell({:?})", Self::decode(code)),
+        }
+    }
 }
 
 impl Shape {
@@ -126,6 +195,24 @@ mod tests {
         assert!(of("make && FOO=1").assignment);
         assert!(!of("FOO=1 make").assignment);
         assert_eq!(Shape::of("echo 'unbalanced"), None);
+        // Kept as found, every field, and found once.
+        for text in [
+            "a && b",
+            "a; b",
+            "a &&",
+            "a # c",
+            "A=1",
+            "a |",
+            "echo 'open",
+        ] {
+            let cell = ShapeCell::default();
+            assert_eq!(cell.get_or_find(|| Shape::of(text)), Shape::of(text));
+            assert_eq!(
+                cell.get_or_find(|| unreachable!()),
+                Shape::of(text),
+                "{text}"
+            );
+        }
         assert_eq!(Shape::of("echo $(unclosed"), None);
     }
 }
