@@ -10,6 +10,7 @@ pub mod emit;
 pub mod fix;
 pub mod lsp;
 pub mod model;
+pub mod release;
 pub mod rule;
 pub mod source;
 pub mod suppress;
@@ -39,22 +40,16 @@ pub fn lint(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
     if file.lossy {
         diagnostics.iter_mut().for_each(|d| d.fix = None);
     }
-    let big = is_big(&df);
-    release(df, big);
+    if is_big(&df) {
+        release::release(df);
+    }
     diagnostics
 }
 
-/// A file of at least this many instructions frees its syntax tree and model on another
-/// thread, while its diagnostics are written: freeing millions of small values is a few
-/// percent of the time of a 50 MB file. A smaller file frees them at once.
+/// A big file's rules run side by side, and its syntax tree and model are freed by
+/// [`release::release`]; a smaller file's rules run on one thread (an editor's re-lint).
 fn is_big(df: &Dockerfile) -> bool {
-    df.instructions.len() >= 2048
-}
-
-fn release<T: Send + 'static>(value: T, big: bool) {
-    if big {
-        rayon::spawn(move || drop(value));
-    }
+    df.instructions.len() >= release::BIG
 }
 
 /// Lints a `.dockerignore`: a line Docker rejects is a `syntax-error` there (`docker build`
@@ -122,7 +117,9 @@ fn lint_parsed(
     // file-wide suppressions can reach them.
     suppressions.apply(&mut late);
     diagnostics.extend(late);
-    release(model, is_big(df));
+    if is_big(df) {
+        release::release(model);
+    }
     let key = |d: &Diagnostic| (d.span.start, d.span.end, d.rule);
     // A stable sort takes a buffer of half the diagnostics, even when (as with one rule
     // reporting in file order) they are already in order.

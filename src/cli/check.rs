@@ -345,12 +345,12 @@ impl Run {
         if let Some((path, settings)) = dockerignore {
             if self.reported_dockerignores.insert(path.clone()) {
                 if let Some(report) = rejected_dockerignore(path, &settings) {
-                    self.report(&report, 0, fail_on)?;
+                    self.report(report, 0, fail_on)?;
                 }
             }
         }
         let Some(outcome) = outcome else {
-            return self.report(&FileReport { file, diagnostics }, 0, fail_on);
+            return self.report(FileReport { file, diagnostics }, 0, fail_on);
         };
         explain_fixing(&file, &outcome, self.mode);
         match self.mode {
@@ -418,7 +418,7 @@ impl Run {
                 file: SourceFile::new(file.path.clone(), outcome.text),
                 diagnostics: outcome.remaining,
             };
-            return self.report(&report, fixed, fail_on);
+            return self.report(report, fixed, fail_on);
         };
         if !changed {
             // Fixes of build-context files (a `.dockerignore`) leave the Dockerfile as it is.
@@ -427,7 +427,7 @@ impl Run {
                 file,
                 diagnostics: outcome.remaining,
             };
-            return self.report(&report, fixed, fail_on);
+            return self.report(report, fixed, fail_on);
         }
         match write_back(&path, &outcome.text) {
             Ok(written) => {
@@ -446,7 +446,7 @@ impl Run {
                     file: SourceFile::new(file.path.clone(), outcome.text),
                     diagnostics: outcome.remaining,
                 };
-                self.report(&report, fixed, fail_on)
+                self.report(report, fixed, fail_on)
             }
             Err(e) => {
                 eprintln!(
@@ -459,20 +459,24 @@ impl Run {
                     file,
                     diagnostics: outcome.found,
                 };
-                self.report(&report, 0, fail_on)
+                self.report(report, 0, fail_on)
             }
         }
     }
 
-    fn report(&mut self, report: &FileReport, fixed: usize, fail_on: FailOn) -> io::Result<()> {
+    fn report(&mut self, report: FileReport, fixed: usize, fail_on: FailOn) -> io::Result<()> {
         self.found_problem |= fails(&report.diagnostics, fail_on);
-        match &mut self.printer {
-            Some(printer) => printer.file(report, fixed),
+        let written = match &mut self.printer {
+            Some(printer) => printer.file(&report, fixed),
             None => {
                 self.totals.add(&report.diagnostics, fixed);
                 Ok(())
             }
+        };
+        if report.diagnostics.len() >= docklint::release::BIG {
+            docklint::release::release(report);
         }
+        written
     }
 
     /// Ends the output with the summary, and gives the exit code.
