@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use super::pretty::Object;
 use super::{range, FileReport};
@@ -34,7 +35,9 @@ pub struct JsonRange {
 pub struct JsonFix<'a> {
     pub applicability: Applicability,
     pub title: &'a str,
-    pub edits: Vec<JsonEdit<'a>>,
+    /// Most fixes have one edit: held inline, with no allocation for each of a file's
+    /// millions of findings.
+    pub edits: SmallVec<[JsonEdit<'a>; 1]>,
 }
 
 pub struct JsonEdit<'a> {
@@ -268,6 +271,8 @@ pub fn write_file(
     report: &FileReport,
 ) -> io::Result<()> {
     let (first, indent) = (array.items, array.indent + 2);
+    // Once for the file, not for each of its findings.
+    let path = report.file.path.to_string_lossy();
     super::write_rendered(out, &report.diagnostics, |at, chunk, text: &mut Vec<u8>| {
         // Room for the usual finding up front, as for text (`super::Printer::file`).
         text.reserve(chunk.len() * 1024);
@@ -275,7 +280,7 @@ pub fn write_file(
             // As `ArrayWriter::element` writes each element.
             text.extend_from_slice(if first + at + k == 0 { b"[\n" } else { b",\n" });
             text.resize(text.len() + indent, b' ');
-            diagnostic(&report.file, d).write(text, indent);
+            diagnostic(&report.file, &path, d).write(text, indent);
         }
     })?;
     array.items += report.diagnostics.len();
@@ -315,8 +320,13 @@ fn json_range(file: &SourceFile, span: &Span) -> JsonRange {
     }
 }
 
-pub fn diagnostic<'a>(file: &'a SourceFile, d: &'a Diagnostic) -> JsonDiagnostic<'a> {
-    let path = file.path.to_string_lossy();
+/// The element of `d`, a diagnostic of `file`, whose path reads `path`.
+pub fn diagnostic<'a>(
+    file: &'a SourceFile,
+    path: &Cow<'a, str>,
+    d: &'a Diagnostic,
+) -> JsonDiagnostic<'a> {
+    let path = path.clone();
     let fix = d.fix.as_ref().map(|fix| JsonFix {
         applicability: fix.applicability,
         title: &fix.title,

@@ -93,16 +93,26 @@ impl Array<'_> {
 fn next_line(out: &mut Vec<u8>, empty: &mut bool, indent: usize) {
     out.extend_from_slice(if *empty { b"\n" } else { b",\n" });
     *empty = false;
-    out.resize(out.len() + indent, b' ');
+    spaces(out, indent);
 }
 
 /// The closing bracket, on a line of its own unless the object or array is empty.
 fn close(out: &mut Vec<u8>, empty: bool, indent: usize, bracket: u8) {
     if !empty {
         out.push(b'\n');
-        out.resize(out.len() + indent - 2, b' ');
+        spaces(out, indent - 2);
     }
     out.push(bracket);
+}
+
+/// `count` spaces: copied from a line of them (a diagnostic has some twenty indents, and
+/// filling each took a call of its own).
+fn spaces(out: &mut Vec<u8>, count: usize) {
+    const SPACES: &[u8; 32] = b"                                ";
+    match SPACES.get(..count) {
+        Some(spaces) => out.extend_from_slice(spaces),
+        None => out.resize(out.len() + count, b' '),
+    }
 }
 
 /// A JSON string, escaped as serde_json escapes it: `"` and `\`, control characters as
@@ -157,7 +167,7 @@ fn escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// A number in decimal, without the formatting machinery.
 fn number(out: &mut Vec<u8>, value: usize) {
-    out.extend_from_slice(Decimal::of(value).as_str().as_bytes());
+    out.extend_from_slice(Decimal::of(value).as_bytes());
 }
 
 /// The decimal digits of a number, on the stack.
@@ -181,6 +191,10 @@ impl Decimal {
             }
         }
         decimal
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.digits[self.at..]
     }
 
     pub(super) fn as_str(&self) -> &str {
