@@ -3,13 +3,12 @@
 //! whether the project declares any is read from its manifest in the build context, found
 //! through the COPY that put it in the image (`model::copies`).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
-use crate::model::builds::{
-    build_steps, dev_installs, pruned_after, DevInstall, Ecosystem, Manager,
-};
+use crate::model::builds::{build_steps, dev_installs, DevInstall, Ecosystem, LastPrune, Manager};
 use crate::model::commands::basename;
 use crate::model::families::{is_dev_environment, is_workbench_command};
 use crate::model::{copies, image_command, image_programs, paths::resolve_path, Run};
@@ -36,7 +35,7 @@ impl Rule for DevDependenciesInFinalStage {
             return;
         }
         let context = cx.build_context_dir();
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for stage in cx.model.final_stages(&cx.settings.targets) {
             // A shell, a REPL or a test runner: a work or test environment.
             if is_workbench_command(&image_command(cx.df, cx.model, stage)) {
@@ -44,13 +43,13 @@ impl Rule for DevDependenciesInFinalStage {
             }
             let runs = cx.model.runs_in_image(stage);
             let programs = image_programs(cx.df, cx.model, stage);
+            let last_prune = LastPrune::of(&runs);
+            let mut builds = None;
             for (r, run) in runs.iter().enumerate() {
                 for install in dev_installs(run) {
-                    let key = (run.instruction, install.step);
-                    if seen.contains(&key) {
+                    if !seen.insert((run.instruction, install.step)) {
                         continue;
                     }
-                    seen.push(key);
                     let declared = match install.named_by {
                         Some(_) => Some(Vec::new()),
                         None => context
@@ -61,10 +60,12 @@ impl Rule for DevDependenciesInFinalStage {
                     if install.named_by.is_none() && names.is_empty() {
                         continue;
                     }
-                    if pruned_after(&runs[r..], run, install.step) {
+                    if last_prune.after(r, install.step) {
                         continue;
                     }
-                    report(cx, &runs[r..], run, &install, &names, &programs);
+                    let builds = builds.get_or_insert_with(|| Builds::of(&runs));
+                    let build = builds.after(r, install.step);
+                    report(cx, build, run, &install, &names, &programs);
                 }
             }
         }
@@ -155,9 +156,32 @@ fn pyproject_dev_dependencies(toml: &toml::Table, manager: Manager) -> Vec<Strin
     names
 }
 
+/// The Node.js and Python builds of an image's RUNs, in order, each at (index of its RUN,
+/// step): the first after an install is found by a binary search, not a pass over the RUNs
+/// after it.
+struct Builds(Vec<((usize, usize), String)>);
+
+impl Builds {
+    fn of(runs: &[&Run]) -> Builds {
+        let builds = runs.iter().enumerate().flat_map(|(r, run)| {
+            build_steps(run)
+                .into_iter()
+                .filter(|b| matches!(b.ecosystem, Ecosystem::Node | Ecosystem::Python))
+                .map(move |b| ((r, b.step), b.label))
+        });
+        Builds(builds.collect())
+    }
+
+    /// The label of the first build after step `step` of the RUN at `r`.
+    fn after(&self, r: usize, step: usize) -> Option<&str> {
+        let first = self.0.partition_point(|(at, _)| *at <= (r, step));
+        self.0.get(first).map(|(_, label)| label.as_str())
+    }
+}
+
 fn report(
     cx: &mut Ctx,
-    later: &[&Run],
+    build: Option<&str>,
     run: &Run,
     install: &DevInstall,
     names: &[String],
@@ -191,15 +215,7 @@ fn report(
             manager.manifest()
         ),
     };
-    // A build after the install needs them: the fix is a builder stage.
-    let build = later
-        .iter()
-        .flat_map(|r| build_steps(r).into_iter().map(move |b| (r, b)))
-        .find(|(r, b)| {
-            let after = r.instruction > run.instruction || b.step > install.step;
-            after && matches!(b.ecosystem, Ecosystem::Node | Ecosystem::Python)
-        })
-        .map(|(_, b)| b.label);
+    // A build after the install (`build`) needs them: the fix is a builder stage.
     let runtime_use = programs.iter().find(|p| {
         names
             .iter()

@@ -8,7 +8,7 @@
 
 mod split;
 
-use crate::model::builds::{build_steps, pruned_after, python_installs, BuildStep, Ecosystem};
+use crate::model::builds::{build_steps, python_installs, BuildStep, Ecosystem, LastPrune};
 use crate::model::commands::basename;
 use crate::model::families::{self, is_dev_environment};
 use crate::model::packages::{self, build_tool, BuildTool};
@@ -71,12 +71,13 @@ fn shipped_builds<'m>(cx: &Ctx<'m>, stage: usize) -> Vec<ShippedBuild<'m>> {
             i.run <= r && !i.package.published && build_tool(&i.package.name).is_some_and(wanted)
         })
     };
+    let last_prune = LastPrune::of(&runs);
     let mut out = Vec::new();
     for (r, run) in runs.iter().enumerate() {
         for build in build_steps(run) {
             let ecosystem = build.ecosystem;
             let ships = match ecosystem {
-                Ecosystem::Node => !pruned_after(&runs[r..], run, build.step),
+                Ecosystem::Node => !last_prune.after(r, build.step),
                 Ecosystem::Native | Ecosystem::Python => {
                     base_toolchains.contains(&Ecosystem::Native)
                         || installed_up_to(r, &|t| t == BuildTool::Compiler)

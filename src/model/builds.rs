@@ -738,33 +738,48 @@ pub fn is_dev_requirements(arg: &str) -> bool {
         && words.iter().any(|w| DEV.contains(w))
 }
 
-/// Whether a command of `runs` after step `after_step` of `run` removes the development
-/// dependencies an install brought: `npm prune --omit=dev`, `pnpm prune --prod`, a
-/// production `yarn install`, `bun install --production`.
-pub fn pruned_after(runs: &[&Run], run: &Run, after_step: usize) -> bool {
-    runs.iter().any(|r| {
-        let Some(script) = &r.script else {
-            return false;
-        };
-        r.effects.steps.iter().enumerate().any(|(i, step)| {
-            if r.instruction == run.instruction && i <= after_step {
-                return false;
-            }
-            let args = arg_values(step, script);
-            let has = |a: &str| args.iter().any(|x| x == a);
-            let production = has("--omit=dev")
-                || has("--production")
-                || has("--prod")
-                || has("-P")
-                || (has("--omit") && has("dev"))
-                || step.env.known("NODE_ENV") == Some("production");
-            match basename(&step.name) {
-                "npm" | "pnpm" => has("prune") && production,
-                "yarn" | "yarnpkg" | "bun" => production && !has("add"),
-                _ => false,
-            }
-        })
-    })
+/// The last command of an image's RUNs that removes the development dependencies an install
+/// brought: `npm prune --omit=dev`, `pnpm prune --prod`, a production `yarn install`,
+/// `bun install --production`. Found once for all the installs and builds of the image
+/// (asked of each against the RUNs after it, an image of n installs took n² steps).
+#[derive(Debug, Clone, Copy)]
+pub struct LastPrune(Option<(usize, usize)>);
+
+impl LastPrune {
+    /// The last prune of `runs` (an image's RUNs, in order).
+    pub fn of(runs: &[&Run]) -> LastPrune {
+        LastPrune(runs.iter().enumerate().rev().find_map(|(r, run)| {
+            let script = run.script.as_ref()?;
+            let step = run
+                .effects
+                .steps
+                .iter()
+                .rposition(|step| prunes(step, script))?;
+            Some((r, step))
+        }))
+    }
+
+    /// Whether a command after step `step` of the RUN at `r` (an index into the RUNs this
+    /// was found of) removes the development dependencies.
+    pub fn after(self, r: usize, step: usize) -> bool {
+        self.0.is_some_and(|last| last > (r, step))
+    }
+}
+
+fn prunes(step: &Step, script: &Script) -> bool {
+    let args = arg_values(step, script);
+    let has = |a: &str| args.iter().any(|x| x == a);
+    let production = has("--omit=dev")
+        || has("--production")
+        || has("--prod")
+        || has("-P")
+        || (has("--omit") && has("dev"))
+        || step.env.known("NODE_ENV") == Some("production");
+    match basename(&step.name) {
+        "npm" | "pnpm" => has("prune") && production,
+        "yarn" | "yarnpkg" | "bun" => production && !has("add"),
+        _ => false,
+    }
 }
 
 /// Commands of `run` that install Python packages (whose sdists compile with whatever
