@@ -2,7 +2,6 @@
 //! every file of the context, so any source edit re-runs it. Which installs read which
 //! manifests is the model's table (`model::manifests`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::context::BuildContext;
@@ -62,16 +61,16 @@ struct StageSteps<'m> {
     installs: Vec<usize>,
     /// Per tool, the first step that installs with it.
     first_install: HashMap<&'static str, usize>,
-    /// Per tool, the first step that runs it without installing (asked for tools whose
-    /// build needs the sources, and kept once asked).
-    first_run: RefCell<HashMap<&'static str, Option<usize>>>,
+    /// Per tool that installs here, the first step that runs it without installing.
+    first_run: HashMap<&'static str, usize>,
 }
 
 impl<'m> StageSteps<'m> {
     fn of(runs: &'m [Run]) -> Self {
-        let mut steps = Vec::new();
+        let mut steps: Vec<(&Run, &Script, &Step, Option<Install>)> = Vec::new();
         let mut installs = Vec::new();
         let mut first_install = HashMap::new();
+        let mut tools: Vec<&'static Tool> = Vec::new();
         for run in runs {
             let Some(script) = run.script.as_ref() else {
                 continue;
@@ -80,41 +79,40 @@ impl<'m> StageSteps<'m> {
                 let args: Vec<&str> = step.args(script).iter().map(|w| w.value.as_str()).collect();
                 let install = manifests::install(&step.name, &args);
                 if let Some(install) = &install {
-                    first_install
-                        .entry(install.installer.tool.name)
-                        .or_insert(steps.len());
+                    let tool = install.installer.tool;
+                    first_install.entry(tool.name).or_insert_with(|| {
+                        tools.push(tool);
+                        steps.len()
+                    });
                     installs.push(steps.len());
                 }
                 steps.push((run, script, step, install));
             }
         }
+        // A pass over the steps for each tool that installs (a stage has a few).
+        let first_run = tools
+            .iter()
+            .filter_map(|tool| {
+                let at = steps.iter().position(|(_, _, step, install)| {
+                    install.is_none() && tool.runs_as(&step.name)
+                })?;
+                Some((tool.name, at))
+            })
+            .collect();
         StageSteps {
             steps,
             installs,
             first_install,
-            first_run: RefCell::default(),
+            first_run,
         }
     }
 
     /// Whether a step before `end` installed with `tool`, or, for a tool whose build needs
     /// the sources (`builds`), ran it at all.
     fn ran_before(&self, end: usize, tool: &'static Tool, builds: bool) -> bool {
-        if self
-            .first_install
-            .get(tool.name)
-            .is_some_and(|&at| at < end)
-        {
-            return true;
-        }
-        builds && {
-            let mut first_run = self.first_run.borrow_mut();
-            let at = *first_run.entry(tool.name).or_insert_with(|| {
-                self.steps
-                    .iter()
-                    .position(|(_, _, step, install)| install.is_none() && tool.runs_as(&step.name))
-            });
-            at.is_some_and(|at| at < end)
-        }
+        let before_end =
+            |first: &HashMap<&str, usize>| first.get(tool.name).is_some_and(|&at| at < end);
+        before_end(&self.first_install) || (builds && before_end(&self.first_run))
     }
 }
 

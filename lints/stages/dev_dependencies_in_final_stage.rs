@@ -3,8 +3,8 @@
 //! whether the project declares any is read from its manifest in the build context, found
 //! through the COPY that put it in the image (`model::copies`).
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use crate::fix::shell::word_is_in_file;
 use crate::fix::{Edit, Fix};
@@ -36,6 +36,8 @@ impl Rule for DevDependenciesInFinalStage {
         }
         let context = cx.build_context_dir();
         let mut seen = HashSet::new();
+        // Each manifest read once, however many installs see it.
+        let mut manifests: HashMap<(PathBuf, Manager), Option<Vec<String>>> = HashMap::new();
         for stage in cx.model.final_stages(&cx.settings.targets) {
             // A shell, a REPL or a test runner: a work or test environment.
             if is_workbench_command(&image_command(cx.df, cx.model, stage)) {
@@ -51,10 +53,18 @@ impl Rule for DevDependenciesInFinalStage {
                         continue;
                     }
                     let declared = match install.named_by {
-                        Some(_) => Some(Vec::new()),
+                        Some(_) => Some(&[][..]),
                         None => context
                             .as_deref()
-                            .and_then(|c| declared_dev_dependencies(cx, run, &install, c)),
+                            .and_then(|c| manifest_seen_by(cx, run, &install, c))
+                            .and_then(|file| {
+                                manifests
+                                    .entry((file, install.manager))
+                                    .or_insert_with_key(|(file, manager)| {
+                                        declared_dev_dependencies(file, *manager)
+                                    })
+                                    .as_deref()
+                            }),
                     };
                     let Some(names) = declared else { continue };
                     if install.named_by.is_none() && names.is_empty() {
@@ -65,27 +75,27 @@ impl Rule for DevDependenciesInFinalStage {
                     }
                     let builds = builds.get_or_insert_with(|| Builds::of(&runs));
                     let build = builds.after(r, install.step);
-                    report(cx, build, run, &install, &names, &programs);
+                    report(cx, build, run, &install, names, &programs);
                 }
             }
         }
     }
 }
 
-/// The development dependencies the project's manifest declares (names), read from the
-/// context file the install sees; `None` when it cannot be found or read.
-fn declared_dev_dependencies(
-    cx: &Ctx,
-    run: &Run,
-    install: &DevInstall,
-    context: &Path,
-) -> Option<Vec<String>> {
+/// The file of the build context that the install reads as its manifest; `None` when it
+/// cannot be found.
+fn manifest_seen_by(cx: &Ctx, run: &Run, install: &DevInstall, context: &Path) -> Option<PathBuf> {
     let step = &run.effects.steps[install.step];
     let cwd = step.cwd.as_deref()?;
     let manifest = resolve_path(cwd, install.manager.manifest());
-    let file = copies::context_file(cx.model, run.stage, run.instruction, &manifest, context)?;
+    copies::context_file(cx.model, run.stage, run.instruction, &manifest, context)
+}
+
+/// The development dependencies a manifest of `manager` declares (names); `None` when it
+/// cannot be read.
+fn declared_dev_dependencies(file: &Path, manager: Manager) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(file).ok()?;
-    match install.manager.manifest() {
+    match manager.manifest() {
         "package.json" => {
             let json: serde_json::Value = serde_json::from_str(&text).ok()?;
             Some(
@@ -97,7 +107,7 @@ fn declared_dev_dependencies(
         }
         "pyproject.toml" => {
             let toml: toml::Table = text.parse().ok()?;
-            Some(pyproject_dev_dependencies(&toml, install.manager))
+            Some(pyproject_dev_dependencies(&toml, manager))
         }
         _ => None,
     }

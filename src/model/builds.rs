@@ -466,7 +466,7 @@ fn output(ecosystem: Ecosystem, step: &Step, args: &[String]) -> Option<Output> 
 }
 
 /// The manager of a dependency install.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Manager {
     Npm,
     Yarn,
@@ -767,6 +767,13 @@ impl LastPrune {
 }
 
 fn prunes(step: &Step, script: &Script) -> bool {
+    // Asked of every step of an image: arguments are gathered only for the programs that
+    // prune.
+    let npm = match basename(&step.name) {
+        "npm" | "pnpm" => true,
+        "yarn" | "yarnpkg" | "bun" => false,
+        _ => return false,
+    };
     let args = arg_values(step, script);
     let has = |a: &str| args.iter().any(|x| x == a);
     let production = has("--omit=dev")
@@ -775,10 +782,9 @@ fn prunes(step: &Step, script: &Script) -> bool {
         || has("-P")
         || (has("--omit") && has("dev"))
         || step.env.known("NODE_ENV") == Some("production");
-    match basename(&step.name) {
-        "npm" | "pnpm" => has("prune") && production,
-        "yarn" | "yarnpkg" | "bun" => production && !has("add"),
-        _ => false,
+    match npm {
+        true => has("prune") && production,
+        false => production && !has("add"),
     }
 }
 

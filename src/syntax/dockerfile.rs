@@ -501,15 +501,11 @@ struct LogicalLine {
 }
 
 impl<'t> Scanner<'t> {
+    /// A scanner of the whole text, directives first.
     fn new(text: &'t str) -> Self {
         Scanner {
-            text,
-            pos: bom_len(text),
             directives_done: false,
-            df: Dockerfile {
-                escape: '\\',
-                ..Dockerfile::default()
-            },
+            ..Scanner::resume_at(text, bom_len(text), '\\')
         }
     }
 
