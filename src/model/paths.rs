@@ -1,9 +1,9 @@
 //! Paths as RUN commands name them: exact, glob patterns, or unknown; and how they relate
 //! to a directory (a cache mount target, a home, the shell binary).
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
+use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 
 use crate::syntax::wildcard::matches_in_one_pass;
@@ -23,7 +23,12 @@ impl PathPattern {
     pub fn may_remove(&self, target: &str) -> bool {
         match self {
             PathPattern::Exact(path) => path_is_within(target, path),
-            PathPattern::Glob(glob) => ancestors(target).any(|a| glob_matches(glob, a)),
+            // What the glob matches starts with its text before the first pattern
+            // character, and so does each path below that.
+            PathPattern::Glob(glob) => {
+                target.starts_with(literal_text(glob))
+                    && ancestors(target).any(|a| glob_matches(glob, a))
+            }
             PathPattern::Unknown => true,
         }
     }
@@ -64,13 +69,42 @@ impl PathPattern {
 /// Items filed under the paths they concern, so that a removal finds those it may reach
 /// without weighing them all: a stage of n RUNs that each write a file, then n RUNs that
 /// each delete one, must not weigh n² pairs.
-#[derive(Debug, Default)]
+///
+/// A tree of directories, one node per path component: a removal walks down to its
+/// directory once (each step a hash lookup of one component) and meets its parents on the
+/// way. A node whose items are all taken is cut from the tree, so a search inside a
+/// directory meets only paths that still hold an item.
+#[derive(Debug)]
 pub struct PathIndex {
-    by_path: BTreeMap<String, Vec<usize>>,
-    /// Each item's key, by id (ids are given in order).
-    keys: Vec<String>,
-    /// The bounds of the last range searched: kept, a removal costs no allocation for them.
-    bounds: String,
+    /// `nodes[0]` is `/`; relative paths hang under its child named `""` (no absolute
+    /// path has an empty component), so that `/` holds every path, as a removal of `/`
+    /// reaches them all.
+    nodes: Vec<Node>,
+    /// Each item's node, by id (ids are given in order).
+    node_of: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    parent: u32,
+    /// The component naming this node in its parent's `children`.
+    name: Box<str>,
+    /// Seeded the same in every run: a search cut short at [`MAX_NEAR`] items weighs the
+    /// same ones each time.
+    children: HashMap<Box<str>, u32, FixedState>,
+    /// The items filed at this path, in id order.
+    ids: Vec<usize>,
+    /// The items filed at or inside this path.
+    held: usize,
+}
+
+impl Default for PathIndex {
+    fn default() -> Self {
+        PathIndex {
+            nodes: vec![Node::default()],
+            node_of: Vec::new(),
+        }
+    }
 }
 
 /// How many items inside one directory a removal is weighed against; past it the search
@@ -88,10 +122,27 @@ struct Near {
 impl PathIndex {
     /// Files an item under `path`; its id is the number of items filed before it.
     pub fn insert(&mut self, path: &str) -> usize {
-        let id = self.keys.len();
-        let key = index_key(path).to_string();
-        self.by_path.entry(key.clone()).or_default().push(id);
-        self.keys.push(key);
+        let id = self.node_of.len();
+        let mut node = 0;
+        for name in components(index_key(path)) {
+            self.nodes[node].held += 1;
+            node = match self.nodes[node].children.get(name) {
+                Some(&child) => child as usize,
+                None => {
+                    let child = self.nodes.len();
+                    self.nodes.push(Node {
+                        parent: node as u32,
+                        name: name.into(),
+                        ..Node::default()
+                    });
+                    self.nodes[node].children.insert(name.into(), child as u32);
+                    child
+                }
+            };
+        }
+        self.nodes[node].held += 1;
+        self.nodes[node].ids.push(id);
+        self.node_of.push(node as u32);
         id
     }
 
@@ -106,22 +157,36 @@ impl PathIndex {
         let near = self.near(pattern);
         let taken: Vec<usize> = near.ids.into_iter().filter(|&id| reaches(id)).collect();
         for &id in &taken {
-            let key = self.keys[id].as_str();
-            if let Some(ids) = self.by_path.get_mut(key) {
-                ids.retain(|&i| i != id);
-                if ids.is_empty() {
-                    self.by_path.remove(key);
-                }
-            }
+            self.take(id);
         }
         (taken, near.complete)
+    }
+
+    /// Takes item `id` out, and cuts the nodes left holding nothing.
+    fn take(&mut self, id: usize) {
+        let mut node = self.node_of[id] as usize;
+        self.nodes[node].ids.retain(|&i| i != id);
+        loop {
+            let current = &mut self.nodes[node];
+            current.held -= 1;
+            if node == 0 {
+                break;
+            }
+            let parent = current.parent as usize;
+            if current.held == 0 {
+                let name = std::mem::take(&mut current.name);
+                current.children = HashMap::default();
+                self.nodes[parent].children.remove(&name);
+            }
+            node = parent;
+        }
     }
 
     /// Every item whose path a removal of `pattern` may remove ([`PathPattern::may_remove`]),
     /// lie within ([`PathPattern::may_be_within`]) or empty, and maybe others: the paths at
     /// or inside the removal's directory (a glob's literal one), and its parents. The caller
     /// tells which it reaches.
-    fn near(&mut self, pattern: &PathPattern) -> Near {
+    fn near(&self, pattern: &PathPattern) -> Near {
         let owned;
         let root = match pattern {
             PathPattern::Exact(path) => index_key(path),
@@ -136,35 +201,55 @@ impl PathIndex {
                 }
             }
         };
-        let mut ids: Vec<usize> = Vec::new();
+        // The directory's parents, met on the way down to it: `/` first.
+        let mut ids: Vec<usize> = self.nodes[0].ids.clone();
+        let mut node = Some(0);
+        for name in components(root) {
+            node = node.and_then(|n| self.nodes[n].children.get(name).map(|&c| c as usize));
+            match node {
+                Some(n) => ids.extend(&self.nodes[n].ids),
+                None => break,
+            }
+        }
+        // What lies inside it, up to MAX_NEAR items.
         let mut complete = true;
-        let inside: Box<dyn Iterator<Item = &Vec<usize>>> = if root == "/" {
-            Box::new(self.by_path.values())
-        } else {
-            // The keys that start with `root/`: `0` follows `/`.
-            self.bounds.clear();
-            self.bounds.extend([root, "/", root, "0"]);
-            let (from, to) = self.bounds.split_at(root.len() + 1);
-            let keys = (Bound::Included(from), Bound::Excluded(to));
-            Box::new(self.by_path.range::<str, _>(keys).map(|(_, v)| v))
-        };
         let mut weighed = 0;
-        for found in inside {
-            weighed += found.len();
+        // Depth first, each directory's children read as the search goes: a directory of a
+        // million names costs no more than MAX_NEAR of them. Every node met holds an item,
+        // so the nodes met are at most the depths of the items weighed.
+        let mut pending: Vec<_> = node
+            .map(|n| self.nodes[n].children.values())
+            .into_iter()
+            .collect();
+        while let Some(children) = pending.last_mut() {
+            let Some(&child) = children.next() else {
+                pending.pop();
+                continue;
+            };
+            let found = &self.nodes[child as usize];
+            weighed += found.ids.len();
             if weighed > MAX_NEAR {
                 complete = false;
                 break;
             }
-            ids.extend(found);
-        }
-        // The directory itself and its parents; `/` holds every path, even a relative one.
-        for dir in ancestors(root).chain(["/"]) {
-            ids.extend(self.by_path.get(dir).into_iter().flatten());
+            ids.extend(&found.ids);
+            if !found.children.is_empty() {
+                pending.push(found.children.values());
+            }
         }
         ids.sort_unstable();
         ids.dedup();
         Near { ids, complete }
     }
+}
+
+/// The components of a path as the index files it: `/a/b` is `a`, `b`; a relative `a/b`
+/// is `""`, `a`, `b`; `/` is none.
+fn components(key: &str) -> impl Iterator<Item = &str> {
+    let relative = (!key.starts_with('/')).then_some("");
+    relative
+        .into_iter()
+        .chain(key.split('/').filter(|part| !part.is_empty()))
 }
 
 /// A path as the index files it: without a trailing `/`, but `/` itself.
@@ -241,6 +326,13 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// A glob's text before its first pattern character: what every path it matches starts
+/// with.
+fn literal_text(glob: &str) -> &str {
+    let glob = glob.trim_end_matches('/');
+    &glob[..glob.find(['*', '?', '[']).unwrap_or(glob.len())]
+}
+
 /// The directories of a glob before its first pattern character.
 fn literal_prefix(glob: &str) -> String {
     let first = glob.find(['*', '?', '[']).unwrap_or(glob.len());
@@ -253,13 +345,22 @@ fn literal_prefix(glob: &str) -> String {
 /// Shell pathname matching: `*` and `?` stay within a component; `[…]` is a class. A
 /// leading `.` is matched by a pattern too (conservative: `.*` and `*` both may hit it).
 pub fn glob_matches(glob: &str, path: &str) -> bool {
-    let globs: Vec<&str> = glob.trim_end_matches('/').split('/').collect();
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    globs.len() == parts.len()
-        && globs
-            .iter()
-            .zip(&parts)
-            .all(|(g, p)| component_matches(g.as_bytes(), p.as_bytes()))
+    // A removal weighs up to MAX_NEAR paths, each against the glob at every one of its
+    // depths: most differ in the text before the first pattern character, and the rest
+    // are matched component by component, without collecting them.
+    let (glob, path) = (glob.trim_end_matches('/'), path.trim_end_matches('/'));
+    if !path.starts_with(literal_text(glob)) {
+        return false;
+    }
+    let mut globs = glob.split('/');
+    let mut parts = path.split('/');
+    loop {
+        match (globs.next(), parts.next()) {
+            (None, None) => return true,
+            (Some(g), Some(p)) if component_matches(g.as_bytes(), p.as_bytes()) => {}
+            _ => return false,
+        }
+    }
 }
 
 fn component_matches(glob: &[u8], text: &[u8]) -> bool {
@@ -389,6 +490,36 @@ mod tests {
         assert!(glob_matches(&glob, &format!("{}b", "a".repeat(200))));
     }
 
+    /// A glob removes a path when it matches the path or one of its parents: the quick
+    /// answers (the text before the first pattern character) agree with matching each
+    /// component of each parent in turn.
+    #[test]
+    fn globs_remove_what_they_or_a_parent_match() {
+        let by_components = |glob: &str, path: &str| {
+            let globs: Vec<&str> = glob.trim_end_matches('/').split('/').collect();
+            let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+            globs.len() == parts.len()
+                && globs
+                    .iter()
+                    .zip(&parts)
+                    .all(|(g, p)| component_by_search(g.as_bytes(), p.as_bytes()))
+        };
+        let globs = every_joining(&["/", "a", "*", "?", "[ab]", "b"], 4);
+        let paths = every_joining(&["/", "a", "b", "ab"], 4);
+        for glob in &globs {
+            for path in &paths {
+                let expected = ancestors(path).any(|a| by_components(glob, a));
+                let pattern = PathPattern::Glob(glob.clone());
+                assert_eq!(pattern.may_remove(path), expected, "{glob} {path}");
+                assert_eq!(
+                    glob_matches(glob, path),
+                    by_components(glob, path),
+                    "{glob} {path}"
+                );
+            }
+        }
+    }
+
     /// Joined and cleaned as Go's `path.Join` then `path.Clean` do: `..` stops at the root,
     /// an absolute path ignores the base.
     #[test]
@@ -434,6 +565,10 @@ mod tests {
             if next(6) == 0 {
                 p.push('/');
             }
+            // Now and then a relative path, as a word the model cannot anchor may be.
+            if !glob && next(10) == 0 {
+                p.remove(0);
+            }
             p
         };
         for _ in 0..300 {
@@ -442,6 +577,7 @@ mod tests {
             for p in &paths {
                 index.insert(p);
             }
+            let mut held = vec![true; paths.len()];
             for _ in 0..20 {
                 let pattern = match next(3) {
                     0 => PathPattern::Glob(path(&mut next, true)),
@@ -450,7 +586,11 @@ mod tests {
                 };
                 let near = index.near(&pattern);
                 assert!(near.complete);
-                for (id, p) in paths.iter().enumerate() {
+                assert!(
+                    near.ids.iter().all(|&id| held[id]),
+                    "{pattern:?}: a taken item"
+                );
+                for (id, p) in paths.iter().enumerate().filter(|&(id, _)| held[id]) {
                     let empties = match &pattern {
                         PathPattern::Glob(g) => g.strip_suffix("/*") == Some(p.as_str()),
                         _ => pattern.display() == p,
@@ -459,7 +599,48 @@ mod tests {
                         assert!(near.ids.contains(&id), "{pattern:?} misses {p}");
                     }
                 }
+                // Now and then the removal takes what it removes: later searches must
+                // neither meet those items nor miss the others.
+                if next(3) == 0 {
+                    let (taken, complete) =
+                        index.take_reached(&pattern, |id| pattern.may_remove(&paths[id]));
+                    assert!(complete);
+                    for id in taken {
+                        assert!(std::mem::take(&mut held[id]), "{id} taken twice");
+                    }
+                }
             }
         }
+    }
+
+    /// Past MAX_NEAR items inside a directory the search stops and says so, weighing the
+    /// same items in every run; once enough are taken, it is complete again.
+    #[test]
+    fn a_search_past_the_limit_stops_and_weighs_the_same_items_each_time() {
+        let build = || {
+            let mut index = PathIndex::default();
+            for i in 0..3 * MAX_NEAR {
+                index.insert(&format!("/d/{}/f{i}", i % 7));
+            }
+            index.insert("/d");
+            index
+        };
+        let removal = PathPattern::Exact("/d".into());
+        let (mut index, again) = (build(), build());
+        let near = index.near(&removal);
+        assert!(!near.complete);
+        assert!(near.ids.len() <= MAX_NEAR + 1 && near.ids.contains(&(3 * MAX_NEAR)));
+        assert_eq!(near.ids, again.near(&removal).ids);
+        // Each removal takes at most what it weighed; the next one weighs the rest.
+        let mut rounds = Vec::new();
+        loop {
+            let (taken, complete) = index.take_reached(&removal, |_| true);
+            rounds.push(taken.len());
+            if complete {
+                break;
+            }
+        }
+        assert_eq!(rounds.iter().sum::<usize>(), 3 * MAX_NEAR + 1, "{rounds:?}");
+        assert!(rounds.len() <= 4, "{rounds:?}");
     }
 }
