@@ -165,25 +165,28 @@ fn run_phase(
     // joined in the rules' order.
     use rayon::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let rules: Vec<_> = rules.collect();
     let mut order: Vec<usize> = (0..rules.len()).collect();
     order.sort_by_key(|&r| slowness(rules[r].meta().name));
     let next = AtomicUsize::new(0);
-    let found: Vec<Mutex<Vec<Diagnostic>>> = rules.iter().map(|_| Mutex::default()).collect();
-    (0..rayon::current_num_threads().min(rules.len()))
+    let threads = rayon::current_num_threads().min(rules.len());
+    let done: Vec<Vec<(usize, Vec<Diagnostic>)>> = (0..threads)
         .into_par_iter()
         .with_max_len(1)
-        .for_each(|_| {
+        .map(|_| {
+            let mut done = Vec::new();
             while let Some(&r) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let mut list = found[r].lock().unwrap_or_else(|e| e.into_inner());
-                check(*rules[r], &mut list);
+                let mut found = Vec::new();
+                check(*rules[r], &mut found);
+                done.push((r, found));
             }
-        });
-    let found: Vec<Vec<Diagnostic>> = found
-        .into_iter()
-        .map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner()))
+            done
+        })
         .collect();
+    let mut found: Vec<Vec<Diagnostic>> = rules.iter().map(|_| Vec::new()).collect();
+    for (r, list) in done.into_iter().flatten() {
+        found[r] = list;
+    }
     // One rule with findings: its list is taken, not copied. Several: each is copied once,
     // into a list sized for all (grown by appending, the list was copied again and again).
     let lists = found.iter().filter(|f| !f.is_empty()).count();
@@ -199,7 +202,7 @@ fn run_phase(
     }
 }
 
-/// The rules that take longest on a big file, slowest first (each at 70–280 ms on one of
+/// The rules that take longest on a big file, slowest first (each at 30–280 ms on one of
 /// the 100,000-line files of `scripts/scaling`, where the others take under 20 ms): begun
 /// first, they run side by side and the quick ones fill the gaps.
 const SLOWEST_RULES: &[&str] = &[

@@ -26,8 +26,9 @@ impl PathPattern {
             // What the glob matches starts with its text before the first pattern
             // character, and so does each path below that.
             PathPattern::Glob(glob) => {
-                target.starts_with(literal_text(glob))
-                    && ancestors(target).any(|a| glob_matches(glob, a))
+                let glob = glob.trim_end_matches('/');
+                target.starts_with(before_pattern(glob))
+                    && ancestors(target).any(|a| components_match(glob, a))
             }
             PathPattern::Unknown => true,
         }
@@ -41,7 +42,7 @@ impl PathPattern {
             }
             PathPattern::Glob(glob) => {
                 ancestors(target).any(|a| glob_matches(glob, a))
-                    || path_is_within(&literal_prefix(glob), target)
+                    || path_is_within(literal_prefix(glob), target)
             }
             PathPattern::Unknown => true,
         }
@@ -52,7 +53,7 @@ impl PathPattern {
         match self {
             PathPattern::Exact(path) => path_is_within(path, target),
             PathPattern::Glob(glob) => {
-                glob_matches(glob, target) || path_is_within(&literal_prefix(glob), target)
+                glob_matches(glob, target) || path_is_within(literal_prefix(glob), target)
             }
             PathPattern::Unknown => true,
         }
@@ -173,9 +174,9 @@ impl PathIndex {
                 break;
             }
             let parent = current.parent as usize;
+            // Its children, each emptied before it, are cut already.
             if current.held == 0 {
                 let name = std::mem::take(&mut current.name);
-                current.children = HashMap::default();
                 self.nodes[parent].children.remove(&name);
             }
             node = parent;
@@ -187,13 +188,9 @@ impl PathIndex {
     /// or inside the removal's directory (a glob's literal one), and its parents. The caller
     /// tells which it reaches.
     fn near(&self, pattern: &PathPattern) -> Near {
-        let owned;
         let root = match pattern {
             PathPattern::Exact(path) => index_key(path),
-            PathPattern::Glob(glob) => {
-                owned = literal_prefix(glob);
-                owned.as_str()
-            }
+            PathPattern::Glob(glob) => literal_prefix(glob),
             PathPattern::Unknown => {
                 return Near {
                     ids: Vec::new(),
@@ -327,33 +324,33 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A glob's text before its first pattern character: what every path it matches starts
-/// with.
-fn literal_text(glob: &str) -> &str {
-    let glob = glob.trim_end_matches('/');
+/// with (once a trailing `/` is off both).
+fn before_pattern(glob: &str) -> &str {
     &glob[..glob.find(['*', '?', '[']).unwrap_or(glob.len())]
 }
 
 /// The directories of a glob before its first pattern character.
-fn literal_prefix(glob: &str) -> String {
-    let first = glob.find(['*', '?', '[']).unwrap_or(glob.len());
-    match glob[..first].rfind('/') {
-        Some(0) | None => "/".to_string(),
-        Some(i) => glob[..i].to_string(),
+fn literal_prefix(glob: &str) -> &str {
+    match before_pattern(glob).rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &glob[..i],
     }
 }
 
 /// Shell pathname matching: `*` and `?` stay within a component; `[…]` is a class. A
 /// leading `.` is matched by a pattern too (conservative: `.*` and `*` both may hit it).
 pub fn glob_matches(glob: &str, path: &str) -> bool {
-    // A removal weighs up to MAX_NEAR paths, each against the glob at every one of its
-    // depths: most differ in the text before the first pattern character, and the rest
-    // are matched component by component, without collecting them.
     let (glob, path) = (glob.trim_end_matches('/'), path.trim_end_matches('/'));
-    if !path.starts_with(literal_text(glob)) {
-        return false;
-    }
+    path.starts_with(before_pattern(glob)) && components_match(glob, path)
+}
+
+/// [`glob_matches`] for a glob without a trailing `/`, once the path is known to start with
+/// its text before the first pattern character. A removal weighs up to MAX_NEAR paths, each
+/// against the glob at every one of its depths: the components are matched in step,
+/// without collecting them.
+fn components_match(glob: &str, path: &str) -> bool {
     let mut globs = glob.split('/');
-    let mut parts = path.split('/');
+    let mut parts = path.trim_end_matches('/').split('/');
     loop {
         match (globs.next(), parts.next()) {
             (None, None) => return true,
