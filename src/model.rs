@@ -715,9 +715,10 @@ impl<'a> Builder<'a> {
     fn start_stage(&mut self, from: usize, end: usize) {
         let instruction = &self.df.instructions[from];
         let (image, name) = match &instruction.args {
-            Args::From { image, name } => {
-                (image.value.clone(), name.as_ref().map(|n| n.value.clone()))
-            }
+            Args::From(from) => (
+                from.image.value.clone(),
+                from.name.as_ref().map(|n| n.value.clone()),
+            ),
             _ => (
                 instruction
                     .args_text

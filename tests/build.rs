@@ -480,15 +480,15 @@ fn skip_reason<'a>(
                 return Some(Skip::Heredoc);
             }
             match (&instruction.keyword, &instruction.args) {
-                (Keyword::From, Args::From { image, name }) => {
-                    let reference = image.value.as_str();
+                (Keyword::From, Args::From(from)) => {
+                    let reference = from.image.value.as_str();
                     if reference != "scratch"
                         && !stages.contains(&reference.to_ascii_lowercase())
                         && !images.contains(&qualify(reference))
                     {
                         missing.insert(reference.to_string());
                     }
-                    if let Some(name) = name {
+                    if let Some(name) = &from.name {
                         stages.insert(name.value.to_ascii_lowercase());
                     }
                 }

@@ -46,9 +46,10 @@ impl Rule for BaseImageToolchainMismatch {
 }
 
 fn report(cx: &mut Ctx, stage: &Stage, reference: &str, tag: &ImageTag, need: &ProjectNeed) {
-    let Some(Args::From { image, .. }) = cx.df.instructions.get(stage.from).map(|i| &i.args) else {
+    let Some(Args::From(from)) = cx.df.instructions.get(stage.from).map(|i| &i.args) else {
         return;
     };
+    let image = &from.image;
     let new_version = toolchains::raised(&tag.version, &need.requirement.minimum);
     let new_text = toolchains::version_text(&new_version);
     let new_tag = match tag.variant.as_str() {

@@ -103,9 +103,10 @@ fn report(
     programs: &[String],
 ) {
     let from = &cx.df.instructions[cx.model.stages[root].from];
-    let Args::From { image, .. } = &from.args else {
+    let Args::From(from_args) = &from.args else {
         return;
     };
+    let image = &from_args.image;
     let blocker = match heavy.weight {
         Weight::Full => uses_full_only(runs, programs),
         Weight::Devel => compiles(runs),

@@ -284,11 +284,21 @@ pub struct Opaque {
 /// later ones are not caches.
 const MAX_OUTPUT_CACHES: usize = 16;
 
-/// What one RUN does. Its lists are `ThinVec`s (a pointer when empty, as nearly all are):
-/// a generated file may hold millions of RUNs.
+/// What one RUN does. Its steps are a `ThinVec` (a pointer when empty); the other lists,
+/// empty in most RUNs, are held together out of line ([`Rare`]), created at the first
+/// push: a generated file may hold millions of RUNs, and ten empty lists inline took 64
+/// bytes of each. Readers see the lists as fields (through `Deref`).
 #[derive(Debug, Clone, Default)]
 pub struct Effects {
     pub steps: ThinVec<Step>,
+    pub(super) rare: Option<Box<Rare>>,
+    /// The shell text was not fully understood (`Script::fallback`).
+    pub approximate: bool,
+}
+
+/// The lists of [`Effects`] that most RUNs leave empty.
+#[derive(Debug, Clone, Default)]
+pub struct Rare {
     /// State the RUN's shell is left with: a later RUN merged into this one would see it.
     pub leaks: ThinVec<Leak>,
     /// Jobs still running when the shell moves on (`&`, `coproc`).
@@ -308,8 +318,60 @@ pub struct Effects {
     /// Programs the RUN's shell looks up on PATH by name (and then hashes), with the start
     /// of the command that first does.
     pub looked_up: ThinVec<(String, usize)>,
-    /// The shell text was not fully understood (`Script::fallback`).
-    pub approximate: bool,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self.leaks.is_empty()
+            && self.background.is_empty()
+            && self.paths.is_empty()
+            && self.caches.is_empty()
+            && self.cache_reads.is_empty()
+            && self.opaque.is_empty()
+            && self.installs_on_path.is_empty()
+            && self.rewrites_shell.is_empty()
+            && self.looked_up.is_empty()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.leaks.shrink_to_fit();
+        self.background.shrink_to_fit();
+        self.paths.shrink_to_fit();
+        self.caches.shrink_to_fit();
+        self.cache_reads.shrink_to_fit();
+        self.opaque.shrink_to_fit();
+        self.installs_on_path.shrink_to_fit();
+        self.rewrites_shell.shrink_to_fit();
+        self.looked_up.shrink_to_fit();
+    }
+}
+
+/// The lists of a RUN that has none.
+static NO_RARE: Rare = Rare {
+    leaks: ThinVec::new(),
+    background: ThinVec::new(),
+    paths: ThinVec::new(),
+    caches: ThinVec::new(),
+    cache_reads: ThinVec::new(),
+    opaque: ThinVec::new(),
+    installs_on_path: ThinVec::new(),
+    rewrites_shell: ThinVec::new(),
+    looked_up: ThinVec::new(),
+};
+
+impl std::ops::Deref for Effects {
+    type Target = Rare;
+
+    fn deref(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+}
+
+/// For the walk that records a RUN's effects: a push makes the lists.
+impl std::ops::DerefMut for Effects {
+    fn deref_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_default()
+    }
 }
 
 impl Effects {
@@ -352,13 +414,17 @@ impl Effects {
     /// the RUN copies something out of it to a place outside it: otherwise a mount would
     /// take the whole output out of the image.
     fn keep_output_copied_out(&mut self, script: &Script) {
-        if !self.caches.iter().any(|u| u.cache.holds == Holds::Output) {
+        let Effects { steps, rare, .. } = self;
+        let Some(rare) = rare.as_deref_mut() else {
+            return;
+        };
+        if !rare.caches.iter().any(|u| u.cache.holds == Holds::Output) {
             return;
         }
         // Per command (its effects are consecutive): the exact paths it reads, and those it
         // writes. One pass over the effects.
         let mut copies: Vec<(usize, Vec<&str>, Vec<&str>)> = Vec::new();
-        for effect in &self.paths {
+        for effect in &rare.paths {
             let PathPattern::Exact(path) = &effect.path else {
                 continue;
             };
@@ -378,7 +444,6 @@ impl Effects {
             }
         }
         copies.retain(|(_, reads, writes)| !reads.is_empty() && !writes.is_empty());
-        let steps = &self.steps;
         let within = super::paths::path_is_within;
         // How many output caches are followed (the check stays linear in the RUN).
         let mut budget = MAX_OUTPUT_CACHES;
@@ -398,23 +463,20 @@ impl Effects {
             })
         };
         let mut keep = |u: &CacheUse| u.cache.holds != Holds::Output || copied_out(u);
-        self.caches.retain(&mut keep);
-        self.cache_reads.retain(&mut keep);
+        rare.caches.retain(&mut keep);
+        rare.cache_reads.retain(&mut keep);
     }
 
     /// Gives back what the walk's growing vectors over-allocated: a model lives as long as
     /// its file's lint, and most RUNs have one or two commands.
     fn shrink_to_fit(&mut self) {
         self.steps.shrink_to_fit();
-        self.leaks.shrink_to_fit();
-        self.background.shrink_to_fit();
-        self.paths.shrink_to_fit();
-        self.caches.shrink_to_fit();
-        self.cache_reads.shrink_to_fit();
-        self.opaque.shrink_to_fit();
-        self.installs_on_path.shrink_to_fit();
-        self.rewrites_shell.shrink_to_fit();
-        self.looked_up.shrink_to_fit();
+        if self.rare.as_ref().is_some_and(|rare| rare.is_empty()) {
+            self.rare = None;
+        }
+        if let Some(rare) = &mut self.rare {
+            rare.shrink_to_fit();
+        }
     }
 }
 
@@ -443,7 +505,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             exported: Arc::clone(&start.shell_env),
             cwd: Some(Arc::clone(start.workdir)),
         },
-        launched: smallvec![None; script.commands.len()],
+        launched: launchers(script),
         functions: HashSet::new(),
         effects: Effects {
             approximate: script.fallback.is_some(),
@@ -487,14 +549,43 @@ struct Launch {
     cwd: Option<Arc<str>>,
 }
 
+/// What [`Builder::launched`] holds for a command.
+#[derive(Debug, Clone)]
+enum Launched {
+    /// No command runs as its child shell: nothing is kept (three shared values cloned and
+    /// dropped for each command, on a generated file of millions of them, took a tenth of
+    /// the model's time).
+    Unneeded,
+    NotYet,
+    Ran(Launch),
+}
+
+/// [`Launched`] for each command of `script`: `NotYet` for those a child shell names as its
+/// parent.
+fn launchers(script: &Script) -> SmallVec<[Launched; 4]> {
+    let mut launched: SmallVec<[Launched; 4]> =
+        smallvec![Launched::Unneeded; script.commands.len()];
+    for command in &script.commands {
+        if let Some(parent) = command
+            .parent
+            .filter(|_| command.context.process == Process::Child)
+        {
+            if let Some(slot) = launched.get_mut(parent) {
+                *slot = Launched::NotYet;
+            }
+        }
+    }
+    launched
+}
+
 struct Builder<'a> {
     script: &'a Script,
     start: &'a Start<'a>,
     accounts: &'a mut Accounts,
     shell: ShellState,
-    /// Per command: what its program ran with (a child shell of it starts from that).
-    /// Most RUNs run a few commands: held inline.
-    launched: SmallVec<[Option<Launch>; 4]>,
+    /// Per command: what its program ran with, kept only for a command whose words run a
+    /// child shell (which starts from that). Most RUNs run a few commands: held inline.
+    launched: SmallVec<[Launched; 4]>,
     /// Functions the RUN defines: calling one runs no program.
     functions: HashSet<String>,
     effects: Effects,
@@ -660,7 +751,10 @@ impl<'a> Builder<'a> {
         let parent_launch = command
             .parent
             .filter(|_| context.process == Process::Child)
-            .and_then(|p| self.launched.get(p).cloned().flatten());
+            .and_then(|p| match self.launched.get(p) {
+                Some(Launched::Ran(launch)) => Some(launch.clone()),
+                _ => None,
+            });
         let (vars, mut launch) = match parent_launch {
             Some(launch) => (Env::clone(&launch.env), launch),
             None => (
@@ -685,9 +779,9 @@ impl<'a> Builder<'a> {
             wrapped: false,
             args_open: false,
             inline_env_reaches: true,
-            user: launch.user.clone(),
-            env: Arc::clone(&launch.env),
-            cwd: launch.cwd.clone(),
+            user: launch.user,
+            env: launch.env,
+            cwd: launch.cwd,
             context,
         };
         self.assigning_expansions(command, context);
@@ -778,11 +872,13 @@ impl<'a> Builder<'a> {
             break;
         }
         let step_index = self.effects.steps.len();
-        self.launched[index] = Some(Launch {
-            user: step.user.clone(),
-            env: Arc::clone(&step.env),
-            cwd: step.cwd.clone(),
-        });
+        if let Some(slot @ Launched::NotYet) = self.launched.get_mut(index) {
+            *slot = Launched::Ran(Launch {
+                user: step.user.clone(),
+                env: Arc::clone(&step.env),
+                cwd: step.cwd.clone(),
+            });
+        }
         self.effects.steps.push(step);
         self.program_effects(step_index, command, &values);
         for redirect in command.redirects.iter().filter(|r| r.writes()) {

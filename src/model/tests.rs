@@ -653,3 +653,17 @@ fn stages_descend_from_their_chain_of_bases_only() {
     assert!(!m.descends_from(m.stages.len(), 0));
     assert!(m.descends_from(m.stages.len(), m.stages.len()));
 }
+
+#[test]
+fn a_run_with_no_rare_effect_holds_no_lists_for_them() {
+    // Millions of generated RUNs each held ten empty lists inline; now none out of line.
+    let quiet = last_run("FROM debian:12\nRUN echo a && echo b\n");
+    assert_eq!(quiet.effects.steps.len(), 2);
+    assert!(quiet.effects.rare.is_none());
+    assert!(quiet.effects.paths.is_empty() && quiet.effects.leaks.is_empty());
+    // Those that have some read them as before.
+    let busy = last_run("FROM debian:12\nRUN rm -rf /var/lib/apt/lists/* && export A=1\n");
+    assert!(busy.effects.rare.is_some());
+    assert!(busy.effects.paths.iter().any(|p| p.kind.removes()));
+    assert!(!busy.effects.leaks.is_empty());
+}

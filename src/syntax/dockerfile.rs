@@ -288,17 +288,22 @@ pub struct KeyValue {
 #[derive(Debug, Clone)]
 pub struct CopyArgs {
     /// Local paths, URLs or git references (heredoc sources are in `Instruction::heredocs`).
-    pub sources: Vec<Text>,
+    pub sources: ThinVec<Text>,
     pub dest: Option<Text>,
+}
+
+/// FROM's image and stage name: boxed, as FROM is one instruction of a stage and the
+/// other kinds would each be as big.
+#[derive(Debug, Clone)]
+pub struct FromArgs {
+    pub image: Text,
+    pub name: Option<Text>,
 }
 
 /// Typed arguments of an instruction.
 #[derive(Debug, Clone)]
 pub enum Args {
-    From {
-        image: Text,
-        name: Option<Text>,
-    },
+    From(Box<FromArgs>),
     Run(CommandForm),
     Cmd(CommandForm),
     Entrypoint(CommandForm),
@@ -1167,10 +1172,10 @@ impl<'t> TypedParse<'t> {
     fn args(&self, typed: &parse_dockerfile::Instruction<'_>, instruction: &Instruction) -> Args {
         use parse_dockerfile::Instruction as I;
         match typed {
-            I::From(f) => Args::From {
+            I::From(f) => Args::From(Box::new(FromArgs {
                 image: self.text(&f.image),
                 name: f.as_.as_ref().map(|(_, n)| self.text(n)),
-            },
+            })),
             // Exec form only without heredocs; anything else is the script BuildKit builds.
             I::Run(r) => Args::Run(match &r.arguments {
                 parse_dockerfile::Command::Exec(_) if instruction.heredocs.is_empty() => {
@@ -1205,7 +1210,7 @@ impl<'t> TypedParse<'t> {
     ) -> CopyArgs {
         // Sized to the sources (a filtered list would start with room for four, and a
         // COPY has one source, most often).
-        let mut sources = Vec::with_capacity(src.len());
+        let mut sources = ThinVec::with_capacity(src.len());
         sources.extend(src.iter().filter_map(|s| match s {
             parse_dockerfile::Source::Path(p) => Some(self.text(p)),
             _ => None,
@@ -1493,9 +1498,9 @@ fn check_stages(text: &str, df: &mut Dockerfile) {
     let mut lines = LineCounter::new(text);
     for instruction in &df.instructions {
         match (instruction.keyword, &instruction.args) {
-            (Keyword::From, Args::From { name, .. }) => {
+            (Keyword::From, Args::From(from)) => {
                 seen_from = true;
-                let Some(name) = name else { continue };
+                let Some(name) = &from.name else { continue };
                 let line = lines.line_of(name.span.start);
                 match names.entry(name.value.to_ascii_lowercase()) {
                     std::collections::hash_map::Entry::Occupied(first) => {

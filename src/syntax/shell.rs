@@ -349,6 +349,13 @@ struct RawCommand {
     context: Context,
 }
 
+impl RawCommand {
+    /// No word to run or to search: nothing the model sees.
+    fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.subst_only.is_empty()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct RawRedirect {
     kind: RedirectKind,
@@ -434,6 +441,12 @@ impl Parser<'_> {
                 span: body.span_to_file(state.range.clone()),
                 context: under(state.context),
             });
+        }
+        if depth == 0 {
+            // The body's own commands, sized once (a script of millions is not copied at each
+            // doubling). Nested texts are not: an exact reserve for each would copy the list
+            // once per `$( )`.
+            self.script.commands.reserve_exact(raw.commands.len());
         }
         for command in &raw.commands {
             let nested = self.command(body, command, depth, under(command.context), parent);
@@ -892,6 +905,37 @@ mod tests {
         let doc = &raws[13].heredocs[0];
         assert_eq!(&text[doc.content.clone()], "\tdoc line\n");
         assert!(doc.strip_tabs);
+    }
+
+    #[test]
+    fn tokeniser_holds_no_room_for_empty_commands() {
+        // Each `;` and blank line ends an empty command: 50 MB of them once held 10 GB.
+        let text = format!(
+            "echo a{}\n{}echo b",
+            " ;".repeat(100_000),
+            "\n".repeat(100_000)
+        );
+        let raws = fallback::tokenise(&text, 0..text.len()).commands;
+        assert_eq!(raws.len(), 2);
+        assert!(
+            raws.capacity() <= 3,
+            "room for {} commands",
+            raws.capacity()
+        );
+        // An empty command that owns a heredoc keeps its place until the body is read, so
+        // the body goes to no other command.
+        let text = "cat <<A; <<B\nto cat\nA\nto nobody\nB\nwc";
+        let raws = fallback::tokenise(text, 0..text.len()).commands;
+        let bodies: Vec<Vec<&str>> = raws
+            .iter()
+            .map(|r| {
+                r.heredocs
+                    .iter()
+                    .map(|h| &text[h.content.clone()])
+                    .collect()
+            })
+            .collect();
+        assert_eq!(bodies, [vec!["to cat\n"], vec![]]);
     }
 
     #[test]

@@ -318,9 +318,10 @@ impl<'a, 'm> Rewrite<'a, 'm> {
     /// Pins the builder's tag to a Debian release (`rust:1.78` → `rust:1.78-bookworm`).
     fn pin_release(&mut self, suite: &str) -> Result<(), String> {
         let from = self.first_from();
-        let Args::From { image, .. } = &from.args else {
+        let Args::From(from_args) = &from.args else {
             return Err("the FROM line does not parse".into());
         };
+        let image = &from_args.image;
         if image.value.contains('$') || image.value.contains('@') {
             return Err("the builder's image names no Debian release, and docklint cannot pin one in its reference".into());
         }
@@ -688,10 +689,10 @@ impl<'a, 'm> Rewrite<'a, 'm> {
         let text = &cx.file.text;
         let newline = cx.file.newline();
         let from = self.first_from();
-        let Args::From { name, .. } = &from.args else {
+        let Args::From(from_args) = &from.args else {
             return Err("the FROM line does not parse".into());
         };
-        let builder = match name {
+        let builder = match &from_args.name {
             Some(name) => name.value.clone(),
             None => {
                 self.edits.push(Edit::insert(from.line_end, " AS build"));
