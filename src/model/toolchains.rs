@@ -481,12 +481,20 @@ impl Model {
             .flat_map(|c| &c.sources)
             .map(|s| s.trim_end_matches('/'))
             .collect();
+        // Whether the context may hold anything at each source, asked once and not for each
+        // file name: a source that is not there brings no project file, itself or in it (a
+        // stage of 300,000 COPYs asked the disk about millions of paths under them).
+        let held: Vec<bool> = sources.iter().map(|s| files.may_hold(s)).collect();
         // In the sources' order, each path once.
         for file in toolchain.files {
             for name in file.names() {
-                let mut tried = std::collections::HashSet::new();
-                for path in sources.iter().flat_map(|s| candidates(s, name)) {
-                    if !tried.insert(path.clone()) {
+                let mut tried = foldhash::HashSet::default();
+                let paths = sources
+                    .iter()
+                    .zip(&held)
+                    .flat_map(|(source, &held)| candidates(source, name, held));
+                for path in paths {
+                    if tried.contains(&path) {
                         continue;
                     }
                     if let Some(requirement) = files.read(&path).and_then(|t| file.requirement(&t))
@@ -497,6 +505,7 @@ impl Model {
                             requirement,
                         });
                     }
+                    tried.insert(path);
                 }
             }
         }
@@ -505,16 +514,18 @@ impl Model {
 }
 
 /// Where a COPY of `source` may bring the project file `name`: `source` itself, in it (a
-/// directory), or beside it.
-fn candidates(source: &str, name: &str) -> impl Iterator<Item = String> {
+/// directory), or beside it; only beside it when the context holds nothing at `source`
+/// (`held` false).
+fn candidates(source: &str, name: &str, held: bool) -> impl Iterator<Item = String> {
     let (parent, last) = match source.rsplit_once('/') {
         Some((parent, last)) => (Some(parent), last),
         None => (None, source),
     };
     let (itself, inside, beside) = if last == name {
-        (Some(source.to_string()), None, None)
+        (held.then(|| source.to_string()), None, None)
     } else {
-        let inside = (!has_wildcard(last) && !last.is_empty()).then(|| format!("{source}/{name}"));
+        let inside =
+            (held && !has_wildcard(last) && !last.is_empty()).then(|| format!("{source}/{name}"));
         let beside = match parent {
             Some(parent) if !has_wildcard(parent) => Some(format!("{parent}/{name}")),
             Some(_) => None,
