@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use smallvec::{smallvec, SmallVec};
+use smallvec::SmallVec;
 use thin_vec::ThinVec;
 
 use super::commands::{self, Builtin, Operand, PathUse, Reach};
@@ -505,7 +505,8 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             exported: Arc::clone(&start.shell_env),
             cwd: Some(Arc::clone(start.workdir)),
         },
-        launched: launchers(script),
+        shell_parents: shell_parents(script),
+        launched: foldhash::HashMap::default(),
         functions: HashSet::new(),
         effects: Effects {
             approximate: script.fallback.is_some(),
@@ -549,33 +550,18 @@ struct Launch {
     cwd: Option<Arc<str>>,
 }
 
-/// What [`Builder::launched`] holds for a command.
-#[derive(Debug, Clone)]
-enum Launched {
-    /// No command runs as its child shell: nothing is kept (three shared values cloned and
-    /// dropped for each command, on a generated file of millions of them, took a tenth of
-    /// the model's time).
-    Unneeded,
-    NotYet,
-    Ran(Launch),
-}
-
-/// [`Launched`] for each command of `script`: `NotYet` for those a child shell names as its
-/// parent.
-fn launchers(script: &Script) -> SmallVec<[Launched; 4]> {
-    let mut launched: SmallVec<[Launched; 4]> =
-        smallvec![Launched::Unneeded; script.commands.len()];
-    for command in &script.commands {
-        if let Some(parent) = command
-            .parent
-            .filter(|_| command.context.process == Process::Child)
-        {
-            if let Some(slot) = launched.get_mut(parent) {
-                *slot = Launched::NotYet;
-            }
-        }
-    }
-    launched
+/// The commands of `script` that a child shell names as its parent (`sh -c …`, `bash <<EOF`),
+/// sorted.
+fn shell_parents(script: &Script) -> Vec<usize> {
+    let mut parents: Vec<usize> = script
+        .commands
+        .iter()
+        .filter(|c| c.context.process == Process::Child)
+        .filter_map(|c| c.parent)
+        .collect();
+    parents.sort_unstable();
+    parents.dedup();
+    parents
 }
 
 struct Builder<'a> {
@@ -583,9 +569,12 @@ struct Builder<'a> {
     start: &'a Start<'a>,
     accounts: &'a mut Accounts,
     shell: ShellState,
-    /// Per command: what its program ran with, kept only for a command whose words run a
-    /// child shell (which starts from that). Most RUNs run a few commands: held inline.
-    launched: SmallVec<[Launched; 4]>,
+    /// The commands whose words run a child shell ([`shell_parents`]).
+    shell_parents: Vec<usize>,
+    /// What the program of each of those ran with: its child shell starts from that. Kept
+    /// for those alone (three shared values cloned and dropped for each command of a
+    /// generated file of millions took a tenth of the model's time).
+    launched: foldhash::HashMap<usize, Launch>,
     /// Functions the RUN defines: calling one runs no program.
     functions: HashSet<String>,
     effects: Effects,
@@ -751,10 +740,7 @@ impl<'a> Builder<'a> {
         let parent_launch = command
             .parent
             .filter(|_| context.process == Process::Child)
-            .and_then(|p| match self.launched.get(p) {
-                Some(Launched::Ran(launch)) => Some(launch.clone()),
-                _ => None,
-            });
+            .and_then(|p| self.launched.get(&p).cloned());
         let (vars, mut launch) = match parent_launch {
             Some(launch) => (Env::clone(&launch.env), launch),
             None => (
@@ -872,12 +858,13 @@ impl<'a> Builder<'a> {
             break;
         }
         let step_index = self.effects.steps.len();
-        if let Some(slot @ Launched::NotYet) = self.launched.get_mut(index) {
-            *slot = Launched::Ran(Launch {
+        if self.shell_parents.binary_search(&index).is_ok() {
+            let launch = Launch {
                 user: step.user.clone(),
                 env: Arc::clone(&step.env),
                 cwd: step.cwd.clone(),
-            });
+            };
+            self.launched.insert(index, launch);
         }
         self.effects.steps.push(step);
         self.program_effects(step_index, command, &values);
