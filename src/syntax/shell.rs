@@ -1100,6 +1100,12 @@ mod tests {
             "pip install -U pip==24.0 setuptools wheel",
             "echo done && echo if then fi in for time",
             "A=1 make install; ls [[ ]] esac",
+            // A list goes on past a newline after `&&`, `||` and `|` (and blank lines and
+            // comments after them): the next command is still conditional, or piped.
+            "test -f x ||\nexport A=1",
+            "ls |\n  grep x && echo y",
+            "a &&\n\n# why\nb || c |\nd",
+            "a || b | c | d; e | f",
         ];
         for text in plain {
             assert!(fallback::is_plain(text), "{text:?}");

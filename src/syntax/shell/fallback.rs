@@ -187,6 +187,9 @@ struct Tokeniser<'a> {
     /// Index in `out` where the current and-or list starts (a `&` sends it all to the
     /// background).
     list_start: usize,
+    /// The last token was `&&`, `||` or `|`: a newline before the next command does not end
+    /// the list (the command after it is still conditional, or piped).
+    continues_list: bool,
     states: Vec<RawState>,
 }
 
@@ -227,6 +230,10 @@ impl Tokeniser<'_> {
         match (c, next) {
             (b' ' | b'\t', _) => self.pos += 1,
             (b'\\', Some(b'\n')) => self.pos += 2,
+            (b'\n', _) if self.continues_list && self.current.is_empty() => {
+                self.pos += 1;
+                self.read_heredoc_bodies();
+            }
             (b'\n', _) => {
                 self.pos += 1;
                 self.separator();
@@ -248,18 +255,26 @@ impl Tokeniser<'_> {
             (b'&', Some(b'&')) => {
                 self.pos += 2;
                 self.separator();
+                self.continues_list = true;
             }
             (b'|', Some(b'|')) => {
                 self.pos += 2;
                 self.separator();
                 self.next = self.next.conditional();
+                self.continues_list = true;
             }
             (b'|', _) => {
                 self.pos += if next == Some(b'&') { 2 } else { 1 };
-                // Both sides of a pipe run in subshells.
+                // Both sides of a pipe run in subshells, and the whole pipeline runs only
+                // if its first command does (`a || b | c`: `c` too is conditional).
+                let conditional = self.current.context.conditional || self.next.conditional;
                 self.current.context = self.current.context.subshell();
                 self.separator();
                 self.next = self.next.subshell();
+                if conditional {
+                    self.next = self.next.conditional();
+                }
+                self.continues_list = true;
             }
             (b'&', _) => {
                 self.pos += 1;
@@ -494,6 +509,7 @@ impl Tokeniser<'_> {
 
     fn separator(&mut self) {
         self.in_loop_header = false;
+        self.continues_list = false;
         self.finish_command();
     }
 
