@@ -169,7 +169,7 @@ fn run_phase(
     order.sort_by_key(|&r| slowness(rules[r].meta().name));
     let next = AtomicUsize::new(0);
     let threads = rayon::current_num_threads().min(rules.len());
-    let done: Vec<Vec<(usize, Vec<Diagnostic>)>> = (0..threads)
+    let mut done: Vec<(usize, Vec<Diagnostic>)> = (0..threads)
         .into_par_iter()
         .with_max_len(1)
         .map(|_| {
@@ -181,13 +181,12 @@ fn run_phase(
             }
             done
         })
+        .flatten_iter()
         .collect();
-    let mut found: Vec<Vec<Diagnostic>> = rules.iter().map(|_| Vec::new()).collect();
-    for (r, list) in done.into_iter().flatten() {
-        found[r] = list;
-    }
+    // In the rules' order, after what the list held.
+    done.sort_unstable_by_key(|&(r, _)| r);
     let mut lists: Vec<Vec<Diagnostic>> = std::iter::once(std::mem::take(diagnostics))
-        .chain(found)
+        .chain(done.into_iter().map(|(_, found)| found))
         .filter(|f| !f.is_empty())
         .collect();
     // One rule with findings: its list is taken, not copied. Several: merged in file order.

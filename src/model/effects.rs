@@ -505,8 +505,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
             exported: Arc::clone(&start.shell_env),
             cwd: Some(Arc::clone(start.workdir)),
         },
-        shell_parents: shell_parents(script),
-        launched: foldhash::HashMap::default(),
+        launched: shell_parents(script),
         functions: HashSet::new(),
         effects: Effects {
             approximate: script.fallback.is_some(),
@@ -550,18 +549,15 @@ struct Launch {
     cwd: Option<Arc<str>>,
 }
 
-/// The commands of `script` that a child shell names as its parent (`sh -c …`, `bash <<EOF`),
-/// sorted.
-fn shell_parents(script: &Script) -> Vec<usize> {
-    let mut parents: Vec<usize> = script
+/// A slot for each command of `script` that a child shell names as its parent (`sh -c …`,
+/// `bash <<EOF`), filled when the command runs.
+fn shell_parents(script: &Script) -> foldhash::HashMap<usize, Option<Launch>> {
+    script
         .commands
         .iter()
         .filter(|c| c.context.process == Process::Child)
-        .filter_map(|c| c.parent)
-        .collect();
-    parents.sort_unstable();
-    parents.dedup();
-    parents
+        .filter_map(|c| Some((c.parent?, None)))
+        .collect()
 }
 
 struct Builder<'a> {
@@ -569,12 +565,11 @@ struct Builder<'a> {
     start: &'a Start<'a>,
     accounts: &'a mut Accounts,
     shell: ShellState,
-    /// The commands whose words run a child shell ([`shell_parents`]).
-    shell_parents: Vec<usize>,
-    /// What the program of each of those ran with: its child shell starts from that. Kept
-    /// for those alone (three shared values cloned and dropped for each command of a
-    /// generated file of millions took a tenth of the model's time).
-    launched: foldhash::HashMap<usize, Launch>,
+    /// For each command whose words run a child shell ([`shell_parents`]), what its program
+    /// ran with: the child shell starts from that. Kept for those alone (three shared values
+    /// cloned and dropped for each command of a generated file of millions took a tenth of
+    /// the model's time).
+    launched: foldhash::HashMap<usize, Option<Launch>>,
     /// Functions the RUN defines: calling one runs no program.
     functions: HashSet<String>,
     effects: Effects,
@@ -740,7 +735,7 @@ impl<'a> Builder<'a> {
         let parent_launch = command
             .parent
             .filter(|_| context.process == Process::Child)
-            .and_then(|p| self.launched.get(&p).cloned());
+            .and_then(|p| self.launched.get(&p).cloned().flatten());
         let (vars, mut launch) = match parent_launch {
             Some(launch) => (Env::clone(&launch.env), launch),
             None => (
@@ -858,13 +853,12 @@ impl<'a> Builder<'a> {
             break;
         }
         let step_index = self.effects.steps.len();
-        if self.shell_parents.binary_search(&index).is_ok() {
-            let launch = Launch {
+        if let Some(slot) = self.launched.get_mut(&index) {
+            *slot = Some(Launch {
                 user: step.user.clone(),
                 env: Arc::clone(&step.env),
                 cwd: step.cwd.clone(),
-            };
-            self.launched.insert(index, launch);
+            });
         }
         self.effects.steps.push(step);
         self.program_effects(step_index, command, &values);

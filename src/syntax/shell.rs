@@ -443,9 +443,10 @@ impl Parser<'_> {
             });
         }
         if depth == 0 {
-            // The body's own commands, sized once (a script of millions is not copied at each
-            // doubling). Nested texts are not: an exact reserve for each would copy the list
-            // once per `$( )`.
+            // The body's own commands, sized once: most scripts are one command (no room for
+            // the four a first push makes), and a script of millions is not copied at each
+            // doubling. Nested texts, which come from these, are not: an exact reserve for
+            // each would copy the list once per `$( )`.
             self.script.commands.reserve_exact(raw.commands.len());
         }
         for command in &raw.commands {
@@ -510,11 +511,6 @@ impl Parser<'_> {
                 _ if !script.is_empty() => command.stdin_heredocs.push(script),
                 _ => {}
             }
-        }
-        if self.script.commands.capacity() == 0 {
-            // Most scripts are one command: room for it alone, not the four a first push
-            // makes (which `shrink_to_fit` would copy back down).
-            self.script.commands.reserve_exact(1);
         }
         self.script.commands.push(command);
         for substitution in substitutions {
