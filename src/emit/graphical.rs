@@ -16,7 +16,6 @@ use unicode_width::UnicodeWidthChar;
 
 use super::escape::is_all;
 use super::excerpt::Excerpt;
-use super::pretty::Decimal;
 
 /// Lines of context around each label, as miette's handler has them by default.
 const CONTEXT_LINES: usize = 1;
@@ -248,8 +247,8 @@ impl Report<'_> {
 
     /// ` {number:>width$} {bar} `, the number blank when `None`.
     fn gutter(&mut self, number: Option<usize>, width: usize, bar: char) {
-        let digits = number.map(Decimal::of);
-        let digits = digits.as_ref().map_or("", Decimal::as_str);
+        let mut buffer = itoa::Buffer::new();
+        let digits = number.map_or("", |n| buffer.format(n));
         self.out.push(' ');
         push_repeated(self.out, ' ', width.saturating_sub(digits.len()));
         self.out.push_str(digits);

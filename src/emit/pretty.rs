@@ -119,6 +119,13 @@ fn spaces(out: &mut Vec<u8>, count: usize) {
 /// `\b \t \n \f \r` or `\u00xx`; everything else (non-ASCII too) as it is.
 fn string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
+    string_content(out, value);
+    out.push(b'"');
+}
+
+/// A JSON string's text between its quotes, escaped as [`string`] escapes it; whether it
+/// needed no escape.
+pub(super) fn string_content(out: &mut Vec<u8>, value: &str) -> bool {
     let bytes = value.as_bytes();
     // Most strings need no escape: a pass without branches (vectorised) tells.
     let escapes = bytes
@@ -129,7 +136,7 @@ fn string(out: &mut Vec<u8>, value: &str) {
     } else {
         out.extend_from_slice(bytes);
     }
-    out.push(b'"');
+    escapes == 0
 }
 
 fn needs_escape(byte: u8) -> bool {
@@ -165,42 +172,9 @@ fn escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&bytes[start..]);
 }
 
-/// A number in decimal, without the formatting machinery.
-fn number(out: &mut Vec<u8>, value: usize) {
-    out.extend_from_slice(Decimal::of(value).as_bytes());
-}
-
-/// The decimal digits of a number, on the stack.
-pub(super) struct Decimal {
-    digits: [u8; 20],
-    at: usize,
-}
-
-impl Decimal {
-    pub(super) fn of(mut value: usize) -> Decimal {
-        let mut decimal = Decimal {
-            digits: [b'0'; 20],
-            at: 20,
-        };
-        loop {
-            decimal.at -= 1;
-            decimal.digits[decimal.at] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
-        decimal
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.digits[self.at..]
-    }
-
-    pub(super) fn as_str(&self) -> &str {
-        // ASCII digits only.
-        std::str::from_utf8(&self.digits[self.at..]).unwrap_or_default()
-    }
+/// A number in decimal, without the formatting machinery (two digits a step).
+pub(super) fn number(out: &mut Vec<u8>, value: usize) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -725,7 +725,7 @@ pub fn is_dev_requirements(arg: &str) -> bool {
             .split(',')
             .any(|e| DEV.contains(&e.trim()));
     }
-    let file = arg.rsplit('/').next().unwrap_or(arg);
+    let file = basename(arg);
     let Some(stem) = file
         .strip_suffix(".txt")
         .or_else(|| file.strip_suffix(".in"))

@@ -89,12 +89,15 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
     };
     let mut slow = Vec::new();
     for (i, step) in run.effects.steps.iter().enumerate() {
+        // Compared as a `&str`: its length first, inline (a `CompactString` compares out
+        // of line, against every row of the table for every step of every pair of RUNs).
+        let name = step.name.as_str();
         // Most steps (`echo`, `mkdir`) are no program of the tables below and fill no
         // cache: ruled out before their arguments are gathered, for every pair of RUNs.
         let caches = run.effects.caches.iter().any(|c| c.step == i);
         if !caches
-            && !SLOW_PROGRAMS.iter().any(|(p, _, _)| *p == step.name)
-            && !indexes::is_index_tool(&step.name)
+            && !SLOW_PROGRAMS.iter().any(|(p, _, _)| *p == name)
+            && !indexes::is_index_tool(name)
         {
             continue;
         }
@@ -104,13 +107,14 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
             .copied()
             .filter(|a| !a.starts_with('-'))
             .collect();
-        let work = match indexes::index_use(&step.name, &values) {
+        let work = match indexes::index_use(name, &values) {
             Some((_, IndexUse::Install { .. })) => Some(Work::Install),
             Some((_, IndexUse::Refresh)) => None,
             None if caches => Some(
-                if SLOW_PROGRAMS.iter().any(|(p, ops, w)| {
-                    *p == step.name && *w == Work::Build && operands.starts_with(ops)
-                }) || operands.first().is_some_and(|o| BUILD_OPERANDS.contains(o))
+                if SLOW_PROGRAMS
+                    .iter()
+                    .any(|(p, ops, w)| *p == name && *w == Work::Build && operands.starts_with(ops))
+                    || operands.first().is_some_and(|o| BUILD_OPERANDS.contains(o))
                 {
                     Work::Build
                 } else {
@@ -119,19 +123,19 @@ pub fn slow_steps(run: &Run) -> Vec<Slow> {
             ),
             None => SLOW_PROGRAMS
                 .iter()
-                .find(|(p, ops, _)| *p == step.name && operands.starts_with(ops))
+                .find(|(p, ops, _)| *p == name && operands.starts_with(ops))
                 .map(|(_, _, work)| *work),
         };
         if let Some(work) = work {
             let named = operands
                 .first()
-                .filter(|o| !o.contains(['/', ':', '.', '=', '$']) && **o != step.name);
+                .filter(|o| !o.contains(['/', ':', '.', '=', '$']) && **o != name);
             slow.push(Slow {
                 span: script.commands[step.command].span.clone(),
                 work,
                 command: match named {
-                    Some(operand) => format!("{} {operand}", step.name),
-                    None => step.name.to_string(),
+                    Some(operand) => format!("{name} {operand}"),
+                    None => name.to_string(),
                 },
             });
         }

@@ -501,7 +501,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
         start,
         accounts,
         shell: ShellState {
-            vars: Env::clone(&start.shell_env),
+            vars: Arc::clone(&start.shell_env),
             exported: Arc::clone(&start.shell_env),
             cwd: Some(Arc::clone(start.workdir)),
         },
@@ -536,7 +536,9 @@ fn path_dirs(env: &Vars) -> Vec<String> {
 /// The RUN's shell as the walk goes: its variables, what it exports, its directory.
 #[derive(Debug, Clone)]
 struct ShellState {
-    vars: Env,
+    /// Shared with the start and with what each command reads until the shell changes it:
+    /// most RUNs never do, and a copy for each command was a tenth of the model's time.
+    vars: Arc<Env>,
     exported: Arc<Env>,
     cwd: Option<Arc<str>>,
 }
@@ -639,7 +641,7 @@ impl<'a> Builder<'a> {
                 }
                 if Self::exact(state.context) && !word.raw.contains("+=") {
                     let value = self.resolve_assignment(word);
-                    self.shell.vars.set(&name, value.clone());
+                    Arc::make_mut(&mut self.shell.vars).set(&name, value.clone());
                     if self.shell.exported.vars.contains(&name) {
                         Arc::make_mut(&mut self.shell.exported).set(&name, value);
                     }
@@ -667,7 +669,7 @@ impl<'a> Builder<'a> {
                         .leaks
                         .push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
                 }
-                self.shell.vars.make_opaque();
+                Arc::make_mut(&mut self.shell.vars).make_opaque();
                 Arc::make_mut(&mut self.shell.exported).make_opaque();
             }
             StateKind::Background => self.effects.background.push(state.span.clone()),
@@ -697,7 +699,7 @@ impl<'a> Builder<'a> {
 
     /// A variable changed where the walk cannot follow it.
     fn forget(&mut self, name: &str) {
-        self.shell.vars.forget(name);
+        Arc::make_mut(&mut self.shell.vars).forget(name);
         Arc::make_mut(&mut self.shell.exported).forget(name);
     }
 
@@ -737,9 +739,9 @@ impl<'a> Builder<'a> {
             .filter(|_| context.process == Process::Child)
             .and_then(|p| self.launched.get(&p).cloned().flatten());
         let (vars, mut launch) = match parent_launch {
-            Some(launch) => (Env::clone(&launch.env), launch),
+            Some(launch) => (Arc::clone(&launch.env), launch),
             None => (
-                self.shell.vars.clone(),
+                Arc::clone(&self.shell.vars),
                 Launch {
                     user: self.start.user.clone(),
                     env: self.shell.exported.clone(),
@@ -901,7 +903,7 @@ impl<'a> Builder<'a> {
             match name {
                 Some(name) => self.forget(&name),
                 None => {
-                    self.shell.vars.make_opaque();
+                    Arc::make_mut(&mut self.shell.vars).make_opaque();
                     Arc::make_mut(&mut self.shell.exported).make_opaque();
                 }
             }
@@ -1008,7 +1010,7 @@ impl<'a> Builder<'a> {
                             continue;
                         }
                         if word.value.contains('=') || !word.literal {
-                            self.shell.vars.make_opaque();
+                            Arc::make_mut(&mut self.shell.vars).make_opaque();
                             Arc::make_mut(&mut self.shell.exported).make_opaque();
                         }
                         continue;
@@ -1028,7 +1030,7 @@ impl<'a> Builder<'a> {
                     }
                     let current = assigned.or_else(|| self.shell.vars.get(&name).cloned());
                     if let Some(current) = current {
-                        self.shell.vars.set(&name, current.clone());
+                        Arc::make_mut(&mut self.shell.vars).set(&name, current.clone());
                         if exports {
                             Arc::make_mut(&mut self.shell.exported).set(&name, current);
                         }
@@ -1038,7 +1040,7 @@ impl<'a> Builder<'a> {
             "unset" => {
                 for (_, name) in operands {
                     if exact {
-                        self.shell.vars.remove(name);
+                        Arc::make_mut(&mut self.shell.vars).remove(name);
                         Arc::make_mut(&mut self.shell.exported).remove(name);
                     } else {
                         self.forget(name);
@@ -1072,7 +1074,7 @@ impl<'a> Builder<'a> {
                 // Anything may have changed: variables, the directory. A virtualenv's
                 // `activate` is known to change variables only; any other script or text
                 // runs code docklint cannot see.
-                self.shell.vars.make_opaque();
+                Arc::make_mut(&mut self.shell.vars).make_opaque();
                 Arc::make_mut(&mut self.shell.exported).make_opaque();
                 let activates_venv = name != "eval"
                     && values
@@ -1095,7 +1097,7 @@ impl<'a> Builder<'a> {
                         .is_none_or(|v| v.contains('a') || !v.starts_with(['-', '+']))
                 }) =>
             {
-                self.shell.vars.make_opaque();
+                Arc::make_mut(&mut self.shell.vars).make_opaque();
                 Arc::make_mut(&mut self.shell.exported).make_opaque();
             }
             _ => {}
@@ -1219,7 +1221,7 @@ impl<'a> Builder<'a> {
         match commands::package_runner(&name, &args) {
             // `npx next build`: the tool a package runner runs (its own cache is npm's).
             Some(at) => {
-                let tool = args[at].rsplit('/').next().unwrap_or(args[at]);
+                let tool = commands::basename(args[at]);
                 self.tool_caches(step_index, command, tool, &args[at + 1..], at + 1);
             }
             None => self.tool_caches(step_index, command, &name, &args, 0),

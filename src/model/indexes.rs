@@ -2,6 +2,8 @@
 //! which install from it. An install reads the index the latest refresh left; a refresh in
 //! a layer of its own is cached apart from the install, and goes stale under it.
 
+use std::sync::LazyLock;
+
 use super::tools::{self, Tool};
 
 /// One package manager's index.
@@ -122,7 +124,20 @@ impl PackageIndex {
 
 /// Whether `program` is the tool of a package index ([`index_use`] knows nothing of others).
 pub fn is_index_tool(program: &str) -> bool {
-    INDEXES.iter().any(|index| index.tool.runs_as(program))
+    // Asked of every step of every RUN, most of them no package manager: the first byte
+    // rules them out before each index's tool is asked.
+    static FIRST_BYTES: LazyLock<[bool; 256]> = LazyLock::new(|| {
+        let mut table = [false; 256];
+        INDEXES
+            .iter()
+            .for_each(|index| index.tool.mark_first_bytes(&mut table));
+        table
+    });
+    program
+        .as_bytes()
+        .first()
+        .is_some_and(|&first| FIRST_BYTES[usize::from(first)])
+        && INDEXES.iter().any(|index| index.tool.runs_as(program))
 }
 
 /// The index a program given `args` uses, and how.

@@ -646,7 +646,7 @@ pub fn is_weight_reference(text: &str) -> bool {
     if on_hub && path.contains("/resolve/") && !path.contains("/datasets/") {
         return true;
     }
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let name = commands::basename(path);
     if ARCHIVE_EXTENSIONS.iter().any(|ext| name.ends_with(ext)) {
         return ARCHIVE_WEIGHT_WORDS.iter().any(|w| name.contains(w));
     }
@@ -656,7 +656,7 @@ pub fn is_weight_reference(text: &str) -> bool {
 /// A file whose name says it holds weights (`model.safetensors`, `pytorch_model.bin`; not
 /// `descriptor.pb`), whatever directory it is in.
 pub fn is_weight_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let name = commands::basename(path).to_ascii_lowercase();
     has_weight_extension(&name)
         && (!AMBIGUOUS_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
             || WEIGHT_WORDS.iter().any(|w| name.contains(w)))
@@ -721,7 +721,7 @@ fn ollama_pull_model(body: &str) -> Option<String> {
 
 /// A script whose name says it downloads models (`download_model.py`, `fetch-models.sh`).
 pub fn named_like_model_download(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let name = commands::basename(path).to_ascii_lowercase();
     let stem = name.split('.').next().unwrap_or(&name);
     let words: Vec<&str> = stem.split(['_', '-']).filter(|w| !w.is_empty()).collect();
     let model = |w: &str| matches!(w, "model" | "models" | "weights" | "checkpoints");
@@ -1180,7 +1180,7 @@ impl<'a> Finder<'a> {
             None => {}
         }
         if self.out.len() == before && named_like_model_download(path) {
-            let name = path.rsplit('/').next().unwrap_or(path).to_string();
+            let name = commands::basename(path).to_string();
             self.push(Download {
                 span: span.clone(),
                 at: None,

@@ -1391,7 +1391,7 @@ static SWITCHES: &[Switch] = &[Switch {
 /// files asks for few.
 pub fn switched_by_source(source: &str) -> Option<(&'static str, impl FnOnce() -> String + '_)> {
     let path = source.trim_start_matches("./").trim_end_matches('/');
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let name = super::commands::basename(path);
     let opaque = path.is_empty()
         || path == "."
         || source.ends_with('/')
@@ -1599,7 +1599,7 @@ impl Through {
                     .and_then(|rest| rest.split_once('='))
                     .is_some_and(|(kind, value)| {
                         let name = value.trim_matches(['"', '\'']);
-                        let name = name.rsplit('/').next().unwrap_or(name);
+                        let name = super::commands::basename(name);
                         (kind.is_empty() || kind.starts_with(':')) && self.names.contains(&name)
                     })
             })
@@ -1648,6 +1648,17 @@ impl Tool {
 
     pub fn expands_tilde(&self) -> bool {
         self.expands_tilde
+    }
+
+    /// Marks in `table` the first byte of each of this tool's programs: a name that starts
+    /// with none of the marked bytes is none of their programs ([`Tool::runs_as`]; a
+    /// versioned program starts as its plain one does).
+    pub fn mark_first_bytes(&self, table: &mut [bool; 256]) {
+        for program in self.programs {
+            if let Some(&first) = program.as_bytes().first() {
+                table[usize::from(first)] = true;
+            }
+        }
     }
 
     /// Whether `name` (a basename) is one of this tool's programs.

@@ -103,13 +103,18 @@ impl User {
     /// This user as a RUN with `env` sees it ([`User::apply_env`]): the same one, shared,
     /// when `env` changes nothing.
     pub fn with_env(self: &Arc<User>, env: &Vars) -> Arc<User> {
+        // Told apart before any copy: most RUNs see the user unchanged.
+        let (home, certainty) = match env.get("HOME") {
+            None => return Arc::clone(self),
+            Some(crate::model::Value::Known(home)) => (Some(home.as_str()), Certainty::Known),
+            Some(crate::model::Value::Unknown) => (None, Certainty::Unknown),
+        };
+        if self.home.as_deref() == home && self.home_certainty == certainty {
+            return Arc::clone(self);
+        }
         let mut user = User::clone(self);
         user.apply_env(env);
-        if user == **self {
-            Arc::clone(self)
-        } else {
-            Arc::new(user)
-        }
+        Arc::new(user)
     }
 
     /// `ENV HOME=...` (or a HOME build arg) wins over the account's home directory.
