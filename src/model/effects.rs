@@ -669,8 +669,7 @@ impl<'a> Builder<'a> {
                         .leaks
                         .push(leak("may assign variables (bash arithmetic or `[[ =~ ]]`)"));
                 }
-                Arc::make_mut(&mut self.shell.vars).make_opaque();
-                Arc::make_mut(&mut self.shell.exported).make_opaque();
+                self.make_opaque();
             }
             StateKind::Background => self.effects.background.push(state.span.clone()),
             StateKind::Redirect(redirect) => {
@@ -695,6 +694,12 @@ impl<'a> Builder<'a> {
     /// The value of `NAME=value` as the RUN's shell assigns it.
     fn resolve_assignment(&self, word: &Word) -> Value {
         self.resolve_assignment_in(word, &self.shell.vars)
+    }
+
+    /// Any variable may have changed where the walk cannot follow it.
+    fn make_opaque(&mut self) {
+        Arc::make_mut(&mut self.shell.vars).make_opaque();
+        Arc::make_mut(&mut self.shell.exported).make_opaque();
     }
 
     /// A variable changed where the walk cannot follow it.
@@ -903,8 +908,7 @@ impl<'a> Builder<'a> {
             match name {
                 Some(name) => self.forget(&name),
                 None => {
-                    Arc::make_mut(&mut self.shell.vars).make_opaque();
-                    Arc::make_mut(&mut self.shell.exported).make_opaque();
+                    self.make_opaque();
                 }
             }
         }
@@ -1010,8 +1014,7 @@ impl<'a> Builder<'a> {
                             continue;
                         }
                         if word.value.contains('=') || !word.literal {
-                            Arc::make_mut(&mut self.shell.vars).make_opaque();
-                            Arc::make_mut(&mut self.shell.exported).make_opaque();
+                            self.make_opaque();
                         }
                         continue;
                     };
@@ -1074,8 +1077,7 @@ impl<'a> Builder<'a> {
                 // Anything may have changed: variables, the directory. A virtualenv's
                 // `activate` is known to change variables only; any other script or text
                 // runs code docklint cannot see.
-                Arc::make_mut(&mut self.shell.vars).make_opaque();
-                Arc::make_mut(&mut self.shell.exported).make_opaque();
+                self.make_opaque();
                 let activates_venv = name != "eval"
                     && values
                         .first()
@@ -1097,8 +1099,7 @@ impl<'a> Builder<'a> {
                         .is_none_or(|v| v.contains('a') || !v.starts_with(['-', '+']))
                 }) =>
             {
-                Arc::make_mut(&mut self.shell.vars).make_opaque();
-                Arc::make_mut(&mut self.shell.exported).make_opaque();
+                self.make_opaque();
             }
             _ => {}
         }

@@ -100,38 +100,23 @@ impl User {
         }
     }
 
-    /// This user as a RUN with `env` sees it ([`User::apply_env`]): the same one, shared,
-    /// when `env` changes nothing.
+    /// This user as a RUN with `env` sees it: `ENV HOME=...` (or a HOME build arg) wins
+    /// over the account's home directory. The same user, shared, when `env` changes nothing
+    /// (told apart before any copy: most RUNs see the user unchanged).
     pub fn with_env(self: &Arc<User>, env: &Vars) -> Arc<User> {
-        // Told apart before any copy: most RUNs see the user unchanged.
-        let (home, certainty) = match env.get("HOME") {
+        let (home, home_certainty) = match env.get("HOME") {
             None => return Arc::clone(self),
             Some(crate::model::Value::Known(home)) => (Some(home.as_str()), Certainty::Known),
             Some(crate::model::Value::Unknown) => (None, Certainty::Unknown),
         };
-        if self.home.as_deref() == home && self.home_certainty == certainty {
+        if self.home.as_deref() == home && self.home_certainty == home_certainty {
             return Arc::clone(self);
         }
-        let mut user = User::clone(self);
-        user.apply_env(env);
-        Arc::new(user)
-    }
-
-    /// `ENV HOME=...` (or a HOME build arg) wins over the account's home directory.
-    pub fn apply_env(&mut self, env: &Vars) {
-        match env.get("HOME") {
-            Some(crate::model::Value::Known(home)) => {
-                if self.home.as_deref() != Some(home) {
-                    self.home = Some(home.as_str().into());
-                }
-                self.home_certainty = Certainty::Known;
-            }
-            Some(crate::model::Value::Unknown) => {
-                self.home = None;
-                self.home_certainty = Certainty::Unknown;
-            }
-            None => {}
-        }
+        Arc::new(User {
+            home: home.map(Into::into),
+            home_certainty,
+            ..User::clone(self)
+        })
     }
 }
 
