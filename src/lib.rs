@@ -122,7 +122,7 @@ fn lint_parsed(
     }
     // A stable sort takes a buffer of half the diagnostics, even when (as with one rule
     // reporting in file order, or a big file's rules merged) they are already in order.
-    if !diagnostics.is_sorted_by(|a, b| file_order(a) <= file_order(b)) {
+    if !is_in_file_order(&diagnostics) {
         diagnostics.sort_by_key(file_order);
     }
     diagnostics
@@ -194,6 +194,17 @@ fn run_phase(
         0 => {}
         1 => *diagnostics = lists.pop().unwrap_or_default(),
         _ => *diagnostics = merged_in_file_order(lists),
+    }
+}
+
+/// Whether `diagnostics` are in file order already: a big file's millions are checked on
+/// every core, on the way out of its lint.
+fn is_in_file_order(diagnostics: &[Diagnostic]) -> bool {
+    use rayon::prelude::*;
+    let in_order = |pair: &[Diagnostic]| file_order(&pair[0]) <= file_order(&pair[1]);
+    match diagnostics.len() < release::BIG {
+        true => diagnostics.windows(2).all(in_order),
+        false => diagnostics.par_windows(2).all(in_order),
     }
 }
 

@@ -533,6 +533,8 @@ struct Builder<'a> {
     parsed: ParsedAhead,
     /// RUN instructions in the file.
     runs: usize,
+    /// Where the stages start (FROM instructions).
+    froms: Vec<usize>,
     /// The values the file's ENV and ARG set, shared by its stages' scopes.
     values: Arc<ValueLog>,
 }
@@ -594,16 +596,16 @@ impl<'a> Builder<'a> {
         // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
         // doubling copied and zeroed more memory than building them. So are the lists of
         // what COPYs read and copy: an entry a COPY at most (a RUN's bind mount adds a read).
-        let count = |keywords: &[Keyword]| {
-            df.instructions
-                .iter()
-                .filter(|i| keywords.contains(&i.keyword))
-                .count()
-        };
-        let (runs, copies) = (
-            count(&[Keyword::Run]),
-            count(&[Keyword::Copy, Keyword::Add]),
-        );
+        // One pass over millions of instructions, before the walk can start.
+        let (mut runs, mut copies, mut froms) = (0, 0, Vec::new());
+        for (n, instruction) in df.instructions.iter().enumerate() {
+            match instruction.keyword {
+                Keyword::Run => runs += 1,
+                Keyword::Copy | Keyword::Add => copies += 1,
+                Keyword::From => froms.push(n),
+                _ => {}
+            }
+        }
         Builder {
             df,
             model: Model {
@@ -621,19 +623,13 @@ impl<'a> Builder<'a> {
             states: Vec::new(),
             parsed: ParsedAhead::default(),
             runs,
+            froms,
             values: Arc::default(),
         }
     }
 
     fn build(mut self) -> Model {
-        let froms: Vec<usize> = self
-            .df
-            .instructions
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| i.keyword == Keyword::From)
-            .map(|(i, _)| i)
-            .collect();
+        let froms = std::mem::take(&mut self.froms);
         let (df, count) = (self.df, self.df.instructions.len());
         if self.runs < ParsedAhead::MIN_RUNS {
             self.walk(0..count, &froms);

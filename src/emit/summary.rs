@@ -48,26 +48,30 @@ impl Totals {
         if !diagnostics.is_empty() {
             self.files_with_problems += 1;
         }
-        for d in diagnostics {
-            match d.severity {
-                Severity::Error => self.errors += 1,
-                Severity::Warning => self.warnings += 1,
-                Severity::Info => self.infos += 1,
-            }
-            let rule = self.rules.entry(d.rule).or_default();
-            rule.family = d.family;
-            rule.severity = rule.severity.max(Some(d.severity));
-            rule.count += 1;
-            match d.fix.as_ref().map(|f| f.applicability) {
-                Some(Applicability::Safe) => {
-                    self.safe_fixes += 1;
-                    rule.safe_fixes += 1;
+        // A rule's findings are looked up once per run of them: a big file's millions of
+        // findings are mostly of one rule, one after another.
+        for run in diagnostics.chunk_by(|a, b| a.rule == b.rule) {
+            let rule = self.rules.entry(run[0].rule).or_default();
+            rule.family = run[0].family;
+            rule.count += run.len();
+            for d in run {
+                match d.severity {
+                    Severity::Error => self.errors += 1,
+                    Severity::Warning => self.warnings += 1,
+                    Severity::Info => self.infos += 1,
                 }
-                Some(Applicability::Unsafe) => {
-                    self.unsafe_fixes += 1;
-                    rule.unsafe_fixes += 1;
+                rule.severity = rule.severity.max(Some(d.severity));
+                match d.fix.as_ref().map(|f| f.applicability) {
+                    Some(Applicability::Safe) => {
+                        self.safe_fixes += 1;
+                        rule.safe_fixes += 1;
+                    }
+                    Some(Applicability::Unsafe) => {
+                        self.unsafe_fixes += 1;
+                        rule.unsafe_fixes += 1;
+                    }
+                    None => {}
                 }
-                None => {}
             }
         }
     }
