@@ -118,10 +118,9 @@ impl Units {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         // Counted first, so that millions of starts are not copied at each doubling.
-        let breaks = || memchr::memchr_iter(b'\n', text.as_bytes());
-        let mut starts = Vec::with_capacity(breaks().count() + 1);
+        let mut starts = Vec::with_capacity(line_count(text));
         starts.push(0);
-        starts.extend(breaks().map(|i| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         let counts = (!text.is_ascii()).then(|| {
             let mut total = Units::default();
             let mut counts = Vec::with_capacity(text.len() / BLOCK + 1);
@@ -284,6 +283,11 @@ impl LineIndex {
             column_utf16: at.utf16 - before.utf16 + 1,
         }
     }
+}
+
+/// The lines of `text`: one more than its line breaks, found a vector at a time.
+pub fn line_count(text: &str) -> usize {
+    memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1
 }
 
 /// Length of the UTF-8 BOM at the start of `text` (0 without one).

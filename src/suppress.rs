@@ -119,19 +119,19 @@ impl Suppressions {
         scoped.sort_unstable();
         let items = &mut self.items;
         diagnostics.retain(|d| {
-            let mut covering = file_wide.clone();
-            for at in std::iter::once(&d.span).chain(&d.anchors) {
-                let mut k = scoped.partition_point(|&(start, _, _)| start <= at.start);
-                while k > 0 && at.start <= scoped[k - 1].1 {
-                    covering.push(scoped[k - 1].2);
-                    k -= 1;
-                }
-            }
             let mut suppressed = false;
-            for i in covering {
+            let mut covers = |i: usize| {
                 if items[i].rules.contains(&d.rule) {
                     items[i].used = true;
                     suppressed = true;
+                }
+            };
+            file_wide.iter().for_each(|&i| covers(i));
+            for at in std::iter::once(&d.span).chain(&d.anchors) {
+                let mut k = scoped.partition_point(|&(start, _, _)| start <= at.start);
+                while k > 0 && at.start <= scoped[k - 1].1 {
+                    covers(scoped[k - 1].2);
+                    k -= 1;
                 }
             }
             !suppressed

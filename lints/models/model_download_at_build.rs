@@ -4,6 +4,7 @@
 //! names the patterns that keep weights out of the build. A login to the Hugging Face Hub
 //! in a layer of the image is reported too: it saves the token there.
 
+use crate::model::commands::basename;
 use crate::model::models::{self, Download, HubLogin, TokenSource};
 use crate::model::Run;
 use crate::rule::{Ctx, FixAvailability, Meta, Rule, Severity};
@@ -203,7 +204,7 @@ fn describe_all(group: &[Download]) -> Vec<String> {
 /// as given.
 fn short_model(model: &str) -> &str {
     if model.ends_with(".whl") || model.ends_with(".tar.gz") {
-        model.rsplit('/').next().unwrap_or(model)
+        basename(model)
     } else {
         model
     }

@@ -226,11 +226,9 @@ fn report(
         ),
     };
     // A build after the install (`build`) needs them: the fix is a builder stage.
-    let runtime_use = programs.iter().find(|p| {
-        names
-            .iter()
-            .any(|n| n == *p || n.rsplit('/').next() == Some(p.as_str()))
-    });
+    let runtime_use = programs
+        .iter()
+        .find(|p| names.iter().any(|n| n == *p || basename(n) == p.as_str()));
     let option = manager.production_option();
     let (help, fix) = match (&build, runtime_use, option, install.named_by) {
         (Some(build), _, _, _) => (

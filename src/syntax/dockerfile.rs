@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use thin_vec::ThinVec;
 
-use crate::source::{bom_len, Span};
+use crate::source::{bom_len, line_count, Span};
 use crate::syntax::MappedText;
 
 /// A parsed Dockerfile. Parsing never fails: problems are in `errors`.
@@ -364,11 +364,7 @@ fn parse_in_parts(text: &str, starts: Option<&[usize]>) -> Dockerfile {
 /// it): one error there, and nothing else is read from the file.
 fn binary_data(text: &str) -> Option<SyntaxError> {
     let at = text.as_bytes().iter().position(|&b| b == 0)?;
-    let line = text.as_bytes()[..at]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1;
+    let line = line_count(&text[..at]);
     Some(SyntaxError {
         span: at..at + 1,
         message: format!(
@@ -412,11 +408,6 @@ fn trim_leading_space(s: &str) -> &str {
 /// A line whose first non-blank character is `#`.
 fn is_comment(s: &str) -> bool {
     trim_leading_space(s).starts_with('#')
-}
-
-/// At most one instruction a line.
-fn line_count(text: &str) -> usize {
-    memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1
 }
 
 /// A big file is read in parts side by side (a 50 MB file took a second on one core); a
