@@ -20,7 +20,7 @@ const MAX_LABEL_LINES: usize = 12;
 /// Context lines shown around each label (miette asks for one).
 const CONTEXT_LINES: usize = 1;
 /// Bytes of a line shown at most; a longer line is shown as a window of this size.
-const MAX_LINE_BYTES: usize = 400;
+pub(super) const MAX_LINE_BYTES: usize = 400;
 /// Bytes kept before a label's start when a long line is windowed.
 const LEAD_BYTES: usize = 60;
 const CUT: &str = "…";
@@ -181,7 +181,7 @@ impl<'n> Excerpt<'n> {
 }
 
 /// The last line that holds text (a final line break does not start a line to show).
-fn last_content_line(file: &SourceFile) -> usize {
+pub(super) fn last_content_line(file: &SourceFile) -> usize {
     let count = file.lines.line_count();
     match file.lines.line_start(count - 1) {
         Some(start) if start == file.text.len() && count > 1 => count - 2,
@@ -190,7 +190,7 @@ fn last_content_line(file: &SourceFile) -> usize {
 }
 
 /// A line's text without its line ending (and without the BOM on the first line).
-fn line_content(file: &SourceFile, line: usize) -> (usize, usize) {
+pub(super) fn line_content(file: &SourceFile, line: usize) -> (usize, usize) {
     let text = file.text.as_str();
     let mut start = file.lines.line_start(line).unwrap_or(text.len());
     if line == 0 {

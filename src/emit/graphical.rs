@@ -9,18 +9,25 @@
 //! lines, a label of several lines, a cause chain, a read that fails) makes [`render`]
 //! write nothing and return false, and miette renders the diagnostic.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
-use miette::{Diagnostic, LabeledSpan, Severity, ThemeCharacters};
+use miette::{LabeledSpan, Severity, ThemeCharacters};
+use smallvec::SmallVec;
 use unicode_width::UnicodeWidthChar;
 
-use super::escape::is_all;
-use super::excerpt::Excerpt;
+use super::escape::{escape, escape_line, is_all};
+use super::excerpt::{last_content_line, line_content, Excerpt, MAX_LINE_BYTES};
+use crate::rule::Diagnostic;
+use crate::source::{bom_len, SourceFile};
 
 /// Lines of context around each label, as miette's handler has them by default.
 const CONTEXT_LINES: usize = 1;
 /// Columns a tab advances to a multiple of (miette's default).
 const TAB_WIDTH: usize = 4;
+/// Spans of a diagnostic drawn from its file at most: a sort of this many keeps equal
+/// offsets in order, as miette's sort of them does.
+const MAX_PLAIN_SPANS: usize = 20;
 
 /// Draws diagnostics in miette's no-colour graphical layout, with what every diagnostic
 /// shares (the theme's prefixes, a buffer for text) made once.
@@ -53,24 +60,45 @@ impl Drawer {
         }
     }
 
+    /// Appends `d`, a diagnostic of `file` shown under `name`, to `out` as `render` would
+    /// draw it, but straight from the file: for the common finding, whose lines are plain
+    /// text, an excerpt would be a copy of them. Returns false, having appended nothing,
+    /// for the others.
+    pub fn render_plain(
+        &mut self,
+        out: &mut String,
+        name: &str,
+        file: &SourceFile,
+        d: &Diagnostic,
+    ) -> bool {
+        let start = out.len();
+        let drawn = self.report(out).plain(name, file, d).is_some();
+        if !drawn {
+            out.truncate(start);
+        }
+        drawn
+    }
+
+    fn report<'a>(&'a mut self, out: &'a mut String) -> Report<'a> {
+        Report {
+            out,
+            chars: &self.chars,
+            prefixes: &self.prefixes,
+            scratch: &mut self.scratch,
+        }
+    }
+
     /// Appends `diagnostic`, whose source code is `source`, to `out` as miette's no-colour
     /// graphical handler would, and returns true; or appends nothing and returns false
     /// when it is not the common case.
     pub fn render(
         &mut self,
         out: &mut String,
-        diagnostic: &dyn Diagnostic,
+        diagnostic: &dyn miette::Diagnostic,
         source: &Excerpt,
     ) -> bool {
         let start = out.len();
-        let drawn = Report {
-            out,
-            chars: &self.chars,
-            prefixes: &self.prefixes,
-            scratch: &mut self.scratch,
-        }
-        .diagnostic(diagnostic, source)
-        .is_some();
+        let drawn = self.report(out).diagnostic(diagnostic, source).is_some();
         if !drawn {
             out.truncate(start);
         }
@@ -86,12 +114,15 @@ struct Report<'a> {
 }
 
 /// A label as miette draws it: its span in the source, and its text.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 struct Span<'a> {
     offset: usize,
     len: usize,
     label: Option<&'a str>,
 }
+
+/// The columns of the vertical bars of a line's labels.
+type Bars = SmallVec<[usize; 4]>;
 
 /// A line of a context: its number (1-based), where it starts in the source, its length
 /// with the line break, and its text without it.
@@ -122,7 +153,7 @@ impl Line<'_> {
 }
 
 impl Report<'_> {
-    fn diagnostic(&mut self, d: &dyn Diagnostic, source: &Excerpt) -> Option<()> {
+    fn diagnostic(&mut self, d: &dyn miette::Diagnostic, source: &Excerpt) -> Option<()> {
         // Parts of a report this does not draw.
         if d.url().is_some()
             || d.related().is_some()
@@ -134,15 +165,9 @@ impl Report<'_> {
         if let Some(code) = d.code() {
             writeln!(self.out, "{code}\n").ok()?;
         }
-        let prefixes = self.prefixes;
-        let first = match d.severity() {
-            Some(Severity::Error) | None => &prefixes.error,
-            Some(Severity::Warning) => &prefixes.warning,
-            Some(Severity::Advice) => &prefixes.advice,
-        };
         self.scratch.clear();
         write!(self.scratch, "{d}").ok()?;
-        indented(self.out, self.scratch, first, &prefixes.rest);
+        self.message(d.severity());
         if let Some(labels) = d.labels() {
             self.snippets(source, labels.collect())?;
         }
@@ -150,6 +175,147 @@ impl Report<'_> {
             self.scratch.clear();
             write!(self.scratch, "{help}").ok()?;
             indented(self.out, self.scratch, "  help: ", "        ");
+        }
+        Some(())
+    }
+
+    /// The message in `scratch`, behind the icon of `severity`.
+    fn message(&mut self, severity: Option<Severity>) {
+        let prefixes = self.prefixes;
+        let first = match severity {
+            Some(Severity::Error) | None => &prefixes.error,
+            Some(Severity::Warning) => &prefixes.warning,
+            Some(Severity::Advice) => &prefixes.advice,
+        };
+        indented(self.out, self.scratch, first, &prefixes.rest);
+    }
+
+    /// What [`Report::diagnostic`] draws of the [`Shown`](super::text) form of `d`, drawn
+    /// from `file` itself when the excerpt would hold the file's lines unchanged: each span
+    /// is a non-empty part of one line, and every line shown is printable ASCII no longer
+    /// than an excerpt shows whole. Anything else is the excerpt's to draw (`None`).
+    fn plain(&mut self, name: &str, file: &SourceFile, d: &Diagnostic) -> Option<()> {
+        let text = file.text.as_str();
+        // Past this many spans a sort by offset may not keep the order of equal ones,
+        // which miette's drawing of the excerpt depends on.
+        if d.labels.len() >= MAX_PLAIN_SPANS || bom_len(text) > 0 {
+            return None;
+        }
+        let messages: SmallVec<[Cow<str>; 2]> =
+            d.labels.iter().map(|l| escape_line(&l.message)).collect();
+        // The primary span, then the labels' (as `Shown` gives them), each with its line.
+        let given = std::iter::once((&d.span, None)).chain(
+            d.labels
+                .iter()
+                .zip(&messages)
+                .map(|(l, m)| (&l.span, Some(&**m))),
+        );
+        let mut spans: SmallVec<[(Span, usize, bool); 4]> = SmallVec::new();
+        for (range, label) in given {
+            if range.start >= range.end || range.end > text.len() {
+                return None;
+            }
+            let line = file.lines.line_of(range.start);
+            if range.end > plain_line(file, line)?.end {
+                return None;
+            }
+            let span = Span {
+                offset: range.start,
+                len: range.len(),
+                label,
+            };
+            spans.push((span, line, label.is_none()));
+        }
+        spans.sort_by_key(|(span, _, _)| span.offset);
+        // Contexts as `snippets` groups them: a span's line and one each side, joined with
+        // the context before when they touch; each a span and its first and last line.
+        let last_line = last_content_line(file);
+        let around = |first: usize, last: usize| {
+            let (mut from, to) = (
+                first.saturating_sub(CONTEXT_LINES),
+                (last + CONTEXT_LINES).min(last_line.max(last)),
+            );
+            // miette shows no empty first line (as `Excerpt::read`).
+            while from < to && is_empty_line(file, from) {
+                from += 1;
+            }
+            (from, to)
+        };
+        let mut contexts: SmallVec<[(Span, usize, usize); 2]> = SmallVec::new();
+        for (right, line, _) in &spans {
+            let (from, _) = around(*line, *line);
+            match contexts.last_mut() {
+                Some((left, first, last)) if around(*first, *last).1 + 1 >= from => {
+                    let end = (left.offset + left.len).max(right.offset + right.len);
+                    left.len = end - left.offset;
+                    *last = (*last).max(*line);
+                }
+                _ => contexts.push((
+                    Span {
+                        offset: right.offset,
+                        len: right.len,
+                        label: right.label,
+                    },
+                    *line,
+                    *line,
+                )),
+            }
+        }
+        // The excerpt ends with the last line any span wants; an empty last line is not
+        // drawn (`lines_of` finds no line after the final line break).
+        let excerpt_end = spans
+            .iter()
+            .map(|&(_, line, _)| around(line, line).1)
+            .max()?;
+        let drawn: SmallVec<[Span; 4]> = spans.iter().map(|(s, _, _)| s.clone()).collect();
+        self.scratch.clear();
+        self.scratch.push_str(&escape(&d.message));
+        self.out.push_str(d.rule);
+        self.out.push_str("\n\n");
+        self.message(Some(match d.severity {
+            crate::rule::Severity::Error => Severity::Error,
+            crate::rule::Severity::Warning => Severity::Warning,
+            crate::rule::Severity::Info => Severity::Advice,
+        }));
+        let mut lines: SmallVec<[Line; 4]> = SmallVec::new();
+        for (context, first, last) in &contexts {
+            let (from, mut to) = around(*first, *last);
+            if to == excerpt_end && to > from && is_empty_line(file, to) {
+                to -= 1;
+            }
+            lines.clear();
+            for number in from..=to {
+                let content = plain_line(file, number)?;
+                lines.push(Line {
+                    number: number + 1,
+                    offset: content.start,
+                    length: content.len() + 1,
+                    text: &text[content],
+                });
+            }
+            let inside = |(s, _, _): &&(Span, usize, bool)| {
+                context.offset <= s.offset && s.offset + s.len <= context.offset + context.len
+            };
+            let (primary, line, _) = spans
+                .iter()
+                .filter(inside)
+                .find(|(_, _, primary)| *primary)
+                .or_else(|| spans.iter().find(inside))?;
+            let column = primary.offset - file.lines.line_start(*line)?;
+            self.draw_context(name, &lines, (*line, column), &drawn)?;
+        }
+        self.scratch.clear();
+        if super::text::help_text(d, self.scratch) {
+            let help = match escape(self.scratch) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(escaped) => Some(escaped),
+            };
+            indented(
+                self.out,
+                help.as_deref().unwrap_or(self.scratch),
+                "  help: ",
+                "        ",
+            );
         }
         Some(())
     }
@@ -213,11 +379,6 @@ impl Report<'_> {
             .filter(inside)
             .find(|l| l.primary())
             .or_else(|| labels.iter().find(inside));
-        let width = lines.last().map_or(0, |l| l.number).to_string().len();
-        let chars = self.chars;
-        push_repeated(self.out, ' ', width + 2);
-        self.out.push(chars.ltop);
-        self.out.push(chars.hbar);
         let (line, column) = match primary {
             Some(label) => {
                 let contents = source.read(label.inner().offset(), label.inner().len(), 0, 0)?;
@@ -225,11 +386,36 @@ impl Report<'_> {
             }
             None => (contents.line, contents.column),
         };
+        self.draw_context(source.name(), &lines, (line, column), spans)
+    }
+
+    /// A context's header (`[name:line:column]`, 0-based `at`), its lines with the
+    /// highlights of `spans` under them, and its footer.
+    fn draw_context(
+        &mut self,
+        name: &str,
+        lines: &[Line],
+        at: (usize, usize),
+        spans: &[Span],
+    ) -> Option<()> {
+        let width = digits(lines.last().map_or(0, |l| l.number));
+        let chars = self.chars;
+        push_repeated(self.out, ' ', width + 2);
+        self.out.push(chars.ltop);
+        self.out.push(chars.hbar);
         // An excerpt always has a name: the header is `[name:line:column]`.
-        writeln!(self.out, "[{}:{}:{}]", source.name(), line + 1, column + 1).ok()?;
+        let mut number = itoa::Buffer::new();
+        self.out.push('[');
+        self.out.push_str(name);
+        self.out.push(':');
+        self.out.push_str(number.format(at.0 + 1));
+        self.out.push(':');
+        self.out.push_str(number.format(at.1 + 1));
+        self.out.push_str("]\n");
         // Reused from line to line.
-        let (mut on_line, mut bars): (Vec<&Span>, Vec<usize>) = (Vec::new(), Vec::new());
-        for line in &lines {
+        // Reused from line to line; a line has a few labels at most, held on the stack.
+        let (mut on_line, mut bars) = (SmallVec::<[&Span; 4]>::new(), Bars::new());
+        for line in lines {
             self.gutter(Some(line.number), width, chars.vbar);
             push_expanded(self.out, line.text);
             on_line.clear();
@@ -264,7 +450,7 @@ impl Report<'_> {
         line: &Line,
         width: usize,
         spans: &[&Span],
-        bars: &mut Vec<usize>,
+        bars: &mut Bars,
     ) -> Option<()> {
         let chars = self.chars;
         self.gutter(None, width, chars.vbar_break);
@@ -305,7 +491,9 @@ impl Report<'_> {
                 } else {
                     self.out.push(chars.lbot);
                     push_repeated(self.out, chars.hbar, 2);
-                    writeln!(self.out, " {label}").ok()?;
+                    self.out.push(' ');
+                    self.out.push_str(label);
+                    self.out.push('\n');
                     break;
                 }
             }
@@ -440,6 +628,24 @@ fn one_column_each(text: &str) -> bool {
     is_all(text, |b| matches!(b, b' '..=b'~'))
 }
 
+/// The text of 0-based `line` of `file`, without its line ending, when an excerpt would show
+/// it unchanged: printable ASCII (a tab is not: it is expanded), short enough to be shown
+/// whole.
+fn plain_line(file: &SourceFile, line: usize) -> Option<std::ops::Range<usize>> {
+    let (start, end) = line_content(file, line);
+    (end - start <= MAX_LINE_BYTES && one_column_each(&file.text[start..end])).then_some(start..end)
+}
+
+fn is_empty_line(file: &SourceFile, line: usize) -> bool {
+    let (start, end) = line_content(file, line);
+    start == end
+}
+
+/// The number of decimal digits of `n`.
+fn digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
 fn push_repeated(out: &mut String, c: char, n: usize) {
     const SPACES: &str = "                                ";
     if c == ' ' && n <= SPACES.len() {
@@ -456,7 +662,7 @@ fn push_repeated(out: &mut String, c: char, n: usize) {
 mod tests {
     use std::path::Path;
 
-    use super::super::text::{render_with, Style};
+    use super::super::text::{render_with, Drawing, Drawn, Style};
     use crate::config::{Config, Overrides, Resolver, Settings};
     use crate::fix::{Edit, Fix};
     use crate::rule::{Diagnostic, Label, Severity};
@@ -467,11 +673,15 @@ mod tests {
         width: 100,
     };
 
-    /// Both drawings of `diagnostics`, and how many the straight one drew.
-    fn both(file: &SourceFile, diagnostics: &[Diagnostic]) -> (String, String, usize) {
-        let (mut straight, mut miette) = (String::new(), String::new());
-        let drawn = render_with(file, diagnostics, STYLE, true, &mut straight);
-        render_with(file, diagnostics, STYLE, false, &mut miette);
+    /// The drawing of `diagnostics` as `text` makes it and as miette makes it, and how many
+    /// were drawn each straight way. The straight drawing from excerpts alone is checked
+    /// against miette's too: it draws what the plain one leaves.
+    fn both(file: &SourceFile, diagnostics: &[Diagnostic]) -> (String, String, Drawn) {
+        let [mut straight, mut excerpts, mut miette] = [(); 3].map(|_| String::new());
+        let drawn = render_with(file, diagnostics, STYLE, Drawing::Plain, &mut straight);
+        render_with(file, diagnostics, STYLE, Drawing::Excerpt, &mut excerpts);
+        render_with(file, diagnostics, STYLE, Drawing::Miette, &mut miette);
+        assert_eq!(excerpts, miette, "drawn from excerpts");
         (straight, miette, drawn)
     }
 
@@ -527,7 +737,7 @@ mod tests {
             }],
         ));
         let (straight, miette, drawn) = both(&file, &[d]);
-        assert_eq!(drawn, 1);
+        assert_eq!(drawn.plain, 1);
         assert_eq!(straight, miette);
         assert!(straight.contains(" 2 │ RUN echo line0\n   · ─┬─\n   ·  ╰── previous RUN\n"));
     }
@@ -538,29 +748,29 @@ mod tests {
         let file = SourceFile::new("Dockerfile", text.to_string());
         let d = diagnostic(7..text.len() - 1, Vec::new());
         let (straight, miette, drawn) = both(&file, &[d]);
-        assert_eq!(drawn, 0);
+        assert_eq!((drawn.plain, drawn.excerpt), (0, 0));
         assert_eq!(straight, miette);
     }
 
-    /// Random files of a few lines (tabs, wide and escaped characters, blank lines, CRLF,
-    /// with or without a final line break) and random spans and labels: both drawings agree
-    /// on every one, and most take the straight path.
-    #[test]
-    fn random_shapes_are_drawn_as_miette_draws_them() {
-        let pieces = [
-            "RUN", " ", "echo", "\t", "日本", "é", "\u{200b}", "\x1b[2J", "a", "&&", "x",
-        ];
-        let labels = ["previous RUN", "", "also here", "two\nlines", "日本語"];
-        let mut random = Random(0x9e37_79b9_7f4a_7c15);
-        let (mut cases, mut drawn) = (0, 0);
+    /// Random files of up to `lines` lines of `pieces`, with fewer than `labels_below` labels (some with CRLF, with or without a
+    /// final line break) and random spans and labels: `text` draws every one as miette
+    /// does. Returns the number of cases and how many were drawn each straight way.
+    fn random_shapes(
+        pieces: &[&str],
+        labels: &[&'static str],
+        (lines, labels_below): (usize, usize),
+        seed: u64,
+    ) -> (usize, Drawn) {
+        let mut random = Random(seed);
+        let (mut cases, mut drawn) = (0, Drawn::default());
         for _ in 0..4000 {
             let mut text = String::new();
-            for line in 0..1 + random.below(7) {
+            for line in 0..1 + random.below(lines) {
                 if line > 0 {
                     text.push_str(if random.below(5) == 0 { "\r\n" } else { "\n" });
                 }
                 for _ in 0..random.below(6) {
-                    text.push_str(random.pick(&pieces));
+                    text.push_str(random.pick(pieces));
                 }
             }
             if random.below(2) == 0 {
@@ -573,22 +783,54 @@ mod tests {
                 start..end
             };
             let primary = span(&mut random);
-            let count = random.below(4);
+            let count = random.below(labels_below);
             let others: Vec<_> = (0..count).map(|_| span(&mut random)).collect();
             let labels = others
                 .into_iter()
                 .map(|span| Label {
                     span,
-                    message: random.pick(&labels).into(),
+                    message: random.pick(labels).into(),
                 })
                 .collect();
             let d = diagnostic(primary, labels);
             let (straight, miette, n) = both(&file, std::slice::from_ref(&d));
             assert_eq!(straight, miette, "{text:?} {d:?}");
             cases += 1;
-            drawn += n;
+            drawn.plain += n.plain;
+            drawn.excerpt += n.excerpt;
         }
-        assert!(drawn * 2 > cases, "only {drawn} of {cases} drawn straight");
+        (cases, drawn)
+    }
+
+    /// Tabs, wide and escaped characters, blank lines: most are drawn straight.
+    #[test]
+    fn random_shapes_are_drawn_as_miette_draws_them() {
+        let pieces = [
+            "RUN", " ", "echo", "\t", "日本", "é", "\u{200b}", "\x1b[2J", "a", "&&", "x",
+        ];
+        let labels = ["previous RUN", "", "also here", "two\nlines", "日本語"];
+        let (cases, drawn) = random_shapes(&pieces, &labels, (7, 4), 0x9e37_79b9_7f4a_7c15);
+        let straight = drawn.plain + drawn.excerpt;
+        assert!(
+            straight * 2 > cases,
+            "only {straight} of {cases} drawn straight"
+        );
+    }
+
+    /// Plain text over more lines, with more labels (on one line, on lines next to each
+    /// other, far apart, at one offset) and long lines an excerpt cuts: most are drawn from
+    /// the file itself.
+    #[test]
+    fn random_plain_shapes_are_drawn_from_the_file_as_miette_draws_them() {
+        let long = "y".repeat(150);
+        let pieces = ["RUN", " ", "echo", "a", "&&", "x", "  ", "\\", &long];
+        let labels = ["previous RUN", "", "also here"];
+        let (cases, drawn) = random_shapes(&pieces, &labels, (14, 6), 0x2545_f491_4f6c_dd1d);
+        assert!(
+            drawn.plain * 3 > cases,
+            "only {} of {cases} drawn from the file",
+            drawn.plain
+        );
     }
 
     /// Every finding of every corpus file, with every rule on, is drawn as miette draws it.
@@ -607,7 +849,7 @@ mod tests {
         let settings: Settings = Resolver::new(Some(all), true, Overrides::default())
             .settings_for(Path::new("Dockerfile"))
             .unwrap();
-        let (mut findings, mut drawn) = (0, 0);
+        let (mut findings, mut drawn) = (0, Drawn::default());
         for row in manifest.lines().skip(1) {
             let name = row.split('\t').next().unwrap_or_default();
             let Ok(bytes) = std::fs::read(corpus.join(name)) else {
@@ -618,12 +860,18 @@ mod tests {
             let (straight, miette, n) = both(&file, &diagnostics);
             assert_eq!(straight, miette, "{name}");
             findings += diagnostics.len();
-            drawn += n;
+            drawn.plain += n.plain;
+            drawn.excerpt += n.excerpt;
         }
+        let straight = drawn.plain + drawn.excerpt;
         assert!(
-            drawn * 2 > findings,
-            "only {drawn} of {findings} drawn straight"
+            straight * 2 > findings,
+            "only {straight} of {findings} drawn straight"
         );
-        eprintln!("{drawn} of {findings} corpus findings drawn straight, all as miette draws them");
+        eprintln!(
+            "{} of {findings} corpus findings drawn from the file, {} from excerpts, all as \
+             miette draws them",
+            drawn.plain, drawn.excerpt
+        );
     }
 }

@@ -62,24 +62,50 @@ pub fn render_diagnostics(
     out: &mut String,
 ) {
     // Without colour, the common case is drawn straight; miette draws the rest.
-    render_with(file, diagnostics, style, !style.color, out);
+    let drawing = match style.color {
+        true => Drawing::Miette,
+        false => Drawing::Plain,
+    };
+    render_with(file, diagnostics, style, drawing, out);
 }
 
-/// Renders `diagnostics`, drawing the common case straight when `straight`, and returns
-/// how many were drawn so (the tests compare both ways).
+/// The ways of drawing a diagnostic, each tried before the next: the tests compare each
+/// with miette's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Drawing {
+    Miette,
+    /// Straight, from an excerpt of the file (`graphical::Drawer::render`).
+    Excerpt,
+    /// Straight, from the file's own lines (`graphical::Drawer::render_plain`).
+    Plain,
+}
+
+/// How many diagnostics [`render_with`] drew each straight way.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Drawn {
+    pub plain: usize,
+    pub excerpt: usize,
+}
+
+/// Renders `diagnostics`, trying the ways of drawing from `drawing` down.
 pub(super) fn render_with(
     file: &SourceFile,
     diagnostics: &[Diagnostic],
     style: Style,
-    straight: bool,
+    drawing: Drawing,
     out: &mut String,
-) -> usize {
+) -> Drawn {
     let handler = handler(style);
     // The characters of both themes `handler` uses.
     let mut drawer = graphical::Drawer::new(ThemeCharacters::unicode());
-    let mut drawn = 0;
+    let mut drawn = Drawn::default();
     let name = escape::path(&file.path);
     for diagnostic in diagnostics {
+        if drawing >= Drawing::Plain && drawer.render_plain(out, &name, file, diagnostic) {
+            drawn.plain += 1;
+            out.push('\n');
+            continue;
+        }
         let spans: Vec<Span> = std::iter::once(diagnostic.span.clone())
             .chain(diagnostic.labels.iter().map(|l| l.span.clone()))
             .collect();
@@ -90,8 +116,8 @@ pub(super) fn render_with(
             excerpt,
             ranges,
         };
-        if straight && drawer.render(out, &shown, &shown.excerpt) {
-            drawn += 1;
+        if drawing >= Drawing::Excerpt && drawer.render(out, &shown, &shown.excerpt) {
+            drawn.excerpt += 1;
         } else {
             let _ = handler.render_report(out, &shown);
         }
@@ -137,25 +163,10 @@ impl miette::Diagnostic for Shown<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        use std::fmt::Write;
-        let d = self.diagnostic;
-        if d.help.is_none() && d.fix.is_none() {
-            return None;
-        }
         // Built in one string: a 50 MB file can have millions of these.
         let mut text = String::new();
-        if let Some(help) = &d.help {
-            text.push_str(help);
-        }
-        if let Some(fix) = &d.fix {
-            if d.help.is_some() {
-                text.push('\n');
-            }
-            let how = match fix.applicability {
-                Applicability::Safe => "safe; `--fix` applies it",
-                Applicability::Unsafe => "unsafe; `--fix --unsafe-fixes` applies it",
-            };
-            let _ = write!(text, "fix: {} ({how})", fix.title);
+        if !help_text(self.diagnostic, &mut text) {
+            return None;
         }
         let text = match escape(&text) {
             Cow::Borrowed(_) => text,
@@ -181,6 +192,29 @@ impl miette::Diagnostic for Shown<'_> {
             });
         Some(Box::new(std::iter::once(primary).chain(others)))
     }
+}
+
+/// Appends the help of `d` to `text`, unescaped: its help, then the fix on offer and how
+/// to apply it, on a line of its own. False when it has neither.
+pub(super) fn help_text(d: &Diagnostic, text: &mut String) -> bool {
+    if let Some(help) = &d.help {
+        text.push_str(help);
+    }
+    if let Some(fix) = &d.fix {
+        if d.help.is_some() {
+            text.push('\n');
+        }
+        let how = match fix.applicability {
+            Applicability::Safe => "safe; `--fix` applies it",
+            Applicability::Unsafe => "unsafe; `--fix --unsafe-fixes` applies it",
+        };
+        text.push_str("fix: ");
+        text.push_str(&fix.title);
+        text.push_str(" (");
+        text.push_str(how);
+        text.push(')');
+    }
+    d.help.is_some() || d.fix.is_some()
 }
 
 /// A lint.toml problem, with the offending key underlined.
