@@ -1,7 +1,10 @@
 //! miette's graphical report, without colour, written straight for the common case: a
 //! diagnostic whose every span lies on one line. A 50 MB file can have millions of
 //! findings, and miette builds each through styled strings, boxed contents and a copy of
-//! every line shown; here a finding is a few pushes onto the output.
+//! every line shown; here a finding is a few pushes onto the output. When every line it
+//! shows is short printable ASCII, the lines are read from the file itself
+//! ([`Drawer::render_plain`]); otherwise from the excerpt `text` makes of them
+//! ([`Drawer::render`]), which escapes and cuts what the terminal must not see whole.
 //!
 //! The layout is miette 7.6's, byte for byte, with the settings `text` gives it (unicode,
 //! no colour, no wrapping, no links, one line of context): the tests compare the two on
