@@ -339,7 +339,8 @@ impl Mount {
 
 impl Model {
     pub fn build(df: &Dockerfile) -> Model {
-        Builder::new(df).build()
+        let (builder, froms) = Builder::new(df);
+        builder.build(&froms)
     }
 
     /// Whether stage `stage` is `ancestor` or built on it (`FROM ancestor`, transitively).
@@ -533,8 +534,6 @@ struct Builder<'a> {
     parsed: ParsedAhead,
     /// RUN instructions in the file.
     runs: usize,
-    /// Where the stages start (FROM instructions).
-    froms: Vec<usize>,
     /// The values the file's ENV and ARG set, shared by its stages' scopes.
     values: Arc<ValueLog>,
 }
@@ -592,7 +591,8 @@ fn parse_command(command: Command) -> Option<Script> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(df: &'a Dockerfile) -> Self {
+    /// The builder of `df`'s model, and where its stages start (its FROM instructions).
+    fn new(df: &'a Dockerfile) -> (Self, Vec<usize>) {
         // Sized up front: a `Run` is large, and growing a vector of 100,000 of them by
         // doubling copied and zeroed more memory than building them. So are the lists of
         // what COPYs read and copy: an entry a COPY at most (a RUN's bind mount adds a read).
@@ -606,7 +606,7 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
-        Builder {
+        let builder = Builder {
             df,
             model: Model {
                 stages: Vec::new(),
@@ -623,16 +623,15 @@ impl<'a> Builder<'a> {
             states: Vec::new(),
             parsed: ParsedAhead::default(),
             runs,
-            froms,
             values: Arc::default(),
-        }
+        };
+        (builder, froms)
     }
 
-    fn build(mut self) -> Model {
-        let froms = std::mem::take(&mut self.froms);
+    fn build(mut self, froms: &[usize]) -> Model {
         let (df, count) = (self.df, self.df.instructions.len());
         if self.runs < ParsedAhead::MIN_RUNS {
-            self.walk(0..count, &froms);
+            self.walk(0..count, froms);
         } else {
             let window = |from: usize| from..(from + ParsedAhead::WINDOW).min(count);
             let mut next = ParsedAhead::parse(df, window(0));
@@ -641,7 +640,7 @@ impl<'a> Builder<'a> {
                 let walked = window(from);
                 let ahead = window(walked.end);
                 next = rayon::join(
-                    || self.walk(walked, &froms),
+                    || self.walk(walked, froms),
                     || ParsedAhead::parse(df, ahead),
                 )
                 .1;

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::ops::Range;
 
 use miette::{LabeledSpan, Severity, ThemeCharacters};
 use smallvec::SmallVec;
@@ -117,7 +118,7 @@ struct Report<'a> {
 }
 
 /// A label as miette draws it: its span in the source, and its text.
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 struct Span<'a> {
     offset: usize,
     len: usize,
@@ -206,32 +207,37 @@ impl Report<'_> {
         }
         let messages: SmallVec<[Cow<str>; 2]> =
             d.labels.iter().map(|l| escape_line(&l.message)).collect();
-        // The primary span, then the labels' (as `Shown` gives them), each with its line.
+        // The primary span (the one without a label), then the labels' (as `Shown` gives
+        // them), in the order miette's sort puts them.
         let given = std::iter::once((&d.span, None)).chain(
             d.labels
                 .iter()
                 .zip(&messages)
                 .map(|(l, m)| (&l.span, Some(&**m))),
         );
-        let mut spans: SmallVec<[(Span, usize, bool); 4]> = SmallVec::new();
-        for (range, label) in given {
-            if range.start >= range.end || range.end > text.len() {
-                return None;
-            }
-            let line = file.lines.line_of(range.start);
-            if range.end > plain_line(file, line)?.end {
-                return None;
-            }
-            let span = Span {
+        let mut spans: SmallVec<[Span; 4]> = given
+            .map(|(range, label)| Span {
                 offset: range.start,
                 len: range.len(),
                 label,
-            };
-            spans.push((span, line, label.is_none()));
+            })
+            .collect();
+        spans.sort_by_key(|span| span.offset);
+        // Each span's line: a non-empty part of one plain line.
+        let mut span_lines: SmallVec<[usize; 4]> = SmallVec::new();
+        for span in &spans {
+            let end = span.offset + span.len;
+            if span.len == 0 || end > text.len() {
+                return None;
+            }
+            let line = file.lines.line_of(span.offset);
+            if end > plain_line(file, line)?.end {
+                return None;
+            }
+            span_lines.push(line);
         }
-        spans.sort_by_key(|(span, _, _)| span.offset);
         // Contexts as `snippets` groups them: a span's line and one each side, joined with
-        // the context before when they touch; each a span and its first and last line.
+        // the context before when they touch; each its bytes and its first and last line.
         let last_line = last_content_line(file);
         let around = |first: usize, last: usize| {
             let (mut from, to) = (
@@ -244,46 +250,30 @@ impl Report<'_> {
             }
             (from, to)
         };
-        let mut contexts: SmallVec<[(Span, usize, usize); 2]> = SmallVec::new();
-        for (right, line, _) in &spans {
-            let (from, _) = around(*line, *line);
+        let mut contexts: SmallVec<[(Range<usize>, usize, usize); 2]> = SmallVec::new();
+        for (span, &line) in spans.iter().zip(&span_lines) {
+            let bytes = span.offset..span.offset + span.len;
             match contexts.last_mut() {
-                Some((left, first, last)) if around(*first, *last).1 + 1 >= from => {
-                    let end = (left.offset + left.len).max(right.offset + right.len);
-                    left.len = end - left.offset;
-                    *last = (*last).max(*line);
+                Some((joined, first, last))
+                    if around(*first, *last).1 + 1 >= around(line, line).0 =>
+                {
+                    joined.end = joined.end.max(bytes.end);
+                    *last = (*last).max(line);
                 }
-                _ => contexts.push((
-                    Span {
-                        offset: right.offset,
-                        len: right.len,
-                        label: right.label,
-                    },
-                    *line,
-                    *line,
-                )),
+                _ => contexts.push((bytes, line, line)),
             }
         }
-        // The excerpt ends with the last line any span wants; an empty last line is not
-        // drawn (`lines_of` finds no line after the final line break).
-        let excerpt_end = spans
-            .iter()
-            .map(|&(_, line, _)| around(line, line).1)
-            .max()?;
-        let drawn: SmallVec<[Span; 4]> = spans.iter().map(|(s, _, _)| s.clone()).collect();
         self.scratch.clear();
         self.scratch.push_str(&escape(&d.message));
         self.out.push_str(d.rule);
         self.out.push_str("\n\n");
-        self.message(Some(match d.severity {
-            crate::rule::Severity::Error => Severity::Error,
-            crate::rule::Severity::Warning => Severity::Warning,
-            crate::rule::Severity::Info => Severity::Advice,
-        }));
+        self.message(Some(super::text::miette_severity(d.severity)));
         let mut lines: SmallVec<[Line; 4]> = SmallVec::new();
-        for (context, first, last) in &contexts {
+        for (i, (bytes, first, last)) in contexts.iter().enumerate() {
             let (from, mut to) = around(*first, *last);
-            if to == excerpt_end && to > from && is_empty_line(file, to) {
+            // The excerpt ends with the last context: an empty last line is not drawn there
+            // (`lines_of` finds no line after the excerpt's final line break).
+            if i + 1 == contexts.len() && to > from && is_empty_line(file, to) {
                 to -= 1;
             }
             lines.clear();
@@ -296,29 +286,20 @@ impl Report<'_> {
                     text: &text[content],
                 });
             }
-            let inside = |(s, _, _): &&(Span, usize, bool)| {
-                context.offset <= s.offset && s.offset + s.len <= context.offset + context.len
+            let inside = |&(span, _): &(&Span, &usize)| {
+                bytes.start <= span.offset && span.offset + span.len <= bytes.end
             };
-            let (primary, line, _) = spans
-                .iter()
-                .filter(inside)
-                .find(|(_, _, primary)| *primary)
-                .or_else(|| spans.iter().find(inside))?;
+            let mut placed = spans.iter().zip(&span_lines).filter(inside);
+            let (primary, line) = placed
+                .clone()
+                .find(|(span, _)| span.label.is_none())
+                .or_else(|| placed.next())?;
             let column = primary.offset - file.lines.line_start(*line)?;
-            self.draw_context(name, &lines, (*line, column), &drawn)?;
+            self.draw_context(name, &lines, (*line, column), &spans)?;
         }
         self.scratch.clear();
         if super::text::help_text(d, self.scratch) {
-            let help = match escape(self.scratch) {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(escaped) => Some(escaped),
-            };
-            indented(
-                self.out,
-                help.as_deref().unwrap_or(self.scratch),
-                "  help: ",
-                "        ",
-            );
+            indented(self.out, self.scratch, "  help: ", "        ");
         }
         Some(())
     }
@@ -415,7 +396,6 @@ impl Report<'_> {
         self.out.push(':');
         self.out.push_str(number.format(at.1 + 1));
         self.out.push_str("]\n");
-        // Reused from line to line.
         // Reused from line to line; a line has a few labels at most, held on the stack.
         let (mut on_line, mut bars) = (SmallVec::<[&Span; 4]>::new(), Bars::new());
         for line in lines {
@@ -634,7 +614,7 @@ fn one_column_each(text: &str) -> bool {
 /// The text of 0-based `line` of `file`, without its line ending, when an excerpt would show
 /// it unchanged: printable ASCII (a tab is not: it is expanded), short enough to be shown
 /// whole.
-fn plain_line(file: &SourceFile, line: usize) -> Option<std::ops::Range<usize>> {
+fn plain_line(file: &SourceFile, line: usize) -> Option<Range<usize>> {
     let (start, end) = line_content(file, line);
     (end - start <= MAX_LINE_BYTES && one_column_each(&file.text[start..end])).then_some(start..end)
 }

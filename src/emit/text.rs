@@ -155,24 +155,13 @@ impl miette::Diagnostic for Shown<'_> {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diagnostic.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-            Severity::Info => miette::Severity::Advice,
-        })
+        Some(miette_severity(self.diagnostic.severity))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         // Built in one string: a 50 MB file can have millions of these.
         let mut text = String::new();
-        if !help_text(self.diagnostic, &mut text) {
-            return None;
-        }
-        let text = match escape(&text) {
-            Cow::Borrowed(_) => text,
-            Cow::Owned(escaped) => escaped,
-        };
-        Some(Box::new(text))
+        help_text(self.diagnostic, &mut text).then(|| Box::new(text) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -194,8 +183,17 @@ impl miette::Diagnostic for Shown<'_> {
     }
 }
 
-/// Appends the help of `d` to `text`, unescaped: its help, then the fix on offer and how
-/// to apply it, on a line of its own. False when it has neither.
+/// How miette names the severity of a diagnostic (its icon).
+pub(super) fn miette_severity(severity: Severity) -> miette::Severity {
+    match severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    }
+}
+
+/// Writes the help of `d` to `text`, which starts empty, escaped: its help, then the fix
+/// on offer and how to apply it, on a line of its own. False when it has neither.
 pub(super) fn help_text(d: &Diagnostic, text: &mut String) -> bool {
     if let Some(help) = &d.help {
         text.push_str(help);
@@ -213,6 +211,9 @@ pub(super) fn help_text(d: &Diagnostic, text: &mut String) -> bool {
         text.push_str(" (");
         text.push_str(how);
         text.push(')');
+    }
+    if let Cow::Owned(escaped) = escape(text) {
+        *text = escaped;
     }
     d.help.is_some() || d.fix.is_some()
 }
