@@ -115,8 +115,11 @@ fn settings_of(cx: &Ctx, run: &Run) -> Vec<Setting> {
     for step in &run.effects.steps {
         let command = &script.commands[step.command];
         let program = basename(&step.name);
+        let Some(runs_on) = heap::runtime_of(program) else {
+            continue;
+        };
         for &(var, runtime, readers) in HEAP_VARIABLES {
-            if !heap::reads(program, runtime, readers) {
+            if !heap::reads(program, runs_on, (runtime, readers)) {
                 continue;
             }
             let Some(value) = step.env.known(var) else {

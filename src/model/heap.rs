@@ -68,16 +68,23 @@ pub const HEAP_VARIABLES: &[(&str, Runtime, &[&str])] = &[
     ("SBT_OPTS", Runtime::Jvm, &["sbt"]),
 ];
 
-/// Whether `program` (a basename) reads the variable `(runtime, readers)` of
-/// [`HEAP_VARIABLES`].
-pub fn reads(program: &str, runtime: Runtime, readers: &[&str]) -> bool {
-    if !readers.is_empty() {
-        return readers.contains(&program);
+/// The runtime `program` (a basename) runs on, if it is one whose heap a setting sizes.
+/// Every program a variable of [`HEAP_VARIABLES`] names runs on that variable's runtime, so
+/// a program without one reads none of them: most commands are ruled out by this alone.
+pub fn runtime_of(program: &str) -> Option<Runtime> {
+    if NODE_PROGRAMS.contains(&program) {
+        Some(Runtime::Node)
+    } else if JVM_PROGRAMS.contains(&program) {
+        Some(Runtime::Jvm)
+    } else {
+        None
     }
-    match runtime {
-        Runtime::Node => NODE_PROGRAMS.contains(&program),
-        Runtime::Jvm => JVM_PROGRAMS.contains(&program),
-    }
+}
+
+/// Whether `program` (a basename), which runs on `runs_on`, reads the variable `(runtime,
+/// readers)` of [`HEAP_VARIABLES`].
+pub fn reads(program: &str, runs_on: Runtime, (runtime, readers): (Runtime, &[&str])) -> bool {
+    runs_on == runtime && (readers.is_empty() || readers.contains(&program))
 }
 
 /// The heap size in bytes that an options string sets for `runtime` (the last setting
@@ -163,6 +170,23 @@ pub fn human(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reader_runs_on_its_variables_runtime() {
+        // `runtime_of` rules a program out before any variable is looked at.
+        for &(var, runtime, readers) in HEAP_VARIABLES {
+            for &reader in readers {
+                assert_eq!(runtime_of(reader), Some(runtime), "{var} names {reader}");
+                assert!(reads(reader, runtime, (runtime, readers)));
+            }
+        }
+        for program in ["node", "nodejs", "java", "gradle", "gradlew"] {
+            assert!(runtime_of(program).is_some(), "{program}");
+        }
+        assert_eq!(runtime_of("echo"), None);
+        assert!(!reads("npm", Runtime::Node, (Runtime::Jvm, &[])));
+        assert!(!reads("java", Runtime::Jvm, (Runtime::Jvm, &["mvn"])));
+    }
 
     #[test]
     fn node_and_jvm_heaps() {
