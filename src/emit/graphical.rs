@@ -40,6 +40,7 @@ pub struct Drawer {
     /// `  {icon} ` of each severity, and `  {vbar} `: before the message's lines.
     prefixes: Prefixes,
     scratch: String,
+    said: Said,
 }
 
 struct Prefixes {
@@ -47,6 +48,54 @@ struct Prefixes {
     warning: String,
     advice: String,
     rest: String,
+}
+
+impl Prefixes {
+    /// Before the first line of a message of `severity`.
+    fn first(&self, severity: Option<Severity>) -> &str {
+        match severity {
+            Some(Severity::Error) | None => &self.error,
+            Some(Severity::Warning) => &self.warning,
+            Some(Severity::Advice) => &self.advice,
+        }
+    }
+}
+
+/// The message and help [`Report::plain`] drew last. A big file's findings are mostly one
+/// rule's saying the same things: each is drawn once, then copied while it stays the same.
+#[derive(Default)]
+struct Said {
+    message: LastDrawn,
+    help: LastDrawn,
+}
+
+/// A text as drawn, with what it was drawn from.
+#[derive(Default)]
+struct LastDrawn {
+    from: Option<(Option<Severity>, String)>,
+    drawn: String,
+}
+
+impl LastDrawn {
+    /// Appends the drawing of `text` (of `severity`) to `out`: the one kept when both are
+    /// what it was drawn from, else `draw`'s, kept for the next.
+    fn draw(
+        &mut self,
+        out: &mut String,
+        (severity, text): (Option<Severity>, &str),
+        draw: impl FnOnce(&mut String),
+    ) {
+        let same = matches!(&self.from, Some((s, t)) if *s == severity && t == text);
+        if !same {
+            let (kept_severity, kept_text) = self.from.get_or_insert_default();
+            *kept_severity = severity;
+            kept_text.clear();
+            kept_text.push_str(text);
+            self.drawn.clear();
+            draw(&mut self.drawn);
+        }
+        out.push_str(&self.drawn);
+    }
 }
 
 impl Drawer {
@@ -61,6 +110,7 @@ impl Drawer {
             chars,
             prefixes,
             scratch: String::new(),
+            said: Said::default(),
         }
     }
 
@@ -89,6 +139,7 @@ impl Drawer {
             chars: &self.chars,
             prefixes: &self.prefixes,
             scratch: &mut self.scratch,
+            said: &mut self.said,
         }
     }
 
@@ -115,6 +166,7 @@ struct Report<'a> {
     chars: &'a ThemeCharacters,
     prefixes: &'a Prefixes,
     scratch: &'a mut String,
+    said: &'a mut Said,
 }
 
 /// A label as miette draws it: its span in the source, and its text.
@@ -186,12 +238,12 @@ impl Report<'_> {
     /// The message in `scratch`, behind the icon of `severity`.
     fn message(&mut self, severity: Option<Severity>) {
         let prefixes = self.prefixes;
-        let first = match severity {
-            Some(Severity::Error) | None => &prefixes.error,
-            Some(Severity::Warning) => &prefixes.warning,
-            Some(Severity::Advice) => &prefixes.advice,
-        };
-        indented(self.out, self.scratch, first, &prefixes.rest);
+        indented(
+            self.out,
+            self.scratch,
+            prefixes.first(severity),
+            &prefixes.rest,
+        );
     }
 
     /// What [`Report::diagnostic`] draws of the [`Shown`](super::text) form of `d`, drawn
@@ -263,11 +315,15 @@ impl Report<'_> {
                 _ => contexts.push((bytes, line, line)),
             }
         }
-        self.scratch.clear();
-        self.scratch.push_str(&escape(&d.message));
         self.out.push_str(d.rule);
         self.out.push_str("\n\n");
-        self.message(Some(super::text::miette_severity(d.severity)));
+        let severity = Some(super::text::miette_severity(d.severity));
+        let prefixes = self.prefixes;
+        let message = (severity, &*d.message);
+        self.said.message.draw(self.out, message, |drawn| {
+            let first = prefixes.first(severity);
+            indented(drawn, &escape(&d.message), first, &prefixes.rest)
+        });
         let mut lines: SmallVec<[Line; 4]> = SmallVec::new();
         for (i, (bytes, first, last)) in contexts.iter().enumerate() {
             let (from, mut to) = around(*first, *last);
@@ -299,7 +355,10 @@ impl Report<'_> {
         }
         self.scratch.clear();
         if super::text::help_text(d, self.scratch) {
-            indented(self.out, self.scratch, "  help: ", "        ");
+            let help = &**self.scratch;
+            self.said.help.draw(self.out, (None, help), |drawn| {
+                indented(drawn, help, "  help: ", "        ")
+            });
         }
         Some(())
     }
@@ -723,6 +782,35 @@ mod tests {
         assert_eq!(drawn.plain, 1);
         assert_eq!(straight, miette);
         assert!(straight.contains(" 2 │ RUN echo line0\n   · ─┬─\n   ·  ╰── previous RUN\n"));
+    }
+
+    #[test]
+    fn a_message_or_help_drawn_again_is_redrawn_when_anything_it_shows_changes() {
+        // Findings in a row that say the same, then differ only in severity, message, help or
+        // fix: each drawing kept for the next must be the one it shows.
+        let text = "FROM alpine:3.20\nRUN echo line0\nRUN echo line1\nRUN echo line2\n";
+        let file = SourceFile::new("Dockerfile", text.to_string());
+        let at = text.find("RUN echo line1").unwrap();
+        let make =
+            |severity, message: &'static str, help: &'static str, title: Option<&'static str>| {
+                let mut d = diagnostic(at..at + 14, Vec::new());
+                (d.severity, d.message, d.help) = (severity, message.into(), Some(help.into()));
+                d.fix = title.map(|title| Fix::safe(title, Vec::new()));
+                d
+            };
+        let diagnostics = [
+            make(Severity::Info, "same", "help", Some("Merge")),
+            make(Severity::Info, "same", "help", Some("Merge")),
+            make(Severity::Warning, "same", "help", Some("Merge")),
+            make(Severity::Warning, "other", "help", Some("Merge")),
+            make(Severity::Warning, "other", "help", Some("Join")),
+            make(Severity::Warning, "other", "help", None),
+            make(Severity::Warning, "other", "more help", None),
+            make(Severity::Info, "same", "help", Some("Merge")),
+        ];
+        let (straight, miette, drawn) = both(&file, &diagnostics);
+        assert_eq!(drawn.plain, diagnostics.len());
+        assert_eq!(straight, miette);
     }
 
     #[test]
