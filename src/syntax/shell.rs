@@ -189,7 +189,9 @@ pub struct Script {
     pub tail_compound: bool,
     /// `Some(reason)` when brush-parser rejected the body (or shell text nested in it) and
     /// the tokeniser produced those commands: their contexts are then approximate.
-    pub fallback: Option<String>,
+    /// A boxed `str`, a word smaller than a `String`: every RUN's script has the field, and
+    /// few set it.
+    pub fallback: Option<Box<str>>,
 }
 
 impl Script {
@@ -281,7 +283,7 @@ pub fn parse_with(body: &MappedText, launchers: &dyn Launchers) -> Script {
         script: &mut script,
     };
     let (fallback, tail_compound) = parser.text(body, 0, Context::default(), None);
-    script.fallback = fallback;
+    script.fallback = fallback.map(String::into_boxed_str);
     script.tail_compound = tail_compound;
     script.shrink_to_fit();
     script
@@ -318,7 +320,7 @@ pub fn parse_exec(argv: &[MappedText], launchers: &dyn Launchers) -> Script {
             script: &mut script,
         };
         let (fallback, _) = parser.text(payload, 1, Context::default().child(), Some(0));
-        script.fallback = fallback.map(nested_reason);
+        script.fallback = fallback.map(|reason| nested_reason(reason).into_boxed_str());
     }
     script.shrink_to_fit();
     script
