@@ -18,6 +18,7 @@ use thin_vec::ThinVec;
 use crate::source::Span;
 use crate::syntax::dockerfile::{Args, Command, Dockerfile, Instruction, Keyword};
 use crate::syntax::shell::{self, Script, Shape, ShapeCell};
+use crate::text::SharedStr;
 
 pub mod builds;
 pub mod commands;
@@ -56,7 +57,7 @@ pub struct Model {
     pub context_reads: Vec<context_reads::ContextRead>,
     /// Per instruction, the working directory it runs in (`/` before the first FROM), shared
     /// with the stage's state and its RUNs.
-    pub workdirs: Vec<Arc<str>>,
+    pub workdirs: Vec<SharedStr>,
     /// Each USER instruction, with the account it selects.
     pub users: Vec<(usize, User)>,
     /// COPY and ADD of build-context files, in file order.
@@ -126,7 +127,7 @@ pub struct Run {
     pub mounts: ThinVec<Mount>,
     /// Shared with the stage and the RUNs before it while nothing changes it.
     pub user: Arc<User>,
-    pub workdir: Arc<str>,
+    pub workdir: SharedStr,
     /// The stage's variables at this RUN (ARG or ENV: an ARG can change with `--build-arg`);
     /// shared with the stage and the RUNs before it while nothing changes them.
     pub scope: Arc<Scope>,
@@ -496,7 +497,7 @@ impl Model {
 #[derive(Debug, Clone)]
 struct StageState {
     scope: Arc<Scope>,
-    workdir: Arc<str>,
+    workdir: SharedStr,
     user: Arc<User>,
     windows: bool,
     shell: Arc<RunShell>,

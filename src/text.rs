@@ -74,6 +74,42 @@ impl PartialEq<&str> for Text {
     }
 }
 
+/// A shared string one word wide, where an `Arc<str>` is two: for the paths the model keeps
+/// for every instruction and command of a file (a big file has millions).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct SharedStr(Arc<String>);
+
+impl Deref for SharedStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SharedStr {
+    fn from(text: &str) -> SharedStr {
+        SharedStr(Arc::new(text.to_string()))
+    }
+}
+
+impl From<String> for SharedStr {
+    fn from(text: String) -> SharedStr {
+        SharedStr(Arc::new(text))
+    }
+}
+
+impl fmt::Debug for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// The texts made during one lint, each kept once.
 #[derive(Default)]
 pub struct Texts {

@@ -22,6 +22,7 @@ use super::users::{Accounts, Certainty, Resolved, User};
 use super::vars::{expand_shell_value, Value, Vars};
 use crate::source::Span;
 use crate::syntax::shell::{Command, Context, Process, Script, StateKind, Word};
+use crate::text::SharedStr;
 
 /// The default PATH of Linux images (and of BuildKit when the image sets none).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -164,7 +165,7 @@ pub struct Step {
     /// Shared with the RUN's shell and the other steps while none of them changes it.
     pub env: Arc<Env>,
     /// The working directory, when known.
-    pub cwd: Option<Arc<str>>,
+    pub cwd: Option<SharedStr>,
     pub context: Context,
 }
 
@@ -486,7 +487,7 @@ pub struct Start<'a> {
     /// ENV and ARG in scope.
     pub env: &'a Vars,
     pub user: &'a Arc<User>,
-    pub workdir: &'a Arc<str>,
+    pub workdir: &'a SharedStr,
     /// The shell program of the RUN (SHELL, or `/bin/sh`).
     pub shell_program: &'a str,
     /// The environment the shell starts with ([`Env::starting`]), shared by the RUNs that
@@ -503,7 +504,7 @@ pub fn build(script: &Script, start: &Start, accounts: &mut Accounts) -> Effects
         shell: ShellState {
             vars: Arc::clone(&start.shell_env),
             exported: Arc::clone(&start.shell_env),
-            cwd: Some(Arc::clone(start.workdir)),
+            cwd: Some(start.workdir.clone()),
         },
         launched: shell_parents(script),
         functions: HashSet::new(),
@@ -540,7 +541,7 @@ struct ShellState {
     /// most RUNs never do, and a copy for each command was a tenth of the model's time.
     vars: Arc<Env>,
     exported: Arc<Env>,
-    cwd: Option<Arc<str>>,
+    cwd: Option<SharedStr>,
 }
 
 /// What a command's program runs with after its wrappers.
@@ -548,7 +549,7 @@ struct ShellState {
 struct Launch {
     user: Arc<User>,
     env: Arc<Env>,
-    cwd: Option<Arc<str>>,
+    cwd: Option<SharedStr>,
 }
 
 /// A slot for each command of `script` that a child shell names as its parent (`sh -c …`,
@@ -832,7 +833,7 @@ impl<'a> Builder<'a> {
                     self.switch_user(&mut step, su.user.unwrap_or("root"));
                     if su.login {
                         self.reset_env(&mut step);
-                        step.cwd = step.env.known("HOME").map(Arc::from);
+                        step.cwd = step.env.known("HOME").map(SharedStr::from);
                     } else if !su.preserve {
                         Arc::make_mut(&mut step.env).home_of(&step.user);
                     }
@@ -991,7 +992,11 @@ impl<'a> Builder<'a> {
                 } else {
                     target
                 };
-                self.shell.cwd = if exact { target.map(Arc::from) } else { None };
+                self.shell.cwd = if exact {
+                    target.map(SharedStr::from)
+                } else {
+                    None
+                };
             }
             "pushd" | "popd" => self.shell.cwd = None,
             "export" | "declare" | "typeset" | "local" | "readonly" => {
@@ -1132,7 +1137,7 @@ impl<'a> Builder<'a> {
                         .any(|(o, _)| o.starts_with("preserve-env"));
                 if wrapper.has("i") || wrapper.has("login") {
                     self.reset_env(step);
-                    step.cwd = step.env.known("HOME").map(Arc::from);
+                    step.cwd = step.env.known("HOME").map(SharedStr::from);
                 } else if !preserve {
                     self.reset_env(step);
                 } else if wrapper.has("H") || wrapper.has("set-home") {
