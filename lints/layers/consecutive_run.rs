@@ -28,18 +28,18 @@ impl Rule for ConsecutiveRun {
 
     fn check(&self, cx: &mut Ctx) {
         let ships = cx.model.stages_reaching_final(&cx.settings.targets);
-        // Each RUN right after a RUN with the same flags (so in the same stage), with it.
-        // Sized for every RUN up front: a generated file has millions of pairs, and growing
-        // the list by doubling copied it into fresh memory at each step.
-        let mut pairs: Vec<(&Run, &Run)> = Vec::with_capacity(cx.model.runs.len());
-        pairs.extend(
-            cx.model
-                .runs
-                .windows(2)
-                .map(|w| (&w[0], &w[1]))
-                .filter(|(a, b)| b.instruction == a.instruction + 1 && ships[b.stage])
-                .filter(|(a, b)| model::merge::same_flags(cx.df, a, b)),
-        );
+        // Each RUN right after a RUN with the same flags (so in the same stage), by its index:
+        // a word each, where a pair of references is two. Sized for every RUN up front: a
+        // generated file has millions of pairs, and growing the list by doubling copied it
+        // into fresh memory at each step.
+        let runs = &cx.model.runs;
+        let mut seconds: Vec<usize> = Vec::with_capacity(runs.len());
+        seconds.extend((1..runs.len()).filter(|&i| {
+            let (a, b) = (&runs[i - 1], &runs[i]);
+            b.instruction == a.instruction + 1
+                && ships[b.stage]
+                && model::merge::same_flags(cx.df, a, b)
+        }));
         let findings = Pairs {
             reporter: cx.reporter(),
             file: cx.file,
@@ -47,7 +47,7 @@ impl Rule for ConsecutiveRun {
             delimiter: merge::heredoc_style(cx.file, cx.df),
             house: merge::Style::house(cx.file, cx.df),
         };
-        cx.report_each(&pairs, |&(a, b)| findings.finding(a, b));
+        cx.report_each(&seconds, |&i| findings.finding(&runs[i - 1], &runs[i]));
     }
 }
 
