@@ -63,3 +63,8 @@ pub fn rules() -> &'static [&'static dyn Rule] {
 pub fn find(name: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.meta().name == name)
 }
+
+/// The family of the rule named `name` (empty for a name that is no rule's).
+pub fn family_of(name: &str) -> &'static str {
+    find(name).map_or("", |rule| rule.meta().family)
+}

@@ -379,7 +379,6 @@ mod tests {
     fn diagnostic(edits: Vec<Edit>, applicability: Applicability) -> Diagnostic {
         Diagnostic {
             rule: "r",
-            family: "f",
             severity: Severity::Warning,
             span: 0..0,
             message: "".into(),

@@ -66,7 +66,6 @@ pub fn lint_dockerignore(file: &SourceFile, settings: &Settings) -> Vec<Diagnost
     };
     vec![Diagnostic {
         rule: rule.name,
-        family: rule.family,
         severity: settings.severity_of(rule),
         span: error.span,
         message: format!("Docker rejects this .dockerignore: {}", error.message).into(),
@@ -537,7 +536,6 @@ mod tests {
     fn with_fix(edit: Edit) -> Diagnostic {
         Diagnostic {
             rule: "test-rule",
-            family: "test",
             severity: Severity::Warning,
             span: edit.span.clone(),
             message: "".into(),
@@ -552,7 +550,6 @@ mod tests {
     fn merged_findings_are_in_the_order_a_stable_sort_gives() {
         let made = |start: usize, end: usize, rule: &'static str, message: String| Diagnostic {
             rule,
-            family: "test",
             severity: Severity::Warning,
             span: start..end,
             message: message.into(),

@@ -154,7 +154,6 @@ impl Reporter {
     pub fn diagnostic(&self, span: Span, message: impl Into<Text>) -> Diagnostic {
         Diagnostic {
             rule: self.rule.name,
-            family: self.rule.family,
             severity: self.severity,
             span,
             message: message.into(),
@@ -353,8 +352,9 @@ pub struct Label {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The rule's name; its family is the catalogue's (`lints::family_of`), not kept in each
+    /// of a big file's millions of diagnostics.
     pub rule: &'static str,
-    pub family: &'static str,
     pub severity: Severity,
     pub span: Span,
     pub message: Text,

@@ -746,7 +746,6 @@ mod tests {
     fn diagnostic(span: std::ops::Range<usize>, labels: Vec<Label>) -> Diagnostic {
         Diagnostic {
             rule: "consecutive-run",
-            family: "layers",
             severity: Severity::Info,
             span,
             message: "a message".into(),

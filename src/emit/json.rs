@@ -485,11 +485,17 @@ pub fn write_file(
         // Room for the usual finding up front, as for text (`super::Printer::file`).
         text.reserve(chunk.len() * 1024);
         let mut templates = Templates::new(indent);
+        // Looked up again only where the rule changes: a big file's findings are mostly
+        // one rule's, one after another.
+        let mut family = ("", "");
         for (k, d) in chunk.iter().enumerate() {
             // As `ArrayWriter::element` writes each element.
             text.extend_from_slice(if first + at + k == 0 { b"[\n" } else { b",\n" });
             text.resize(text.len() + indent, b' ');
-            templates.write(&diagnostic(&report.file, &path, d), text);
+            if family.0 != d.rule {
+                family = (d.rule, crate::lints::family_of(d.rule));
+            }
+            templates.write(&diagnostic(&report.file, &path, d, family.1), text);
         }
     })?;
     array.items += report.diagnostics.len();
@@ -529,11 +535,13 @@ fn json_range(file: &SourceFile, span: &Span) -> JsonRange {
     }
 }
 
-/// The element of `d`, a diagnostic of `file`, whose path reads `path`.
+/// The element of `d`, a diagnostic of `file` by a rule of `family`, whose path reads
+/// `path`.
 pub fn diagnostic<'a>(
     file: &'a SourceFile,
     path: &Cow<'a, str>,
     d: &'a Diagnostic,
+    family: &'a str,
 ) -> JsonDiagnostic<'a> {
     let path = path.clone();
     let fix = d.fix.as_ref().map(|fix| {
@@ -566,7 +574,7 @@ pub fn diagnostic<'a>(
     });
     JsonDiagnostic {
         rule: d.rule,
-        family: d.family,
+        family,
         severity: d.severity,
         range: json_range(file, &d.span),
         path,

@@ -26,7 +26,7 @@ pub fn rows(totals: &Totals) -> Vec<Row<'_>> {
         .iter()
         .map(|(rule, c): (&&str, &RuleCount)| Row {
             rule,
-            family: c.family,
+            family: crate::lints::family_of(rule),
             severity: c.severity.unwrap_or(Severity::Info),
             count: c.count,
             fixable: c.safe_fixes,

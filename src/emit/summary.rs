@@ -11,7 +11,6 @@ use crate::rule::{Diagnostic, Severity};
 /// One rule's share of a run (for `--statistics`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleCount {
-    pub family: &'static str,
     /// The highest severity it was reported with.
     pub severity: Option<Severity>,
     pub count: usize,
@@ -52,7 +51,6 @@ impl Totals {
         // findings are mostly of one rule, one after another.
         for run in diagnostics.chunk_by(|a, b| a.rule == b.rule) {
             let rule = self.rules.entry(run[0].rule).or_default();
-            rule.family = run[0].family;
             rule.count += run.len();
             for d in run {
                 match d.severity {
@@ -235,7 +233,6 @@ mod tests {
     fn diagnostic(rule: &'static str, severity: Severity, fix: Option<Fix>) -> Diagnostic {
         Diagnostic {
             rule,
-            family: "f",
             severity,
             span: 0..0,
             message: "".into(),
