@@ -1,4 +1,5 @@
-//! The text of a diagnostic: its message, help, labels and fix title.
+//! The text of a diagnostic (its message, help, labels and fix title), and the shared
+//! strings the model keeps for every instruction.
 
 use std::fmt;
 use std::ops::Deref;
