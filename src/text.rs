@@ -1,6 +1,7 @@
 //! The text of a diagnostic (its message, help, labels and fix title), and the shared
 //! strings the model keeps for every instruction.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,13 +13,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 #[derive(Clone)]
 pub struct Text(Repr);
 
-/// 16 bytes: a made text's `Arc` is of a `String`, a thin pointer that fits beside the
-/// fixed text's. With an `Arc<str>` every text, and so a diagnostic's message, labels and
-/// fix title, would be 8 bytes bigger.
+/// 16 bytes: a made text is a [`SharedStr`], a thin pointer that fits beside the fixed
+/// text's. With an `Arc<str>` every text, and so a diagnostic's message, labels and fix
+/// title, would be 8 bytes bigger.
 #[derive(Clone)]
 enum Repr {
     Fixed(&'static str),
-    Made(Arc<String>),
+    Made(SharedStr),
 }
 
 impl Text {
@@ -45,7 +46,7 @@ impl From<&'static str> for Text {
 
 impl From<String> for Text {
     fn from(text: String) -> Text {
-        Text(Repr::Made(Arc::new(text)))
+        Text(Repr::Made(text.into()))
     }
 }
 
@@ -75,10 +76,17 @@ impl PartialEq<&str> for Text {
     }
 }
 
-/// A shared string one word wide, where an `Arc<str>` is two: for the paths the model keeps
-/// for every instruction and command of a file (a big file has millions).
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// A shared string one word wide, where an `Arc<str>` is two: for what a file has millions
+/// of (the paths the model keeps for every instruction and command, diagnostics' texts).
+/// It hashes and compares as its `str`.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SharedStr(Arc<String>);
+
+impl Borrow<str> for SharedStr {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
 
 impl Deref for SharedStr {
     type Target = str;
@@ -114,7 +122,7 @@ impl fmt::Display for SharedStr {
 /// The texts made during one lint, each kept once.
 #[derive(Default)]
 pub struct Texts {
-    seen: Mutex<foldhash::HashSet<Arc<String>>>,
+    seen: Mutex<foldhash::HashSet<SharedStr>>,
 }
 
 /// Distinct texts kept per lint: past them, new ones stay unshared (a rule that says
@@ -129,9 +137,9 @@ impl Texts {
         };
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         match seen.get(&**made) {
-            Some(first) => text.0 = Repr::Made(Arc::clone(first)),
+            Some(first) => text.0 = Repr::Made(first.clone()),
             None if seen.len() < MAX_TEXTS => {
-                seen.insert(Arc::clone(made));
+                seen.insert(made.clone());
             }
             None => {}
         }
