@@ -139,13 +139,10 @@ fn settings_of(cx: &Ctx, run: &Run) -> Vec<Setting> {
                 reaches: command.span.clone(),
             });
         }
-        // Options on the command line: `node --max-old-space-size=N`, `java -Xmx8g`,
-        // `gradle -Dorg.gradle.jvmargs=-Xmx8g`.
-        let runtime = match program {
-            "node" | "nodejs" => Runtime::Node,
-            "java" | "gradle" | "gradlew" => Runtime::Jvm,
-            _ => continue,
-        };
+        // Options on the command line, for the runtime the program runs on.
+        if !heap::OPTION_READERS.contains(&program) {
+            continue;
+        }
         let args = step.args(script);
         for (i, word) in args.iter().enumerate() {
             // `node script.js --max-old-space-size=…` and `java -jar app.jar -Xmx…` pass
@@ -157,14 +154,14 @@ fn settings_of(cx: &Ctx, run: &Run) -> Vec<Setting> {
                 break;
             }
             let next = args.get(i + 1).map_or("", |w| w.value.as_str());
-            if let Some(bytes) = heap::heap_size(runtime, &format!("{} {next}", word.value)) {
-                if heap::heap_size(runtime, next).is_some() {
+            if let Some(bytes) = heap::heap_size(runs_on, &format!("{} {next}", word.value)) {
+                if heap::heap_size(runs_on, next).is_some() {
                     continue;
                 }
                 out.push(Setting {
                     span: word.span.clone(),
                     text: word.value.to_string(),
-                    runtime,
+                    runtime: runs_on,
                     bytes,
                     reaches: command.span.clone(),
                 });

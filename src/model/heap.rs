@@ -81,6 +81,10 @@ pub fn runtime_of(program: &str) -> Option<Runtime> {
     }
 }
 
+/// Programs that take heap options on their own command line (`node
+/// --max-old-space-size=N`, `java -Xmx8g`, `gradle -Dorg.gradle.jvmargs=-Xmx8g`).
+pub const OPTION_READERS: &[&str] = &["node", "nodejs", "java", "gradle", "gradlew"];
+
 /// Whether `program` (a basename), which runs on `runs_on`, reads the variable `(runtime,
 /// readers)` of [`HEAP_VARIABLES`].
 pub fn reads(program: &str, runs_on: Runtime, (runtime, readers): (Runtime, &[&str])) -> bool {
@@ -180,7 +184,7 @@ mod tests {
                 assert!(reads(reader, runtime, (runtime, readers)));
             }
         }
-        for program in ["node", "nodejs", "java", "gradle", "gradlew"] {
+        for program in OPTION_READERS {
             assert!(runtime_of(program).is_some(), "{program}");
         }
         assert_eq!(runtime_of("echo"), None);
