@@ -727,6 +727,11 @@ mod tests {
         (straight, miette, drawn)
     }
 
+    fn add(total: &mut Drawn, n: Drawn) {
+        total.plain += n.plain;
+        total.excerpt += n.excerpt;
+    }
+
     /// A small deterministic generator (xorshift), so a failure can be replayed.
     struct Random(u64);
 
@@ -822,9 +827,10 @@ mod tests {
         assert_eq!(straight, miette);
     }
 
-    /// Random files of up to `lines` lines of `pieces`, with fewer than `labels_below` labels (some with CRLF, with or without a
-    /// final line break) and random spans and labels: `text` draws every one as miette
-    /// does. Returns the number of cases and how many were drawn each straight way.
+    /// Random files of up to `lines` lines of `pieces` (some ending in CRLF, with or without a
+    /// final line break), with a random span and fewer than `labels_below` random labels:
+    /// `text` draws every one as miette does. Returns the number of cases and how many were
+    /// drawn each straight way.
     fn random_shapes(
         pieces: &[&str],
         labels: &[&'static str],
@@ -866,8 +872,7 @@ mod tests {
             let (straight, miette, n) = both(&file, std::slice::from_ref(&d));
             assert_eq!(straight, miette, "{text:?} {d:?}");
             cases += 1;
-            drawn.plain += n.plain;
-            drawn.excerpt += n.excerpt;
+            add(&mut drawn, n);
         }
         (cases, drawn)
     }
@@ -930,8 +935,7 @@ mod tests {
             let (straight, miette, n) = both(&file, &diagnostics);
             assert_eq!(straight, miette, "{name}");
             findings += diagnostics.len();
-            drawn.plain += n.plain;
-            drawn.excerpt += n.excerpt;
+            add(&mut drawn, n);
         }
         let straight = drawn.plain + drawn.excerpt;
         assert!(

@@ -992,11 +992,7 @@ impl<'a> Builder<'a> {
                 } else {
                     target
                 };
-                self.shell.cwd = if exact {
-                    target.map(SharedStr::from)
-                } else {
-                    None
-                };
+                self.shell.cwd = target.filter(|_| exact).map(SharedStr::from);
             }
             "pushd" | "popd" => self.shell.cwd = None,
             "export" | "declare" | "typeset" | "local" | "readonly" => {
